@@ -1,0 +1,56 @@
+/**
+ * Typed errors. Two kinds: the user can fix it (a `UserError`: one clear line, no stack) or it is
+ * a bug (anything else). The CLI turns a UserError into `message` + exit code 1.
+ */
+
+/** Base of every error the user can fix. `code` is stable for tools and tests. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A problem in a Dockerfile. The message is prefixed `FILE:LINE: ` when the line is known. */
+export class DockerfileError extends UserError {
+  constructor(
+    readonly detail: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly endLine?: number,
+    code = 'DOCKERFILE',
+  ) {
+    super(line === undefined ? `${file}: ${detail}` : `${file}:${line}: ${detail}`, code);
+  }
+}
+
+/** A problem with the build context (missing source, escape, excluded by .dockerignore). */
+export class ContextError extends UserError {
+  constructor(message: string, code = 'CONTEXT') {
+    super(message, code);
+  }
+}
+
+/** A store problem (missing image, corrupt blob, bad archive). */
+export class StoreError extends UserError {
+  constructor(message: string, code = 'STORE', options?: { cause?: unknown }) {
+    super(message, code, options);
+  }
+}
+
+/** A RUN that failed: carries its exit code (or signal) and the tail of its output. */
+export class StepError extends UserError {
+  constructor(
+    message: string,
+    readonly exitCode: number | undefined,
+    readonly signal: string | undefined,
+    readonly outputTail: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'STEP_FAILED', options);
+  }
+}
