@@ -87,6 +87,21 @@ export interface Snapshotter {
   prepare(layers: LayerRef[]): Promise<string[]>;
 }
 
+/**
+ * LayerWriter: turns entries into a deterministic, uncompressed layer tar in the content store.
+ * Guarantees: the same entries (in the same order) give the same bytes and so the same diff ID.
+ */
+export interface LayerWriter {
+  write(entries: AsyncIterable<LayerEntry>, options?: { sourceDateEpoch?: number }): Promise<LayerRef & { entries: number }>;
+  /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
+  fromUpperdir(dir: string): AsyncIterable<LayerEntry>;
+}
+
+/** ImageCommitter: writes config + manifest blobs and points tags at the manifest. */
+export interface ImageCommitter {
+  commit(config: ImageConfig, layers: LayerRef[], tags: string[]): Promise<{ imageId: Digest; manifestDigest: Digest }>;
+}
+
 // ───────────────────────────────────────────── running ──
 
 export interface RunSpec {
@@ -105,6 +120,8 @@ export interface RunSpec {
   gid: number;
   additionalGids?: number[];
   hostname?: string;
+  /** `host` shares the host's network; `none` gives the step only a loopback device. */
+  network?: 'host' | 'none';
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   signal?: AbortSignal;
 }

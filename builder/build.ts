@@ -1,0 +1,65 @@
+/**
+ * The build entry: Dockerfile text → image in the store. Reads as the story of a build: parse,
+ * plan, open the context, solve the target stage, commit the image.
+ */
+import type { Digest } from '../image/oci.js';
+import { DockerfileError } from '../errors.js';
+import { parseDockerfile } from './parse/index.js';
+import { planBuild, type BuildPlan } from './plan.js';
+import { countSteps, Solver } from './solver.js';
+import { openBuildContext } from './context/index.js';
+import type { BuildDeps, BuildOptions } from './session.js';
+import type { StageState } from './state.js';
+
+export interface BuildResult {
+  imageId: Digest;
+  manifestDigest: Digest;
+  tags: string[];
+  cached: number;
+  ran: number;
+}
+
+export async function build(options: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
+  const plan = planFor(options);
+  const context = await openBuildContext(options.contextDir, {
+    dockerfileName: options.dockerfile.name,
+    ...(options.statCachePath ? { statCachePath: options.statCachePath } : {}),
+  });
+  deps.sink.emit({ type: 'build.start', time: Date.now(), steps: countSteps(plan), stages: plan.needed.length });
+  const solver = new Solver(plan, deps, options, context);
+  const state = withLabels(await solver.stageResult(plan.target), options.labels);
+  await context.close();
+  const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
+  const { cached, ran } = solver.counts;
+  deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, tags: options.tags, cached, ran });
+  return { imageId, manifestDigest, tags: options.tags, cached, ran };
+}
+
+/** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
+export function planFor(options: Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>): BuildPlan {
+  const parsed = parseDockerfile(options.dockerfile.text, options.dockerfile.name);
+  checkSyntaxDirective(parsed.directives.syntax, options.dockerfile.name);
+  return planBuild(parsed, {
+    file: options.dockerfile.name,
+    buildArgs: options.buildArgs,
+    ...(options.target === undefined ? {} : { target: options.target }),
+  });
+}
+
+/**
+ * tzbuild implements the Dockerfile syntax itself: a `# syntax=` naming Docker's own frontend is
+ * fine (its features are ours), any other frontend cannot be honoured and is an error.
+ */
+function checkSyntaxDirective(syntax: string | undefined, file: string): void {
+  if (syntax === undefined) return;
+  const name = syntax.replace(/^docker\.io\//, '').split(/[:@]/)[0];
+  if (name === 'docker/dockerfile' || name === 'docker/dockerfile-upstream') return;
+  throw new DockerfileError(`unsupported frontend "${syntax}" in # syntax= (tzbuild implements the Dockerfile syntax itself)`, file, 1);
+}
+
+/** `--label` goes onto the final image only, like `docker build --label`. */
+function withLabels(state: StageState, labels: Record<string, string>): StageState {
+  if (Object.keys(labels).length === 0) return state;
+  const config = state.config.config;
+  return { ...state, config: { ...state.config, config: { ...config, Labels: { ...(config.Labels ?? {}), ...labels } } } };
+}

@@ -1,0 +1,175 @@
+/**
+ * The build context: the directory COPY and ADD read from, seen through .dockerignore. It
+ * resolves source words to context paths, walks them, and digests them for cache keys.
+ *
+ * Symlinks (checked against Docker/BuildKit, moby/moby#39810, moby/buildkit#1260): a source
+ * named in the Dockerfile that is a symlink is followed, so `COPY link /x` copies the target's
+ * content; symlinks found inside a copied directory stay symlinks. We follow links only while
+ * they stay inside the context and refuse one that leaves it (BuildKit would re-root it instead).
+ */
+import { createHash } from 'node:crypto';
+import { realpath, stat as statPath } from 'node:fs/promises';
+import path from 'node:path';
+import { ContextError } from '../../errors.js';
+import type { Digest } from '../../image/oci.js';
+import { digestEntry, type DigestStats } from './digest.js';
+import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';
+import { excluded, notFound } from './errors.js';
+import { hasWildcard } from './glob.js';
+import { cleanSource, expandWildcards, resolveScoped, skipEscapes, type LinkScope } from './resolve.js';
+import { StatCache } from './stat-cache.js';
+import { hasIncludedEntries, rootEntry, walkChildren, type ContextEntry } from './walk.js';
+
+export type { ContextEntry } from './walk.js';
+export type { DigestStats } from './digest.js';
+
+/** How to open a context. */
+export interface OpenContextOptions {
+  /** The Dockerfile, to find `<name>.dockerignore` beside it (which wins over `.dockerignore`). */
+  dockerfilePath?: string;
+  /** Patterns to use instead of reading an ignore file. */
+  ignorePatterns?: readonly string[];
+  /** Where to keep the stat cache between builds; none means an in-memory cache. */
+  statCachePath?: string;
+  /**
+   * `rootfs` opens an image filesystem (COPY --from): absolute symlinks resolve from its root, as
+   * inside a container. Default `context`.
+   */
+  linkScope?: LinkScope;
+}
+
+/** How to resolve COPY/ADD sources. */
+export interface ResolveOptions {
+  /** Expand `*`, `?` and `[...]` (default true; COPY and ADD do). */
+  allowWildcards?: boolean;
+  /** Follow a source that is itself a symlink (default true, as Docker does). */
+  followSymlinks?: boolean;
+}
+
+/** One resolved source. */
+export interface ContextSource {
+  /** The source word it came from. */
+  source: string;
+  /** The path as named (after wildcard expansion), relative to the context root. */
+  rel: string;
+  /** The path after following the named path's symlinks; what is actually copied. */
+  resolved: string;
+  abs: string;
+  /** lstat of `resolved`. */
+  stat: import('node:fs').Stats;
+}
+
+/** A context directory with its ignore rules and content-hash cache. */
+export class BuildContext {
+  private readonly counters: DigestStats = { filesHashed: 0, cacheHits: 0 };
+
+  private constructor(
+    /** Absolute real path of the context directory. */
+    readonly root: string,
+    readonly ignore: IgnoreMatcher,
+    private readonly statCache: StatCache,
+    private readonly linkScope: LinkScope,
+  ) {}
+
+  /**
+   * Opens `contextDir`, reading its ignore file and stat cache.
+   * @throws ContextError when the directory is missing, or for a bad .dockerignore pattern.
+   */
+  static async open(contextDir: string, options: OpenContextOptions = {}): Promise<BuildContext> {
+    let root: string;
+    try {
+      root = await realpath(contextDir);
+      if (!(await statPath(root)).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new ContextError(`build context ${contextDir} is not a directory`, 'CONTEXT_MISSING');
+    }
+    const ignore = options.ignorePatterns !== undefined
+      ? new IgnoreMatcher(options.ignorePatterns)
+      : await loadIgnoreMatcher(root, options.dockerfilePath);
+    return new BuildContext(root, ignore, await StatCache.load(options.statCachePath), options.linkScope ?? 'context');
+  }
+
+  /** Counters since this context was opened (files hashed vs. served by the stat cache). */
+  get stats(): Readonly<DigestStats> {
+    return { ...this.counters };
+  }
+
+  /**
+   * The context paths that the source words (already variable-expanded) name, in order.
+   * @throws ContextError when a source is missing, excluded, or outside the context.
+   */
+  async resolveSources(sources: readonly string[], options: ResolveOptions = {}): Promise<ContextSource[]> {
+    const resolved: ContextSource[] = [];
+    for (const source of sources) {
+      const cleaned = cleanSource(source);
+      if (options.allowWildcards !== false && hasWildcard(cleaned)) {
+        resolved.push(...(await this.resolveWildcard(source, cleaned, options)));
+      } else {
+        resolved.push(await this.resolveOne(source, cleaned, options));
+      }
+    }
+    return resolved;
+  }
+
+  /** Everything a source contains, the source itself first, sorted by name, excluded files left out. */
+  async *walk(source: ContextSource): AsyncGenerator<ContextEntry> {
+    const top = rootEntry(source.abs, source.resolved, source.stat);
+    yield top;
+    if (source.stat.isDirectory()) yield* walkChildren(top, this.ignore);
+  }
+
+  /**
+   * The content digest of the sources (see digest.ts for what it covers), then saves the stat
+   * cache so the next build re-reads only files whose stat changed.
+   */
+  async digestSources(sources: readonly ContextSource[]): Promise<Digest> {
+    const hash = createHash('sha256');
+    hash.update('tzbuild-context-digest-v1\n');
+    for (const source of sources) {
+      for await (const entry of this.walk(source)) {
+        const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([Buffer.from(`${source.rel}/`), entry.relBytes]);
+        await digestEntry(hash, name, entry, this.statCache, this.counters);
+      }
+    }
+    await this.statCache.save();
+    return `sha256:${hash.digest('hex')}`;
+  }
+
+  /** Saves the stat cache (digestSources already does; this covers a build that failed midway). */
+  async close(): Promise<void> {
+    await this.statCache.save();
+  }
+
+  private async resolveOne(source: string, cleaned: string, options: ResolveOptions): Promise<ContextSource> {
+    const found = await this.lookup(source, cleaned, options);
+    if (typeof found === 'string') throw found === '' ? notFound(source) : excluded(source, found);
+    return found;
+  }
+
+  private async resolveWildcard(source: string, cleaned: string, options: ResolveOptions): Promise<ContextSource[]> {
+    const matches: ContextSource[] = [];
+    let excludedBy: string | undefined;
+    for (const rel of await expandWildcards(this.root, cleaned, source, this.linkScope)) {
+      const found = await this.lookup(source, rel, options).catch(skipEscapes);
+      if (found === undefined) continue;
+      if (typeof found !== 'string') matches.push(found);
+      else if (found !== '') excludedBy ??= found;
+    }
+    if (matches.length > 0) return matches;
+    throw excludedBy === undefined ? notFound(source) : excluded(source, excludedBy);
+  }
+
+  /** A source, '' when it does not exist, or the ignore pattern that leaves it out. */
+  private async lookup(source: string, rel: string, options: ResolveOptions): Promise<ContextSource | string> {
+    const scoped = await resolveScoped(this.root, rel, options.followSymlinks !== false, source, this.linkScope);
+    if (scoped.stat === undefined) return '';
+    const abs = scoped.rel === '.' ? this.root : path.join(this.root, scoped.rel);
+    const candidate: ContextSource = { source, rel, resolved: scoped.rel, abs, stat: scoped.stat };
+    const pattern = this.ignore.matchingPattern(rel) ?? this.ignore.matchingPattern(scoped.rel);
+    if (pattern === undefined) return candidate;
+    // An excluded directory still exists in the context when `!` patterns keep files inside it.
+    const kept = scoped.stat.isDirectory() && this.ignore.hasExceptions
+      && (await hasIncludedEntries(rootEntry(abs, scoped.rel, scoped.stat), this.ignore));
+    return kept ? candidate : pattern;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The stat cache of content hashes: a file whose inode, size, mtime and ctime are unchanged is
+ * not read again. Persisted as JSON at a path the caller chooses; a missing or corrupt file is an
+ * empty cache, never an error (it only costs time).
+ */
+import type { Stats } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What is remembered for one path. */
+export interface CachedHashes {
+  /** sha256 hex of the content (regular files only). */
+  content?: string;
+  /** sha256 hex of the extended attributes ('' when there are none). */
+  xattrs: string;
+}
+
+interface StoredEntry extends CachedHashes {
+  /** `ino:size:mtime:ctime` when the hashes were taken. */
+  validator: string;
+}
+
+const FORMAT_VERSION = 1;
+
+function validatorOf(stat: Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/** Keys are absolute paths; a name that is not UTF-8 is keyed by its hex bytes. */
+export function cacheKey(absBytes: Buffer): string {
+  const text = absBytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(absBytes) ? text : `hex:${absBytes.toString('hex')}`;
+}
+
+/** An in-memory map of cached hashes, loaded from and saved to one JSON file. */
+export class StatCache {
+  private dirty = false;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly entries: Map<string, StoredEntry>,
+  ) {}
+
+  /** Loads the cache at `file` (or an in-memory one when `file` is undefined). */
+  static async load(file: string | undefined): Promise<StatCache> {
+    const entries = new Map<string, StoredEntry>();
+    if (file !== undefined) {
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as { version?: number; entries?: Record<string, StoredEntry> };
+        if (parsed.version === FORMAT_VERSION && parsed.entries !== undefined) {
+          for (const [key, value] of Object.entries(parsed.entries)) entries.set(key, value);
+        }
+      } catch {
+        // No cache yet, or unreadable: start empty.
+      }
+    }
+    return new StatCache(file, entries);
+  }
+
+  /** The hashes recorded for `key`, if its stat still matches. */
+  get(key: string, stat: Stats): CachedHashes | undefined {
+    const entry = this.entries.get(key);
+    return entry !== undefined && entry.validator === validatorOf(stat) ? entry : undefined;
+  }
+
+  set(key: string, stat: Stats, hashes: CachedHashes): void {
+    this.entries.set(key, { ...hashes, validator: validatorOf(stat) });
+    this.dirty = true;
+  }
+
+  /** Writes the cache if it changed (temp file + rename, so readers never see half a file). */
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.dirty) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify({ version: FORMAT_VERSION, entries: Object.fromEntries(this.entries) }));
+    await rename(temp, this.file);
+    this.dirty = false;
+  }
+}

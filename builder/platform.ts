@@ -1,0 +1,48 @@
+/** The build and target platform, and the ARGs Docker predefines from them. */
+
+export interface PlatformSpec {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+const nodeArchToOci: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+
+/** This machine's platform, in OCI terms (`linux/amd64`). */
+export function defaultPlatform(): PlatformSpec {
+  return { os: 'linux', architecture: nodeArchToOci[process.arch] ?? process.arch };
+}
+
+export function formatPlatform(platform: PlatformSpec): string {
+  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+}
+
+/** Parses `linux/amd64[/v8]`; returns undefined when malformed. */
+export function parsePlatform(text: string): PlatformSpec | undefined {
+  const [os, architecture, variant] = text.split('/');
+  if (!os || !architecture) return undefined;
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+/**
+ * BUILDPLATFORM/TARGETPLATFORM and friends. tzbuild builds only for the host platform, so build
+ * and target are the same.
+ */
+export function predefinedArgs(target: PlatformSpec): Record<string, string> {
+  const build = defaultPlatform();
+  return {
+    BUILDPLATFORM: formatPlatform(build),
+    BUILDOS: build.os,
+    BUILDARCH: build.architecture,
+    BUILDVARIANT: build.variant ?? '',
+    TARGETPLATFORM: formatPlatform(target),
+    TARGETOS: target.os,
+    TARGETARCH: target.architecture,
+    TARGETVARIANT: target.variant ?? '',
+  };
+}
+
+/** Proxy args usable in RUN without an ARG line, and kept out of history and cache keys (as Docker). */
+export const proxyArgs = new Set([
+  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+]);

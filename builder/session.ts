@@ -1,0 +1,59 @@
+/**
+ * What one build needs: the ports it talks to (given by the composition root) and the user's
+ * options. Step handlers receive a StepContext built from these.
+ */
+import type {
+  BuildEvent, CacheStore, ContentStore, ImageCommitter, ImageSource, LayerWriter, ProgressSink, Runner, Snapshotter,
+} from '../ports.js';
+import type { BuildContext } from './context/build-context.js';
+import type { BuildPlan, StagePlan } from './plan.js';
+
+export interface BuildDeps {
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  layers: LayerWriter;
+  images: ImageSource;
+  committer: ImageCommitter;
+  cache: CacheStore;
+  runner: Runner;
+  sink: ProgressSink;
+  /** Scratch space on the store's filesystem (so finished layers can be renamed into place). */
+  tmpDir: string;
+}
+
+export interface BuildOptions {
+  contextDir: string;
+  /** The Dockerfile's text and the name errors use for it. */
+  dockerfile: { text: string; name: string };
+  tags: string[];
+  buildArgs: Map<string, string>;
+  target?: string;
+  noCache: boolean;
+  /** Stages (by name or index) that must not use the cache. */
+  noCacheFilter: string[];
+  /** `--label`s, applied to the final image. */
+  labels: Record<string, string>;
+  sourceDateEpoch?: number;
+  /** Where to keep the context's stat cache between builds. */
+  statCachePath?: string;
+  signal?: AbortSignal;
+}
+
+/** Everything a step handler can reach. */
+export interface StepContext {
+  deps: BuildDeps;
+  options: BuildOptions;
+  plan: BuildPlan;
+  stage: StagePlan;
+  context: BuildContext;
+  stepId: string;
+  /** Emits an event with the current time filled in. */
+  emit(event: EventWithoutTime): void;
+  /** Cleanups to run when the step ends (temp downloads and the like), success or not. */
+  cleanup: (() => Promise<unknown>)[];
+  /** Result of another stage (for COPY --from), built on demand. */
+  stageResult(index: number): Promise<import('./state.js').StageState>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventWithoutTime = DistributiveOmit<BuildEvent, 'time'>;

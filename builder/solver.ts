@@ -1,0 +1,123 @@
+/**
+ * The solver: builds stages on demand, each once, independent ones at the same time. A stage
+ * starts from its base (scratch, an earlier stage or an image), runs its base's ONBUILD triggers,
+ * then its own instructions in order through the handler table.
+ */
+import type { Instruction } from './instructions.js';
+import type { BuildPlan, StagePlan } from './plan.js';
+import type { BuildDeps, BuildOptions, EventWithoutTime, StepContext } from './session.js';
+import type { BuildContext } from './context/build-context.js';
+import { scratchConfig, type StageState } from './state.js';
+import { runInstruction } from './handlers.js';
+import { parseTriggers } from './onbuild.js';
+
+/** Total number of steps the needed stages will show (FROM counts as a step, as in Docker). */
+export function countSteps(plan: BuildPlan): number {
+  return plan.needed.reduce((sum, index) => sum + 1 + plan.stages[index]!.instructions.length, 0);
+}
+
+export class Solver {
+  private readonly results = new Map<number, Promise<StageState>>();
+  private stepNumber = 0;
+  /** Steps answered from the cache vs steps that ran, so far. */
+  readonly counts = { cached: 0, ran: 0 };
+  private readonly totalSteps: number;
+
+  constructor(
+    private readonly plan: BuildPlan,
+    private readonly deps: BuildDeps,
+    private readonly options: BuildOptions,
+    private readonly context: BuildContext,
+  ) {
+    this.totalSteps = countSteps(plan);
+  }
+
+  /** The finished state of stage `index`; starts it (and its dependencies) on first call. */
+  stageResult(index: number): Promise<StageState> {
+    let result = this.results.get(index);
+    if (result === undefined) {
+      result = this.buildStage(this.plan.stages[index]!);
+      this.results.set(index, result);
+    }
+    return result;
+  }
+
+  emit(event: EventWithoutTime): void {
+    if (event.type === 'step.cached') this.counts.cached += 1;
+    if (event.type === 'step.miss') this.counts.ran += 1;
+    this.deps.sink.emit({ ...event, time: Date.now() } as Parameters<typeof this.deps.sink.emit>[0]);
+  }
+
+  private async buildStage(stage: StagePlan): Promise<StageState> {
+    // Start every stage this one reads now, so independent stages run side by side.
+    const prefetched = [...stage.deps].map((dep) => this.stageResult(dep));
+    prefetched.forEach((promise) => promise.catch(() => undefined));
+    const label = stage.name ?? `stage-${stage.index}`;
+    this.emit({ type: 'stage.start', stage: label });
+    let state = await this.baseState(stage);
+    const triggers = parseTriggers(state, this.plan.file, stage.from.range.startLine);
+    state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
+    const steps = [
+      ...triggers.map((instruction, index) => ({ instruction, stepId: `${stage.index}.onbuild${index + 1}` })),
+      ...stage.instructions.map((instruction, index) => ({ instruction, stepId: `${stage.index}.${index + 1}` })),
+    ];
+    for (const { instruction, stepId } of steps) {
+      this.options.signal?.throwIfAborted();
+      const ctx = this.stepContext(stage, stepId);
+      this.announce(ctx, instruction);
+      try {
+        state = await runInstruction(state, instruction, ctx);
+      } finally {
+        await Promise.all(ctx.cleanup.map((cleanup) => cleanup()));
+      }
+    }
+    return state;
+  }
+
+  private async baseState(stage: StagePlan): Promise<StageState> {
+    const ctx = this.stepContext(stage, `${stage.index}.0`);
+    this.announce(ctx, stage.from);
+    const base = stage.base;
+    let state: StageState;
+    if (base.kind === 'scratch') {
+      state = { config: scratchConfig(this.plan.platform), layers: [], args: new Map(), cmdSet: false };
+    } else if (base.kind === 'stage') {
+      const parent = await this.stageResult(base.index);
+      state = { ...parent, args: new Map(), cmdSet: false };
+    } else {
+      const image = await this.deps.images.resolve(base.reference);
+      state = { config: structuredClone(image.config), layers: image.layers, args: new Map(), cmdSet: false };
+      state.config.config ??= {};
+      state.config.history ??= [];
+    }
+    ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: 0 });
+    return state;
+  }
+
+  private announce(ctx: StepContext, instruction: Instruction): void {
+    this.stepNumber += 1;
+    ctx.emit({
+      type: 'step.start',
+      stepId: ctx.stepId,
+      stage: ctx.stage.name ?? `stage-${ctx.stage.index}`,
+      index: this.stepNumber,
+      total: this.totalSteps,
+      text: instruction.original,
+      line: instruction.range.startLine,
+    });
+  }
+
+  private stepContext(stage: StagePlan, stepId: string): StepContext {
+    return {
+      deps: this.deps,
+      options: this.options,
+      plan: this.plan,
+      stage,
+      context: this.context,
+      stepId,
+      cleanup: [],
+      emit: (event) => this.emit(event),
+      stageResult: (index) => this.stageResult(index),
+    };
+  }
+}

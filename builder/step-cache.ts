@@ -1,0 +1,73 @@
+/**
+ * The one place a step meets the cache: look the key up, replay a hit, or run the step, record
+ * its result and explain the miss. A miss is a value (undefined from the store), never an error.
+ */
+import { cacheKey, explainMiss } from '../cache/keys.js';
+import { createHash } from 'node:crypto';
+import type { CacheRecord, LayerRef } from '../ports.js';
+import type { StepContext } from './session.js';
+
+export interface StepOutcome {
+  layer?: LayerRef;
+  /** When the step first ran: history `created` comes from here so cached rebuilds keep the image ID. */
+  created: string;
+  cached: boolean;
+}
+
+export interface CachedStepInput {
+  /** The chain ID below the step (or `scratch`). */
+  parent: string;
+  /** The normalised operation: everything the step can observe, nothing it cannot. */
+  op: Record<string, unknown>;
+  /** Named inputs for "why did this miss?" (instruction text, args, source digests …). */
+  explain: Record<string, string>;
+  /** Runs the step; returns the layer it added (undefined: no filesystem change). */
+  execute: () => Promise<LayerRef | undefined>;
+}
+
+/** Runs `input.execute` unless the cache has a usable record for the step. */
+export async function cachedStep(ctx: StepContext, input: CachedStepInput): Promise<StepOutcome> {
+  const key = cacheKey(input.parent, input.op);
+  const identity = stepIdentity(ctx);
+  if (useCache(ctx)) {
+    const record = await ctx.deps.cache.get(key);
+    if (record !== undefined && (await layerPresent(ctx, record))) {
+      ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
+      return { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true };
+    }
+    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: explainMiss(await ctx.deps.cache.getInputs(identity), input.explain) });
+  } else {
+    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: 'cache disabled (--no-cache)' });
+  }
+  const started = Date.now();
+  const layer = await input.execute();
+  const created = createdTime(ctx, started);
+  const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
+  await ctx.deps.cache.put(key, record);
+  await ctx.deps.cache.putInputs(identity, input.explain);
+  ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
+  return { ...(layer ? { layer } : {}), created, cached: false };
+}
+
+function useCache(ctx: StepContext): boolean {
+  if (ctx.options.noCache) return false;
+  const { name, index } = ctx.stage;
+  return !ctx.options.noCacheFilter.some((filter) => filter.toLowerCase() === name || filter === String(index));
+}
+
+async function layerPresent(ctx: StepContext, record: CacheRecord): Promise<boolean> {
+  return record.layer === undefined || ctx.deps.content.has(record.layer.diffId);
+}
+
+/** With SOURCE_DATE_EPOCH every timestamp is that epoch, so cold builds are reproducible. */
+export function createdTime(ctx: StepContext, now: number): string {
+  const epoch = ctx.options.sourceDateEpoch;
+  return new Date(epoch === undefined ? now : epoch * 1000).toISOString();
+}
+
+/** Same Dockerfile, same target, same step position → same identity, across builds. */
+function stepIdentity(ctx: StepContext): string {
+  return createHash('sha256')
+    .update(JSON.stringify([ctx.options.contextDir, ctx.options.dockerfile.name, ctx.plan.target, ctx.stepId]))
+    .digest('hex');
+}

@@ -1,0 +1,89 @@
+/**
+ * COPY/ADD placement rules, Docker's: a directory source copies its contents into the
+ * destination; a file goes into the destination when that is a directory (named with a trailing
+ * `/` or existing in the image), else becomes it. Ownership is root unless --chown; modes are the
+ * source's unless --chmod; times are the source's.
+ */
+import { readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { posix } from 'node:path';
+import type { LayerEntry } from '../../ports.js';
+import type { BuildContext, ContextEntry, ContextSource } from '../context/index.js';
+import { statInRoot } from '../rootfs.js';
+import { readXattrs, splitDevice } from '../../image/upperdir.js';
+import { LayerEntrySet, toLayerPath } from './layer-entries.js';
+
+export interface Placement {
+  /** Absolute destination inside the image (symlinks of the image already resolved). */
+  dest: string;
+  /** The destination was written as a directory (trailing `/`, or several sources). */
+  destIsDir: boolean;
+  uid: number;
+  gid: number;
+  /** --chmod bits, applied to every copied file and directory. */
+  chmod?: number;
+  /** The image being copied into, to see what already exists there. */
+  destRoot: string;
+}
+
+/** Sources to copy and the tree they are read from. */
+export interface SourceGroup {
+  tree: BuildContext;
+  sources: ContextSource[];
+  /** Keep the files' own owners (ADD of a local archive without --chown). */
+  keepOwner?: boolean;
+}
+
+/** Adds the entries of a source group to `set`, placed per Docker's rules. */
+export async function placeSources(set: LayerEntrySet, group: SourceGroup, placement: Placement): Promise<void> {
+  const hardlinks = new Map<string, string>();
+  const { tree, sources } = group;
+  for (const source of sources) {
+    const isDir = source.stat.isDirectory();
+    const intoDir = placement.destIsDir || (await statInRoot(placement.destRoot, placement.dest)) === 'directory';
+    const base = isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
+    for await (const entry of tree.walk(source)) {
+      const target = entry.rel === '.' ? base : posix.join(base, entry.rel);
+      // The destination directory itself keeps its metadata when the image already has it.
+      if (entry.rel === '.' && isDir && (await statInRoot(placement.destRoot, target)) === 'directory') continue;
+      const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
+      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks));
+    }
+  }
+}
+
+async function entryFor(path: string, entry: ContextEntry, placement: Placement, hardlinks: Map<string, string>): Promise<LayerEntry> {
+  const stat = entry.stat;
+  const mode = placement.chmod ?? stat.mode & 0o7777;
+  const base = { path, mode, uid: placement.uid, gid: placement.gid, mtime: Math.floor(stat.mtimeMs / 1000) };
+  const xattrs = stat.isSymbolicLink() ? {} : await readXattrs(entry.abs).catch(() => ({}));
+  const withXattrs = Object.keys(xattrs).length > 0 ? { xattrs } : {};
+  if (stat.isDirectory()) return { ...base, type: 'directory', ...withXattrs };
+  if (stat.isSymbolicLink()) return { ...base, mode: 0o777, type: 'symlink', linkname: await readlink(entry.abs) };
+  if (stat.isFile()) {
+    const first = linkTarget(stat, path, hardlinks);
+    if (first !== undefined) return { ...base, type: 'hardlink', linkname: first };
+    return { ...base, type: 'file', size: stat.size, source: entry.abs, ...withXattrs };
+  }
+  return { ...base, ...deviceOf(stat) };
+}
+
+/** The first layer path of a multiply-linked file, so later ones become hardlinks to it. */
+function linkTarget(stat: Stats, path: string, hardlinks: Map<string, string>): string | undefined {
+  if (stat.nlink < 2) return undefined;
+  const key = `${stat.dev}:${stat.ino}`;
+  const first = hardlinks.get(key);
+  if (first === undefined) hardlinks.set(key, path);
+  return first;
+}
+
+function deviceOf(stat: Stats): Pick<LayerEntry, 'type' | 'devmajor' | 'devminor'> {
+  const type = stat.isCharacterDevice() ? 'char' : stat.isBlockDevice() ? 'block' : 'fifo';
+  const { major, minor } = splitDevice(BigInt(stat.rdev));
+  return { type, devmajor: major, devminor: minor };
+}
+
+/** A new file with given content (heredocs, downloads), owned and moded per the placement. */
+export function contentEntry(path: string, content: Buffer, placement: Placement, mode: number, mtime: number): LayerEntry {
+  return { path: toLayerPath(path), type: 'file', mode: placement.chmod ?? mode, uid: placement.uid, gid: placement.gid, mtime, size: content.length, content };
+}

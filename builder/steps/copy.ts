@@ -1,0 +1,173 @@
+// COPY [--from=<stage|image>] [--chown=<user>:<group>] [--chmod=<perms>] [--link] <src>... <dest>
+// ADD [--chown=<user>:<group>] [--chmod=<perms>] [--checksum=<digest>] [--link] <src|url>... <dest>
+/**
+ * COPY and ADD: files from the context, a stage, an image, a heredoc or (ADD) a URL become one
+ * layer. The cache key holds the content digest of the sources (never their mtimes or owners),
+ * the destination after WORKDIR, --chown and --chmod.
+ */
+import { posix, relative } from 'node:path';
+import { DockerfileError, UserError } from '../../errors.js';
+import type { LayerRef } from '../../ports.js';
+import type { AddInstruction, CopyInstruction } from '../instructions.js';
+import type { StepContext } from '../session.js';
+import { expansionEnv, platformOf, type StageState } from '../state.js';
+import { expandOrThrow, type ExpandWhere } from '../expand.js';
+import { cachedStep } from '../step-cache.js';
+import { chainParent, withStep } from '../history.js';
+import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
+import { BuildContext, type ContextSource } from '../context/index.js';
+import { iterate, LayerEntrySet } from './layer-entries.js';
+import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
+import { resolveOrigin, sha256, type CopyOrigin } from './copy-sources.js';
+import { downloadAll, type Download } from './add-url.js';
+import { extractArchives } from './add-archive.js';
+
+type FileInstruction = CopyInstruction | AddInstruction;
+
+/** A COPY/ADD with every word expanded and every source identified. */
+interface CopyPlan {
+  instruction: FileInstruction;
+  paths: string[];
+  heredocs: { name: string; content: Buffer }[];
+  urls: string[];
+  destRaw: string;
+  dest: string;
+  destIsDir: boolean;
+  chown?: string;
+  chmod?: number;
+  origin: CopyOrigin;
+  contextSources: ContextSource[];
+}
+
+export async function copyStep(state: StageState, instruction: FileInstruction, ctx: StepContext): Promise<StageState> {
+  const where: ExpandWhere = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
+  const plan = await planCopy(state, instruction, ctx, where).catch((error: unknown) => rethrowAt(error, where));
+  const downloads = plan.urls.length > 0 ? await downloadAll(plan.urls, ctx, instruction.kind === 'add' ? instruction.checksum : undefined) : [];
+  const digest = plan.origin.kind === 'context' && plan.paths.length > 0 ? await ctx.context.digestSources(plan.contextSources) : '';
+  const identity = plan.origin.kind === 'context' ? digest : plan.origin.identity;
+  const op = {
+    kind: instruction.kind, paths: plan.paths, sources: identity, dest: plan.dest, destIsDir: plan.destIsDir,
+    heredocs: plan.heredocs.map((heredoc) => [heredoc.name, sha256(heredoc.content)]),
+    urls: downloads.map((download) => [download.url, download.digest]),
+    chown: plan.chown, chmod: plan.chmod, platform: platformOf(state),
+  };
+  const outcome = await cachedStep(ctx, {
+    parent: chainParent(state),
+    op,
+    explain: { instruction: instruction.original, sources: identity, base: chainParent(state) },
+    execute: () => materialize(state, plan, downloads, ctx).catch((error: unknown) => rethrowAt(error, where)),
+  });
+  const flags = plan.origin.kind === 'context' ? '' : `--from=${(instruction as CopyInstruction).from} `;
+  const shown = [...instruction.sources].join(' ');
+  return withStep(state, `${instruction.kind.toUpperCase()} ${flags}${shown} ${plan.destRaw} # buildkit`, outcome);
+}
+
+async function planCopy(state: StageState, instruction: FileInstruction, ctx: StepContext, where: ExpandWhere): Promise<CopyPlan> {
+  const env = expansionEnv(state);
+  const expand = (word: string) => expandOrThrow(word, env, where);
+  const heredocNames = new Set(instruction.heredocs.map((heredoc) => heredoc.name));
+  const words = instruction.sources.filter((source) => !isHeredocWord(source, heredocNames)).map(expand);
+  const urls = words.filter((word) => /^https?:\/\//.test(word));
+  const paths = words.filter((word) => !urls.includes(word));
+  if (urls.length > 0 && instruction.kind === 'copy') throw new UserError("source can't be a URL for COPY", 'COPY_URL');
+  const destRaw = expand(instruction.dest);
+  const count = instruction.sources.length;
+  const destIsDir = /\/\.?$/.test(destRaw) || destRaw === '.';
+  if (count > 1 && !destIsDir) {
+    throw new UserError(`When using ${instruction.kind.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`, 'COPY_DEST');
+  }
+  const chmod = instruction.chmod === undefined ? undefined : parseChmod(expand(instruction.chmod));
+  const origin = await resolveOrigin(instruction.kind === 'copy' ? instruction.from : undefined, ctx);
+  const contextSources = origin.kind === 'context' && paths.length > 0 ? await ctx.context.resolveSources(paths) : [];
+  return {
+    instruction, paths, urls, destRaw, destIsDir, origin, contextSources,
+    dest: posix.resolve(state.config.config.WorkingDir || '/', destRaw),
+    heredocs: instruction.heredocs.map((heredoc) => ({ name: heredoc.name, content: heredocContent(heredoc, expand) })),
+    ...(instruction.chown === undefined ? {} : { chown: expand(instruction.chown) }),
+    ...(chmod === undefined ? {} : { chmod }),
+  };
+}
+
+function isHeredocWord(word: string, names: Set<string>): boolean {
+  const match = /^\d*<<-?(["']?)(.+)\1$/.exec(word);
+  return match !== null && names.has(match[2]!);
+}
+
+function heredocContent(heredoc: FileInstruction['heredocs'][number], expand: (word: string) => string): Buffer {
+  const body = heredoc.chomp ? heredoc.content.replace(/^\t+/gm, '') : heredoc.content;
+  return Buffer.from(heredoc.expand ? expand(body) : body);
+}
+
+function parseChmod(value: string): number {
+  if (!/^[0-7]{1,4}$/.test(value)) {
+    throw new UserError(`invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`, 'CHMOD');
+  }
+  return Number.parseInt(value, 8);
+}
+
+/** Builds the layer: every source placed into a view of the image being copied into. */
+async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext): Promise<LayerRef | undefined> {
+  const { deps } = ctx;
+  const lowerdirs = await deps.snapshotter.prepare(state.layers);
+  return withRootfs(lowerdirs, deps.tmpDir, async (destRoot) => {
+    const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destRoot, plan.chown, true);
+    const realDest = `/${relative(destRoot, await resolveInRoot(destRoot, plan.dest))}`;
+    const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
+    const placement: Placement = {
+      dest: realDest, destIsDir: plan.destIsDir || multiple, uid: ids.uid, gid: ids.gid, destRoot,
+      ...(plan.chmod === undefined ? {} : { chmod: plan.chmod }),
+    };
+    const set = new LayerEntrySet();
+    await addGenerated(set, plan, downloads, placement);
+    return withSourceTrees(plan, ctx, async (groups) => {
+      for (const group of groups) await placeSources(set, group, placement);
+      const mtime = Math.floor(Date.now() / 1000);
+      for (const entry of set.sorted()) await set.addParents(destRoot, entry.path, { mode: 0o755, uid: 0, gid: 0, mtime });
+      if (set.size === 0) return undefined;
+      const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
+      const layer = await deps.layers.write(iterate(set.sorted()), options);
+      return { diffId: layer.diffId, size: layer.size };
+    });
+  });
+}
+
+/** Heredoc files and downloaded URLs: content that does not come from a tree. */
+async function addGenerated(set: LayerEntrySet, plan: CopyPlan, downloads: Download[], placement: Placement): Promise<void> {
+  if (plan.heredocs.length + downloads.length === 0) return;
+  const intoDir = placement.destIsDir || (await statInRoot(placement.destRoot, placement.dest)) === 'directory';
+  const into = (name: string) => (intoDir ? posix.join(placement.dest, name) : placement.dest);
+  const now = Math.floor(Date.now() / 1000);
+  for (const heredoc of plan.heredocs) set.set(contentEntry(into(heredoc.name), heredoc.content, placement, 0o644, now));
+  for (const download of downloads) {
+    set.set({ ...contentEntry(into(download.fileName), Buffer.alloc(0), placement, 0o600, download.mtime), content: undefined, source: download.path, size: download.size });
+  }
+}
+
+/** Opens the trees the sources come from (context, a view of a stage/image, extracted archives) for the duration of `use`. */
+async function withSourceTrees<T>(plan: CopyPlan, ctx: StepContext, use: (groups: SourceGroup[]) => Promise<T>): Promise<T> {
+  const { origin } = plan;
+  if (origin.kind === 'context') {
+    if (plan.instruction.kind !== 'add') return use([{ tree: ctx.context, sources: plan.contextSources }]);
+    const keepOwner = plan.chown === undefined;
+    return extractArchives(plan.contextSources, ctx.deps.tmpDir, (plain, staged) =>
+      use([{ tree: ctx.context, sources: plain }, ...staged.map((group) => ({ ...group, keepOwner }))]));
+  }
+  if (plan.paths.length === 0) return use([]);
+  const lowerdirs = await ctx.deps.snapshotter.prepare(origin.layers);
+  return withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
+    const tree = await BuildContext.open(root, { ignorePatterns: [], linkScope: 'rootfs' });
+    const label = origin.kind === 'stage' ? `stage ${ctx.plan.stages[origin.index]!.name ?? origin.index}` : `image ${origin.reference}`;
+    const sources = await tree.resolveSources(plan.paths).catch((error: unknown) => {
+      if (error instanceof UserError) throw new UserError(`${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`, error.code);
+      throw error;
+    });
+    return use([{ tree, sources }]);
+  });
+}
+
+/** Context and expansion errors get the instruction's line. */
+function rethrowAt(error: unknown, where: ExpandWhere): never {
+  if (error instanceof DockerfileError) throw error;
+  if (error instanceof UserError) throw new DockerfileError(error.message, where.file, where.range.startLine, where.range.endLine, error.code);
+  throw error;
+}

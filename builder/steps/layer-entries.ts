@@ -1,0 +1,69 @@
+/**
+ * Building layer entries for steps that synthesise a layer (COPY, ADD, WORKDIR) instead of
+ * diffing an upperdir: a path-keyed set that fills in parent directories and yields entries in
+ * layer order (a directory before its contents).
+ */
+import { lstat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { LayerEntry } from '../../ports.js';
+import { resolveInRoot } from '../rootfs.js';
+
+/** Component-wise path order: `a` < `a/b` < `a-b`, so a directory directly precedes its contents. */
+export function compareLayerPaths(a: string, b: string): number {
+  const left = a.split('/');
+  const right = b.split('/');
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
+  }
+  return left.length - right.length;
+}
+
+export class LayerEntrySet {
+  private readonly entries = new Map<string, LayerEntry>();
+
+  /** Adds or replaces the entry at `entry.path` (later sources win, as with `cp`). */
+  set(entry: LayerEntry): void {
+    this.entries.set(entry.path, entry);
+  }
+
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Makes sure every parent of `path` has an entry: existing directories of the image keep their
+   * metadata; missing ones are created with `created` (Docker: 0755, root unless --chown).
+   */
+  async addParents(root: string, path: string, created: Omit<LayerEntry, 'path' | 'type'>): Promise<void> {
+    const parts = path.split('/').slice(0, -1);
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const parent = parts.slice(0, depth).join('/');
+      if (this.entries.has(parent)) continue;
+      const existing = await lstat(await resolveInRoot(root, parent)).catch(() => undefined);
+      if (existing?.isDirectory()) {
+        this.set({ path: parent, type: 'directory', mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid, mtime: Math.floor(existing.mtimeMs / 1000) });
+      } else {
+        this.set({ ...created, path: parent, type: 'directory' });
+      }
+    }
+  }
+
+  /** Entries in layer order. */
+  sorted(): LayerEntry[] {
+    return [...this.entries.values()].sort((a, b) => compareLayerPaths(a.path, b.path));
+  }
+}
+
+/** An image path (absolute) as a layer path (relative, no trailing slash). */
+export function toLayerPath(imagePath: string): string {
+  return posix.normalize(`/${imagePath}`).replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+/** Yields a list as an async iterable (what the layer writer consumes). */
+export async function* iterate<T>(items: Iterable<T>): AsyncIterable<T> {
+  yield* items;
+}

@@ -1,0 +1,119 @@
+// RUN [--mount=…] [--network=default|none|host] <command>  |  RUN ["exec", "arg"]  |  RUN <<EOF …
+/**
+ * A RUN step: the command runs through the Runner over the parent's snapshots; its upperdir
+ * becomes the layer. The cache key holds exactly what the command can observe: argv, env (ENV
+ * plus ARGs in scope), user, working dir, network and platform.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DockerfileError, StepError } from '../../errors.js';
+import type { LayerRef } from '../../ports.js';
+import type { RunInstruction } from '../instructions.js';
+import type { StepContext } from '../session.js';
+import { envMap, platformOf, type StageState } from '../state.js';
+import { cachedStep } from '../step-cache.js';
+import { chainParent, withStep } from '../history.js';
+import { commandArgv } from './metadata.js';
+import { proxyArgs } from '../platform.js';
+import { resolveUser, withRootfs } from '../rootfs.js';
+import { OutputTail } from './output-tail.js';
+
+/** BuildKit gives RUN this PATH when the image sets none. */
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export async function runStep(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<StageState> {
+  const where = (message: string) => new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);
+  if (instruction.mounts.length > 0) throw where('RUN --mount is not supported yet by tzbuild');
+  if (instruction.security !== undefined && instruction.security !== 'sandbox') {
+    throw where(`RUN --security=${instruction.security} is not supported (only sandbox)`);
+  }
+  const network = instruction.network ?? 'default';
+  if (!['default', 'none', 'host'].includes(network)) throw where(`unsupported network mode "${network}" (use default, none or host)`);
+  const argv = runArgv(state, instruction, where);
+  const { env, shownArgs } = runEnv(state, ctx);
+  const user = state.config.config.User || 'root';
+  const cwd = state.config.config.WorkingDir || '/';
+  const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
+  const outcome = await cachedStep(ctx, {
+    parent: chainParent(state),
+    op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state) },
+    explain: { instruction: instruction.original, env: [...env].sort().join('\n'), user, workdir: cwd, base: chainParent(state) },
+    execute: () => execute(state, ctx, { argv, env, user, cwd, network, line: instruction.range.startLine }),
+  });
+  return withStep(state, createdBy, outcome);
+}
+
+/** The argv: exec form as written; shell form through SHELL, with heredocs handed to the shell. */
+function runArgv(state: StageState, instruction: RunInstruction, where: (message: string) => Error): string[] {
+  const { command, heredocs } = instruction;
+  if (command.json || heredocs.length === 0) return commandArgv(command, state.config.config.Shell);
+  const line = command.args[0] ?? '';
+  const shell = state.config.config.Shell ?? ['/bin/sh', '-c'];
+  const only = heredocs[0]!;
+  if (heredocs.length === 1 && /^\s*\d*<<-?\s*(["']?)[^\s"']+\1\s*$/.test(line)) {
+    // `RUN <<EOF` alone: the body is the script.
+    const body = only.chomp ? only.content.replace(/^\t+/gm, '') : only.content;
+    if (body.startsWith('#!')) throw where('RUN heredoc scripts with a #! interpreter are not supported yet by tzbuild');
+    return [...shell, body];
+  }
+  // Otherwise the heredocs feed the command: the shell itself reads them, as it would in a script.
+  const script = [line, ...heredocs.map((heredoc) => `${heredoc.content}${heredoc.name}`)].join('\n');
+  return [...shell, script];
+}
+
+/** ENV of the image plus ARGs in scope (ENV wins), plus proxy build args; the default PATH if none. */
+function runEnv(state: StageState, ctx: StepContext): { env: string[]; shownArgs: string[] } {
+  const env = envMap(state.config);
+  const shownArgs: string[] = [];
+  for (const [key, value] of state.args) {
+    if (value === undefined || env.has(key)) continue;
+    env.set(key, value);
+    if (!proxyArgs.has(key)) shownArgs.push(`${key}=${value}`);
+  }
+  for (const [key, value] of ctx.plan.buildArgs) if (proxyArgs.has(key) && !env.has(key)) env.set(key, value);
+  if (!env.has('PATH')) env.set('PATH', defaultPath);
+  return { env: [...env].map(([key, value]) => `${key}=${value}`), shownArgs };
+}
+
+interface RunPlan {
+  argv: string[];
+  env: string[];
+  user: string;
+  cwd: string;
+  network: string;
+  line: number;
+}
+
+async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promise<LayerRef | undefined> {
+  const { deps } = ctx;
+  const lowerdirs = await deps.snapshotter.prepare(state.layers);
+  const ids = await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user)).catch((error: Error) => {
+    throw new DockerfileError(error.message, ctx.plan.file, run.line);
+  });
+  const work = await mkdtemp(join(deps.tmpDir, 'run-'));
+  const tail = new OutputTail((stream, line) => ctx.emit({ type: 'step.output', stepId: ctx.stepId, stream, line }));
+  try {
+    const upperdir = join(work, 'upper');
+    const workdir = join(work, 'work');
+    await Promise.all([mkdir(upperdir), mkdir(workdir)]);
+    const result = await deps.runner.run({
+      lowerdirs, upperdir, workdir, args: run.argv, env: run.env, cwd: run.cwd, uid: ids.uid, gid: ids.gid,
+      network: run.network === 'none' ? 'none' : 'host',
+      onOutput: (stream, chunk) => tail.push(stream, chunk),
+      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+    });
+    tail.flush();
+    if (result.exitCode !== 0 || result.signal !== undefined) throw failure(ctx, run, result, tail.lines());
+    const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
+    const layer = await deps.layers.write(deps.layers.fromUpperdir(upperdir), options);
+    return layer.entries === 0 ? undefined : { diffId: layer.diffId, size: layer.size };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function failure(ctx: StepContext, run: RunPlan, result: { exitCode: number; signal?: string }, lines: string[]): StepError {
+  const how = result.signal !== undefined ? `killed by signal ${result.signal}` : `exit code: ${result.exitCode}`;
+  const message = `${ctx.plan.file}:${run.line}: process "${run.argv.join(' ')}" did not complete successfully: ${how}`;
+  return new StepError(message, result.exitCode, result.signal, lines);
+}

@@ -1,0 +1,53 @@
+// WORKDIR /path/to/workdir
+/**
+ * WORKDIR sets the working directory and, as BuildKit does, creates it (owned by the current
+ * USER) when the image lacks it; an existing directory adds no layer.
+ */
+import { posix, relative } from 'node:path';
+import type { LayerRef } from '../../ports.js';
+import type { WorkdirInstruction } from '../instructions.js';
+import type { StepContext } from '../session.js';
+import { expansionEnv, platformOf, type StageState } from '../state.js';
+import { expandOrThrow } from '../expand.js';
+import { cachedStep } from '../step-cache.js';
+import { chainParent, withStep } from '../history.js';
+import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
+import { DockerfileError } from '../../errors.js';
+import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
+
+export async function workdirStep(state: StageState, instruction: WorkdirInstruction, ctx: StepContext): Promise<StageState> {
+  const where = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
+  const expanded = expandOrThrow(instruction.path, expansionEnv(state), where);
+  const path = posix.resolve(state.config.config.WorkingDir || '/', expanded);
+  const user = state.config.config.User ?? '';
+  const next: StageState = { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir: path } } };
+  const outcome = await cachedStep(ctx, {
+    parent: chainParent(state),
+    op: { kind: 'workdir', path, user, platform: platformOf(state) },
+    explain: { instruction: instruction.original, user, base: chainParent(state) },
+    execute: () => (path === '/' ? Promise.resolve(undefined) : makeWorkdir(state, ctx, path, user, instruction.range.startLine)),
+  });
+  return withStep(next, `WORKDIR ${path}`, outcome);
+}
+
+async function makeWorkdir(state: StageState, ctx: StepContext, path: string, user: string, line: number): Promise<LayerRef | undefined> {
+  const lowerdirs = await ctx.deps.snapshotter.prepare(state.layers);
+  const entries = await withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
+    if ((await statInRoot(root, path)) === 'directory') return undefined;
+    const ids = user === '' ? { uid: 0, gid: 0 } : await resolveUser(root, user, true).catch((error: Error) => {
+      throw new DockerfileError(error.message, ctx.plan.file, line);
+    });
+    const real = '/' + relative(root, await resolveInRoot(root, path));
+    const set = new LayerEntrySet();
+    const mtime = Math.floor(Date.now() / 1000);
+    const dir = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
+    const layerPath = toLayerPath(real);
+    await set.addParents(root, layerPath, dir);
+    set.set({ ...dir, path: layerPath, type: 'directory' });
+    return set.sorted();
+  });
+  if (entries === undefined) return undefined;
+  const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
+  const layer = await ctx.deps.layers.write(iterate(entries), options);
+  return { diffId: layer.diffId, size: layer.size };
+}

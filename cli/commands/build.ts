@@ -1,0 +1,101 @@
+/** `tzbuild [build] …`: options → BuildOptions, a progress sink, the build, the image ID. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { UserError, StepError } from '../../errors.js';
+import { build } from '../../builder/build.js';
+import type { BuildOptions } from '../../builder/session.js';
+import type { ProgressSink } from '../../ports.js';
+import { JsonSink, PlainSink, QuietSink } from '../progress/plain.js';
+import { openStore, storeRoot } from '../compose.js';
+
+export interface BuildFlags {
+  tag: string[];
+  file?: string;
+  buildArg: string[];
+  target?: string;
+  cache: boolean;
+  /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
+  cacheFilter: string[];
+  progress: 'auto' | 'plain' | 'json' | 'tty';
+  quiet?: boolean;
+  iidfile?: string;
+  label: string[];
+  root?: string;
+}
+
+export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
+  const contextDir = resolve(contextArg);
+  const dockerfile = await readDockerfile(contextDir, flags.file);
+  const sink = chooseSink(flags);
+  const store = await openStore(storeRoot(flags.root), sink);
+  const options: BuildOptions = {
+    contextDir,
+    dockerfile,
+    tags: flags.tag,
+    buildArgs: keyValues(flags.buildArg, '--build-arg', true),
+    ...(flags.target === undefined ? {} : { target: flags.target }),
+    noCache: !flags.cache,
+    noCacheFilter: flags.cacheFilter,
+    labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
+    ...sourceDateEpoch(),
+    statCachePath: store.statCachePath(contextDir),
+  };
+  try {
+    const result = await build(options, store.deps);
+    if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
+    if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
+  } catch (error) {
+    if (error instanceof StepError && flags.quiet) process.stderr.write(error.outputTail.map((line) => `  ${line}\n`).join(''));
+    throw error;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `-f` anywhere (relative to the working dir, as docker does), `-f -` from stdin, else CONTEXT/Dockerfile. */
+async function readDockerfile(contextDir: string, file: string | undefined): Promise<{ text: string; name: string }> {
+  if (file === '-') return { text: await text(process.stdin), name: 'Dockerfile' };
+  const path = file === undefined ? join(contextDir, 'Dockerfile') : resolve(file);
+  try {
+    return { text: await readFile(path, 'utf8'), name: displayName(path) };
+  } catch (error) {
+    throw new UserError(`cannot read Dockerfile ${path}: ${(error as Error).message}`, 'NO_DOCKERFILE');
+  }
+}
+
+function displayName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+function chooseSink(flags: BuildFlags): ProgressSink {
+  const write = (line: string) => process.stderr.write(line);
+  if (flags.quiet) return new QuietSink();
+  if (flags.progress === 'json') return new JsonSink((line) => process.stdout.write(line));
+  // The TUI arrives with its own issue; until then every mode prints plain lines.
+  return new PlainSink(write);
+}
+
+/** `K=V` list → map. A bare `K` takes the value of the environment variable K (docker's rule). */
+function keyValues(items: string[], flag: string, fromEnv: boolean): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq === 0) throw new UserError(`${flag} ${item}: missing name`, 'USAGE');
+    if (eq < 0) {
+      const value = fromEnv ? process.env[item] : '';
+      if (value !== undefined) map.set(item, value);
+    } else {
+      map.set(item.slice(0, eq), item.slice(eq + 1));
+    }
+  }
+  return map;
+}
+
+function sourceDateEpoch(): { sourceDateEpoch?: number } {
+  const raw = process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return {};
+  if (!/^\d+$/.test(raw)) throw new UserError(`SOURCE_DATE_EPOCH must be a number of seconds, got "${raw}"`, 'USAGE');
+  return { sourceDateEpoch: Number(raw) };
+}

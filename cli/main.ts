@@ -1,0 +1,85 @@
+/**
+ * The command line: argument parsing and exit codes (0 ok, 1 failed, 2 usage). Each command's
+ * work lives in commands/; the ports it needs come from compose.ts.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { UserError } from '../errors.js';
+import { buildCommand } from './commands/build.js';
+import { parseCommand } from './commands/parse.js';
+import { historyCommand, imagesCommand, inspectCommand, rmiCommand, systemDfCommand, tagCommand } from './commands/images.js';
+import { loadCommand } from './commands/load.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
+
+export function makeProgram(): Command {
+  const program = new Command('tzbuild')
+    .description('A daemonless Dockerfile build engine')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('build', { isDefault: true })
+    .description('build an image from a Dockerfile and a context directory')
+    .argument('[context]', 'build context directory', '.')
+    .option('-t, --tag <name>', 'name and tag the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'Dockerfile path, or - for standard input (default: CONTEXT/Dockerfile)')
+    .option('--build-arg <k=v>', 'set a build-time variable (repeatable)', collect, [])
+    .option('--target <stage>', 'build this stage and what it needs')
+    .option('--no-cache', 'do not use the cache')
+    .option('--no-cache-filter <stage>', 'do not use the cache for these stages (repeatable)', collect, [])
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json', 'tty']).default('auto'))
+    .option('-q, --quiet', 'print only the image ID')
+    .option('--iidfile <file>', 'write the image ID to this file')
+    .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
+    .addOption(rootOption())
+    .action(buildCommand);
+
+  program
+    .command('parse')
+    .description('parse a Dockerfile and print its instructions')
+    .option('-f, --file <path>', 'Dockerfile path, or - for standard input', 'Dockerfile')
+    .option('--json', 'print JSON (for editors and CI linting)')
+    .action(parseCommand);
+
+  program.command('images').description('list images').addOption(rootOption()).action(imagesCommand);
+  program.command('inspect').description('show image details as JSON').argument('<image...>').addOption(rootOption()).action(inspectCommand);
+  program.command('history').description('show the history of an image').argument('<image>').addOption(rootOption())
+    .option('--no-trunc', 'do not truncate output').action(historyCommand);
+  program.command('tag').description('create a tag that refers to an image').argument('<source>').argument('<target>')
+    .addOption(rootOption()).action(tagCommand);
+  program.command('rmi').description('remove image tags').argument('<image...>').addOption(rootOption()).action(rmiCommand);
+  program.command('load').description('load an image from a docker-archive or OCI archive tar')
+    .argument('[file]').option('-i, --input <file>', 'read from this file').addOption(rootOption()).action(loadCommand);
+  const system = program.command('system').description('manage the store');
+  system.command('df').description('show store disk usage').addOption(rootOption()).action(systemDfCommand);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = makeProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    return exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end through here with code 0.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`tzbuild: internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}
