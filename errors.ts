@@ -3,8 +3,20 @@
  * a bug (anything else). The CLI turns a UserError into `message` + exit code 1.
  */
 
+/** Where in a Dockerfile an error belongs (1-based, inclusive lines). */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  endLine?: number;
+}
+
 /** Base of every error the user can fix. `code` is stable for tools and tests. */
 export class UserError extends Error {
+  /** The Dockerfile lines the error belongs to, when known (the CLI shows them). */
+  location?: SourceLocation;
+  /** More lines the CLI prints under the message (a source snippet, an output tail). */
+  details?: string;
+
   constructor(
     message: string,
     readonly code: string,
@@ -25,6 +37,7 @@ export class DockerfileError extends UserError {
     code = 'DOCKERFILE',
   ) {
     super(line === undefined ? `${file}: ${detail}` : `${file}:${line}: ${detail}`, code);
+    if (line !== undefined) this.location = { file, line, ...(endLine === undefined ? {} : { endLine }) };
   }
 }
 

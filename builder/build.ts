@@ -27,8 +27,13 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   });
   deps.sink.emit({ type: 'build.start', time: Date.now(), steps: countSteps(plan), stages: plan.needed.length });
   const solver = new Solver(plan, deps, options, context);
-  const state = withLabels(await solver.stageResult(plan.target), options.labels);
-  await context.close();
+  let state: StageState;
+  try {
+    state = withLabels(await solver.stageResult(plan.target), options.labels);
+  } finally {
+    await solver.settled();
+    await context.close();
+  }
   const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
   const { cached, ran } = solver.counts;
   deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, tags: options.tags, cached, ran });

@@ -19,6 +19,8 @@ export function countSteps(plan: BuildPlan): number {
 export class Solver {
   private readonly results = new Map<number, Promise<StageState>>();
   private stepNumber = 0;
+  /** Aborted by the caller's signal or by the first stage that fails. */
+  private readonly abort = new AbortController();
   /** Steps answered from the cache vs steps that ran, so far. */
   readonly counts = { cached: 0, ran: 0 };
   private readonly totalSteps: number;
@@ -26,10 +28,12 @@ export class Solver {
   constructor(
     private readonly plan: BuildPlan,
     private readonly deps: BuildDeps,
-    private readonly options: BuildOptions,
+    private options: BuildOptions,
     private readonly context: BuildContext,
   ) {
     this.totalSteps = countSteps(plan);
+    options.signal?.addEventListener('abort', () => this.abort.abort(options.signal?.reason), { once: true });
+    this.options = { ...options, signal: this.abort.signal };
   }
 
   /** The finished state of stage `index`; starts it (and its dependencies) on first call. */
@@ -37,9 +41,16 @@ export class Solver {
     let result = this.results.get(index);
     if (result === undefined) {
       result = this.buildStage(this.plan.stages[index]!);
+      // The first failure stops every other stage: their running steps are killed, not awaited.
+      result.catch((error: unknown) => this.abort.abort(error));
       this.results.set(index, result);
     }
     return result;
+  }
+
+  /** Settles once every started stage has settled (so nothing runs on after a failed build). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.results.values()]);
   }
 
   emit(event: EventWithoutTime): void {
@@ -67,6 +78,9 @@ export class Solver {
       this.announce(ctx, instruction);
       try {
         state = await runInstruction(state, instruction, ctx);
+      } catch (error) {
+        ctx.emit({ type: 'step.failed', stepId, message: error instanceof Error ? error.message : String(error) });
+        throw error;
       } finally {
         await Promise.all(ctx.cleanup.map((cleanup) => cleanup()));
       }

@@ -3,26 +3,19 @@
  * store (and, for builds, the full set of build dependencies).
  */
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildDeps } from '../builder/session.js';
 import type { ProgressSink } from '../ports.js';
 import { DiskCacheStore } from '../cache/cache-store.js';
-import { FsContentStore } from '../image/content-store.js';
-import { IndexTagStore } from '../image/tag-store.js';
-import { FsSnapshotter } from '../image/snapshotter.js';
-import { initStoreLayout } from '../image/layout.js';
 import type { ImageStore } from '../image/images.js';
+import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
+import { storeLayout } from '../image/layout.js';
 import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
 import { NamespaceRunner } from '../runners/namespaces.js';
 
-/** `--root`, else $TZBUILD_ROOT, else /var/lib/tzbuild for root and ~/.local/share/tzbuild otherwise. */
+/** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
 export function storeRoot(flag?: string): string {
-  if (flag !== undefined && flag !== '') return flag;
-  const fromEnv = process.env.TZBUILD_ROOT;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (process.getuid?.() === 0) return '/var/lib/tzbuild';
-  return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'tzbuild');
+  return flag !== undefined && flag !== '' ? flag : defaultStoreRoot();
 }
 
 export interface OpenedStore {
@@ -36,13 +29,12 @@ export interface OpenedStore {
 
 /** Opens (creating if needed) the store at `root`, wired for building with progress to `sink`. */
 export async function openStore(root: string, sink: ProgressSink): Promise<OpenedStore> {
-  const layout = await initStoreLayout(root);
-  const content = await FsContentStore.open(layout.root);
-  const tags = await IndexTagStore.open(layout.root);
-  const images: ImageStore = { content, tags };
+  const store = await openStoreRoot(root);
+  const layout = storeLayout(store.root);
+  const images: ImageStore = { content: store.content, tags: store.tags };
   const deps: BuildDeps = {
-    content,
-    snapshotter: new FsSnapshotter(content),
+    content: store.content,
+    snapshotter: store.snapshotter,
     layers: new StoreLayerWriter(images),
     images: new StoreImageSource(images),
     committer: new StoreImageCommitter(images),
@@ -64,6 +56,5 @@ export async function openStore(root: string, sink: ProgressSink): Promise<Opene
 
 /** A store for commands that only read or tag images (no progress). */
 export async function openImageStore(root: string): Promise<ImageStore> {
-  const layout = await initStoreLayout(root);
-  return { content: await FsContentStore.open(layout.root), tags: await IndexTagStore.open(layout.root) };
+  return openStoreRoot(root);
 }

@@ -77,7 +77,7 @@ function exitCodeFor(error: unknown): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UserError) {
-    process.stderr.write(`error: ${error.message}\n`);
+    process.stderr.write(`error: ${error.message}\n${error.details ?? ''}`);
     return 1;
   }
   process.stderr.write(`tzbuild: internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -31,14 +31,14 @@ export async function runStep(state: StageState, instruction: RunInstruction, ct
   if (!['default', 'none', 'host'].includes(network)) throw where(`unsupported network mode "${network}" (use default, none or host)`);
   const argv = runArgv(state, instruction, where);
   const { env, shownArgs } = runEnv(state, ctx);
-  const user = state.config.config.User || 'root';
+  const user = state.config.config.User ?? '';
   const cwd = state.config.config.WorkingDir || '/';
   const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
   const outcome = await cachedStep(ctx, {
     parent: chainParent(state),
     op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state) },
     explain: { instruction: instruction.original, env: [...env].sort().join('\n'), user, workdir: cwd, base: chainParent(state) },
-    execute: () => execute(state, ctx, { argv, env, user, cwd, network, line: instruction.range.startLine }),
+    execute: () => execute(state, ctx, { argv, env, user, cwd, network, line: instruction.range.startLine, endLine: instruction.range.endLine }),
   });
   return withStep(state, createdBy, outcome);
 }
@@ -82,13 +82,15 @@ interface RunPlan {
   cwd: string;
   network: string;
   line: number;
+  endLine: number;
 }
 
 async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const lowerdirs = await deps.snapshotter.prepare(state.layers);
-  const ids = await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user)).catch((error: Error) => {
-    throw new DockerfileError(error.message, ctx.plan.file, run.line);
+  // No USER means root, with no passwd lookup (a scratch image has none).
+  const ids = run.user === '' ? { uid: 0, gid: 0 } : await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user)).catch((error: Error) => {
+    throw new DockerfileError(error.message, ctx.plan.file, run.line, run.endLine);
   });
   const work = await mkdtemp(join(deps.tmpDir, 'run-'));
   const tail = new OutputTail((stream, line) => ctx.emit({ type: 'step.output', stepId: ctx.stepId, stream, line }));
@@ -115,5 +117,7 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
 function failure(ctx: StepContext, run: RunPlan, result: { exitCode: number; signal?: string }, lines: string[]): StepError {
   const how = result.signal !== undefined ? `killed by signal ${result.signal}` : `exit code: ${result.exitCode}`;
   const message = `${ctx.plan.file}:${run.line}: process "${run.argv.join(' ')}" did not complete successfully: ${how}`;
-  return new StepError(message, result.exitCode, result.signal, lines);
+  const error = new StepError(message, result.exitCode, result.signal, lines);
+  error.location = { file: ctx.plan.file, line: run.line, ...(run.endLine === run.line ? {} : { endLine: run.endLine }) };
+  return error;
 }

@@ -8,6 +8,7 @@ import type { BuildOptions } from '../../builder/session.js';
 import type { ProgressSink } from '../../ports.js';
 import { JsonSink, PlainSink, QuietSink } from '../progress/plain.js';
 import { openStore, storeRoot } from '../compose.js';
+import { sourceSnippet } from '../source-snippet.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -46,7 +47,11 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
     if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
   } catch (error) {
-    if (error instanceof StepError && flags.quiet) process.stderr.write(error.outputTail.map((line) => `  ${line}\n`).join(''));
+    if (error instanceof UserError) {
+      // Plain progress already showed the output; -q did not, so the tail goes with the error.
+      const tail = error instanceof StepError && flags.quiet ? error.outputTail.map((line) => `  ${line}\n`).join('') : '';
+      error.details = `${sourceSnippet(dockerfile, error.location)}${tail}`;
+    }
     throw error;
   } finally {
     await store.close();

@@ -1,0 +1,130 @@
+/**
+ * Safe layer apply: unpacks a (possibly compressed) layer tar into a directory and never writes
+ * outside it, whatever the tar holds. Two formats:
+ * - 'overlay': a snapshot usable as an overlay lowerdir: whiteouts become 0/0 char devices, opaque
+ *   markers become `trusted.overlay.opaque=y` on the directory.
+ * - 'merged': applied onto an existing tree: a whiteout deletes its path, an opaque marker empties
+ *   the directory (except what this same layer already put there).
+ * Every entry path is resolved component by component inside the root (see safe-path.ts);
+ * absolute names, `..`, symlinks leading out, hardlinks to outside and whiteouts aimed outside are
+ * refused with a StoreError naming the entry.
+ */
+import { link, lutimes, readdir, realpath, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { setAttribute } from '@napi-rs/xattr';
+import { StoreError } from '../errors.js';
+import { createNode, makeDevice, setMetadata } from './apply-node.js';
+import { decompress } from './decompress.js';
+import { opaqueMarker, whiteoutPrefix } from './layer-writer.js';
+import { entryComponents, EscapeError, lstatOrUndefined, resolveDir, resolveParent } from './safe-path.js';
+import type { TarHeader } from './tar-format.js';
+import { readTar, TarFormatError } from './tar-reader.js';
+
+/** Options for {@link applyLayer}. */
+export interface ApplyLayerOptions {
+  format: 'overlay' | 'merged';
+  /** Cap on decompressed bytes (default: see decompress.ts). */
+  maxBytes?: number;
+  /** Names the layer in error messages (a digest or a file name). */
+  label?: string;
+}
+
+interface ApplyContext {
+  root: string;
+  format: 'overlay' | 'merged';
+  label: string;
+  /** Host paths this layer created, which an opaque marker in 'merged' format must keep. */
+  created: Set<string>;
+  /** Directory mtimes, set at the end because adding children changes them. */
+  dirTimes: { target: string; mtime: number }[];
+}
+
+/** Unpacks `tar` into `targetDir` (which must exist). */
+export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDir: string, options: ApplyLayerOptions): Promise<void> {
+  const label = options.label ?? 'layer';
+  const ctx: ApplyContext = { root: await realpath(targetDir), format: options.format, label, created: new Set(), dirTimes: [] };
+  let current = '';
+  try {
+    const plain = await decompress(tar, { maxBytes: options.maxBytes, label });
+    for await (const { header, body } of readTar(plain)) {
+      current = header.name;
+      await applyEntry(ctx, header, body);
+    }
+  } catch (err) {
+    if (err instanceof EscapeError) throw new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
+    if (err instanceof TarFormatError) throw new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`${label}: cannot apply entry ${JSON.stringify(current)}: ${(err as Error).message}`, 'APPLY_FAILED', { cause: err });
+  }
+  for (const { target, mtime } of ctx.dirTimes.reverse()) {
+    // A later entry of the same layer may have removed the dir again.
+    await lutimes(target, mtime, mtime).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+}
+
+async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+  const parts = entryComponents(header.name);
+  const base = parts[parts.length - 1];
+  // The root entry ("./") carries no content; the snapshot root's metadata is ours to choose.
+  if (base === undefined) return;
+  if (base.startsWith(whiteoutPrefix)) return applyWhiteout(ctx, header.name, parts.slice(0, -1), base);
+
+  const resolved = await resolveParent(ctx.root, parts, header.name, true);
+  if (resolved === undefined) throw new Error('unreachable: parents are created');
+  const target = path.join(resolved.parent, resolved.base);
+  const existing = await lstatOrUndefined(target);
+  if (existing?.isDirectory() && header.type === 'directory') {
+    await setMetadata(target, header);
+  } else {
+    if (existing !== undefined) await rm(target, { recursive: true, force: true });
+    if (header.type === 'hardlink') await makeHardlink(ctx, header, target);
+    else await createNode(target, header, body);
+  }
+  ctx.created.add(target);
+  if (header.type === 'directory') ctx.dirTimes.push({ target, mtime: header.mtime });
+}
+
+async function makeHardlink(ctx: ApplyContext, header: TarHeader, target: string): Promise<void> {
+  const linkParts = entryComponents(header.linkname);
+  const source = await resolveParent(ctx.root, linkParts, header.name, false);
+  const sourcePath = source === undefined ? undefined : path.join(source.parent, source.base);
+  const stats = sourcePath === undefined ? undefined : await lstatOrUndefined(sourcePath);
+  if (sourcePath === undefined || stats === undefined) {
+    throw new StoreError(`${ctx.label}: hardlink ${header.name} points at missing ${header.linkname}`, 'BAD_ENTRY');
+  }
+  if (stats.isDirectory()) throw new EscapeError(`entry ${JSON.stringify(header.name)} hardlinks a directory`);
+  // link(2) does not follow a symlink source: linking a symlink links the symlink itself.
+  await link(sourcePath, target);
+}
+
+async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: string[], base: string): Promise<void> {
+  const isOverlay = ctx.format === 'overlay';
+  if (base === opaqueMarker) {
+    const dir = await resolveDir(ctx.root, parentParts, name, isOverlay);
+    if (dir === undefined) return;
+    if (isOverlay) await setAttribute(dir, 'trusted.overlay.opaque', 'y');
+    else await emptyDir(ctx, dir);
+    return;
+  }
+  // Other `.wh..wh.` names are aufs bookkeeping (hardlink dirs), never content.
+  if (base.startsWith(`${whiteoutPrefix}${whiteoutPrefix}`)) return;
+  const hidden = base.slice(whiteoutPrefix.length);
+  if (hidden === '' || hidden === '.' || hidden === '..') {
+    throw new EscapeError(`entry ${JSON.stringify(name)} is a whiteout of ${JSON.stringify(hidden)}`);
+  }
+  const parent = await resolveDir(ctx.root, parentParts, name, isOverlay);
+  if (parent === undefined) return;
+  const target = path.join(parent, hidden);
+  await rm(target, { recursive: true, force: true });
+  if (isOverlay) await makeDevice(target, 'char', 0, 0, 0);
+}
+
+async function emptyDir(ctx: ApplyContext, dir: string): Promise<void> {
+  for (const child of await readdir(dir)) {
+    const childPath = path.join(dir, child);
+    if (!ctx.created.has(childPath)) await rm(childPath, { recursive: true, force: true });
+  }
+}

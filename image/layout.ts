@@ -1,0 +1,56 @@
+/**
+ * The on-disk shape of a store root: an OCI image layout (`oci-layout`, `index.json`,
+ * `blobs/sha256/`) plus tzbuild's own `snapshots/`, `ingest/` and `tmp/`.
+ */
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MediaType } from './oci.js';
+
+/** Absolute paths of the parts of a store root. */
+export interface StoreLayout {
+  root: string;
+  blobs: string;
+  index: string;
+  snapshots: string;
+  ingest: string;
+  tmp: string;
+}
+
+/** The paths of a store rooted at `root` (nothing is created). */
+export function storeLayout(root: string): StoreLayout {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    blobs: path.join(abs, 'blobs', 'sha256'),
+    index: path.join(abs, 'index.json'),
+    snapshots: path.join(abs, 'snapshots'),
+    ingest: path.join(abs, 'ingest'),
+    tmp: path.join(abs, 'tmp'),
+  };
+}
+
+/** Creates the layout's directories and header files when missing; idempotent. */
+export async function initStoreLayout(root: string): Promise<StoreLayout> {
+  const layout = storeLayout(root);
+  await mkdir(layout.blobs, { recursive: true });
+  // Snapshots hold setuid binaries and device nodes from untrusted images: other host users must
+  // not reach them (as Docker keeps /var/lib/docker private). tmp/ and ingest/ hold the same in flight.
+  for (const dir of [layout.snapshots, layout.ingest, layout.tmp]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  }
+  await writeIfMissing(path.join(layout.root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeIfMissing(layout.index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+  return layout;
+}
+
+async function writeIfMissing(file: string, content: string): Promise<void> {
+  try {
+    await access(file);
+  } catch {
+    // 'wx' so two processes initialising the same root do not clobber each other.
+    await writeFile(file, content, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+}

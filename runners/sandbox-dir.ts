@@ -1,0 +1,127 @@
+/**
+ * The private scratch directory of one step: the merged mountpoint, the generated /etc files, and
+ * an "init layer" — the trick Docker uses for the same problem. The init layer is the topmost
+ * lowerdir and holds empty mountpoints (/proc, /dev, /etc/hosts, /etc/resolv.conf,
+ * /etc/hostname), so nothing has to be created in the merged view: the upperdir (the step's
+ * layer) never sees them, and mount(2) never meets an image symlink at those paths.
+ */
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { linkLowerdirs, unlinkLowerdirs } from './overlay-options.js';
+
+/** Paths inside one step's scratch directory. */
+export interface SandboxDir {
+  root: string;
+  merged: string;
+  /** The init layer, to be stacked on top of the image's lowerdirs. */
+  init: string;
+  /** Holds the generated `hosts`, `resolv.conf` and `hostname`, bind-mounted over the image's. */
+  etc: string;
+  /** Short symlinks to every lowerdir (overlay-options.ts); the mount runs from here. */
+  layers: string;
+  /** The `lowerdir=` value, relative to `layers`. */
+  lowerdirOption: string;
+}
+
+/** The /etc files every step gets, generated per step and never written to the layer. */
+export const ETC_FILES = ['hosts', 'resolv.conf', 'hostname'] as const;
+const MOUNT_DIRS = ['proc', 'dev'] as const;
+
+/** Creates the scratch dir under `tmpRoot` for a step over `lowerdirs` (lowest first). */
+export async function createSandboxDir(tmpRoot: string, hostname: string, lowerdirs: readonly string[]): Promise<SandboxDir> {
+  const root = await mkdtemp(path.join(tmpRoot, 'tzbuild-run-'));
+  const dir: SandboxDir = {
+    root,
+    merged: path.join(root, 'merged'),
+    init: path.join(root, 'init'),
+    etc: path.join(root, 'etc'),
+    layers: path.join(root, 'layers'),
+    lowerdirOption: '',
+  };
+  try {
+    await fillSandboxDir(dir, hostname, lowerdirs);
+  } catch (error) {
+    await removeSandboxDir(dir);
+    throw error;
+  }
+  return dir;
+}
+
+async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: readonly string[]): Promise<void> {
+  await Promise.all([mkdir(dir.merged), mkdir(dir.etc)]);
+  await writeFile(path.join(dir.etc, 'hostname'), `${hostname}\n`);
+  await writeFile(path.join(dir.etc, 'hosts'), hostsFile(hostname));
+  await writeFile(path.join(dir.etc, 'resolv.conf'), await hostResolvConf());
+  await makeInitLayer(dir.init, lowerdirs);
+  // The init layer goes on top; for FROM scratch it is the only lowerdir.
+  dir.lowerdirOption = await linkLowerdirs(dir.layers, [...lowerdirs, dir.init]);
+}
+
+/**
+ * Removes the scratch dir entry by entry, never recursively: if a mount were somehow still
+ * attached to `merged`, a recursive delete would reach through it into the layer.
+ */
+export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
+  for (const name of ETC_FILES) {
+    await unlink(path.join(dir.etc, name)).catch(ignoreMissing);
+    await unlink(path.join(dir.init, 'etc', name)).catch(ignoreMissing);
+  }
+  await unlinkLowerdirs(dir.layers);
+  const dirs = [path.join(dir.init, 'etc'), ...MOUNT_DIRS.map((name) => path.join(dir.init, name))];
+  for (const sub of [...dirs, dir.init, dir.layers, dir.etc, dir.merged, dir.root]) await rmdir(sub).catch(ignoreMissing);
+}
+
+/**
+ * Empty /proc and /dev always (they are mounted over, so their attributes never show). /etc
+ * only when the image's /etc is a directory or absent, copying the image's owner, mode and times
+ * so the merged /etc looks exactly like the image's; a symlinked /etc gets no /etc files at all.
+ */
+async function makeInitLayer(init: string, lowerdirs: readonly string[]): Promise<void> {
+  await mkdir(init, { mode: 0o755 });
+  for (const name of MOUNT_DIRS) await mkdir(path.join(init, name), { mode: 0o755 });
+  const imageEtc = await topmostEntry(lowerdirs, 'etc');
+  if (imageEtc && !imageEtc.isDirectory()) return;
+  const etc = path.join(init, 'etc');
+  await mkdir(etc, { mode: 0o755 });
+  for (const name of ETC_FILES) await writeFile(path.join(etc, name), '', { mode: 0o644 });
+  if (imageEtc) {
+    await chown(etc, imageEtc.uid, imageEtc.gid);
+    await chmod(etc, imageEtc.mode & 0o7777);
+    await utimes(etc, imageEtc.atime, imageEtc.mtime);
+  }
+}
+
+/**
+ * The entry overlayfs would show for a top-level `name`: the first found from the top layer
+ * down, where a 0/0 character device is a whiteout (deleted).
+ */
+async function topmostEntry(lowerdirs: readonly string[], name: string): Promise<Stats | undefined> {
+  for (const dir of [...lowerdirs].reverse()) {
+    const info = await lstat(path.join(dir, name)).catch(() => undefined);
+    if (!info) continue;
+    if (info.isCharacterDevice() && info.rdev === 0) return undefined;
+    return info;
+  }
+  return undefined;
+}
+
+/** Same shape as BuildKit's: the step's own name resolves to loopback. */
+function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+}
+
+/** The host's resolver config (the step shares or mimics the host network), else empty. */
+async function hostResolvConf(): Promise<string> {
+  return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Default parent for scratch dirs. */
+export function defaultTmpRoot(): string {
+  return os.tmpdir();
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what the tests need when it is missing, builds, runs
+# vitest. Works as root on a fresh Debian 12 machine; quick and quiet when everything is there.
+# Extra arguments go to vitest: `npm test -- test/runners`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages the integration tests use (real runtimes, registry, docker, a terminal).
+APT_PACKAGES=(runc crun fuse-overlayfs busybox-static skopeo umoci docker-registry docker.io tmux)
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+missing_packages() {
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$pkg"
+  done
+}
+
+install_system_packages() {
+  local missing
+  missing=$(missing_packages)
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing packages (install them as root): $(echo $missing)"
+    return 1
+  fi
+  log "installing: $(echo $missing)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086 # one word per package
+  apt-get install -y -qq --no-install-recommends $missing
+}
+
+# Node is not an apt package here (Debian 12 ships 18): say so clearly instead of failing later.
+check_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || major=0
+  if [ "$major" -lt 20 ]; then
+    log "Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))"
+    return 1
+  fi
+}
+
+install_node_modules() {
+  [ -d node_modules ] && return 0
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund
+}
+
+build() {
+  log "building (tsc)"
+  npx tsc -p tsconfig.json
+}
+
+# ── Services for later integration suites (docker comparison, registry push/pull) ──
+# Each starts its service when a suite needs it and records how to stop it in stop_services.
+
+start_dockerd() {
+  : # placeholder: start dockerd for the docker-comparison suite
+}
+
+start_registry() {
+  : # placeholder: start docker-registry on 127.0.0.1 for push/pull tests
+}
+
+stop_services() {
+  : # placeholder: stop whatever start_dockerd/start_registry started
+}
+
+main() {
+  install_system_packages
+  check_node
+  install_node_modules
+  build
+  start_dockerd
+  start_registry
+  trap stop_services EXIT
+  npx vitest run "$@"
+}
+
+main "$@"
