@@ -30,6 +30,8 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   let state: StageState;
   try {
     state = withLabels(await solver.stageResult(plan.target), options.labels);
+  } catch (error) {
+    throw solver.firstFailure ?? error;
   } finally {
     await solver.settled();
     await context.close();

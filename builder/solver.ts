@@ -42,11 +42,17 @@ export class Solver {
     if (result === undefined) {
       result = this.buildStage(this.plan.stages[index]!);
       // The first failure stops every other stage: their running steps are killed, not awaited.
-      result.catch((error: unknown) => this.abort.abort(error));
+      result.catch((error: unknown) => {
+        if (!this.abort.signal.aborted) this.firstFailure = error;
+        this.abort.abort(error);
+      });
       this.results.set(index, result);
     }
     return result;
   }
+
+  /** The error that stopped the build first (later ones are its consequences), if any. */
+  firstFailure: unknown;
 
   /** Settles once every started stage has settled (so nothing runs on after a failed build). */
   async settled(): Promise<void> {
@@ -78,6 +84,7 @@ export class Solver {
       this.announce(ctx, instruction);
       try {
         state = await runInstruction(state, instruction, ctx);
+        this.options.signal?.throwIfAborted();
       } catch (error) {
         ctx.emit({ type: 'step.failed', stepId, message: error instanceof Error ? error.message : String(error) });
         throw error;

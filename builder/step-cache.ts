@@ -27,7 +27,9 @@ export interface CachedStepInput {
 
 /** Runs `input.execute` unless the cache has a usable record for the step. */
 export async function cachedStep(ctx: StepContext, input: CachedStepInput): Promise<StepOutcome> {
-  const key = cacheKey(input.parent, input.op);
+  // A record made without SOURCE_DATE_EPOCH has real mtimes: it must not serve a reproducible build.
+  const epoch = ctx.options.sourceDateEpoch;
+  const key = cacheKey(input.parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch });
   const identity = stepIdentity(ctx);
   if (useCache(ctx)) {
     const record = await ctx.deps.cache.get(key);

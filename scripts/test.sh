@@ -52,6 +52,8 @@ install_node_modules() {
 build() {
   log "building (tsc)"
   npx tsc -p tsconfig.json
+  # Tests are type-checked too (vitest strips types without checking them).
+  npx tsc -p tsconfig.test.json
 }
 
 # ── Services for later integration suites (docker comparison, registry push/pull) ──

@@ -11,8 +11,8 @@ const scratch = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-bbtest-'));
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 /** Lists a tar's entries with their headers and (small) contents. */
-async function readTar(file: string): Promise<Map<string, { header: tarStream.Headers; body: Buffer }>> {
-  const entries = new Map<string, { header: tarStream.Headers; body: Buffer }>();
+async function readTar(file: string): Promise<Map<string, { header: tarStream.Header; body: Buffer }>> {
+  const entries = new Map<string, { header: tarStream.Header; body: Buffer }>();
   const extract = tarStream.extract();
   createReadStream(file).pipe(extract);
   for await (const entry of extract) {

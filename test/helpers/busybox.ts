@@ -137,18 +137,20 @@ function splitTag(tag: string): [string, string] {
 
 /** A deterministic tar of `dir`: sorted entries, ids and modes kept, no user/group names. */
 async function writeLayerTar(dir: string, file: string): Promise<string> {
-  const pack = tarFs.pack(dir, {
+  // `sort` and `umask` are tar-fs options its type definitions lack.
+  const options = {
     // Listing the top level ourselves keeps a `.` entry for the root out of the layer.
     entries: (await readdir(dir)).sort(),
     sort: true,
     umask: 0,
-    map: (header) => ({ ...header, mtime: FIXED_TIME, uname: '', gname: '' }),
-  });
+    map: (header: tarFs.Headers) => ({ ...header, mtime: FIXED_TIME, uname: '', gname: '' }),
+  } as tarFs.PackOptions;
+  const pack = tarFs.pack(dir, options);
   await pipeline(pack, createWriteStream(file));
   return file;
 }
 
-async function addFileEntry(pack: tarStream.Pack, header: tarStream.Headers, source: string): Promise<void> {
+async function addFileEntry(pack: tarStream.Pack, header: Partial<tarStream.Header> & { name: string }, source: string): Promise<void> {
   const entry = pack.entry(header);
   await pipeline(createReadStream(source), entry);
 }

@@ -52,7 +52,8 @@ describe('commitImage / resolveImage', () => {
     const store = await tempStore();
     const layer = await writeLayer(store.content, [file('a', 'a')]);
     const first = await commitImage(store, [], config('x'), [layer]);
-    const reordered = JSON.parse(JSON.stringify({ history: config('x').history, ...config('x') })) as ImageConfig;
+    const { history, ...rest } = config('x');
+    const reordered = JSON.parse(JSON.stringify({ history, ...rest })) as ImageConfig;
     const second = await commitImage(store, [], reordered, [layer]);
     expect(second.imageId).toBe(first.imageId);
     expect(second.manifest.digest).toBe(first.manifest.digest);
