@@ -9,7 +9,7 @@ import type { CopyInstruction, FromInstruction, Instruction, ParsedDockerfile, R
 import { expandOrThrow } from './expand.js';
 import { parseMountSpec } from './mounts.js';
 import { withSuggestion } from './suggest.js';
-import { defaultPlatform, predefinedArgs, type PlatformSpec } from './platform.js';
+import { defaultPlatform, formatPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
 
 /** Where a stage starts from. */
 export type StageBase =
@@ -61,7 +61,10 @@ export function planBuild(parsed: ParsedDockerfile, options: PlanOptions): Build
   const stages = splitStages(rest, file);
   if (stages.length === 0) throw new DockerfileError('dockerfile contains no stages to build', file);
   const fromEnv = fromExpansionEnv(globalArgs, platform);
-  for (const stage of stages) resolveStage(stage, stages, fromEnv, file, parsed.escapeToken);
+  for (const stage of stages) {
+    resolveStage(stage, stages, fromEnv, file, parsed.escapeToken);
+    checkStagePlatform(stage, fromEnv, platform, file, parsed.escapeToken);
+  }
   checkCycles(stages, file);
   checkForwardReferences(stages, file);
   const target = pickTarget(stages, options.target, file);
@@ -162,6 +165,25 @@ function resolveStage(stage: StagePlan, stages: StagePlan[], fromEnv: Map<string
     stage.base = { kind: 'image', reference: image };
   }
   for (const instruction of stage.instructions) resolveInstructionRefs(stage, instruction, stages, file);
+}
+
+/**
+ * `FROM --platform=…` is accepted when it names the platform we build for (the common
+ * `--platform=$BUILDPLATFORM` included); tzbuild does not emulate other architectures.
+ */
+function checkStagePlatform(stage: StagePlan, fromEnv: Map<string, string>, target: PlatformSpec, file: string, escapeToken: '\\' | '`'): void {
+  const raw = stage.from.platform;
+  if (raw === undefined) return;
+  const expanded = expandOrThrow(raw, fromEnv, { escapeToken, file, range: stage.from.range });
+  const wanted = parsePlatform(expanded);
+  if (wanted === undefined) throw new DockerfileError(`invalid platform "${expanded}" in FROM --platform`, file, stage.from.range.startLine);
+  if (wanted.os !== target.os || wanted.architecture !== target.architecture) {
+    throw new DockerfileError(
+      `FROM --platform=${expanded}: tzbuild builds for ${formatPlatform(target)} only (no cross-platform emulation)`,
+      file,
+      stage.from.range.startLine,
+    );
+  }
 }
 
 function resolveInstructionRefs(stage: StagePlan, instruction: Instruction, stages: StagePlan[], file: string): void {

@@ -62,6 +62,11 @@ export function makeProgram(): Command {
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that went away (`tzbuild images | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const program = makeProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -79,7 +79,14 @@ main() {
   start_dockerd
   start_registry
   trap stop_services EXIT
-  npx vitest run "$@"
+  local report status=0
+  report=$(mktemp)
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+  # One plain closing line, whatever the reporter printed above it.
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$report" || true
+  rm -f "$report"
+  return "$status"
 }
 
 main "$@"
