@@ -7,7 +7,8 @@ import type { Instruction, InstructionKind } from './instructions.js';
 import type { StepContext } from './session.js';
 import type { StageState } from './state.js';
 import { cachedStep } from './step-cache.js';
-import { chainParent, withStep } from './history.js';
+import { withStep } from './history.js';
+import { configInputs } from './explain.js';
 import * as meta from './steps/metadata.js';
 import { runStep } from './steps/run.js';
 import { copyStep } from './steps/copy.js';
@@ -34,10 +35,9 @@ function metadata<K extends InstructionKind>(apply: Pure<K>): Handler<K> {
       buildArgs: ctx.plan.buildArgs,
       globalArgs: ctx.plan.globalArgs,
     });
-    const outcome = await cachedStep(ctx, {
-      parent: chainParent(state),
+    const outcome = await cachedStep(ctx, state, {
       op: { kind: instruction.kind, createdBy: result.createdBy, config: state.config.config },
-      explain: { instruction: result.createdBy, base: chainParent(state) },
+      explain: { instruction: result.createdBy, ...configInputs(state) },
       execute: async () => undefined,
     });
     return withStep(result.state, result.createdBy, outcome);

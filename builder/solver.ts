@@ -10,6 +10,7 @@ import type { BuildContext } from './context/build-context.js';
 import { scratchConfig, type StageState } from './state.js';
 import { runInstruction } from './handlers.js';
 import { parseTriggers } from './onbuild.js';
+import { chainIdOf } from './history.js';
 
 /** Total number of steps the needed stages will show (FROM counts as a step, as in Docker). */
 export function countSteps(plan: BuildPlan): number {
@@ -101,13 +102,13 @@ export class Solver {
     const base = stage.base;
     let state: StageState;
     if (base.kind === 'scratch') {
-      state = { config: scratchConfig(this.plan.platform), layers: [], args: new Map(), cmdSet: false };
+      state = { config: scratchConfig(this.plan.platform), layers: [], args: new Map(), cmdSet: false, baseId: 'scratch' };
     } else if (base.kind === 'stage') {
       const parent = await this.stageResult(base.index);
-      state = { ...parent, args: new Map(), cmdSet: false };
+      state = { ...parent, args: new Map(), cmdSet: false, baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}` };
     } else {
       const image = await this.deps.images.resolve(base.reference);
-      state = { config: structuredClone(image.config), layers: image.layers, args: new Map(), cmdSet: false };
+      state = { config: structuredClone(image.config), layers: image.layers, args: new Map(), cmdSet: false, baseId: image.manifestDigest };
       state.config.config ??= {};
       state.config.history ??= [];
     }

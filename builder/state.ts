@@ -13,6 +13,8 @@ export interface StageState {
   args: Map<string, string | undefined>;
   /** CMD was set in this stage (an ENTRYPOINT then keeps it; otherwise it clears the inherited one). */
   cmdSet: boolean;
+  /** What the stage started from (`scratch`, an image's manifest digest, a stage's chain), for miss explanations. */
+  baseId: string;
 }
 
 /** The config of `FROM scratch`. */

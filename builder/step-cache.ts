@@ -3,9 +3,12 @@
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
 import { cacheKey, explainMiss } from '../cache/keys.js';
+import { canonicalJson } from '../image/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../ports.js';
 import type { StepContext } from './session.js';
+import type { StageState } from './state.js';
+import { chainParent } from './history.js';
 
 export interface StepOutcome {
   layer?: LayerRef;
@@ -15,29 +18,37 @@ export interface StepOutcome {
 }
 
 export interface CachedStepInput {
-  /** The chain ID below the step (or `scratch`). */
-  parent: string;
   /** The normalised operation: everything the step can observe, nothing it cannot. */
   op: Record<string, unknown>;
-  /** Named inputs for "why did this miss?" (instruction text, args, source digests …). */
+  /**
+   * Named inputs for "why did this miss?" (see cache/keys.ts explainMiss for the names:
+   * `instruction`, `arg:X`, `env:X`, `file:P`, `user` …). The base is added here.
+   */
   explain: Record<string, string>;
   /** Runs the step; returns the layer it added (undefined: no filesystem change). */
   execute: () => Promise<LayerRef | undefined>;
 }
 
-/** Runs `input.execute` unless the cache has a usable record for the step. */
-export async function cachedStep(ctx: StepContext, input: CachedStepInput): Promise<StepOutcome> {
+/**
+ * Runs `input.execute` unless the cache has a usable record for the step. The key's parent is
+ * the chain ID of the state's layers.
+ */
+export async function cachedStep(ctx: StepContext, state: StageState, input: CachedStepInput): Promise<StepOutcome> {
+  const parent = chainParent(state);
   // A record made without SOURCE_DATE_EPOCH has real mtimes: it must not serve a reproducible build.
   const epoch = ctx.options.sourceDateEpoch;
-  const key = cacheKey(input.parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch });
+  const key = cacheKey(parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch });
   const identity = stepIdentity(ctx);
+  const explain = { ...input.explain, base: parent, image: state.baseId };
   if (useCache(ctx)) {
-    const record = await ctx.deps.cache.get(key);
+    const [record, previous] = await Promise.all([ctx.deps.cache.get(key), ctx.deps.cache.getInputs(identity)]);
     if (record !== undefined && (await layerPresent(ctx, record))) {
+      // The next miss is explained against this build, even when it was all hits.
+      if (previous === undefined || canonicalJson(previous) !== canonicalJson(explain)) await ctx.deps.cache.putInputs(identity, explain);
       ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
       return { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true };
     }
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: explainMiss(await ctx.deps.cache.getInputs(identity), input.explain) });
+    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: explainMiss(previous, explain) });
   } else {
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: 'cache disabled (--no-cache)' });
   }
@@ -46,7 +57,7 @@ export async function cachedStep(ctx: StepContext, input: CachedStepInput): Prom
   const created = createdTime(ctx, started);
   const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
   await ctx.deps.cache.put(key, record);
-  await ctx.deps.cache.putInputs(identity, input.explain);
+  await ctx.deps.cache.putInputs(identity, explain);
   ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
   return { ...(layer ? { layer } : {}), created, cached: false };
 }

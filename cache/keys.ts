@@ -14,13 +14,50 @@ export function cacheKey(parent: string, op: Record<string, unknown>): string {
 }
 
 /**
- * Explains a miss: compares the inputs recorded the last time the same step identity ran with
- * this time's, and names the first that changed. Returns undefined when nothing is recorded.
+ * Explains a miss in one line: compares the inputs recorded the last time the same step (same
+ * Dockerfile, target and position) ran with this time's, and names what changed, most telling
+ * first: the instruction, build args and env, files, the base image, the step below.
+ * Input names: `instruction`, `arg:X`, `env:X`, `file:P` (`<type> <mode> <content>`), `sources`,
+ * `image` (what the stage starts from), `base` (chain below the step), `config`, and plain names
+ * (`user`, `workdir`, `dest` …).
  */
 export function explainMiss(previous: Record<string, string> | undefined, current: Record<string, string>): string {
   if (previous === undefined) return 'no earlier build of this step';
-  const names = [...new Set([...Object.keys(previous), ...Object.keys(current)])].sort();
-  const changed = names.filter((name) => previous[name] !== current[name]);
-  if (changed.length === 0) return 'cache record missing (pruned or built elsewhere)';
-  return `changed: ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`;
+  const changed = new Set([...Object.keys(previous), ...Object.keys(current)].filter((name) => previous[name] !== current[name]));
+  if (changed.size === 0) return 'cache record missing (pruned, or made by another store)';
+  if (changed.has('instruction')) return 'the instruction changed';
+  const reasons = [
+    ...namesWith(changed, 'arg:').map((name) => `build arg ${name}`),
+    ...namesWith(changed, 'env:').map((name) => `ENV ${name}`),
+    ...fileChanges(changed, previous, current),
+    ...[...changed].flatMap((name) => (plainLabels[name] === undefined ? [] : [plainLabels[name]])),
+  ];
+  if (reasons.length > 0) return `changed: ${reasons.slice(0, 3).join(', ')}${reasons.length > 3 ? ` (+${reasons.length - 3} more)` : ''}`;
+  if (changed.has('sources')) return 'changed: the files it copies';
+  if (changed.has('image')) return 'the base image changed';
+  if (changed.has('base')) return 'a step before it changed';
+  return 'an earlier instruction changed the image config';
+}
+
+/** How plain input names read in a reason. */
+const plainLabels: Record<string, string> = {
+  user: 'USER', workdir: 'WORKDIR', network: '--network', dest: 'the destination', chown: '--chown', chmod: '--chmod',
+};
+
+function namesWith(changed: Set<string>, prefix: string): string[] {
+  return [...changed].filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length)).sort();
+}
+
+/** `file src/a.c (content)`, `file b (mode)`, `file c (added)`, `file d (removed)`. */
+function fileChanges(changed: Set<string>, previous: Record<string, string>, current: Record<string, string>): string[] {
+  return namesWith(changed, 'file:').map((path) => {
+    const before = previous[`file:${path}`];
+    const after = current[`file:${path}`];
+    if (before === undefined) return `file ${path} (added)`;
+    if (after === undefined) return `file ${path} (removed)`;
+    const [typeBefore, modeBefore] = before.split(' ');
+    const [typeAfter, modeAfter] = after.split(' ');
+    if (typeBefore !== typeAfter) return `file ${path} (type)`;
+    return `file ${path} (${modeBefore !== modeAfter ? 'mode' : 'content'})`;
+  });
 }

@@ -120,15 +120,17 @@ export class BuildContext {
 
   /**
    * The content digest of the sources (see digest.ts for what it covers), then saves the stat
-   * cache so the next build re-reads only files whose stat changed.
+   * cache so the next build re-reads only files whose stat changed. With `summaries`, records
+   * each entry's `<type> <mode> <content>` summary by path (for explaining cache misses).
    */
-  async digestSources(sources: readonly ContextSource[]): Promise<Digest> {
+  async digestSources(sources: readonly ContextSource[], summaries?: Map<string, string>): Promise<Digest> {
     const hash = createHash('sha256');
     hash.update('tzbuild-context-digest-v1\n');
     for (const source of sources) {
       for await (const entry of this.walk(source)) {
         const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([Buffer.from(`${source.rel}/`), entry.relBytes]);
-        await digestEntry(hash, name, entry, this.statCache, this.counters);
+        const summary = await digestEntry(hash, name, entry, this.statCache, this.counters);
+        summaries?.set(name.toString(), summary);
       }
     }
     await this.statCache.save();

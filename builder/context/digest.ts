@@ -83,8 +83,11 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
   return hashes;
 }
 
-/** Adds one entry (named `name` in the digest) to `hash`. */
-export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry, cache: StatCache, stats: DigestStats): Promise<void> {
+/**
+ * Adds one entry (named `name` in the digest) to `hash`. Returns a short summary of the entry
+ * (`<type> <mode> <content>`) so a cache miss can name the file that changed and how.
+ */
+export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry, cache: StatCache, stats: DigestStats): Promise<string> {
   const hashes = await entryHashes(entry, cache, stats);
   const link = entry.stat.isSymbolicLink() ? await readlink(entry.absBytes, { encoding: 'buffer' }) : Buffer.alloc(0);
   const device = entry.stat.isCharacterDevice() || entry.stat.isBlockDevice() ? String(entry.stat.rdev) : '';
@@ -95,4 +98,6 @@ export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry,
   writeField(hash, device);
   writeField(hash, hashes.xattrs);
   writeField(hash, hashes.content ?? '');
+  const mode = (entry.stat.mode & 0o7777).toString(8);
+  return `${entryType(entry.stat)} ${mode} ${(hashes.content ?? link.toString('hex') + device).slice(0, 16)}${hashes.xattrs.slice(0, 8)}`;
 }

@@ -6,6 +6,7 @@
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 /** What is remembered for one path. */
 export interface CachedHashes {
@@ -68,13 +69,23 @@ export class StatCache {
     this.dirty = true;
   }
 
-  /** Writes the cache if it changed (temp file + rename, so readers never see half a file). */
-  async save(): Promise<void> {
+  /**
+   * Writes the cache if it changed (temp file + rename, so readers never see half a file).
+   * Saves are queued: parallel stages digest sources at the same time.
+   */
+  save(): Promise<void> {
+    this.saving = this.saving.then(() => this.write());
+    return this.saving;
+  }
+
+  private saving: Promise<void> = Promise.resolve();
+
+  private async write(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
+    this.dirty = false;
     await mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
+    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temp, JSON.stringify({ version: FORMAT_VERSION, entries: Object.fromEntries(this.entries) }));
     await rename(temp, this.file);
-    this.dirty = false;
   }
 }

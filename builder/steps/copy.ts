@@ -13,7 +13,8 @@ import type { StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
-import { chainParent, withStep } from '../history.js';
+import { withStep } from '../history.js';
+import { sourceInputs } from '../explain.js';
 import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
 import { BuildContext, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
@@ -42,8 +43,10 @@ interface CopyPlan {
 export async function copyStep(state: StageState, instruction: FileInstruction, ctx: StepContext): Promise<StageState> {
   const where: ExpandWhere = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
   const plan = await planCopy(state, instruction, ctx, where).catch((error: unknown) => rethrowAt(error, where));
-  const downloads = plan.urls.length > 0 ? await downloadAll(plan.urls, ctx, instruction.kind === 'add' ? instruction.checksum : undefined) : [];
-  const digest = plan.origin.kind === 'context' && plan.paths.length > 0 ? await ctx.context.digestSources(plan.contextSources) : '';
+  const checksum = instruction.kind === 'add' ? instruction.checksum : undefined;
+  const downloads = plan.urls.length > 0 ? await downloadAll(plan.urls, ctx, checksum).catch((error: unknown) => rethrowAt(error, where)) : [];
+  const summaries = new Map<string, string>();
+  const digest = plan.origin.kind === 'context' && plan.paths.length > 0 ? await ctx.context.digestSources(plan.contextSources, summaries) : '';
   const identity = plan.origin.kind === 'context' ? digest : plan.origin.identity;
   const op = {
     kind: instruction.kind, paths: plan.paths, sources: identity, dest: plan.dest, destIsDir: plan.destIsDir,
@@ -51,10 +54,9 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
     urls: downloads.map((download) => [download.url, download.digest]),
     chown: plan.chown, chmod: plan.chmod, platform: platformOf(state),
   };
-  const outcome = await cachedStep(ctx, {
-    parent: chainParent(state),
+  const outcome = await cachedStep(ctx, state, {
     op,
-    explain: { instruction: instruction.original, sources: identity, base: chainParent(state) },
+    explain: { instruction: instruction.original, ...sourceInputs(identity, summaries), dest: plan.dest, chown: plan.chown ?? '', chmod: String(plan.chmod ?? '') },
     execute: () => materialize(state, plan, downloads, ctx).catch((error: unknown) => rethrowAt(error, where)),
   });
   const flags = plan.origin.kind === 'context' ? '' : `--from=${(instruction as CopyInstruction).from} `;

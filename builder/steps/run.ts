@@ -12,7 +12,8 @@ import type { RunInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
 import { envMap, platformOf, type StageState } from '../state.js';
 import { cachedStep } from '../step-cache.js';
-import { chainParent, withStep } from '../history.js';
+import { withStep } from '../history.js';
+import { envInputs } from '../explain.js';
 import { commandArgv } from './metadata.js';
 import { proxyArgs } from '../platform.js';
 import { resolveUser, withRootfs } from '../rootfs.js';
@@ -34,10 +35,9 @@ export async function runStep(state: StageState, instruction: RunInstruction, ct
   const user = state.config.config.User ?? '';
   const cwd = state.config.config.WorkingDir || '/';
   const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
-  const outcome = await cachedStep(ctx, {
-    parent: chainParent(state),
+  const outcome = await cachedStep(ctx, state, {
     op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state) },
-    explain: { instruction: instruction.original, env: [...env].sort().join('\n'), user, workdir: cwd, base: chainParent(state) },
+    explain: { instruction: instruction.original, ...envInputs(state, env), user, workdir: cwd, network },
     execute: () => execute(state, ctx, { argv, env, user, cwd, network, line: instruction.range.startLine, endLine: instruction.range.endLine }),
   });
   return withStep(state, createdBy, outcome);

@@ -10,7 +10,7 @@ import type { StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
-import { chainParent, withStep } from '../history.js';
+import { withStep } from '../history.js';
 import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
 import { DockerfileError } from '../../errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
@@ -21,10 +21,9 @@ export async function workdirStep(state: StageState, instruction: WorkdirInstruc
   const path = posix.resolve(state.config.config.WorkingDir || '/', expanded);
   const user = state.config.config.User ?? '';
   const next: StageState = { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir: path } } };
-  const outcome = await cachedStep(ctx, {
-    parent: chainParent(state),
+  const outcome = await cachedStep(ctx, state, {
     op: { kind: 'workdir', path, user, platform: platformOf(state) },
-    explain: { instruction: instruction.original, user, base: chainParent(state) },
+    explain: { instruction: instruction.original, user },
     execute: () => (path === '/' ? Promise.resolve(undefined) : makeWorkdir(state, ctx, path, user, instruction.range.startLine)),
   });
   return withStep(next, `WORKDIR ${path}`, outcome);

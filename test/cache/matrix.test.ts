@@ -49,18 +49,29 @@ const S = {
 let store: string;
 let template: string;
 
+/** Why each step missed in the last `missedSteps` build, by instruction text. */
+let reasons = new Map<string, string>();
+
 /** Builds `context` and returns the instruction text of every step that missed the cache. */
 async function missedSteps(context: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<string[]> {
   const result = await runTzbuild(['build', '--progress=json', '-t', 'matrix:1', ...extraArgs, context], { env: { TZBUILD_ROOT: store, ...env } });
   expect(result.exitCode, result.stderr).toBe(0);
-  const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; stepId: string; text?: string });
+  const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; stepId: string; text?: string; reason?: string });
   const texts = new Map(events.filter((e) => e.type === 'step.start').map((e) => [e.stepId, e.text ?? '']));
-  return events.filter((e) => e.type === 'step.miss').map((e) => texts.get(e.stepId) ?? e.stepId).sort();
+  const misses = events.filter((e) => e.type === 'step.miss');
+  reasons = new Map(misses.map((e) => [texts.get(e.stepId) ?? e.stepId, e.reason ?? '']));
+  return misses.map((e) => texts.get(e.stepId) ?? e.stepId).sort();
 }
 
-/** A fresh copy of the template context, already built once (so its steps are cached). */
+let workdir: string;
+
+/**
+ * A fresh copy of the template context, already built once (so its steps are cached). Always at
+ * the same path: miss explanations compare with the last build of the same context and Dockerfile.
+ */
 async function primedContext(): Promise<string> {
-  const context = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-'));
+  const context = path.join(workdir, 'context');
+  await rm(context, { recursive: true, force: true });
   await cp(template, context, { recursive: true });
   await missedSteps(context);
   return context;
@@ -75,6 +86,7 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     expect((await runTzbuild(['load', archive], { env: { TZBUILD_ROOT: store } })).exitCode).toBe(0);
     await rm(archive);
     template = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-template-'));
+    workdir = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-work-'));
     await mkdir(path.join(template, 'src'));
     await writeFile(path.join(template, 'Dockerfile'), dockerfile);
     await writeFile(path.join(template, '.dockerignore'), '**/*.log\n');
@@ -111,17 +123,21 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     const context = await primedContext();
     await writeFile(path.join(context, 'src', 'a.c'), 'int main(void) { return 1; }\n');
     expect(await missedSteps(context)).toEqual([S.copy, S.run, S.copyFrom, S.expose, S.cmd].sort());
+    expect(reasons.get(S.copy)).toBe('changed: file src/a.c (content)');
+    expect(reasons.get(S.run)).toBe('a step before it changed');
   });
 
   it('a mode change re-runs the COPY and what follows it', async () => {
     const context = await primedContext();
     await chmod(path.join(context, 'src', 'a.c'), 0o755);
     expect(await missedSteps(context)).toEqual([S.copy, S.run, S.copyFrom, S.expose, S.cmd].sort());
+    expect(reasons.get(S.copy)).toBe('changed: file src/a.c (mode)');
   });
 
   it('a build arg the RUN sees re-runs the RUN, not the COPY before it', async () => {
     const context = await primedContext();
     expect(await missedSteps(context, ['--build-arg', 'VERSION=2'])).toEqual([S.arg, S.run, S.copyFrom, S.expose, S.cmd].sort());
+    expect(reasons.get(S.run)).toBe('changed: build arg VERSION');
   });
 
   it('a build arg no stage declares re-runs nothing', async () => {
@@ -141,6 +157,9 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     const context = await primedContext();
     await writeFile(path.join(context, 'Dockerfile'), dockerfile.replace('ENV MODE=prod', 'ENV MODE=dev'));
     expect(await missedSteps(context)).toEqual(['ENV MODE=dev', S.label, S.run, S.copyFrom, S.expose, S.cmd].sort());
+    expect(reasons.get('ENV MODE=dev')).toBe('the instruction changed');
+    expect(reasons.get(S.label)).toBe('an earlier instruction changed the image config');
+    expect(reasons.get(S.run)).toBe('changed: ENV MODE');
   });
 
   it('a changed LABEL runs no filesystem step', async () => {
@@ -158,12 +177,15 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
   it('a different base image re-runs every step of both stages', async () => {
     const context = await primedContext();
     expect(await missedSteps(context, ['--build-arg', 'BASE=base2'])).toEqual(Object.values(S).sort());
+    expect(reasons.get(S.workdir)).toBe('the base image changed');
   });
 
   it('a change in an earlier stage re-runs that stage and the COPY --from of it', async () => {
     const context = await primedContext();
     await writeFile(path.join(context, 'dep.txt'), 'dependency v2\n');
     expect(await missedSteps(context)).toEqual([S.depsCopy, S.depsRun, S.copyFrom, S.expose, S.cmd].sort());
+    expect(reasons.get(S.depsCopy)).toBe('changed: file dep.txt (content)');
+    expect(reasons.get(S.copyFrom)).toBe('changed: the files it copies');
   });
 
   it('--no-cache re-runs everything; --no-cache-filter only the named stage', async () => {
