@@ -12,8 +12,9 @@ import type { BuildDeps, BuildOptions } from './session.js';
 import type { StageState } from './state.js';
 
 export interface BuildResult {
-  imageId: Digest;
-  manifestDigest: Digest;
+  /** Undefined after a dry run, which commits nothing. */
+  imageId?: Digest;
+  manifestDigest?: Digest;
   tags: string[];
   cached: number;
   ran: number;
@@ -36,8 +37,9 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
     await solver.settled();
     await context.close();
   }
-  const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
   const { cached, ran } = solver.counts;
+  if (options.dryRun) return { tags: [], cached, ran };
+  const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
   deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, tags: options.tags, cached, ran });
   return { imageId, manifestDigest, tags: options.tags, cached, ran };
 }

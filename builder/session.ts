@@ -34,6 +34,8 @@ export interface BuildOptions {
   /** `--label`s, applied to the final image. */
   labels: Record<string, string>;
   sourceDateEpoch?: number;
+  /** Plan only: report which steps would hit and which would run (and why), run nothing, commit nothing. */
+  dryRun?: boolean;
   /** Where to keep the context's stat cache between builds. */
   statCachePath?: string;
   signal?: AbortSignal;

@@ -2,7 +2,7 @@
  * The one place a step meets the cache: look the key up, replay a hit, or run the step, record
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
-import { cacheKey, explainMiss } from '../cache/keys.js';
+import { cacheKey, explainFormat, explainMiss } from '../cache/keys.js';
 import { canonicalJson } from '../image/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../ports.js';
@@ -39,7 +39,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   const epoch = ctx.options.sourceDateEpoch;
   const key = cacheKey(parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch });
   const identity = stepIdentity(ctx);
-  const explain = { ...input.explain, base: parent, image: state.baseId };
+  const explain = { ...input.explain, base: parent, image: state.baseId, format: explainFormat };
   if (useCache(ctx)) {
     const [record, previous] = await Promise.all([ctx.deps.cache.get(key), ctx.deps.cache.getInputs(identity)]);
     if (record !== undefined && (await layerPresent(ctx, record))) {
@@ -52,6 +52,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   } else {
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: 'cache disabled (--no-cache)' });
   }
+  if (ctx.options.dryRun) return dryRunOutcome(key);
   const started = Date.now();
   const layer = await input.execute();
   const created = createdTime(ctx, started);
@@ -60,6 +61,14 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   await ctx.deps.cache.putInputs(identity, explain);
   ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
   return { ...(layer ? { layer } : {}), created, cached: false };
+}
+
+/**
+ * In a dry run a missed step does not run: it stands in with a placeholder layer unique to its
+ * key, so every step after it (rightly) misses too.
+ */
+function dryRunOutcome(key: string): StepOutcome {
+  return { layer: { diffId: `sha256:${createHash('sha256').update(`dry-run ${key}`).digest('hex')}`, size: 0 }, created: new Date(0).toISOString(), cached: false };
 }
 
 function useCache(ctx: StepContext): boolean {

@@ -13,6 +13,9 @@ export function cacheKey(parent: string, op: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson({ v: cacheKeyVersion, parent, op })).digest('hex');
 }
 
+/** Version of the recorded inputs; records of another version are not compared. */
+export const explainFormat = '2';
+
 /**
  * Explains a miss in one line: compares the inputs recorded the last time the same step (same
  * Dockerfile, target and position) ran with this time's, and names what changed, most telling
@@ -23,6 +26,7 @@ export function cacheKey(parent: string, op: Record<string, unknown>): string {
  */
 export function explainMiss(previous: Record<string, string> | undefined, current: Record<string, string>): string {
   if (previous === undefined) return 'no earlier build of this step';
+  if (previous.format !== current.format) return 'no comparable earlier build of this step (tzbuild was upgraded)';
   const changed = new Set([...Object.keys(previous), ...Object.keys(current)].filter((name) => previous[name] !== current[name]));
   if (changed.size === 0) return 'cache record missing (pruned, or made by another store)';
   if (changed.has('instruction')) return 'the instruction changed';

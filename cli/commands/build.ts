@@ -21,6 +21,7 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json' | 'tty';
   quiet?: boolean;
   iidfile?: string;
+  dryRun?: boolean;
   label: string[];
   root?: string;
 }
@@ -40,10 +41,16 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     noCacheFilter: flags.cacheFilter,
     labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
     ...sourceDateEpoch(),
+    ...(flags.dryRun ? { dryRun: true } : {}),
     statCachePath: store.statCachePath(contextDir),
   };
   try {
     const result = await build(options, store.deps);
+    if (result.imageId === undefined) {
+      // JSON progress already carries every hit and miss; stdout stays pure JSON lines.
+      if (flags.progress !== 'json') process.stdout.write(`dry run: ${result.cached} step${result.cached === 1 ? '' : 's'} would be cached, ${result.ran} would run\n`);
+      return;
+    }
     if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
     if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
   } catch (error) {

@@ -3,7 +3,7 @@
  * two-stage Dockerfile on the busybox base, changes one thing, rebuilds, and reads the
  * `step.miss` events of `--progress=json`.
  */
-import { chmod, cp, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,17 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     expect(await missedSteps(context)).toEqual([S.depsCopy, S.depsRun, S.copyFrom, S.expose, S.cmd].sort());
     expect(reasons.get(S.depsCopy)).toBe('changed: file dep.txt (content)');
     expect(reasons.get(S.copyFrom)).toBe('changed: the files it copies');
+  });
+
+  it('--dry-run names the misses the real build then has, and runs and stores nothing', async () => {
+    const context = await primedContext();
+    await writeFile(path.join(context, 'src', 'a.c'), 'int main(void) { return 2; }\n');
+    const blobsBefore = await readdir(path.join(store, 'blobs', 'sha256'));
+    const planned = await missedSteps(context, ['--dry-run']);
+    const plannedReasons = new Map(reasons);
+    expect(await readdir(path.join(store, 'blobs', 'sha256'))).toEqual(blobsBefore);
+    expect(await missedSteps(context)).toEqual(planned);
+    expect(plannedReasons.get(S.copy)).toBe('changed: file src/a.c (content)');
   });
 
   it('--no-cache re-runs everything; --no-cache-filter only the named stage', async () => {
