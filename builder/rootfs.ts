@@ -57,6 +57,8 @@ interface IdEntry {
   name: string;
   id: number;
   gid?: number;
+  /** Home directory (passwd only). */
+  home?: string;
 }
 
 async function readIdFile(root: string, file: string): Promise<IdEntry[]> {
@@ -66,13 +68,16 @@ async function readIdFile(root: string, file: string): Promise<IdEntry[]> {
     if (fields.length < 3 || fields[0] === '') return [];
     const id = Number(fields[2]);
     const gid = Number(fields[3]);
-    return Number.isInteger(id) ? [{ name: fields[0]!, id, ...(Number.isInteger(gid) ? { gid } : {}) }] : [];
+    const home = fields[5] ? { home: fields[5] } : {};
+    return Number.isInteger(id) ? [{ name: fields[0]!, id, ...(Number.isInteger(gid) ? { gid } : {}), ...home }] : [];
   });
 }
 
 export interface ResolvedUser {
   uid: number;
   gid: number;
+  /** The passwd home directory; `/` for a user passwd does not list (runc's default). */
+  home: string;
 }
 
 /**
@@ -85,14 +90,18 @@ export async function resolveUser(root: string, spec: string, chownRules = false
   const passwd = await readIdFile(root, '/etc/passwd');
   let uid: number;
   let gid: number;
+  let home: string;
   if (/^\d+$/.test(userPart)) {
     uid = Number(userPart);
-    gid = passwd.find((entry) => entry.id === uid)?.gid ?? 0;
+    const entry = passwd.find((candidate) => candidate.id === uid);
+    gid = entry?.gid ?? 0;
+    home = entry?.home ?? '/';
   } else {
     const entry = passwd.find((candidate) => candidate.name === userPart);
     if (entry === undefined) throw new Error(`unable to find user ${userPart}: no matching entries in passwd file`);
     uid = entry.id;
     gid = entry.gid ?? 0;
+    home = entry.home ?? '/';
   }
   // Docker: "a username without groupname or a UID without GID will use the same numeric UID as the GID".
   if (chownRules && groupPart === undefined) gid = uid;
@@ -104,5 +113,5 @@ export async function resolveUser(root: string, spec: string, chownRules = false
       gid = group.id;
     }
   }
-  return { uid, gid };
+  return { uid, gid, home };
 }

@@ -44,8 +44,15 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
     const base = isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
     for await (const entry of tree.walk(source)) {
       const target = entry.rel === '.' ? base : posix.join(base, entry.rel);
-      // The destination directory itself keeps its metadata when the image already has it.
-      if (entry.rel === '.' && isDir && (await statInRoot(placement.destRoot, target)) === 'directory') continue;
+      if (entry.rel === '.' && isDir) {
+        // An existing destination directory keeps its metadata. A missing one is made the way
+        // BuildKit's `mkdir -p` makes it: 0755 and the --chown owner, whatever the source dir's
+        // mode (a 0700 context must not give a 0700 /app); only its time comes from the source.
+        if ((await statInRoot(placement.destRoot, target)) === 'directory') continue;
+        const mtime = Math.floor(entry.stat.mtimeMs / 1000);
+        set.set({ path: toLayerPath(target), type: 'directory', mode: 0o755, uid: placement.uid, gid: placement.gid, mtime });
+        continue;
+      }
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
       set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks));
     }

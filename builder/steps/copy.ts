@@ -124,7 +124,9 @@ async function materialize(state: StageState, plan: CopyPlan, downloads: Downloa
     return withSourceTrees(plan, ctx, async (groups) => {
       for (const group of groups) await placeSources(set, group, placement);
       const mtime = Math.floor(Date.now() / 1000);
-      for (const entry of set.sorted()) await set.addParents(destRoot, entry.path, { mode: 0o755, uid: 0, gid: 0, mtime });
+      // Missing parents get the --chown owner too (BuildKit's MkdirAll chowns what it creates).
+      const created = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
+      for (const entry of set.sorted()) await set.addParents(destRoot, entry.path, created);
       if (set.size === 0) return undefined;
       const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
       const layer = await deps.layers.write(iterate(set.sorted()), options);

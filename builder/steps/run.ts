@@ -88,10 +88,11 @@ interface RunPlan {
 async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const lowerdirs = await deps.snapshotter.prepare(state.layers);
-  // No USER means root, with no passwd lookup (a scratch image has none).
-  const ids = run.user === '' ? { uid: 0, gid: 0 } : await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user)).catch((error: Error) => {
+  // No USER means root. Like runc, HOME (when ENV does not set it) is the user's passwd home.
+  const ids = await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user || '0')).catch((error: Error) => {
     throw new DockerfileError(error.message, ctx.plan.file, run.line, run.endLine);
   });
+  const env = run.env.some((entry) => entry.startsWith('HOME=')) ? run.env : [...run.env, `HOME=${ids.home}`];
   const work = await mkdtemp(join(deps.tmpDir, 'run-'));
   const tail = new OutputTail((stream, line) => ctx.emit({ type: 'step.output', stepId: ctx.stepId, stream, line }));
   try {
@@ -99,7 +100,7 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
     const workdir = join(work, 'work');
     await Promise.all([mkdir(upperdir), mkdir(workdir)]);
     const result = await deps.runner.run({
-      lowerdirs, upperdir, workdir, args: run.argv, env: run.env, cwd: run.cwd, uid: ids.uid, gid: ids.gid,
+      lowerdirs, upperdir, workdir, args: run.argv, env, cwd: run.cwd, uid: ids.uid, gid: ids.gid,
       network: run.network === 'none' ? 'none' : 'host',
       onOutput: (stream, chunk) => tail.push(stream, chunk),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
