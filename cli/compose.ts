@@ -11,7 +11,7 @@ import type { ImageStore } from '../image/images.js';
 import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
 import { storeLayout } from '../image/layout.js';
 import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
-import { NamespaceRunner } from '../runners/namespaces.js';
+import { createRunner, type RunnerKind } from '../runners/index.js';
 
 /** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
 export function storeRoot(flag?: string): string {
@@ -28,7 +28,7 @@ export interface OpenedStore {
 }
 
 /** Opens (creating if needed) the store at `root`, wired for building with progress to `sink`. */
-export async function openStore(root: string, sink: ProgressSink): Promise<OpenedStore> {
+export async function openStore(root: string, sink: ProgressSink, runner: RunnerKind = 'auto'): Promise<OpenedStore> {
   const store = await openStoreRoot(root);
   const layout = storeLayout(store.root);
   const images: ImageStore = { content: store.content, tags: store.tags };
@@ -39,7 +39,7 @@ export async function openStore(root: string, sink: ProgressSink): Promise<Opene
     images: new StoreImageSource(images),
     committer: new StoreImageCommitter(images),
     cache: new DiskCacheStore(layout.root),
-    runner: new NamespaceRunner({ tmpRoot: layout.tmp }),
+    runner: createRunner(runner, { tmpRoot: layout.tmp }),
     sink,
     tmpDir: layout.tmp,
   };

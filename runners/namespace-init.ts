@@ -23,6 +23,7 @@ my ($uid, $gid, $groups, $cwd, $net, $lastCap, $nenv, @rest) = @ARGV;
 open(my $status, '>&=', 3) or die "tzbuild init: fd 3: $!\n";
 { my $prev = select($status); $| = 1; select($prev); }
 sub fail { print $status "error: $_[0]\n"; POSIX::_exit(125); }
+close_inherited_fds();
 
 my @env = splice(@rest, 0, $nenv);
 my @argv = @rest;
@@ -60,6 +61,15 @@ while (1) {
 }
 if ($code & 127) { print $status 'signal ', ($code & 127), "\n"; POSIX::_exit(128 + ($code & 127)); }
 POSIX::_exit($code >> 8);
+
+# Descriptors our caller inherited without close-on-exec (a CI runner's pipe, say) must not
+# reach the step; only 0-2 and the status fd 3 stay open.
+sub close_inherited_fds {
+  opendir(my $dir, '/proc/self/fd') or fail("listing open fds: $!");
+  my @fds = grep { /^\d+$/ && $_ > 3 } readdir($dir);
+  closedir($dir);
+  POSIX::close($_) for @fds;
+}
 
 sub loopback_up {
   socket(my $sock, Socket::AF_INET(), Socket::SOCK_DGRAM(), 0) or fail("socket: $!");

@@ -191,7 +191,8 @@ function lastCapability(): number {
   return Number.parseInt(text, 10);
 }
 
-function validateSpec(spec: RunSpec): void {
+/** Rejects specs no runner can carry out (no command, ids out of range, bad hostname, NUL bytes). */
+export function validateSpec(spec: RunSpec): void {
   if (spec.args.length === 0 || spec.args[0] === '') throw new UserError('RUN has no command to execute', 'RUNNER_SPEC');
   for (const [what, dir] of [['upperdir', spec.upperdir], ['workdir', spec.workdir]] as const) {
     assertMountablePath(path.resolve(dir), what);

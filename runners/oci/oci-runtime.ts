@@ -1,0 +1,209 @@
+/**
+ * OciRuntimeRunner: runs one RUN step as a container of an OCI runtime (`runc` or `crun`), the way
+ * BuildKit's runc executor does, over the same overlay and init layer as the namespace runner.
+ *
+ * The flow: a private scratch dir with an OCI bundle (oci-scratch.ts) → `unshare --mount` starts
+ * the prelude, which mounts the overlay in that private namespace, and the Perl supervisor
+ * (oci-supervisor.ts), which creates the working directory and runs `RUNTIME run --detach`, then
+ * reaps the step as its subreaper → `RUNTIME delete --force` → the scratch dir is removed.
+ *
+ * Why we mount the overlay ourselves, and in a private namespace, rather than through the spec:
+ * the spec's `root.path` must be a ready directory (runtimes do not mount the root themselves,
+ * which is why containerd and BuildKit mount it before calling runc), and an overlay mounted on
+ * the host would outlive us if we were killed. In a namespace whose only processes are the
+ * supervisor and the runtime, the kernel drops the mount when they exit: nothing to unmount, and
+ * nothing the host's mount table ever shows.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { UserError } from '../../errors.js';
+import type { RunResult, RunSpec, Runner } from '../../ports.js';
+import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
+import { defaultTmpRoot } from '../sandbox-dir.js';
+import { execFailureResult } from './exec-failure.js';
+import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
+import { stepCwd } from './oci-spec.js';
+import { PRELUDE_SCRIPT, SUPERVISOR_PERL } from './oci-supervisor.js';
+import { findRuntime, hiddenCgroup2, ociCommand, runtimeGlobalArgs, type OciRuntimeKind } from './runtime-binary.js';
+import { OutputGate, readReport, type SupervisorReport } from './step-output.js';
+
+/** Options of the OCI runtime runner. */
+export interface OciRuntimeRunnerOptions {
+  /** Which runtime drives the containers. */
+  runtime: OciRuntimeKind;
+  /** Path of the runtime binary (default: found in the usual sbin/bin dirs). */
+  binary?: string;
+  /** Default when the spec sets none: `host` shares the host network, `none` gives only loopback. */
+  network?: NetworkMode;
+  /** Parent of the per-step scratch dirs (default: the OS temp dir). */
+  tmpRoot?: string;
+  /** Start of every container id (and so of its cgroup names); default `tzbuild-`. */
+  containerPrefix?: string;
+}
+
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const SIGKILL_RESULT: RunResult = { exitCode: 128 + os.constants.signals.SIGKILL, signal: 'SIGKILL' };
+
+/** Runs RUN steps through `runc` or `crun`. Needs root. */
+export class OciRuntimeRunner implements Runner {
+  readonly name: OciRuntimeKind;
+  private readonly binary: string | undefined;
+  private readonly network: NetworkMode;
+  private readonly tmpRoot: string;
+  private readonly containerPrefix: string;
+  /** A cgroup2 mount the runtime must not see (crun on a hybrid cgroup host). */
+  private readonly hideCgroup2: string | undefined;
+
+  constructor(options: OciRuntimeRunnerOptions) {
+    this.name = options.runtime;
+    this.binary = options.binary ?? findRuntime(options.runtime);
+    this.network = options.network ?? 'host';
+    this.tmpRoot = options.tmpRoot ?? defaultTmpRoot();
+    this.hideCgroup2 = hiddenCgroup2(options.runtime);
+    this.containerPrefix = options.containerPrefix ?? 'tzbuild-';
+  }
+
+  /** Runs the step; settles only once the container, its processes and its mounts are gone. */
+  async run(spec: RunSpec): Promise<RunResult> {
+    const binary = this.checkHost();
+    validateSpec(spec);
+    if (spec.signal?.aborted) return { ...SIGKILL_RESULT };
+    const hostname = spec.hostname ?? DEFAULT_HOSTNAME;
+    const scratch = await createOciScratch(this.tmpRoot, spec, { hostname, network: spec.network ?? this.network });
+    const id = `${this.containerPrefix}${randomBytes(8).toString('hex')}`;
+    const container = new Container(binary, this.hideCgroup2, scratch, id);
+    try {
+      return await this.runContainer(container, spec);
+    } finally {
+      await container.delete();
+      await removeOciScratch(scratch);
+    }
+  }
+
+  private checkHost(): string {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+      throw new UserError(`the ${this.name} runner needs Linux and root (it mounts overlayfs)`, 'RUNNER_UNAVAILABLE');
+    }
+    if (!this.binary) throw new UserError(`${this.name} is not installed (apt-get install ${this.name})`, 'RUNNER_UNAVAILABLE');
+    return this.binary;
+  }
+
+  private async runContainer(container: Container, spec: RunSpec): Promise<RunResult> {
+    const child = spawnSupervisor(container, spec);
+    const gate = new OutputGate(spec.onOutput);
+    gate.attach(child.stdout, 'stdout');
+    gate.attach(child.stderr, 'stderr');
+    let started = false;
+    let killing: Promise<void> | undefined;
+    const kill = (): void => {
+      killing ??= container.kill();
+    };
+    const report = readReport(child.stdio[3] as Readable, () => {
+      started = true;
+      gate.release();
+      if (spec.signal?.aborted) kill();
+    });
+    // Before `started` there is no container to kill yet; the `started` handler catches up.
+    const onAbort = (): void => {
+      if (started) kill();
+    };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const exit = await child;
+      const status = await report;
+      if (killing) await killing;
+      if (spec.signal?.aborted) return { ...SIGKILL_RESULT };
+      return this.interpret(status, exit, gate, spec);
+    } finally {
+      spec.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Turns the supervisor's report into the step's result. */
+  private interpret(report: SupervisorReport, exit: { exitCode?: number; signal?: string }, gate: OutputGate, spec: RunSpec): RunResult {
+    if (report.error !== undefined) throw setupError(report.error);
+    if (report.runtimeFailed !== undefined) {
+      const message = gate.discard();
+      const failure = execFailureResult(message, spec.args[0] ?? '');
+      if (!failure) throw setupError(`${this.name} failed: ${lastLine(message) || `exit status ${report.runtimeFailed}`}`);
+      spec.onOutput?.('stderr', Buffer.from(`${failure.message}\n`));
+      return failure.result;
+    }
+    if (report.signal) return { exitCode: 128 + (os.constants.signals[report.signal as NodeJS.Signals] ?? 0), signal: report.signal };
+    if (report.exitCode !== undefined) return { exitCode: report.exitCode };
+    gate.release();
+    const why = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode ?? 'unknown'}`;
+    throw setupError(`the supervisor ${why} before the step ended`);
+  }
+}
+
+/** One container's id and the runtime calls that address it. */
+class Container {
+  constructor(
+    readonly binary: string,
+    readonly hideCgroup2: string | undefined,
+    readonly scratch: OciScratch,
+    readonly id: string,
+  ) {}
+
+  /** argv of `RUNTIME run --detach` for this container (run inside the supervisor's namespace). */
+  runArgs(): string[] {
+    const { scratch } = this;
+    return [this.binary, ...runtimeGlobalArgs(scratch.state), 'run', '--detach', '--pid-file', scratch.pidFile, '--bundle', scratch.bundle, this.id];
+  }
+
+  /** SIGKILL to the container's init: the kernel then kills the whole pid namespace. */
+  async kill(): Promise<void> {
+    await this.call(['kill', this.id, 'KILL']);
+  }
+
+  /** Removes the container's state and cgroups (a no-op when it was never created). */
+  async delete(): Promise<void> {
+    await this.call(['delete', '--force', this.id]);
+  }
+
+  /** The containers the runtime still knows in this step's state dir (should be none after run). */
+  async list(): Promise<string> {
+    return (await this.call(['list', '--quiet'])).stdout;
+  }
+
+  private call(args: string[]) {
+    const [file = this.binary, ...rest] = ociCommand([this.binary, ...runtimeGlobalArgs(this.scratch.state), ...args], this.hideCgroup2);
+    return execa(file, rest, { reject: false });
+  }
+}
+
+/** Starts prelude + supervisor in a private mount namespace; the step's stdio are its pipes. */
+function spawnSupervisor(container: Container, spec: RunSpec) {
+  const { sandbox } = container.scratch;
+  const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
+  const argv = ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs];
+  // setpriv --pdeathsig: if we die, the supervisor dies and its namespace (with the overlay) goes.
+  return execa('setpriv', ['--pdeathsig', 'KILL', ...argv], {
+    env: {
+      PATH: HOST_PATH,
+      TZB_LAYERS: sandbox.layers,
+      TZB_LOWER: sandbox.lowerdirOption,
+      TZB_UPPER: path.resolve(spec.upperdir),
+      TZB_WORK: path.resolve(spec.workdir),
+      TZB_MERGED: sandbox.merged,
+      TZB_SUPERVISOR: SUPERVISOR_PERL,
+      TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
+    },
+    extendEnv: false,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    buffer: false,
+    reject: false,
+  });
+}
+
+function setupError(detail: string): UserError {
+  return new UserError(`could not start the RUN container: ${detail}`, 'RUNNER_SETUP');
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.trim() ?? '';
+}

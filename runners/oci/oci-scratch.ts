@@ -1,0 +1,83 @@
+/**
+ * The private scratch dir of one OCI step: the namespace runner's sandbox (merged mountpoint, init
+ * layer, generated /etc files, lowerdir links) plus an OCI bundle (`config.json`), the runtime's
+ * state dir (`--root`) and a small extra layer of mountpoints the runtime needs (`/sys`).
+ *
+ * Layout: `<tmpRoot>/tzbuild-oci-XXXX/{bundle/config.json, state/, step.pid, mountpoints/sys,
+ * tzbuild-run-XXXX/…}`.
+ */
+import { mkdir, mkdtemp, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunSpec } from '../../ports.js';
+import { createSandboxDir, removeSandboxDir, type SandboxDir } from '../sandbox-dir.js';
+import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
+
+/** Paths of one step's scratch dir. */
+export interface OciScratch {
+  root: string;
+  bundle: string;
+  /** The runtime's `--root`: its state for this one container. */
+  state: string;
+  /** Where the runtime writes the container init's host pid. */
+  pidFile: string;
+  /** The extra mountpoint layer, stacked under the sandbox's init layer. */
+  mountpoints: string;
+  sandbox: SandboxDir;
+}
+
+/** Creates the scratch dir and writes the bundle's config.json for `spec`. */
+export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: OciSpecOptions): Promise<OciScratch> {
+  const root = await mkdtemp(path.join(tmpRoot, 'tzbuild-oci-'));
+  const partial = { root, bundle: path.join(root, 'bundle'), state: path.join(root, 'state') };
+  const mountpoints = path.join(root, 'mountpoints');
+  try {
+    await Promise.all([mkdir(partial.bundle), mkdir(partial.state, { mode: 0o700 }), mkdir(mountpoints, { mode: 0o755 })]);
+    for (const name of EXTRA_MOUNTPOINTS) await mkdir(path.join(mountpoints, name), { mode: 0o755 });
+    // The mountpoint layer sits above the image and below the sandbox's init layer.
+    const sandbox = await createSandboxDir(root, options.hostname, [...spec.lowerdirs, mountpoints]);
+    const scratch: OciScratch = { ...partial, pidFile: path.join(root, 'step.pid'), mountpoints, sandbox };
+    const etcDir = (await hasInitEtc(sandbox)) ? sandbox.etc : undefined;
+    const config = buildOciSpec(spec, { rootfs: sandbox.merged, etcDir }, { ...options, maxOpenFiles: await kernelMaxOpenFiles() });
+    await writeFile(path.join(scratch.bundle, 'config.json'), JSON.stringify(config, null, 2));
+    return scratch;
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Removes the scratch dir. The sandbox goes entry by entry (never recursively: its `merged` is a
+ * mountpoint inside the step's namespace); the bundle and state hold only runtime files.
+ */
+export async function removeOciScratch(scratch: OciScratch): Promise<void> {
+  await removeSandboxDir(scratch.sandbox);
+  await rm(scratch.state, { recursive: true, force: true });
+  await unlink(path.join(scratch.bundle, 'config.json')).catch(ignoreMissing);
+  await unlink(scratch.pidFile).catch(ignoreMissing);
+  for (const name of EXTRA_MOUNTPOINTS) await rmdir(path.join(scratch.mountpoints, name)).catch(ignoreMissing);
+  for (const dir of [scratch.mountpoints, scratch.bundle, scratch.root]) await rmdir(dir).catch(ignoreMissing);
+}
+
+/** True when the sandbox made /etc files (the image's /etc is a dir or absent, not a symlink). */
+async function hasInitEtc(sandbox: SandboxDir): Promise<boolean> {
+  return readFile(path.join(sandbox.init, 'etc', 'hosts')).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Our own hard RLIMIT_NOFILE: the runtime cannot raise the step's above it (without
+ * CAP_SYS_RESOURCE, which a sandboxed build host may not grant even to root).
+ */
+async function kernelMaxOpenFiles(): Promise<number | undefined> {
+  const text = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const line = text.split('\n').find((entry) => entry.startsWith('Max open files'));
+  const hard = Number.parseInt(line?.slice('Max open files'.length).trim().split(/\s+/)[1] ?? '', 10);
+  return Number.isFinite(hard) ? hard : undefined;
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}

@@ -1,0 +1,111 @@
+/**
+ * The host-side helpers of the OCI runner, run inside a private mount namespace made by `unshare`:
+ *
+ * 1. PRELUDE (sh) mounts the step's overlay on the scratch dir's `merged`. The mount exists only in
+ *    this namespace, so the host never sees it and it cannot outlive the step, whatever happens
+ *    to us.
+ * 2. SUPERVISOR (Perl, as for the namespace runner: perl-base is always there) creates the working
+ *    directory from inside a chroot of the rootfs (so image symlinks resolve inside it, as
+ *    BuildKit's `fs.RootPath` does), becomes a child subreaper, and starts `RUNTIME run --detach`.
+ *    The container's init (the step) is then reparented to the supervisor, which reaps it and so
+ *    learns its exact wait status: `runc run` itself folds a signal into `128 + N`, which cannot
+ *    be told from `exit 137`.
+ *
+ * fd 3 reports, one line each: `error: …` (setup failed), `runtime-failed N` (the runtime exited
+ * with N before starting the step: its message is on stderr), `started`, then `exit N` or
+ * `signal N`.
+ */
+
+/** POSIX sh; `$@` is forwarded to the supervisor. */
+export const PRELUDE_SCRIPT = String.raw`
+set -eu
+fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
+# Lowerdirs are short links relative to TZB_LAYERS (overlay-options.ts): long chains fit one page.
+cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
+opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,redirect_dir=off,metacopy=off,index=off"
+out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"
+cd "$TZB_MERGED"
+# crun on a hybrid cgroup host: hide the cgroup2 mount it refuses (runtime-binary.ts).
+if [ -n "$TZB_HIDE_CGROUP2" ]; then
+  out=$(umount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"
+fi
+perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
+exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
+`;
+
+/** Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from `merged`). */
+export const SUPERVISOR_PERL = String.raw`
+use strict; use warnings;
+use POSIX (); use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
+
+my ($cwd, $uid, $gid, $pidfile, @runtime) = @ARGV;
+open(my $status, '>&=', 3) or die "tzbuild supervisor: fd 3: $!\n";
+{ my $prev = select($status); $| = 1; select($prev); }
+my $flags = fcntl($status, F_GETFD, 0) or fail("fcntl: $!");
+fcntl($status, F_SETFD, $flags | FD_CLOEXEC) or fail("fcntl: $!");
+sub fail { print $status "error: $_[0]\n"; POSIX::_exit(125); }
+
+# prctl syscall numbers.
+my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
+my $arch = (POSIX::uname())[4];
+my $nr = $prctl{$arch} or fail("unsupported architecture $arch");
+
+make_cwd();
+syscall($nr, 36, 1, 0, 0, 0) == 0 or fail("PR_SET_CHILD_SUBREAPER: $!");
+
+my $runtime = fork();
+defined $runtime or fail("fork: $!");
+if ($runtime == 0) {
+  { no warnings 'exec'; exec { $runtime[0] } @runtime; }
+  print STDERR "cannot run $runtime[0]: $!\n";
+  POSIX::_exit(127);
+}
+waitpid($runtime, 0);
+if ($? != 0) {
+  reap_all();
+  print $status 'runtime-failed ', ($? & 127 ? 128 + ($? & 127) : $? >> 8), "\n";
+  POSIX::_exit(0);
+}
+open(my $pf, '<', $pidfile) or fail("reading the runtime's pid file: $!");
+my $init = <$pf>; close($pf);
+$init = int($init // 0);
+$init > 0 or fail('the runtime wrote no pid');
+print $status "started\n";
+
+# The step's init was the runtime's child; it is ours now that the runtime has exited.
+while (1) {
+  my $done = waitpid(-1, 0);
+  fail('lost the step process') if $done < 0;
+  next if $done != $init;
+  my $code = $?;
+  if ($code & 127) { print $status 'signal ', ($code & 127), "\n"; }
+  else { print $status 'exit ', ($code >> 8), "\n"; }
+  last;
+}
+reap_all();
+POSIX::_exit(0);
+
+sub reap_all { 1 while waitpid(-1, 0) > 0; }
+
+# As BuildKit: a missing working directory is created, owned by the step's user. In a child
+# chrooted into the rootfs, so ".." and absolute symlinks cannot lead onto the host.
+sub make_cwd {
+  my $pid = fork();
+  defined $pid or fail("fork: $!");
+  if ($pid == 0) {
+    umask 022;
+    chroot('.') or fail("chroot: $!");
+    chdir('/') or fail("chdir /: $!");
+    my $path = '';
+    for my $part (grep { length } split m{/}, $cwd) {
+      $path .= "/$part";
+      next if -d $path;
+      mkdir($path, 0755) or -d $path or fail("creating working directory $cwd: $!");
+      chown($uid, $gid, $path) or fail("chown $path: $!");
+    }
+    POSIX::_exit(0);
+  }
+  waitpid($pid, 0);
+  POSIX::_exit(125) if $? != 0;
+}
+`;
