@@ -199,7 +199,11 @@ export type BuildEvent =
   | { type: 'step.output'; time: number; stepId: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'step.done'; time: number; stepId: string; durationMs: number; layerSize?: number }
   | { type: 'step.failed'; time: number; stepId: string; message: string }
-  | { type: 'build.done'; time: number; imageId: Digest; tags: string[]; cached: number; ran: number };
+  | {
+      type: 'build.done'; time: number; imageId: Digest; manifestDigest: Digest; tags: string[]; cached: number; ran: number;
+      /** Bytes of the image's layers (as stored, uncompressed). */
+      size: number;
+    };
 
 /** ProgressSink: receives events in order. Must not throw and must not block the build. */
 export interface ProgressSink {

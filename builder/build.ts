@@ -40,7 +40,8 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   const { cached, ran } = solver.counts;
   if (options.dryRun) return { tags: [], cached, ran };
   const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
-  deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, tags: options.tags, cached, ran });
+  const size = state.layers.reduce((sum, layer) => sum + layer.size, 0);
+  deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, manifestDigest, tags: options.tags, cached, ran, size });
   return { imageId, manifestDigest, tags: options.tags, cached, ran };
 }
 

@@ -35,6 +35,7 @@ export function makeProgram(): Command {
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json', 'tty']).default('auto'))
     .option('-q, --quiet', 'print only the image ID')
     .option('--iidfile <file>', 'write the image ID to this file')
+    .option('--metadata-file <file>', 'write the image ID, tags and each step\'s cache result to this file as JSON')
     .option('--dry-run', 'show which steps would be cached and which would run (and why); run nothing')
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
     .addOption(rootOption())

@@ -3,10 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { UserError, StepError } from '../../errors.js';
-import { build } from '../../builder/build.js';
+import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions } from '../../builder/session.js';
 import type { ProgressSink } from '../../ports.js';
-import { JsonSink, PlainSink, QuietSink } from '../progress/plain.js';
+import { createProgressSink } from '../progress/choose.js';
+import { progressMode } from '../progress/mode.js';
 import { openStore, storeRoot } from '../compose.js';
 import { sourceSnippet } from '../source-snippet.js';
 
@@ -21,6 +22,8 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json' | 'tty';
   quiet?: boolean;
   iidfile?: string;
+  /** `--metadata-file`: JSON with the image ID, tags and each step's cache result. */
+  metadataFile?: string;
   dryRun?: boolean;
   label: string[];
   root?: string;
@@ -44,15 +47,9 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     ...(flags.dryRun ? { dryRun: true } : {}),
     statCachePath: store.statCachePath(contextDir),
   };
+  let result: BuildResult;
   try {
-    const result = await build(options, store.deps);
-    if (result.imageId === undefined) {
-      // JSON progress already carries every hit and miss; stdout stays pure JSON lines.
-      if (flags.progress !== 'json') process.stdout.write(`dry run: ${result.cached} step${result.cached === 1 ? '' : 's'} would be cached, ${result.ran} would run\n`);
-      return;
-    }
-    if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
-    if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
+    result = await build(options, store.deps);
   } catch (error) {
     if (error instanceof UserError) {
       // Plain progress already showed the output; -q did not, so the tail goes with the error.
@@ -63,6 +60,14 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   } finally {
     await store.close();
   }
+  // After the sink closed, so a TUI's last redraw cannot cover these lines.
+  if (result.imageId === undefined) {
+    // JSON progress already carries every hit and miss; stdout stays pure JSON lines.
+    if (flags.progress !== 'json') process.stdout.write(`dry run: ${result.cached} step${result.cached === 1 ? '' : 's'} would be cached, ${result.ran} would run\n`);
+    return;
+  }
+  if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
+  if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
 }
 
 /** `-f` anywhere (relative to the working dir, as docker does), `-f -` from stdin, else CONTEXT/Dockerfile. */
@@ -81,12 +86,15 @@ function displayName(path: string): string {
   return rel.startsWith('..') ? path : rel;
 }
 
+/** The display `--progress`/`-q` and the terminal call for, plus step logs and `--metadata-file`. */
 function chooseSink(flags: BuildFlags): ProgressSink {
-  const write = (line: string) => process.stderr.write(line);
-  if (flags.quiet) return new QuietSink();
-  if (flags.progress === 'json') return new JsonSink((line) => process.stdout.write(line));
-  // The TUI arrives with its own issue; until then every mode prints plain lines.
-  return new PlainSink(write);
+  return createProgressSink({
+    mode: progressMode(flags.progress, flags.quiet === true, { isTTY: process.stderr.isTTY === true, env: process.env }),
+    storeRoot: storeRoot(flags.root),
+    ...(flags.metadataFile === undefined ? {} : { metadataFile: flags.metadataFile }),
+    stderr: process.stderr,
+    stdout: process.stdout,
+  });
 }
 
 /** `K=V` list → map. A bare `K` takes the value of the environment variable K (docker's rule). */

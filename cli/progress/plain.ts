@@ -1,15 +1,21 @@
 /**
  * Plain progress: one line per event, no escape codes, every RUN output line prefixed with its
- * step, nothing clipped. For CI logs and pipes.
+ * step, nothing clipped. For CI logs and pipes (and `--progress=plain` anywhere).
  */
 import type { BuildEvent, ProgressSink } from '../../ports.js';
 import { formatBytes, formatDuration } from '../format.js';
+import type { StepLogs } from './step-logs.js';
 
 export class PlainSink implements ProgressSink {
   /** Global step number (`#3`) of each step id. */
   private readonly numbers = new Map<string, number>();
+  private savedMs = 0;
 
-  constructor(private readonly write: (line: string) => void) {}
+  /** `logs`: when given, a failed step's line is followed by the path of its full output. */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly logs?: StepLogs,
+  ) {}
 
   emit(event: BuildEvent): void {
     const line = this.format(event);
@@ -26,40 +32,34 @@ export class PlainSink implements ProgressSink {
         this.numbers.set(event.stepId, event.index);
         return `#${event.index} [${event.stage} ${event.index}/${event.total}] ${event.text}`;
       case 'step.cached':
+        this.savedMs += event.savedMs;
         return `${this.tag(event.stepId)} CACHED`;
       case 'step.miss':
         return `${this.tag(event.stepId)} cache miss: ${event.reason}`;
       case 'step.output':
         return `${this.tag(event.stepId)} | ${event.line}`;
       case 'step.done':
+        // FROM steps only mark the base as ready; their start line already said which base.
         if (event.stepId.endsWith('.0')) return undefined;
         return `${this.tag(event.stepId)} DONE ${formatDuration(event.durationMs)}${event.layerSize === undefined ? '' : ` (layer ${formatBytes(event.layerSize)})`}`;
       case 'step.failed':
-        return `${this.tag(event.stepId)} ERROR ${event.message}`;
+        return this.failed(event.stepId, event.message);
       case 'build.done':
         return [
-          `${event.cached} cached, ${event.ran} run`,
+          `${event.cached} cached, ${event.ran} run${this.savedMs > 0 ? `, cache saved ${formatDuration(this.savedMs)}` : ''}`,
           `image ${event.imageId}`,
           ...event.tags.map((tag) => `tagged ${tag}`),
         ].join('\n');
     }
   }
 
+  private failed(stepId: string, message: string): string {
+    const line = `${this.tag(stepId)} ERROR ${message}`;
+    const log = this.logs?.pathOf(stepId);
+    return log === undefined ? line : `${line}\n${this.tag(stepId)} full output: ${log}`;
+  }
+
   private tag(stepId: string): string {
     return `#${this.numbers.get(stepId) ?? stepId}`;
   }
-}
-
-/** JSON lines: one event per line, for tools. */
-export class JsonSink implements ProgressSink {
-  constructor(private readonly write: (line: string) => void) {}
-
-  emit(event: BuildEvent): void {
-    this.write(`${JSON.stringify(event)}\n`);
-  }
-}
-
-/** `-q`: nothing while building (the CLI prints the image ID at the end). */
-export class QuietSink implements ProgressSink {
-  emit(): void {}
 }
