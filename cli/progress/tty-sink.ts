@@ -1,12 +1,15 @@
 /**
- * `--progress=tty`: the Ink TUI. Ink and React are imported dynamically, when this sink is made,
- * so plain, JSON and quiet builds never load them; nothing is drawn before the first event, and
- * events that arrive while the import is in flight are queued and replayed in order. If the TUI cannot load, the build falls back
- * to plain lines rather than going silent.
+ * `--progress=tty`: the Ink TUI, started only when the build lasts long enough for a live display
+ * to matter. Until then events are folded into the view state and queued; a build that ends
+ * first (a cached rebuild) prints the same final frame without Ink (static-frame.ts), so it never
+ * pays the few hundred ms Ink and React take to load. A longer build loads Ink with a dynamic
+ * import and replays the queue. If the TUI cannot load, the build falls back to plain lines.
  */
 import type { BuildEvent, ProgressSink } from '../../ports.js';
 import { PlainSink } from './plain.js';
+import { renderStaticFrame } from './static-frame.js';
 import type { StepLogs } from './step-logs.js';
+import { initialViewState, reduceView, type ViewState } from './view-state.js';
 
 /** What the TUI renders to and where it finds step logs. */
 export interface TuiOptions {
@@ -14,6 +17,8 @@ export interface TuiOptions {
   stream: NodeJS.WriteStream;
   /** Per-step log files; a failed step shows its log's path. */
   logs?: StepLogs;
+  /** How long a build runs before the live display starts (default 250 ms; 0 = at once). */
+  liveAfterMs?: number;
 }
 
 type InkModule = typeof import('./tui/ink-sink.js');
@@ -21,13 +26,11 @@ type InkModule = typeof import('./tui/ink-sink.js');
 export class TtySink implements ProgressSink {
   private inner: ProgressSink | undefined;
   private readonly queue: BuildEvent[] = [];
+  private state: ViewState = initialViewState();
   private loading: Promise<void> | undefined;
-  /** Ink takes a few hundred ms to load: start now, while the CLI opens the store and plans. */
-  private readonly module: Promise<InkModule | Error>;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: TuiOptions) {
-    this.module = loadInk();
-  }
+  constructor(private readonly options: TuiOptions) {}
 
   emit(event: BuildEvent): void {
     if (this.inner !== undefined) {
@@ -35,18 +38,31 @@ export class TtySink implements ProgressSink {
       return;
     }
     this.queue.push(event);
+    this.state = reduceView(this.state, event);
     // Nothing is drawn before the first event: a build that fails early (bad Dockerfile) prints
     // only its error.
-    this.loading ??= this.load();
+    this.timer ??= setTimeout(() => {
+      this.loading ??= this.load();
+    }, this.options.liveAfterMs ?? 250);
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.loading === undefined) {
+      if (this.queue.length > 0) this.options.stream.write(this.staticFrame());
+      return;
+    }
     await this.loading;
     await this.inner?.close?.();
   }
 
+  private staticFrame(): string {
+    const logs = this.options.logs;
+    return renderStaticFrame(this.state, this.options.stream.columns || 80, Date.now(), logs ? (stepId) => logs.pathOf(stepId) : undefined);
+  }
+
   private async load(): Promise<void> {
-    const loaded = await this.module;
+    const loaded = await loadInk();
     let inner: ProgressSink;
     try {
       if (loaded instanceof Error) throw loaded;

@@ -25,8 +25,9 @@ class FakeTerminal extends Writable {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function ttySink(terminal: FakeTerminal): TtySink {
-  return new TtySink({ stream: terminal as unknown as NodeJS.WriteStream });
+/** A TTY sink whose live display starts at the first event (these tests exercise Ink). */
+function ttySink(terminal: FakeTerminal, liveAfterMs = 0): TtySink {
+  return new TtySink({ stream: terminal as unknown as NodeJS.WriteStream, liveAfterMs });
 }
 
 describe('TTY sink (Ink, loaded on first event)', () => {
@@ -54,7 +55,7 @@ describe('TTY sink (Ink, loaded on first event)', () => {
     sink.emit({ type: 'build.start', time: start, steps: 1, stages: 1 });
     sink.emit({ type: 'step.start', time: start, stepId: '0.1', stage: 'app', index: 1, total: 1, text: 'RUN noisy', line: 1 });
     sink.emit({ type: 'step.miss', time: start, stepId: '0.1', reason: 'no earlier build of this step' });
-    await sleep(300); // the dynamic import and the first frame
+    await sleep(1000); // the dynamic import and the first frame
     const before = terminal.writes.length;
     for (let n = 1; n <= 5000; n++) sink.emit({ type: 'step.output', time: Date.now(), stepId: '0.1', stream: 'stdout', line: `line ${n}` });
     await sleep(450);
@@ -84,6 +85,26 @@ describe('TTY sink (Ink, loaded on first event)', () => {
     const lines = terminal.text.trimEnd().split('\n');
     expect(lines.at(-1)).toMatch(/^ {3}\d+\/9 steps finished · 2 cached · \d+\.\ds$/);
     expect(lines.some((line) => line.includes('│ test 2 FAILED: expected 3, got 4'))).toBe(true);
+  });
+});
+
+describe('a build that ends before the live display starts', () => {
+  it('prints the same final frame without Ink: no cursor movement, every step once, the summary last', async () => {
+    const fast = new FakeTerminal();
+    const sink = ttySink(fast, 10_000);
+    for (const event of recorded('multistage-warm')) sink.emit(event);
+    await sink.close();
+    const raw = fast.writes.join('');
+    // Ink redraws by erasing lines (ESC[2K, ESC[1A); a static frame only colours text.
+    expect(raw).not.toMatch(/\u001b\[\d*[AK]/);
+    const inked = new FakeTerminal();
+    const live = ttySink(inked, 0);
+    for (const event of recorded('multistage-warm')) live.emit(event);
+    await sleep(1000);
+    await live.close();
+    const finishedLines = (text: string) => text.split('\n').filter((line) => /^ [✔≡✘] #\d+ /.test(line)).sort();
+    expect(finishedLines(fast.text)).toEqual(finishedLines(inked.text));
+    expect(fast.text.trimEnd().split('\n').at(-1)).toMatch(/^ {3}tags /);
   });
 });
 

@@ -4,7 +4,7 @@
  * panes, the summary) is redrawn. Everything shown comes from the `ViewState` prop.
  */
 import { Box, Static, Text } from 'ink';
-import { formatBytes, formatDuration } from '../../format.js';
+import { FAILED_TAIL, finishedLineParts, finishedStatus, lookOf, seconds, STATUS_WIDTH, summaryLines } from './text.js';
 import { activeByStage, type StepView, type ViewState } from '../view-state.js';
 import { layoutLive, type StageGroup } from './layout.js';
 
@@ -21,12 +21,8 @@ export interface BuildViewProps {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-/** Width of the status column (`CACHED (saved 12.3s)`), so statuses line up. */
-const STATUS_WIDTH = 21;
 /** Live steps show only `waiting` or an elapsed time: a narrow column leaves room for the text. */
 const LIVE_STATUS_WIDTH = 8;
-/** Output lines of a failed step kept on screen (all the view state holds). */
-const FAILED_TAIL = 12;
 
 export function BuildView({ state, now, columns, rows, final, logPathOf }: BuildViewProps) {
   const finished = state.finished.map((id) => state.steps[id]).filter((step) => step !== undefined);
@@ -119,15 +115,8 @@ function StepLine({ step, status, icon, wrap, color, statusWidth = STATUS_WIDTH 
   );
 }
 
-const FINISHED_LOOK: Record<string, { icon: string; color: string }> = {
-  done: { icon: '✔', color: 'green' },
-  cached: { icon: '≡', color: 'blue' },
-  failed: { icon: '✘', color: 'red' },
-  cancelled: { icon: '⊘', color: 'yellow' },
-};
-
 function FinishedStep({ step, width, logPath }: { step: StepView; width: number; logPath: string | undefined }) {
-  const look = FINISHED_LOOK[step.phase] ?? { icon: '·', color: 'white' };
+  const look = lookOf(step);
   return (
     <Box flexDirection="column" width={width}>
       <FinishedLine step={step} icon={look.icon} color={look.color} status={finishedStatus(step)} width={width} />
@@ -149,51 +138,23 @@ function FinishedStep({ step, width, logPath }: { step: StepView; width: number;
  * the TUI's start-up is most of its cost). Longer ones wrap inside their column.
  */
 function FinishedLine({ step, icon, color, status, width }: { step: StepView; icon: string; color: string; status: string; width: number }) {
-  const left = ` ${icon} `;
-  const label = `#${step.index} [${step.stage}] `;
-  const room = width - left.length - label.length - 1 - STATUS_WIDTH;
-  if (step.text.length > room) return <StepLine step={step} icon={icon} color={color} wrap="wrap" status={status} />;
+  const parts = finishedLineParts(step, width);
+  if (parts.text.length > parts.room) return <StepLine step={step} icon={icon} color={color} wrap="wrap" status={status} />;
   return (
     <Text>
-      <Text color={color}>{left}</Text>
-      <Text dimColor>{label}</Text>
-      {step.text.padEnd(room + 1)}
+      <Text color={color}>{parts.left}</Text>
+      <Text dimColor>{parts.label}</Text>
+      {parts.text.padEnd(parts.room + 1)}
       <Text color={color}>{status.padStart(STATUS_WIDTH)}</Text>
     </Text>
   );
 }
 
 function Summary({ state, now, logPathOf }: { state: ViewState; now: number; logPathOf: BuildViewProps['logPathOf'] }) {
-  const result = state.result;
-  const took = seconds((result?.endedAt ?? state.lastEventAt ?? now) - (state.startedAt ?? now));
-  if (result === undefined && state.failedStep === undefined) {
-    // No image and no failed step: a --dry-run, or an error outside any step (it prints below).
-    const { finished, cached, ran } = state.counts;
-    return <Text bold>{` ■ ended without an image: ${finished}/${state.totalSteps} steps · ${cached} cached · ${ran} not cached · ${took}`}</Text>;
-  }
-  if (result === undefined) {
-    const failed = state.failedStep === undefined ? undefined : state.steps[state.failedStep];
-    const where = failed === undefined ? '' : ` at #${failed.index} [${failed.stage}] ${failed.text}`;
-    const logPath = failed === undefined ? undefined : logPathOf?.(failed.stepId);
-    return (
-      <Box flexDirection="column">
-        <Text color="red" bold wrap="truncate-end">{` ✘ build failed${where}`}</Text>
-        <Text>{`   ${state.counts.finished}/${state.totalSteps} steps finished · ${state.counts.cached} cached · ${took}`}</Text>
-        {logPath === undefined ? null : <Text>{`   full output: ${logPath}`}</Text>}
-      </Box>
-    );
-  }
-  const rows: [string, string][] = [
-    ['image', result.imageId],
-    ...(result.manifestDigest === undefined ? [] : [['manifest', result.manifestDigest] as [string, string]]),
-    ...(result.size === undefined ? [] : [['size', formatBytes(result.size)] as [string, string]]),
-    ...(result.tags.length === 0 ? [] : [['tags', result.tags.join(', ')] as [string, string]]),
-  ];
   return (
     <Box flexDirection="column">
-      <Text color="green" bold>{` ✔ built in ${took}: ${result.cached} cached, ${result.ran} run${state.counts.savedMs > 0 ? ` · cache saved ${formatDuration(state.counts.savedMs)}` : ''}`}</Text>
-      {rows.map(([name, value]) => (
-        <Text key={name}>{`   ${name.padEnd(9)}${value}`}</Text>
+      {summaryLines(state, now, logPathOf).map((line, index) => (
+        <Text key={index} color={line.color} bold={line.bold} wrap="truncate-end">{line.text}</Text>
       ))}
     </Box>
   );
@@ -204,30 +165,6 @@ function liveStatus(step: StepView, now: number): string {
   return seconds(now - step.startedAt);
 }
 
-function finishedStatus(step: StepView): string {
-  switch (step.phase) {
-    case 'cached':
-      return `CACHED${step.savedMs ? ` (saved ${formatDuration(step.savedMs)})` : ''}`;
-    case 'failed':
-      return `FAILED after ${seconds(step.durationMs ?? 0)}`;
-    case 'cancelled':
-      return 'cancelled';
-    default: {
-      // FROM steps report 0 ms: the base was ready, nothing to time.
-      if (!step.durationMs && step.layerSize === undefined) return '';
-      const size = step.layerSize === undefined ? '' : `  ${formatBytes(step.layerSize)}`;
-      return `${formatDuration(step.durationMs ?? 0)}${size}`;
-    }
-  }
-}
-
 function spinner(now: number): string {
   return SPINNER[Math.floor(now / 100) % SPINNER.length]!;
-}
-
-/** Elapsed time with a steady width below a minute: `0.4s`, `12.3s`, then `1m05s`. */
-function seconds(ms: number): string {
-  const clamped = Math.max(0, ms);
-  if (clamped < 60_000) return `${(clamped / 1000).toFixed(1)}s`;
-  return `${Math.floor(clamped / 60_000)}m${String(Math.floor((clamped % 60_000) / 1000)).padStart(2, '0')}s`;
 }
