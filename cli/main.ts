@@ -8,6 +8,7 @@ import { buildCommand } from './commands/build.js';
 import { parseCommand } from './commands/parse.js';
 import { historyCommand, imagesCommand, inspectCommand, rmiCommand, systemDfCommand, tagCommand } from './commands/images.js';
 import { loadCommand } from './commands/load.js';
+import { saveCommand } from './commands/save.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -36,6 +37,7 @@ export function makeProgram(): Command {
     .option('-q, --quiet', 'print only the image ID')
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('--metadata-file <file>', 'write the image ID, tags and each step\'s cache result to this file as JSON')
+    .option('-o, --output <spec>', 'also export the result: type=docker|oci|tar,dest=FILE or type=local,dest=DIR (a bare path: local)')
     .option('--dry-run', 'show which steps would be cached and which would run (and why); run nothing')
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
     .addOption(rootOption())
@@ -57,6 +59,8 @@ export function makeProgram(): Command {
   program.command('rmi').description('remove image tags').argument('<image...>').addOption(rootOption()).action(rmiCommand);
   program.command('load').description('load an image from a docker-archive or OCI archive tar')
     .argument('[file]').option('-i, --input <file>', 'read from this file').addOption(rootOption()).action(loadCommand);
+  program.command('save').description('write images to a tar that docker load and OCI tools read')
+    .argument('<image...>').option('-o, --output <file>', 'the archive to write').addOption(rootOption()).action(saveCommand);
   const system = program.command('system').description('manage the store');
   system.command('df').description('show store disk usage').addOption(rootOption()).action(systemDfCommand);
   return program;

@@ -10,6 +10,7 @@ import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openStore, storeRoot } from '../compose.js';
 import { sourceSnippet } from '../source-snippet.js';
+import { parseOutput, writeOutput } from '../output.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -25,12 +26,15 @@ export interface BuildFlags {
   /** `--metadata-file`: JSON with the image ID, tags and each step's cache result. */
   metadataFile?: string;
   dryRun?: boolean;
+  /** `--output` spec (cli/output.ts). */
+  output?: string;
   label: string[];
   root?: string;
 }
 
 export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
   const contextDir = resolve(contextArg);
+  const output = flags.output === undefined ? undefined : parseOutput(flags.output);
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const sink = chooseSink(flags);
   const store = await openStore(storeRoot(flags.root), sink);
@@ -50,6 +54,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   let result: BuildResult;
   try {
     result = await build(options, store.deps);
+    if (output !== undefined && result.imageId !== undefined) await writeOutput(store.images, result.imageId, flags.tag, output);
   } catch (error) {
     if (error instanceof UserError) {
       // Plain progress already showed the output; -q did not, so the tail goes with the error.
