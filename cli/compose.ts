@@ -11,6 +11,7 @@ import type { ImageStore } from '../image/images.js';
 import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
 import { storeLayout } from '../image/layout.js';
 import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
+import { RegistryImageSource } from '../image/registry/index.js';
 import { createRunner, type RunnerKind } from '../runners/index.js';
 
 /** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
@@ -36,7 +37,8 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
     content: store.content,
     snapshotter: store.snapshotter,
     layers: new StoreLayerWriter(images),
-    images: new StoreImageSource(images),
+    // FROM names with a registry (`localhost:5000/app:1`) are pulled when the store lacks them.
+    images: new RegistryImageSource(new StoreImageSource(images), images),
     committer: new StoreImageCommitter(images),
     cache: new DiskCacheStore(layout.root),
     runner: createRunner(runner, { tmpRoot: layout.tmp }),

@@ -9,6 +9,7 @@ import { parseCommand } from './commands/parse.js';
 import { historyCommand, imagesCommand, inspectCommand, rmiCommand, systemDfCommand, tagCommand } from './commands/images.js';
 import { loadCommand } from './commands/load.js';
 import { saveCommand } from './commands/save.js';
+import { registerRegistryCommands } from './commands/registry.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -63,6 +64,7 @@ export function makeProgram(): Command {
     .argument('<image...>').option('-o, --output <file>', 'the archive to write').addOption(rootOption()).action(saveCommand);
   const system = program.command('system').description('manage the store');
   system.command('df').description('show store disk usage').addOption(rootOption()).action(systemDfCommand);
+  registerRegistryCommands(program);
   return program;
 }
 

@@ -1,0 +1,137 @@
+/**
+ * `pull`, `push`, `login`, `logout`: the registry commands. Progress goes to stderr as one line per
+ * blob and phase; the result (name, digest) to stdout. Credentials are Docker's (config.json,
+ * credential helpers), so `docker login` and `tzbuild login` are interchangeable.
+ */
+import { Command, Option } from 'commander';
+import { UserError } from '../../errors.js';
+import {
+  eraseCredentials, familiarName, normalizeRegistryName, parsePlatform, parseReference, pullImage, pushImage,
+  RegistryClient, storeCredentials, type BlobProgress, type Credentials, type LayerCompression,
+} from '../../image/registry/index.js';
+import { openImageStore, storeRoot } from '../compose.js';
+
+interface CommonFlags {
+  root?: string;
+  insecureRegistry: string[];
+  quiet?: boolean;
+}
+
+interface PushFlags extends CommonFlags {
+  compression: LayerCompression;
+  compressionLevel?: string;
+  format: 'oci' | 'docker';
+}
+
+interface LoginFlags {
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  insecureRegistry: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
+const insecureOption = () => new Option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; localhost and 127.0.0.1 always are)').argParser(collect).default([]);
+
+/** Adds `pull`, `push`, `login` and `logout` to the program. */
+export function registerRegistryCommands(program: Command): void {
+  program.command('pull').description('pull an image from a registry into the store').argument('<name>')
+    .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: linux on this machine\'s architecture)')
+    .addOption(insecureOption()).option('-q, --quiet', 'print only the image name').addOption(rootOption())
+    .action(pullCommand);
+  program.command('push').description('push an image from the store to a registry').argument('<name>')
+    .addOption(new Option('--compression <kind>', 'layer compression').choices(['gzip', 'zstd']).default('gzip'))
+    .option('--compression-level <n>', 'compression level (gzip 1-9, default 6; zstd 1-19, default 3)')
+    .addOption(new Option('--format <format>', 'manifest format').choices(['oci', 'docker']).default('oci'))
+    .addOption(insecureOption()).option('-q, --quiet', 'print only the pushed digest').addOption(rootOption())
+    .action(pushCommand);
+  program.command('login').description('log in to a registry (stores credentials in Docker\'s config.json)').argument('[server]', 'registry', 'docker.io')
+    .option('-u, --username <user>', 'user name').option('-p, --password <password>', 'password (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input').addOption(insecureOption())
+    .action(loginCommand);
+  program.command('logout').description('forget the credentials of a registry').argument('[server]', 'registry', 'docker.io')
+    .action(logoutCommand);
+}
+
+async function pullCommand(name: string, flags: CommonFlags & { platform?: string }): Promise<void> {
+  const store = await openImageStore(storeRoot(flags.root));
+  const ref = parseReference(name);
+  const result = await pullImage(store, ref, {
+    insecureRegistries: flags.insecureRegistry,
+    ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+    ...(flags.quiet ? {} : { onProgress: progressPrinter() }),
+  });
+  if (!flags.quiet) process.stderr.write(`Digest: ${result.registryDigest}\nImage ID: ${result.image.configDigest}\n`);
+  process.stdout.write(`${result.name}\n`);
+}
+
+async function pushCommand(name: string, flags: PushFlags): Promise<void> {
+  const store = await openImageStore(storeRoot(flags.root));
+  const level = flags.compressionLevel === undefined ? undefined : Number(flags.compressionLevel);
+  if (level !== undefined && !Number.isInteger(level)) throw new UserError(`--compression-level must be an integer, not ${JSON.stringify(flags.compressionLevel)}`, 'USAGE');
+  const result = await pushImage(store, name, {
+    insecureRegistries: flags.insecureRegistry,
+    compression: flags.compression,
+    format: flags.format,
+    ...(level !== undefined ? { compressionLevel: level } : {}),
+    ...(flags.quiet ? {} : { onProgress: progressPrinter() }),
+  });
+  if (flags.quiet) {
+    process.stdout.write(`${result.digest}\n`);
+    return;
+  }
+  const counts = `${result.uploaded} uploaded, ${result.mounted} mounted, ${result.existing} already there, ${result.compressed} layers compressed`;
+  process.stderr.write(`${counts}\n`);
+  process.stdout.write(`${familiarName(parseReference(result.name))}: digest: ${result.digest}\n`);
+}
+
+async function loginCommand(server: string, flags: LoginFlags): Promise<void> {
+  const registry = normalizeRegistryName(server);
+  if (!flags.username) throw new UserError('login: give a user name with -u USER', 'USAGE');
+  let password = flags.password;
+  if (flags.passwordStdin) {
+    if (password !== undefined) throw new UserError('login: --password and --password-stdin are exclusive', 'USAGE');
+    password = (await readStdin()).replace(/\r?\n$/, '');
+  }
+  if (!password) throw new UserError('login: give a password with --password-stdin (or -p)', 'USAGE');
+  if (flags.password !== undefined) process.stderr.write('WARNING! Using --password via the command line is insecure. Use --password-stdin.\n');
+  const credentials: Credentials = { username: flags.username, password };
+  // Verify before storing, as `docker login` does: a typo must not be saved.
+  const client = new RegistryClient(registry, { insecureRegistries: flags.insecureRegistry, credentials: async () => credentials });
+  try {
+    await client.ping();
+  } finally {
+    client.close();
+  }
+  await storeCredentials(registry, credentials);
+  process.stdout.write('Login Succeeded\n');
+}
+
+async function logoutCommand(server: string): Promise<void> {
+  const registry = normalizeRegistryName(server);
+  const erased = await eraseCredentials(registry);
+  process.stdout.write(erased ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One stderr line per blob and phase change (not per byte). */
+function progressPrinter(): (progress: BlobProgress) => void {
+  const last = new Map<string, string>();
+  const words: Record<BlobProgress['phase'], string> = {
+    exists: 'Already exists', downloading: 'Downloading', compressing: 'Compressed', uploading: 'Pushing', mounted: 'Mounted from another repository', done: 'Done',
+  };
+  return (progress) => {
+    if (last.get(progress.digest) === progress.phase) return;
+    last.set(progress.digest, progress.phase);
+    process.stderr.write(`${progress.digest.slice(7, 19)}: ${words[progress.phase]} (${progress.total} bytes)\n`);
+  };
+}
