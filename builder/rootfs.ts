@@ -7,7 +7,6 @@
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
 import { join, posix } from 'node:path';
-import { execa } from 'execa';
 
 /** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
 export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (root: string) => Promise<T>): Promise<T> {
@@ -23,11 +22,11 @@ export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (
   }
   const mountpoint = await mkdtemp(join(tmpRoot, 'view-'));
   const lower = [...lowerdirs].reverse().join(':');
-  await execa('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lower}`, mountpoint]);
+  await (await loadExeca())('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lower}`, mountpoint]);
   try {
     return await use(mountpoint);
   } finally {
-    await execa('umount', [mountpoint], { reject: false });
+    await (await loadExeca())('umount', [mountpoint], { reject: false });
     await rm(mountpoint, { recursive: true, force: true });
   }
 }
@@ -114,4 +113,9 @@ export async function resolveUser(root: string, spec: string, chownRules = false
     }
   }
   return { uid, gid, home };
+}
+
+/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
+async function loadExeca() {
+  return (await import('execa')).execa;
 }

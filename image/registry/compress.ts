@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { execa } from 'execa';
 import type { ContentStore } from '../../ports.js';
 import { MediaType, type Digest } from '../oci.js';
 import type { BlobIndex, CompressedVariant, LayerCompression } from './blob-index.js';
@@ -43,9 +42,9 @@ function compressStream(source: Readable, compression: LayerCompression, level: 
     source.on('error', (err) => gzip.destroy(err));
     return source.pipe(gzip);
   }
-  const child = execa('zstd', ['-c', '-q', `-${level}`], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
-  pipeline(source, child.stdin).catch(() => undefined);
   async function* output(): AsyncGenerator<Buffer> {
+    const child = (await loadExeca())('zstd', ['-c', '-q', `-${level}`], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    pipeline(source, child.stdin).catch(() => undefined);
     try {
       yield* child.stdout as AsyncIterable<Buffer>;
       await child;
@@ -57,4 +56,9 @@ function compressStream(source: Readable, compression: LayerCompression, level: 
     }
   }
   return Readable.from(output());
+}
+
+/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
+async function loadExeca() {
+  return (await import('execa')).execa;
 }

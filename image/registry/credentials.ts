@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { isNotFound } from '../content-store.js';
 import { RegistryError } from './errors.js';
 import { credentialKey, normalizeRegistryName } from './reference.js';
@@ -115,7 +114,7 @@ async function helperGet(helper: string, serverUrl: string): Promise<Credentials
 
 async function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string) {
   if (!/^[A-Za-z0-9_.-]+$/.test(helper)) throw new RegistryError(`invalid credential helper name ${JSON.stringify(helper)}`, 'BAD_DOCKER_CONFIG');
-  const result = await execa(`docker-credential-${helper}`, [action], { input, reject: false, timeout: 60_000 });
+  const result = await (await loadExeca())(`docker-credential-${helper}`, [action], { input, reject: false, timeout: 60_000 });
   // No exit code: the helper never ran (not on PATH, not executable) or was killed.
   if (result.exitCode === undefined) {
     throw new RegistryError(`credential helper docker-credential-${helper} could not run`, 'CREDENTIAL_HELPER', { cause: result });
@@ -175,4 +174,9 @@ async function writeConfig(file: string, config: DockerConfigFile): Promise<void
   } finally {
     await rm(temp, { force: true });
   }
+}
+
+/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
+async function loadExeca() {
+  return (await import('execa')).execa;
 }
