@@ -22,7 +22,13 @@ export function makeProgram(): Command {
     .description('A daemonless Dockerfile build engine')
     .version('0.1.0')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // `tzbuild --root DIR images`: --root before the command name belongs to the program; hand it on.
+    .addOption(rootOption())
+    .hook('preAction', (program, command) => {
+      const root = program.opts<{ root?: string }>().root;
+      if (root !== undefined && command.opts<{ root?: string }>().root === undefined) command.setOptionValue('root', root);
+    });
 
   program
     .command('build', { isDefault: true })
@@ -41,6 +47,8 @@ export function makeProgram(): Command {
     .option('-o, --output <spec>', 'also export the result: type=docker|oci|tar,dest=FILE or type=local,dest=DIR (a bare path: local)')
     .option('--dry-run', 'show which steps would be cached and which would run (and why); run nothing')
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
+    .option('--secret <id=x,src=file|env=var>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--runner <kind>', 'what runs RUN steps: auto, runc, crun or namespaces', 'auto')
     .addOption(rootOption())
     .action(buildCommand);
 

@@ -1,0 +1,98 @@
+// Turns the benchmark's raw timings into the Markdown report (bench/results/latest.md).
+// Usage: node report.mjs RAW.tsv META.tsv
+// RAW rows: tool, context, phase (cold|noop|onefile), run, seconds, steps run (tzbuild only).
+// META rows: key, value (machine, versions, context descriptions as context:NAME).
+import { readFileSync } from 'node:fs';
+
+const [rawFile, metaFile] = process.argv.slice(2);
+const rows = readTsv(rawFile).map(([tool, context, phase, run, seconds, steps]) => ({
+  tool, context, phase, run: Number(run), seconds: Number(seconds), steps,
+}));
+const meta = new Map(readTsv(metaFile).map(([key, ...value]) => [key, value.join('\t')]));
+
+const PHASES = [['cold', 'cold (empty cache)'], ['noop', 'no-op rebuild'], ['onefile', 'one file changed']];
+const contexts = [...new Set(rows.map((row) => row.context))];
+const has = (tool) => rows.some((row) => row.tool === tool);
+
+function readTsv(file) {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+function median(values) {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function timing(tool, context, phase) {
+  return median(rows.filter((r) => r.tool === tool && r.context === context && r.phase === phase).map((r) => r.seconds));
+}
+
+/** The distinct "steps run" counts tzbuild reported, e.g. "4" or "4/5" when runs differed. */
+function stepsRun(context, phase) {
+  const counts = rows.filter((r) => r.tool === 'tzbuild' && r.context === context && r.phase === phase).map((r) => r.steps);
+  return [...new Set(counts.filter((c) => c !== ''))].join('/') || '–';
+}
+
+const secs = (value) => (value === undefined ? '–' : value.toFixed(2));
+const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
+
+function resultTable() {
+  const lines = [
+    '| context | phase | tzbuild (s) | BuildKit (s) | legacy (s) | tzbuild/BuildKit | tzbuild/legacy | tzbuild steps run |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const context of contexts.filter((c) => rows.some((r) => r.context === c && r.tool !== 'reference'))) {
+    for (const [phase, label] of PHASES) {
+      const [tz, bk, legacy] = ['tzbuild', 'buildkit', 'legacy'].map((tool) => timing(tool, context, phase));
+      lines.push(`| ${context} | ${label} | ${secs(tz)} | ${secs(bk)} | ${secs(legacy)} | ${ratio(tz, bk)} | ${ratio(tz, legacy)} | ${stepsRun(context, phase)} |`);
+    }
+  }
+  const reference = timing('reference', 'big', 'cold');
+  if (reference !== undefined) lines.push(`| big | \`tar c \\| sha256sum\` (reference) | ${secs(reference)} | | | | | |`);
+  return lines;
+}
+
+/** The targets: every rebuild at or below BuildKit; the cold big COPY within 2× of the reference. */
+function targetLines() {
+  if (!has('tzbuild')) return [];
+  const lines = [];
+  if (has('buildkit')) {
+    for (const context of contexts) {
+      for (const phase of ['noop', 'onefile']) {
+        const tz = timing('tzbuild', context, phase);
+        const bk = timing('buildkit', context, phase);
+        if (tz === undefined || bk === undefined) continue;
+        lines.push(`- ${context}, ${phase === 'noop' ? 'no-op' : 'one file changed'}: tzbuild ${secs(tz)} s vs BuildKit ${secs(bk)} s: ${tz <= bk ? 'met' : `**missed** (${ratio(tz, bk)})`}`);
+      }
+    }
+  }
+  const cold = timing('tzbuild', 'big', 'cold');
+  const reference = timing('reference', 'big', 'cold');
+  if (cold !== undefined && reference !== undefined) {
+    const ok = cold <= 2 * reference;
+    lines.push(`- big, cold COPY: tzbuild ${secs(cold)} s vs \`tar c | sha256sum\` ${secs(reference)} s = ${ratio(cold, reference)} (target ≤ 2×): ${ok ? 'met' : '**missed**'}`);
+  }
+  return lines;
+}
+
+const contextLines = contexts.map((c) => `- **${c}**: ${meta.get(`context:${c}`) ?? ''}`);
+const output = [
+  `# tzbuild benchmark — ${meta.get('date')}`,
+  '',
+  `Machine: ${meta.get('cpus')} CPUs (${meta.get('cpu')}), ${meta.get('memory')} RAM, ${meta.get('kernel')}, ${meta.get('filesystem')}.`,
+  `Node ${meta.get('node')}, dockerd ${meta.get('docker')}, tzbuild at ${meta.get('commit')}. Median of ${meta.get('runs')} runs; wall-clock seconds.`,
+  `Load average (1/5/15 min): ${meta.get('load')}.`,
+  ...(meta.get('warning') ? ['', `Warning: ${meta.get('warning')}.`] : []),
+  '',
+  'Contexts:',
+  ...contextLines,
+  '',
+  ...resultTable(),
+  '',
+  'Targets:',
+  ...targetLines(),
+  '',
+];
+process.stdout.write(output.join('\n'));
