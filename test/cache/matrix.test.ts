@@ -6,7 +6,7 @@
 import { chmod, cp, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxDockerArchive } from '../helpers/busybox.js';
 import { runTzbuild, tempStore } from '../helpers/cli.js';
 import { canRunPrivileged } from '../helpers/host.js';
@@ -48,6 +48,18 @@ const S = {
 
 let store: string;
 let template: string;
+/** Scratch dirs made by this file, removed after it. */
+const scratch: string[] = [];
+
+async function scratchDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 /** Why each step missed in the last `missedSteps` build, by instruction text. */
 let reasons = new Map<string, string>();
@@ -85,8 +97,8 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     await makeBusyboxDockerArchive(archive, 'busybox:latest');
     expect((await runTzbuild(['load', archive], { env: { TZBUILD_ROOT: store } })).exitCode).toBe(0);
     await rm(archive);
-    template = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-template-'));
-    workdir = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-work-'));
+    template = await scratchDir('tz-matrix-template-');
+    workdir = await scratchDir('tz-matrix-work-');
     await mkdir(path.join(template, 'src'));
     await writeFile(path.join(template, 'Dockerfile'), dockerfile);
     await writeFile(path.join(template, '.dockerignore'), '**/*.log\n');
@@ -94,13 +106,13 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     await writeFile(path.join(template, 'src', 'a.c'), 'int main(void) { return 0; }\n');
     await writeFile(path.join(template, 'src', 'notes.log'), 'ignored\n');
     // A second base image: busybox plus one file.
-    const base2 = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-base2-'));
+    const base2 = await scratchDir('tz-matrix-base2-');
     await writeFile(path.join(base2, 'Dockerfile'), 'FROM busybox\nRUN touch /marker\n');
     expect((await runTzbuild(['build', '-t', 'base2', base2], { env: { TZBUILD_ROOT: store } })).exitCode).toBe(0);
   });
 
   it('the first build runs every step; an unchanged rebuild runs none', async () => {
-    const context = await mkdtemp(path.join(os.tmpdir(), 'tz-matrix-'));
+    const context = await scratchDir('tz-matrix-');
     await cp(template, context, { recursive: true });
     expect(await missedSteps(context)).toEqual(Object.values(S).sort());
     expect(await missedSteps(context)).toEqual([]);
