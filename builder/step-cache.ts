@@ -3,6 +3,7 @@
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
 import { cacheKey, explainFormat, explainMiss } from '../cache/keys.js';
+import { withStepLock } from '../cache/cache-store.js';
 import { canonicalJson } from '../image/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../ports.js';
@@ -37,28 +38,51 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   const parent = chainParent(state);
   // A record made without SOURCE_DATE_EPOCH has real mtimes: it must not serve a reproducible build.
   const epoch = ctx.options.sourceDateEpoch;
-  const key = cacheKey(parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch });
-  const identity = stepIdentity(ctx);
-  const explain = { ...input.explain, base: parent, image: state.baseId, format: explainFormat };
-  if (useCache(ctx)) {
-    const [record, previous] = await Promise.all([ctx.deps.cache.get(key), ctx.deps.cache.getInputs(identity)]);
-    if (record !== undefined && (await layerPresent(ctx, record))) {
-      // The next miss is explained against this build, even when it was all hits.
-      if (previous === undefined || canonicalJson(previous) !== canonicalJson(explain)) await ctx.deps.cache.putInputs(identity, explain);
-      ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
-      return { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true };
-    }
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: explainMiss(previous, explain) });
-  } else {
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: 'cache disabled (--no-cache)' });
+  const step: KeyedStep = {
+    key: cacheKey(parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch }),
+    identity: stepIdentity(ctx),
+    explain: { ...input.explain, base: parent, image: state.baseId, format: explainFormat },
+  };
+  const first = await lookup(ctx, step);
+  if (first.outcome !== undefined) return first.outcome;
+  if (ctx.options.dryRun) {
+    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
+    return dryRunOutcome(step.key);
   }
-  if (ctx.options.dryRun) return dryRunOutcome(key);
+  // Two builds missing the same step at once: one runs it, the other waits and then hits.
+  return withStepLock(ctx.deps.cache, step.key, async () => {
+    const second = await lookup(ctx, step);
+    if (second.outcome !== undefined) return second.outcome;
+    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
+    return runAndRecord(ctx, step, input);
+  });
+}
+
+interface KeyedStep {
+  key: string;
+  /** Same Dockerfile, target and position across builds (for explanations). */
+  identity: string;
+  explain: Record<string, string>;
+}
+
+/** A hit (announced as `step.cached`), or why it missed. */
+async function lookup(ctx: StepContext, step: KeyedStep): Promise<{ outcome?: StepOutcome; reason: string }> {
+  if (!useCache(ctx)) return { reason: 'cache disabled (--no-cache)' };
+  const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
+  if (record === undefined || !(await layerPresent(ctx, record))) return { reason: explainMiss(previous, step.explain) };
+  // The next miss is explained against this build, even when it was all hits.
+  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain)) await ctx.deps.cache.putInputs(step.identity, step.explain);
+  ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
+  return { outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true }, reason: '' };
+}
+
+async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStepInput): Promise<StepOutcome> {
   const started = Date.now();
   const layer = await input.execute();
   const created = createdTime(ctx, started);
   const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
-  await ctx.deps.cache.put(key, record);
-  await ctx.deps.cache.putInputs(identity, explain);
+  await ctx.deps.cache.put(step.key, record);
+  await ctx.deps.cache.putInputs(step.identity, step.explain);
   ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
   return { ...(layer ? { layer } : {}), created, cached: false };
 }

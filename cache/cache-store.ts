@@ -2,34 +2,59 @@
  * The persistent step cache: one small JSON file per key under `<root>/cache/records/`, written
  * atomically (temp + rename) so a crash leaves either the old state or the new one. An lru-cache
  * in front saves disk reads within a process.
+ *
+ * Last use is the record file's mtime (touched on every hit), which `builder prune` and the
+ * automatic GC use to drop the least recently used records first. A step that two builds reach at
+ * once runs once: see {@link withStepLock}.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { CacheRecord, CacheStore } from '../ports.js';
+import type { CacheRecord, CacheStore, ContentStore } from '../ports.js';
+import type { StoreProblem } from '../image/fsck.js';
+import { storeWriteError } from '../image/io-errors.js';
+import { storeLayout } from '../image/layout.js';
+import { processLease } from '../image/lease.js';
+import { isOwnerAlive, ownerId, withLock } from '../image/file-lock.js';
 
 const hexKey = /^[a-f0-9]{64}$/;
 
+/** One record on disk, as {@link listCacheRecords} finds it. */
+export interface StoredRecord {
+  key: string;
+  /** Undefined when the file is not valid JSON (a corrupt record). */
+  record?: CacheRecord;
+  /** Last hit or write (ms since the epoch). */
+  lastUsedMs: number;
+  file: string;
+}
+
 export class DiskCacheStore implements CacheStore {
   private readonly records = new LRUCache<string, CacheRecord>({ max: 10_000 });
+  private readonly touched = new Set<string>();
   private readonly recordsDir: string;
   private readonly inputsDir: string;
+  private readonly locksDir: string;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.recordsDir = join(root, 'cache', 'records');
     this.inputsDir = join(root, 'cache', 'inputs');
+    this.locksDir = storeLayout(root).locks;
   }
 
   async get(key: string): Promise<CacheRecord | undefined> {
+    const file = this.pathOf(this.recordsDir, key);
     const cached = this.records.get(key);
-    if (cached !== undefined) return cached;
-    const record = await readJson<CacheRecord>(this.pathOf(this.recordsDir, key));
-    if (record !== undefined) this.records.set(key, record);
+    const record = cached ?? (await readJson<CacheRecord>(file));
+    if (record === undefined) return undefined;
+    if (cached === undefined) this.records.set(key, record);
+    await this.noteUse(key, file);
     return record;
   }
 
   async put(key: string, record: CacheRecord): Promise<void> {
+    await processLease(this.root).add('record', key);
     await writeAtomic(this.pathOf(this.recordsDir, key), record);
     this.records.set(key, record);
   }
@@ -42,11 +67,84 @@ export class DiskCacheStore implements CacheStore {
     await writeAtomic(this.pathOf(this.inputsDir, identity), inputs);
   }
 
-  private pathOf(dir: string, key: string): string {
+  /**
+   * Runs `work` (which looks the key up and, on a miss, runs the step and records it) holding the
+   * flock `locks/<key>`, so a second process reaching the same step waits and then hits. A key
+   * that already has a record skips the lock (the common, cheap case).
+   */
+  async lock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    if ((await this.get(key)) !== undefined) return work();
+    return withLock(join(this.locksDir, this.checked(key)), work);
+  }
+
+  /** Leases the record and marks it used now (once per process: the mtime is only for LRU order). */
+  private async noteUse(key: string, file: string): Promise<void> {
+    await processLease(this.root).add('record', key);
+    if (this.touched.has(key)) return;
+    this.touched.add(key);
+    const now = new Date();
+    // A record pruned meanwhile is simply gone; the caller already has its content.
+    await utimes(file, now, now).catch(() => undefined);
+  }
+
+  private checked(key: string): string {
     // Keys become file names: accept only what we produce.
     if (!hexKey.test(key)) throw new Error(`bad cache key: ${key}`);
-    return join(dir, key.slice(0, 2), `${key}.json`);
+    return key;
   }
+
+  private pathOf(dir: string, key: string): string {
+    return join(dir, this.checked(key).slice(0, 2), `${key}.json`);
+  }
+}
+
+/**
+ * Runs `work` under the step lock of `key` when `cache` is a {@link DiskCacheStore}; other cache
+ * stores (test fakes) run it directly. builder/step-cache.ts wraps its lookup-run-record in this.
+ */
+export function withStepLock<T>(cache: CacheStore, key: string, work: () => Promise<T>): Promise<T> {
+  return cache instanceof DiskCacheStore ? cache.lock(key, work) : work();
+}
+
+/** Every record file of the store at `root` (for prune, GC and fsck). */
+export async function listCacheRecords(root: string): Promise<StoredRecord[]> {
+  const recordsDir = join(root, 'cache', 'records');
+  const found: StoredRecord[] = [];
+  for (const shard of await readdir(recordsDir).catch(() => [] as string[])) {
+    for (const name of await readdir(join(recordsDir, shard)).catch(() => [] as string[])) {
+      const key = name.slice(0, -'.json'.length);
+      if (!name.endsWith('.json') || !hexKey.test(key)) continue;
+      const file = join(recordsDir, shard, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info === undefined) continue;
+      const record = await readJson<CacheRecord>(file).catch(() => undefined);
+      found.push({ key, file, lastUsedMs: info.mtimeMs, ...(record === undefined ? {} : { record }) });
+    }
+  }
+  return found;
+}
+
+/** Deletes the record of `key` (a later lookup misses). */
+export async function removeCacheRecord(root: string, key: string): Promise<void> {
+  if (!hexKey.test(key)) throw new Error(`bad cache key: ${key}`);
+  await rm(join(root, 'cache', 'records', key.slice(0, 2), `${key}.json`), { force: true });
+}
+
+/** Leftover temp files of record writes killed half-way (never read: they only waste space). */
+export async function removeRecordTemps(root: string): Promise<number> {
+  let removed = 0;
+  for (const dir of [join(root, 'cache', 'records'), join(root, 'cache', 'inputs')]) {
+    for (const shard of await readdir(dir).catch(() => [] as string[])) {
+      for (const name of await readdir(join(dir, shard)).catch(() => [] as string[])) {
+        const owner = /\.json\.(\d+\.\d+)-[a-f0-9]+\.tmp$/.exec(name)?.[1];
+        if (owner === undefined || owner === ownerId()) continue;
+        if (isOwnerAlive(owner)) continue;
+        await rm(join(dir, shard, name), { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -60,8 +158,36 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 async function writeAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, JSON.stringify(value));
-  await rename(temp, path);
+  const temp = `${path}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(temp, JSON.stringify(value));
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw storeWriteError(error, `writing the cache record ${path}`);
+  }
+}
+
+/**
+ * fsck for the step cache: a record that is not valid JSON, or whose layer blob is missing (or in
+ * `corrupt`, the blobs fsck found damaged), is a problem; `repair` deletes it (a later build simply misses and runs the step again).
+ */
+export async function checkCacheRecords(root: string, content: ContentStore, repair = false, corrupt: ReadonlySet<string> = new Set()): Promise<StoreProblem[]> {
+  const problems: StoreProblem[] = [];
+  for (const stored of await listCacheRecords(root)) {
+    const layer = stored.record?.layer?.diffId;
+    let problem: StoreProblem | undefined;
+    if (stored.record === undefined) problem = { kind: 'corrupt-record', subject: stored.key, detail: 'not valid JSON' };
+    else if (layer !== undefined && (corrupt.has(layer) || !(await content.has(layer)))) {
+      problem = { kind: 'dangling-record', subject: stored.key, detail: `layer ${layer} is missing or corrupt` };
+    }
+    if (problem === undefined) continue;
+    if (repair) {
+      await rm(stored.file, { force: true });
+      problem.repaired = true;
+    }
+    problems.push(problem);
+  }
+  return problems;
 }

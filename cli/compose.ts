@@ -41,9 +41,9 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
     images: new RegistryImageSource(new StoreImageSource(images), images),
     committer: new StoreImageCommitter(images),
     cache: new DiskCacheStore(layout.root),
-    runner: createRunner(runner, { tmpRoot: layout.tmp }),
+    runner: createRunner(runner, { tmpRoot: store.tmpDir }),
     sink,
-    tmpDir: layout.tmp,
+    tmpDir: store.tmpDir,
   };
   return {
     root: layout.root,

@@ -10,6 +10,7 @@ import { historyCommand, imagesCommand, inspectCommand, rmiCommand, systemDfComm
 import { loadCommand } from './commands/load.js';
 import { saveCommand } from './commands/save.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerStoreCommands } from './commands/store.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -73,6 +74,7 @@ export function makeProgram(): Command {
   const system = program.command('system').description('manage the store');
   system.command('df').description('show store disk usage').addOption(rootOption()).action(systemDfCommand);
   registerRegistryCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

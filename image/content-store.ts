@@ -12,8 +12,11 @@ import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
 import type { ContentStore } from '../ports.js';
 import { digestHex, HashingStream } from './digest.js';
+import { storeWriteError } from './io-errors.js';
 import { initStoreLayout, type StoreLayout } from './layout.js';
+import { processLease } from './lease.js';
 import type { Digest } from './oci.js';
+import { ownerId } from './file-lock.js';
 
 const defaultJsonLimit = 4 * 1024 * 1024;
 
@@ -34,9 +37,15 @@ export class FsContentStore implements ContentStore {
     return path.join(this.layout.blobs, digestHex(digest));
   }
 
+  /**
+   * Whether the blob is there. Asking counts as using it: the digest goes into this process's
+   * lease first (see lease.ts), so a concurrent prune keeps what a build checked and then uses.
+   */
   async has(digest: Digest): Promise<boolean> {
+    const blob = this.blobPath(digest);
+    await processLease(this.root).add('blob', digest);
     try {
-      return (await stat(this.blobPath(digest))).isFile();
+      return (await stat(blob)).isFile();
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -59,15 +68,22 @@ export class FsContentStore implements ContentStore {
 
   async putStream(stream: Readable, expected?: Digest): Promise<{ digest: Digest; size: number }> {
     if (expected !== undefined) digestHex(expected);
-    const ingestPath = path.join(this.layout.ingest, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    // Named after its owner, so recovery can tell a dead build's partial ingest from a live one's.
+    const ingestPath = path.join(this.layout.ingest, `${ownerId()}-${randomBytes(8).toString('hex')}`);
     try {
       const hashing = new HashingStream();
-      await pipeline(stream, hashing, createWriteStream(ingestPath, { flags: 'wx' }));
-      await fsyncFile(ingestPath);
+      await pipeline(stream, hashing, createWriteStream(ingestPath, { flags: 'wx' })).catch((err: unknown) => {
+        throw storeWriteError(err, `writing a blob to ${this.layout.ingest}`);
+      });
+      await fsyncFile(ingestPath).catch((err: unknown) => {
+        throw storeWriteError(err, `writing a blob to ${this.layout.ingest}`);
+      });
       const digest = hashing.digest();
       if (expected !== undefined && digest !== expected) {
         throw new StoreError(`content mismatch: expected ${expected}, got ${digest}`, 'DIGEST_MISMATCH');
       }
+      // Leased before it becomes visible, so a concurrent prune cannot take it before we reference it.
+      await processLease(this.root).add('blob', digest);
       // Same name means same bytes, so renaming over an existing blob is harmless and atomic.
       await rename(ingestPath, this.blobPath(digest));
       return { digest, size: hashing.bytes };

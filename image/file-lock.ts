@@ -1,50 +1,134 @@
 /**
- * A small cross-process lock: a lock file created with O_EXCL. Enough to serialise the
- * read-modify-write of `index.json` between two tzbuild processes sharing a store.
+ * Cross-process locks and lock owners.
+ *
+ * Locks have flock(2) semantics: the kernel drops the lock the moment its holder dies, SIGKILL
+ * included, so there is no stale lock to detect or break. Node has no flock, so a lock is held by
+ * a small child: util-linux `flock FILE sh -c 'echo; exec cat'` takes the lock, says so on stdout
+ * and waits for its stdin to close. Releasing closes stdin; if this process dies, the kernel
+ * closes it too and the child exits, dropping the lock. The cost is one short process per
+ * acquisition (a few ms), which is why callers lock only around real work (a step that missed, an
+ * unpack, a tag update, a GC), never on a cache hit. Shared locks exclude only exclusive holders.
+ * Lock files stay (empty): deleting a flock'd path would let two processes lock two different files.
+ *
+ * Owners: leases, scratch dirs and partial writes are named after their process as
+ * `<pid>.<start time>` (clock ticks since boot, from /proc/<pid>/stat, which tells a live owner
+ * from a later process that reused the pid). Recovery removes what belongs to dead owners and
+ * never touches a live one's. Owners are checked in this pid namespace: processes sharing a store
+ * from different pid namespaces look dead to each other, so they must not share a store root.
  */
-import { open, rm, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { StoreError } from '../errors.js';
 
-/** A lock held longer than this is assumed to belong to a crashed process and is broken. */
-const staleAfterMs = 30_000;
-const giveUpAfterMs = 60_000;
+/** Options for {@link acquireLock}. */
+export interface LockOptions {
+  /** Take a shared (read) lock instead of an exclusive one. */
+  shared?: boolean;
+  /** Do not wait: resolve to undefined when someone else holds the lock. */
+  noWait?: boolean;
+  /** Give up (StoreError LOCK_TIMEOUT) after this many ms; default: wait as long as the holder lives. */
+  timeoutMs?: number;
+}
 
-/** Runs `work` while holding the lock file `lockPath`; always releases it. */
-export async function withFileLock<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
-  await acquire(lockPath);
+/** A lock this process holds. */
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+/** Exit code our `flock` child uses for "busy" (-n) and "timed out" (-w). */
+const busyExit = 75;
+
+/** Takes the lock on `file` (created when missing); undefined only with `noWait` when busy. */
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock | undefined> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const args = [options.shared ? '-s' : '-x', '-E', String(busyExit), '--no-fork'];
+  if (options.noWait) args.push('-n');
+  else if (options.timeoutMs !== undefined) args.push('-w', String(Math.max(options.timeoutMs / 1000, 0.001)));
+  // `echo` tells us the lock is ours; `cat` holds it until our end of its stdin closes.
+  args.push(file, 'sh', '-c', 'echo locked; exec cat >/dev/null');
+  const child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const locked = new Promise<boolean>((resolve) => child.stdout.once('data', () => resolve(true)));
+  const outcome = await Promise.race([locked, exited.then((code) => code)]);
+  if (outcome === true) {
+    return {
+      release: async () => {
+        child.stdin.end();
+        await exited;
+      },
+    };
+  }
+  if (outcome === busyExit && options.noWait) return undefined;
+  if (outcome === busyExit) throw new StoreError(`timed out waiting for lock ${file}`, 'LOCK_TIMEOUT');
+  throw new StoreError(`cannot lock ${file}: ${stderr.trim() || `flock exited with ${outcome}`}`, 'LOCK_FAILED');
+}
+
+/** Runs `work` holding the lock on `file`; always releases it. */
+export async function withLock<T>(file: string, work: () => Promise<T>, options: Omit<LockOptions, 'noWait'> = {}): Promise<T> {
+  const lock = (await acquireLock(file, options)) as HeldLock;
   try {
     return await work();
   } finally {
-    await rm(lockPath, { force: true });
+    await lock.release();
   }
 }
 
-async function acquire(lockPath: string): Promise<void> {
-  const started = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    await breakIfStale(lockPath);
-    if (Date.now() - started > giveUpAfterMs) {
-      throw new StoreError(`timed out waiting for lock ${lockPath}`, 'LOCK_TIMEOUT');
-    }
-    // Short jittered backoff: contention here is brief (one small JSON rewrite).
-    await sleep(Math.min(5 + attempt * 5, 100) + Math.random() * 5);
-  }
+/** A tag update is one small JSON rewrite: waiting a minute means something is badly wrong. */
+const indexLockTimeoutMs = 60_000;
+
+/** Runs `work` holding the lock on `lockPath` (the `index.json` lock); gives up after a minute. */
+export async function withFileLock<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
+  return withLock(lockPath, work, { timeoutMs: indexLockTimeoutMs });
 }
 
-async function breakIfStale(lockPath: string): Promise<void> {
+// ───────────────────────────────────────────── owners ──
+
+/** `<pid>.<starttime>` names, as {@link ownerId} produces them. */
+const ownerPattern = /^(\d+)\.(\d+)$/;
+
+/** Start time (clock ticks since boot) of `pid`, or undefined when there is no such process. */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
   try {
-    const info = await stat(lockPath);
-    if (Date.now() - info.mtimeMs > staleAfterMs) await rm(lockPath, { force: true });
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
-    // Gone already: the next attempt will take it.
+    return undefined;
   }
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Field 22 (starttime) is the 20th after the name; a zombie has exited (its locks are gone).
+  if (fields[0] === 'Z') return undefined;
+  return fields[19];
+}
+
+let selfId: string | undefined;
+
+/** This process's owner id, `<pid>.<starttime>`. */
+export function ownerId(): string {
+  selfId ??= `${process.pid}.${processStartTime(process.pid) ?? '0'}`;
+  return selfId;
+}
+
+/**
+ * Whether `name` starts with an owner id (`<pid>.<start>` alone or followed by `-…`); returns the
+ * id or undefined for names made otherwise.
+ */
+export function ownerOf(name: string): string | undefined {
+  const id = name.split('-', 1)[0] ?? '';
+  return ownerPattern.test(id) ? id : undefined;
+}
+
+/** True when the process named by `id` is still running (same pid, same start time). */
+export function isOwnerAlive(id: string): boolean {
+  const match = ownerPattern.exec(id);
+  if (match === null) return false;
+  if (id === ownerId()) return true;
+  return processStartTime(Number(match[1])) === match[2];
 }

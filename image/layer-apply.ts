@@ -7,7 +7,7 @@
  *   the directory (except what this same layer already put there).
  * Every entry path is resolved component by component inside the root (see safe-path.ts);
  * absolute names, `..`, symlinks leading out, hardlinks to outside and whiteouts aimed outside are
- * refused with a StoreError naming the entry.
+ * refused with a StoreError naming the entry. Device nodes are dropped (see isHostDevice).
  */
 import { link, lutimes, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -71,6 +71,7 @@ async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncItera
   // The root entry ("./") carries no content; the snapshot root's metadata is ours to choose.
   if (base === undefined) return;
   if (base.startsWith(whiteoutPrefix)) return applyWhiteout(ctx, header.name, parts.slice(0, -1), base);
+  if (isHostDevice(header)) return;
 
   const resolved = await resolveParent(ctx.root, parts, header.name, true);
   if (resolved === undefined) throw new Error('unreachable: parents are created');
@@ -85,6 +86,17 @@ async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncItera
   }
   ctx.created.add(target);
   if (header.type === 'directory') ctx.dirTimes.push({ target, mtime: header.mtime });
+}
+
+/**
+ * Block devices and char devices other than 0/0 (overlay's whiteout) are dropped, whatever the
+ * layer's source: a device node in an image would give whoever runs in it (or reads the snapshot
+ * dir) the host's disk or memory, since device numbers are host-wide. Docker images have an empty
+ * /dev; runners mount their own. FIFOs are harmless and kept.
+ */
+function isHostDevice(header: TarHeader): boolean {
+  if (header.type === 'block') return true;
+  return header.type === 'char' && (header.devmajor !== 0 || header.devminor !== 0);
 }
 
 async function makeHardlink(ctx: ApplyContext, header: TarHeader, target: string): Promise<void> {

@@ -1,10 +1,13 @@
 /**
  * The on-disk shape of a store root: an OCI image layout (`oci-layout`, `index.json`,
- * `blobs/sha256/`) plus tzbuild's own `snapshots/`, `ingest/` and `tmp/`.
+ * `blobs/sha256/`) plus tzbuild's own `snapshots/`, `ingest/`, `tmp/`, `locks/`, `leases/` and
+ * `meta/snapshots/` (completion markers). In-flight work of one process lives in `tmp/<owner id>/`
+ * (see owner.ts), so recovery knows whose it is.
  */
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaType } from './oci.js';
+import { ownerId } from './file-lock.js';
 
 /** Absolute paths of the parts of a store root. */
 export interface StoreLayout {
@@ -14,6 +17,12 @@ export interface StoreLayout {
   snapshots: string;
   ingest: string;
   tmp: string;
+  /** Lock files (flock, see flock.ts): `index.json` updates, step keys, snapshot unpacks, GC. */
+  locks: string;
+  /** `<chain id hex>` marker files: the snapshot of that name was unpacked completely. */
+  snapshotMarks: string;
+  /** One file per live process: what it uses (see lease.ts). */
+  leases: string;
 }
 
 /** The paths of a store rooted at `root` (nothing is created). */
@@ -26,6 +35,9 @@ export function storeLayout(root: string): StoreLayout {
     snapshots: path.join(abs, 'snapshots'),
     ingest: path.join(abs, 'ingest'),
     tmp: path.join(abs, 'tmp'),
+    locks: path.join(abs, 'locks'),
+    snapshotMarks: path.join(abs, 'meta', 'snapshots'),
+    leases: path.join(abs, 'leases'),
   };
 }
 
@@ -35,7 +47,7 @@ export async function initStoreLayout(root: string): Promise<StoreLayout> {
   await mkdir(layout.blobs, { recursive: true });
   // Snapshots hold setuid binaries and device nodes from untrusted images: other host users must
   // not reach them (as Docker keeps /var/lib/docker private). tmp/ and ingest/ hold the same in flight.
-  for (const dir of [layout.snapshots, layout.ingest, layout.tmp]) {
+  for (const dir of [layout.snapshots, layout.ingest, layout.tmp, layout.locks, layout.snapshotMarks, layout.leases]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
@@ -53,4 +65,9 @@ async function writeIfMissing(file: string, content: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
+}
+
+/** This process's scratch dir in the store: `tmp/<owner id>/` (created by `openStore`). */
+export function processTmpDir(root: string): string {
+  return path.join(storeLayout(root).tmp, ownerId());
 }

@@ -1,18 +1,25 @@
 /**
  * Snapshotter: every layer unpacked once, in overlay format, into `snapshots/<chainID hex>/`.
- * A snapshot is unpacked into `tmp/` and renamed into place, so its dir exists only when
- * complete. Concurrent `prepare` calls in one process share the in-flight unpack of a layer;
- * between processes the rename decides (the loser discards its copy).
+ *
+ * Across processes: an unpack holds the flock `locks/snapshot-<hex>` (a second build waits and then
+ * finds it done), unpacks into its own `tmp/<owner>-snapshot-…`, renames the dir into place and only then
+ * writes the completion marker `meta/snapshots/<hex>`. A snapshot dir without a marker is the
+ * leftover of a crash between rename and marker (or of an older tzbuild): under the lock it is
+ * moved aside and unpacked again. In one process, concurrent `prepare` calls share the in-flight
+ * unpack. Every snapshot and layer prepared is leased (lease.ts) before it is checked.
  */
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import type { ContentStore, LayerRef, Snapshotter } from '../ports.js';
 import { digestHex } from './digest.js';
+import { ownerId, withLock } from './file-lock.js';
+import { storeWriteError } from './io-errors.js';
 import { applyLayer } from './layer-apply.js';
-import { storeLayout } from './layout.js';
+import { storeLayout, type StoreLayout } from './layout.js';
+import { processLease } from './lease.js';
 import type { Digest } from './oci.js';
 
 /**
@@ -28,21 +35,23 @@ export function chainIds(diffIds: Digest[]): Digest[] {
   return chain;
 }
 
+/** Whether the snapshot `hex` was unpacked completely (its dir and its marker exist). */
+export async function snapshotComplete(layout: StoreLayout, hex: string): Promise<boolean> {
+  return (await isDir(path.join(layout.snapshots, hex))) && (await exists(path.join(layout.snapshotMarks, hex)));
+}
+
 /** Snapshotter over the store rooted at `content.root`. */
 export class FsSnapshotter implements Snapshotter {
   private readonly inFlight = new Map<string, Promise<string>>();
-  private readonly snapshotsDir: string;
-  private readonly tmpDir: string;
+  private readonly layout: StoreLayout;
 
   constructor(private readonly content: ContentStore) {
-    const layout = storeLayout(content.root);
-    this.snapshotsDir = layout.snapshots;
-    this.tmpDir = layout.tmp;
+    this.layout = storeLayout(content.root);
   }
 
   /** Directory of the snapshot with this chain ID (it may not exist yet). */
   snapshotDir(chainId: Digest): string {
-    return path.join(this.snapshotsDir, digestHex(chainId));
+    return path.join(this.layout.snapshots, digestHex(chainId));
   }
 
   async prepare(layers: LayerRef[]): Promise<string[]> {
@@ -55,38 +64,81 @@ export class FsSnapshotter implements Snapshotter {
     const key = digestHex(chainId);
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
-      pending = this.unpackIfMissing(chainId, layer).finally(() => this.inFlight.delete(key));
+      pending = this.ensureLeased(key, layer).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async unpackIfMissing(chainId: Digest, layer: LayerRef): Promise<string> {
-    const dir = this.snapshotDir(chainId);
-    if (await isDir(dir)) return dir;
-    if (!(await this.content.has(layer.diffId))) {
-      throw new StoreError(`layer ${layer.diffId} is not in the store`, 'BLOB_NOT_FOUND');
-    }
-    await mkdir(this.tmpDir, { recursive: true });
-    const temp = await mkdtemp(path.join(this.tmpDir, 'snapshot-'));
+  private async ensureLeased(hex: string, layer: LayerRef): Promise<string> {
+    await processLease(this.content.root).add('snapshot', hex);
+    const dir = path.join(this.layout.snapshots, hex);
+    if (await snapshotComplete(this.layout, hex)) return dir;
+    return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
+      // Whoever held the lock before us may have finished it.
+      if (await snapshotComplete(this.layout, hex)) return dir;
+      if (!(await this.content.has(layer.diffId))) {
+        throw new StoreError(`layer ${layer.diffId} is not in the store`, 'BLOB_NOT_FOUND');
+      }
+      await discardIncomplete(dir, this.layout.tmp);
+      await this.unpack(dir, layer);
+      await markComplete(this.layout, hex, layer.diffId);
+      return dir;
+    });
+  }
+
+  private async unpack(dir: string, layer: LayerRef): Promise<void> {
+    await mkdir(this.layout.tmp, { recursive: true, mode: 0o700 });
+    // Owner-prefixed, so recovery removes it if we are killed half-way.
+    const temp = await mkdtemp(path.join(this.layout.tmp, `${ownerId()}-snapshot-`));
     try {
       // mkdtemp makes 0700; a lowerdir root should look like any image's "/".
       await chmod(temp, 0o755);
       await applyLayer(createReadStream(this.content.blobPath(layer.diffId)), temp, { format: 'overlay', label: `layer ${layer.diffId}` });
       await rename(temp, dir);
     } catch (err) {
-      // Another process finished the same snapshot first: theirs is as good as ours.
-      if (!isRenameConflict(err) || !(await isDir(dir))) throw err;
+      // Another process (an older tzbuild without the lock) finished the same snapshot first.
+      if (isRenameConflict(err) && (await isDir(dir))) return;
+      throw storeWriteError(err, `unpacking layer ${layer.diffId} into ${this.layout.snapshots}`);
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
-    return dir;
+  }
+}
+
+/** Moves a marker-less snapshot dir aside (so no one picks it up half-deleted), then deletes it. */
+async function discardIncomplete(dir: string, tmp: string): Promise<void> {
+  if (!(await isDir(dir))) return;
+  const aside = path.join(tmp, `${ownerId()}-discard-${randomBytes(6).toString('hex')}`);
+  await rename(dir, aside);
+  await rm(aside, { recursive: true, force: true });
+}
+
+async function markComplete(layout: StoreLayout, hex: string, diffId: Digest): Promise<void> {
+  const marker = path.join(layout.snapshotMarks, hex);
+  const temp = `${marker}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(layout.snapshotMarks, { recursive: true });
+    await writeFile(temp, `${diffId}\n`);
+    await rename(temp, marker);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw storeWriteError(err, `marking snapshot ${hex} complete`);
   }
 }
 
 async function isDir(dir: string): Promise<boolean> {
   try {
     return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
   } catch {
     return false;
   }

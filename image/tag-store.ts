@@ -6,14 +6,15 @@
  * name (`app:1`, `localhost:5000/x/y:tag`) so the index alone lists every image; skopeo/umoci read
  * it as `oci:ROOT:app:1`.
  *
- * Updates take a lock file (`index.json.lock`), write a temp file, fsync it and rename it over
- * `index.json`, so readers never see a torn index and two processes never lose an update.
+ * Updates take a flock on `index.json.lock` (released by the kernel if the holder dies), write a
+ * temp file, fsync it and rename it over `index.json`, so readers never see a torn index and two
+ * processes never lose an update.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile, open } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile, open } from 'node:fs/promises';
 import { StoreError } from '../errors.js';
 import type { TagStore } from '../ports.js';
-import { withFileLock } from './file-lock.js';
+import { ownerId, withFileLock } from './file-lock.js';
 import { initStoreLayout, storeLayout } from './layout.js';
 import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type ImageIndex } from './oci.js';
 
@@ -103,13 +104,31 @@ export class IndexTagStore implements TagStore {
     await withFileLock(`${this.indexPath}.lock`, async () => {
       const index = await this.read();
       const next: ImageIndex = { ...index, manifests: change(index.manifests) };
-      const temp = `${this.indexPath}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(temp, `${JSON.stringify(next, null, 2)}\n`, { flag: 'wx' });
-      const handle = await open(temp, 'r');
-      await handle.sync().finally(() => handle.close());
-      await rename(temp, this.indexPath);
+      // Named after its owner: recovery deletes the temp of a writer killed mid-update.
+      const temp = `${this.indexPath}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
+      try {
+        await writeFile(temp, `${JSON.stringify(next, null, 2)}\n`, { flag: 'wx' });
+        const handle = await open(temp, 'r');
+        await handle.sync().finally(() => handle.close());
+        await rename(temp, this.indexPath);
+      } catch (err) {
+        await rm(temp, { force: true });
+        throw writeFailure(err, this.indexPath);
+      }
     });
   }
+}
+
+/**
+ * A full disk or failing device as one clear line (io-errors.ts does this for the rest of the
+ * store; this module keeps its imports minimal because test/image/tag-store-processes.test.ts
+ * transpiles it on its own).
+ */
+function writeFailure(err: unknown, indexPath: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EIO') return err;
+  const what = (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/,.*$/, '');
+  return new StoreError(`${what} while updating ${indexPath}`, code === 'EIO' ? 'STORE_IO' : 'STORE_FULL', { cause: err });
 }
 
 function emptyIndex(): ImageIndex {

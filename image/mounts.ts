@@ -1,0 +1,32 @@
+/**
+ * Mounts under the store root, from /proc/self/mountinfo. Overlay views (builder/rootfs.ts) are
+ * mounted in tzbuild's own mount namespace; a build killed with SIGKILL leaves them mounted, and
+ * recovery unmounts those whose owner is dead before deleting their dirs.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+
+/** Mount points (decoded absolute paths) at or below `dir`, deepest first. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const prefix = path.resolve(dir);
+  const found = new Set<string>();
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    const mountPoint = field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    if (mountPoint === prefix || mountPoint.startsWith(`${prefix}/`)) found.add(mountPoint);
+  }
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** Unmounts everything at or below `dir` (lazily when busy); true when nothing is left mounted. */
+export async function unmountAllUnder(dir: string): Promise<boolean> {
+  for (const mountPoint of await mountsUnder(dir)) {
+    const plain = await execa('umount', [mountPoint], { reject: false });
+    if (plain.exitCode !== 0) await execa('umount', ['-l', mountPoint], { reject: false });
+  }
+  return (await mountsUnder(dir)).length === 0;
+}
