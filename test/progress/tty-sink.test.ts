@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../ports.js';
 import { TtySink } from '../../cli/progress/tty-sink.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -24,6 +24,16 @@ class FakeTerminal extends Writable {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Ink draws only its last frame when it sees CI set (is-in-ci, read when Ink is imported, which
+// these tests do lazily): the live frames under test need an interactive terminal's behaviour.
+const ciBefore = process.env.CI;
+beforeAll(() => {
+  delete process.env.CI;
+});
+afterAll(() => {
+  if (ciBefore !== undefined) process.env.CI = ciBefore;
+});
 
 /** Waits until `condition` holds (checked every 20 ms), failing after `timeoutMs`. */
 async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
