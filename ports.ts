@@ -124,6 +124,39 @@ export interface RunSpec {
   network?: 'host' | 'none';
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   signal?: AbortSignal;
+  /**
+   * Extra mounts of the step (RUN --mount, heredoc scripts), applied in order after the system
+   * mounts. Their mountpoints never reach the upperdir: the runner provides missing ones from its
+   * init layer (or from the /dev tmpfs for targets under /dev).
+   */
+  mounts?: RunMount[];
+}
+
+/**
+ * One extra mount of a RUN step. `target` is an absolute path inside the step; symlinks in the
+ * image along it are followed, staying inside the rootfs (as runc resolves mount destinations).
+ */
+export interface RunMount {
+  /**
+   * `bind`: the host file or directory `source`. `layers`: `subpath` of the merged view of
+   * `lowerdirs` (a stage's or image's snapshots, lowest first). `tmpfs`: a fresh tmpfs.
+   */
+  kind: 'bind' | 'layers' | 'tmpfs';
+  target: string;
+  /** bind: absolute host path of the file or directory to mount. */
+  source?: string;
+  /** layers: snapshot dirs, lowest first (empty for scratch). */
+  lowerdirs?: string[];
+  /** layers: the path inside the merged view, relative, symlinks already resolved (default: the root). */
+  subpath?: string;
+  readonly: boolean;
+  /**
+   * Writable bind/layers mounts only: the step's writes go to a throwaway copy-on-write layer and
+   * are discarded when it ends (BuildKit's `type=bind,rw`). Without it writes reach `source`.
+   */
+  discardWrites?: boolean;
+  /** tmpfs: size limit as tmpfs takes it (bytes, or with a k/m/g suffix). */
+  size?: string;
 }
 
 export interface RunResult {

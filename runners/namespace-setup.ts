@@ -9,6 +9,32 @@
  * and never reaches the step. Setup failures are written to fd 3 as `error: …` and exit 125, so
  * the runner can tell them apart from the step's own exit codes.
  */
+import { MOUNT_VIEWS_SH } from './step-mounts.js';
+
+/**
+ * The step's extra mounts (step-mounts.ts mountLines), after /dev and /etc. A mountpoint under
+ * /dev is made in the /dev tmpfs; every other one exists already (the init layer provides it).
+ */
+const STEP_MOUNTS_SH = String.raw`
+while IFS="$tab" read -r kind src dst how what where; do
+  [ -n "$kind" ] || continue
+  t="$M$dst"
+  if [ "$where" = dev ]; then
+    mkdir -p "$(dirname "$t")" || fail "creating the mountpoint $dst"
+    if [ "$what" = dir ]; then mkdir -p "$t"; else : > "$t"; fi
+  fi
+  if [ "$kind" = tmpfs ]; then
+    out=$(mount -t tmpfs -o "$how" tmpfs "$t" 2>&1) || fail "mounting a tmpfs on $dst: $out"
+  else
+    out=$(mount --bind "$src" "$t" 2>&1) || fail "mounting $dst: $out"
+    if [ "$how" = ro ]; then
+      out=$(mount -o remount,bind,ro "$t" 2>&1) || fail "making $dst read-only: $out"
+    fi
+  fi
+done <<TZB_EOF
+$TZB_MOUNTS
+TZB_EOF
+`;
 
 /** POSIX sh; `$@` is forwarded untouched to the init program. */
 export const SETUP_SCRIPT = String.raw`
@@ -25,7 +51,7 @@ cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
 opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,redirect_dir=off,metacopy=off,index=off"
 out=$(mount -t overlay overlay -o "$opts" "$M" 2>&1) || fail "mounting overlay: $out"
 cd "$M"
-
+${MOUNT_VIEWS_SH}
 # The UTS namespace is ours: the host's /proc still resolves to it here.
 printf '%s' "$TZB_HOSTNAME" > /proc/sys/kernel/hostname || fail "cannot set hostname"
 
@@ -69,6 +95,7 @@ if usable etc; then
   done
 fi
 
+${STEP_MOUNTS_SH}
 perl=$(command -v perl) || fail "perl is required by the namespace runner"
 exec "$perl" -e "$TZB_INIT" -- "$@"
 `;

@@ -28,6 +28,7 @@ import { SETUP_SCRIPT } from './namespace-setup.js';
 import { assertMountablePath } from './overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { mountLines, viewLines } from './step-mounts.js';
 
 /** How the step reaches the network. */
 export type NetworkMode = 'host' | 'none';
@@ -68,7 +69,7 @@ export class NamespaceRunner implements Runner {
     const unshare = this.checkHost();
     validateSpec(spec);
     if (spec.signal?.aborted) return { ...SIGKILL_RESULT };
-    const sandbox = await createSandboxDir(this.tmpRoot, spec.hostname ?? DEFAULT_HOSTNAME, spec.lowerdirs);
+    const sandbox = await createSandboxDir(this.tmpRoot, spec.hostname ?? DEFAULT_HOSTNAME, spec.lowerdirs, spec.mounts);
     try {
       return await this.runInNamespaces(unshare, spec, sandbox);
     } finally {
@@ -174,6 +175,8 @@ function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
     TZB_ETC: sandbox.etc,
     TZB_HOSTNAME: spec.hostname ?? DEFAULT_HOSTNAME,
     TZB_INIT: INIT_PERL,
+    TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
+    TZB_MOUNTS: mountLines(sandbox.mounts.mounts),
   };
 }
 

@@ -5,11 +5,13 @@
  * /etc/hostname), so nothing has to be created in the merged view: the upperdir (the step's
  * layer) never sees them, and mount(2) never meets an image symlink at those paths.
  */
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { RunMount } from '../ports.js';
 import { linkLowerdirs, unlinkLowerdirs } from './overlay-options.js';
+import { prepareStepMounts, removeStepMounts, type PreparedMounts } from './step-mounts.js';
 
 /** Paths inside one step's scratch directory. */
 export interface SandboxDir {
@@ -23,14 +25,21 @@ export interface SandboxDir {
   layers: string;
   /** The `lowerdir=` value, relative to `layers`. */
   lowerdirOption: string;
+  /** The step's extra mounts (RunSpec.mounts), their views and copies under `root/mounts`. */
+  mounts: PreparedMounts;
 }
 
 /** The /etc files every step gets, generated per step and never written to the layer. */
 export const ETC_FILES = ['hosts', 'resolv.conf', 'hostname'] as const;
 const MOUNT_DIRS = ['proc', 'dev'] as const;
 
-/** Creates the scratch dir under `tmpRoot` for a step over `lowerdirs` (lowest first). */
-export async function createSandboxDir(tmpRoot: string, hostname: string, lowerdirs: readonly string[]): Promise<SandboxDir> {
+/**
+ * Creates the scratch dir under `tmpRoot` for a step over `lowerdirs` (lowest first), with the
+ * mountpoints and sources of `mounts` prepared (step-mounts.ts).
+ */
+export async function createSandboxDir(
+  tmpRoot: string, hostname: string, lowerdirs: readonly string[], mounts: readonly RunMount[] = [],
+): Promise<SandboxDir> {
   const root = await mkdtemp(path.join(tmpRoot, 'tzbuild-run-'));
   const dir: SandboxDir = {
     root,
@@ -39,9 +48,11 @@ export async function createSandboxDir(tmpRoot: string, hostname: string, lowerd
     etc: path.join(root, 'etc'),
     layers: path.join(root, 'layers'),
     lowerdirOption: '',
+    mounts: { mounts: [], views: [] },
   };
   try {
     await fillSandboxDir(dir, hostname, lowerdirs);
+    dir.mounts = await prepareStepMounts(path.join(root, 'mounts'), dir.init, lowerdirs, mounts);
   } catch (error) {
     await removeSandboxDir(dir);
     throw error;
@@ -69,8 +80,11 @@ export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
     await unlink(path.join(dir.init, 'etc', name)).catch(ignoreMissing);
   }
   await unlinkLowerdirs(dir.layers);
-  const dirs = [path.join(dir.init, 'etc'), ...MOUNT_DIRS.map((name) => path.join(dir.init, name))];
-  for (const sub of [...dirs, dir.init, dir.layers, dir.etc, dir.merged, dir.root]) await rmdir(sub).catch(ignoreMissing);
+  await removeStepMounts(path.join(dir.root, 'mounts'));
+  // The init layer is only ever a lowerdir, never a mountpoint: it may go recursively (mount
+  // targets add nested entries to it).
+  await rm(dir.init, { recursive: true, force: true });
+  for (const sub of [dir.layers, dir.etc, dir.merged, dir.root]) await rmdir(sub).catch(ignoreMissing);
 }
 
 /**

@@ -2,9 +2,10 @@
 /**
  * A RUN step: the command runs through the Runner over the parent's snapshots; its upperdir
  * becomes the layer. The cache key holds exactly what the command can observe: argv, env (ENV
- * plus ARGs in scope), user, working dir, network and platform.
+ * plus ARGs in scope), user, working dir, network, platform, the mounts (run-mounts.ts: never a
+ * secret's value) and a heredoc script's text.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerfileError, StepError } from '../../errors.js';
 import type { LayerRef } from '../../ports.js';
@@ -18,47 +19,67 @@ import { commandArgv } from './metadata.js';
 import { proxyArgs } from '../platform.js';
 import { resolveUser, withRootfs } from '../rootfs.js';
 import { OutputTail } from './output-tail.js';
+import { mountsKey, openMounts, planMounts, type PlannedMount } from './run-mounts.js';
+import { atLine } from './run-mount-sources.js';
+import { sha256 } from './copy-sources.js';
+import type { RunMount } from '../../ports.js';
 
 /** BuildKit gives RUN this PATH when the image sets none. */
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export async function runStep(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<StageState> {
   const where = (message: string) => new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);
-  if (instruction.mounts.length > 0) throw where('RUN --mount is not supported yet by tzbuild');
   if (instruction.security !== undefined && instruction.security !== 'sandbox') {
     throw where(`RUN --security=${instruction.security} is not supported (only sandbox)`);
   }
   const network = instruction.network ?? 'default';
   if (!['default', 'none', 'host'].includes(network)) throw where(`unsupported network mode "${network}" (use default, none or host)`);
-  const argv = runArgv(state, instruction, where);
+  const { argv, script } = runArgv(state, instruction);
+  const mounts = await planMounts(state, instruction, ctx).catch((error: unknown) => atLine(error, ctx.plan.file, instruction.range.startLine));
   const { env, shownArgs } = runEnv(state, ctx);
   const user = state.config.config.User ?? '';
   const cwd = state.config.config.WorkingDir || '/';
   const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
+  // Mounts and scripts enter the key only when present, so plain RUN keys stay as they were.
+  const extra = {
+    ...(mounts.length > 0 ? { mounts: mountsKey(mounts) } : {}),
+    ...(script ? { script: [script.name, sha256(script.content)] } : {}),
+  };
+  const mountInputs = Object.assign({}, ...mounts.map((mount) => mount.explain)) as Record<string, string>;
+  const run: RunPlan = { argv, env, user, cwd, network, mounts, line: instruction.range.startLine, endLine: instruction.range.endLine, ...(script ? { script } : {}) };
   const outcome = await cachedStep(ctx, state, {
-    op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state) },
-    explain: { instruction: instruction.original, ...envInputs(state, env), user, workdir: cwd, network },
-    execute: () => execute(state, ctx, { argv, env, user, cwd, network, line: instruction.range.startLine, endLine: instruction.range.endLine }),
+    op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state), ...extra },
+    explain: { instruction: instruction.original, ...envInputs(state, env), user, workdir: cwd, network, ...mountInputs },
+    execute: () => execute(state, ctx, run),
   });
   return withStep(state, createdBy, outcome);
 }
 
+/** A `RUN <<EOF` body starting with `#!`: run as an executable file at /dev/pipes/NAME (BuildKit). */
+interface HeredocScript {
+  name: string;
+  content: string;
+}
+
+/** Where BuildKit mounts heredoc scripts (read-only), outside the layer. */
+const scriptDir = '/dev/pipes';
+
 /** The argv: exec form as written; shell form through SHELL, with heredocs handed to the shell. */
-function runArgv(state: StageState, instruction: RunInstruction, where: (message: string) => Error): string[] {
+function runArgv(state: StageState, instruction: RunInstruction): { argv: string[]; script?: HeredocScript } {
   const { command, heredocs } = instruction;
-  if (command.json || heredocs.length === 0) return commandArgv(command, state.config.config.Shell);
+  if (command.json || heredocs.length === 0) return { argv: commandArgv(command, state.config.config.Shell) };
   const line = command.args[0] ?? '';
   const shell = state.config.config.Shell ?? ['/bin/sh', '-c'];
   const only = heredocs[0]!;
   if (heredocs.length === 1 && /^\s*\d*<<-?\s*(["']?)[^\s"']+\1\s*$/.test(line)) {
     // `RUN <<EOF` alone: the body is the script.
     const body = only.chomp ? only.content.replace(/^\t+/gm, '') : only.content;
-    if (body.startsWith('#!')) throw where('RUN heredoc scripts with a #! interpreter are not supported yet by tzbuild');
-    return [...shell, body];
+    if (body.startsWith('#!')) return { argv: [`${scriptDir}/${only.name}`], script: { name: only.name, content: body } };
+    return { argv: [...shell, body] };
   }
   // Otherwise the heredocs feed the command: the shell itself reads them, as it would in a script.
   const script = [line, ...heredocs.map((heredoc) => `${heredoc.content}${heredoc.name}`)].join('\n');
-  return [...shell, script];
+  return { argv: [...shell, script] };
 }
 
 /** ENV of the image plus ARGs in scope (ENV wins), plus proxy build args; the default PATH if none. */
@@ -81,6 +102,8 @@ interface RunPlan {
   user: string;
   cwd: string;
   network: string;
+  mounts: PlannedMount[];
+  script?: HeredocScript;
   line: number;
   endLine: number;
 }
@@ -92,27 +115,49 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
   const ids = await withRootfs(lowerdirs, deps.tmpDir, (root) => resolveUser(root, run.user || '0')).catch((error: Error) => {
     throw new DockerfileError(error.message, ctx.plan.file, run.line, run.endLine);
   });
-  const env = run.env.some((entry) => entry.startsWith('HOME=')) ? run.env : [...run.env, `HOME=${ids.home}`];
+  const baseEnv = run.env.some((entry) => entry.startsWith('HOME=')) ? run.env : [...run.env, `HOME=${ids.home}`];
   const work = await mkdtemp(join(deps.tmpDir, 'run-'));
   const tail = new OutputTail((stream, line) => ctx.emit({ type: 'step.output', stepId: ctx.stepId, stream, line }));
+  let opened: Awaited<ReturnType<typeof openMounts>> | undefined;
   try {
     const upperdir = join(work, 'upper');
     const workdir = join(work, 'work');
     await Promise.all([mkdir(upperdir), mkdir(workdir)]);
+    opened = await openMounts(run.mounts, state, ctx, join(work, 'mounts')).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
+    const scriptMount = run.script ? [await writeScript(work, run.script)] : [];
     const result = await deps.runner.run({
-      lowerdirs, upperdir, workdir, args: run.argv, env, cwd: run.cwd, uid: ids.uid, gid: ids.gid,
+      lowerdirs, upperdir, workdir, args: run.argv, env: withSecretEnv(baseEnv, opened.env), cwd: run.cwd, uid: ids.uid, gid: ids.gid,
       network: run.network === 'none' ? 'none' : 'host',
       onOutput: (stream, chunk) => tail.push(stream, chunk),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-    });
+      mounts: [...opened.mounts, ...scriptMount],
+    }).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
     tail.flush();
     if (result.exitCode !== 0 || result.signal !== undefined) throw failure(ctx, run, result, tail.lines());
     const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
     const layer = await deps.layers.write(deps.layers.fromUpperdir(upperdir), options);
     return layer.entries === 0 ? undefined : { diffId: layer.diffId, size: layer.size };
   } finally {
+    await opened?.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Secrets exposed as variables replace a same-named variable (they never enter the key). */
+function withSecretEnv(env: string[], secrets: string[]): string[] {
+  if (secrets.length === 0) return env;
+  const names = new Set(secrets.map((entry) => entry.slice(0, entry.indexOf('='))));
+  return [...env.filter((entry) => !names.has(entry.slice(0, entry.indexOf('=')))), ...secrets];
+}
+
+/** The heredoc script as a 0755 file in a dir of its own, mounted read-only at /dev/pipes. */
+async function writeScript(work: string, script: HeredocScript): Promise<RunMount> {
+  const dir = join(work, 'pipes');
+  await mkdir(dir, { mode: 0o755 });
+  const file = join(dir, script.name);
+  await writeFile(file, script.content);
+  await chmod(file, 0o755);
+  return { kind: 'bind', source: dir, target: scriptDir, readonly: true };
 }
 
 function failure(ctx: StepContext, run: RunPlan, result: { exitCode: number; signal?: string }, lines: string[]): StepError {

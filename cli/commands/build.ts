@@ -11,6 +11,8 @@ import { progressMode } from '../progress/mode.js';
 import { openStore, storeRoot } from '../compose.js';
 import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
+import type { BuildOptionsWithSecrets, SecretSource } from '../../builder/steps/run-mounts.js';
+import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/index.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -30,6 +32,10 @@ export interface BuildFlags {
   output?: string;
   label: string[];
   root?: string;
+  /** `--secret id=X,src=FILE|env=VAR` (repeatable): values for RUN --mount=type=secret. */
+  secret?: string[];
+  /** `--runner auto|runc|crun|namespaces`. */
+  runner?: string;
 }
 
 export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
@@ -37,8 +43,12 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const output = flags.output === undefined ? undefined : parseOutput(flags.output);
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const sink = chooseSink(flags);
-  const store = await openStore(storeRoot(flags.root), sink);
-  const options: BuildOptions = {
+  const secrets = parseSecrets(flags.secret ?? []);
+  const store = await openStore(storeRoot(flags.root), sink, runnerKind(flags.runner));
+  const cancel = cancelOnSignals();
+  const options: BuildOptionsWithSecrets = {
+    secrets,
+    signal: cancel.signal,
     contextDir,
     dockerfile,
     tags: flags.tag,
@@ -56,6 +66,10 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     result = await build(options, store.deps);
     if (output !== undefined && result.imageId !== undefined) await writeOutput(store.images, result.imageId, flags.tag, output);
   } catch (error) {
+    if (cancel.signal.aborted) {
+      await store.close();
+      return await cancel.exit();
+    }
     if (error instanceof UserError) {
       // Plain progress already showed the output; -q did not, so the tail goes with the error.
       const tail = error instanceof StepError && flags.quiet ? error.outputTail.map((line) => `  ${line}\n`).join('') : '';
@@ -63,6 +77,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     }
     throw error;
   } finally {
+    cancel.dispose();
     await store.close();
   }
   // After the sink closed, so a TUI's last redraw cannot cover these lines.
@@ -123,4 +138,65 @@ function sourceDateEpoch(): { sourceDateEpoch?: number } {
   if (raw === undefined || raw === '') return {};
   if (!/^\d+$/.test(raw)) throw new UserError(`SOURCE_DATE_EPOCH must be a number of seconds, got "${raw}"`, 'USAGE');
   return { sourceDateEpoch: Number(raw) };
+}
+
+/** `--secret id=X,src=FILE` | `id=X,env=VAR` | `id=X` (the variable X, else the file X), as docker buildx. */
+function parseSecrets(items: string[]): Map<string, SecretSource> {
+  const secrets = new Map<string, SecretSource>();
+  for (const item of items) {
+    const fields = new Map(item.split(',').map((field) => {
+      const eq = field.indexOf('=');
+      return eq < 0 ? [field.trim(), ''] : [field.slice(0, eq).trim().toLowerCase(), field.slice(eq + 1)];
+    }));
+    const id = fields.get('id');
+    const unknown = [...fields.keys()].filter((key) => !['id', 'src', 'source', 'env', 'type'].includes(key));
+    if (!id || unknown.length > 0) throw new UserError(`--secret ${item}: expected id=NAME,src=FILE or id=NAME,env=VAR`, 'USAGE');
+    const file = fields.get('src') ?? fields.get('source');
+    const env = fields.get('env');
+    if (file !== undefined && env !== undefined) throw new UserError(`--secret ${item}: give src or env, not both`, 'USAGE');
+    if (file !== undefined) secrets.set(id, { kind: 'file', path: resolve(file) });
+    else if (env !== undefined || fields.get('type') === 'env' || process.env[id] !== undefined) secrets.set(id, { kind: 'env', name: env ?? id });
+    else secrets.set(id, { kind: 'file', path: resolve(id) });
+  }
+  return secrets;
+}
+
+function runnerKind(flag: string | undefined): RunnerKind {
+  if (flag === undefined) return 'auto';
+  if (!isRunnerKind(flag)) throw new UserError(`--runner ${flag}: unknown runner (use ${RUNNER_KINDS.join(', ')})`, 'USAGE');
+  return flag;
+}
+
+/** Exit codes of a build cancelled by a signal: 128 + the signal's number, as a shell reports it. */
+const cancelExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * SIGINT/SIGTERM abort the build through `signal` (running steps are killed, mounts go with their
+ * namespaces, nothing half-written is kept); a second one exits at once.
+ */
+function cancelOnSignals(): { signal: AbortSignal; exit(): Promise<never>; dispose(): void } {
+  const controller = new AbortController();
+  let received: keyof typeof cancelExitCodes | undefined;
+  const onSignal = (name: keyof typeof cancelExitCodes): void => {
+    if (received !== undefined) process.exit(cancelExitCodes[name]);
+    received = name;
+    controller.abort(new UserError(`build cancelled (${name})`, 'CANCELLED'));
+  };
+  const handlers = Object.keys(cancelExitCodes).map((name) => {
+    const handler = () => onSignal(name as keyof typeof cancelExitCodes);
+    process.on(name as NodeJS.Signals, handler);
+    return [name, handler] as const;
+  });
+  const dispose = () => handlers.forEach(([name, handler]) => process.off(name as NodeJS.Signals, handler));
+  return {
+    signal: controller.signal,
+    dispose,
+    async exit(): Promise<never> {
+      dispose();
+      process.stderr.write('build cancelled\n');
+      // Let what is queued for the pipes (JSON progress, this line) drain before exiting.
+      await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));
+      process.exit(cancelExitCodes[received ?? 'SIGINT']);
+    },
+  };
 }

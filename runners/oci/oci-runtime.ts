@@ -23,6 +23,7 @@ import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
+import { viewLines } from '../step-mounts.js';
 import { execFailureResult } from './exec-failure.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
 import { stepCwd } from './oci-spec.js';
@@ -192,6 +193,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
       TZB_MERGED: sandbox.merged,
       TZB_SUPERVISOR: SUPERVISOR_PERL,
       TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
+      TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
     },
     extendEnv: false,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

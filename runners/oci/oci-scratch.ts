@@ -34,10 +34,11 @@ export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: 
     await Promise.all([mkdir(partial.bundle), mkdir(partial.state, { mode: 0o700 }), mkdir(mountpoints, { mode: 0o755 })]);
     for (const name of EXTRA_MOUNTPOINTS) await mkdir(path.join(mountpoints, name), { mode: 0o755 });
     // The mountpoint layer sits above the image and below the sandbox's init layer.
-    const sandbox = await createSandboxDir(root, options.hostname, [...spec.lowerdirs, mountpoints]);
+    const sandbox = await createSandboxDir(root, options.hostname, [...spec.lowerdirs, mountpoints], spec.mounts);
     const scratch: OciScratch = { ...partial, pidFile: path.join(root, 'step.pid'), mountpoints, sandbox };
     const etcDir = (await hasInitEtc(sandbox)) ? sandbox.etc : undefined;
-    const config = buildOciSpec(spec, { rootfs: sandbox.merged, etcDir }, { ...options, maxOpenFiles: await kernelMaxOpenFiles() });
+    const paths = { rootfs: sandbox.merged, etcDir, stepMounts: sandbox.mounts.mounts };
+    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: await kernelMaxOpenFiles() });
     await writeFile(path.join(scratch.bundle, 'config.json'), JSON.stringify(config, null, 2));
     return scratch;
   } catch (error) {

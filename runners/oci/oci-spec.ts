@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import type { RunSpec } from '../../ports.js';
+import type { PreparedMount } from '../step-mounts.js';
 
 /** Docker's default capability set (moby `oci/caps/defaults.go`), which a build step gets. */
 export const DOCKER_CAPABILITIES = [
@@ -66,6 +67,8 @@ export interface OciSpecPaths {
   rootfs: string;
   /** The generated /etc files (`hosts`, `resolv.conf`, `hostname`), or undefined for none. */
   etcDir?: string;
+  /** The step's extra mounts (step-mounts.ts), applied after the others. */
+  stepMounts?: readonly PreparedMount[];
 }
 
 /** Extra settings that do not come from the RunSpec. */
@@ -94,7 +97,7 @@ export function buildOciSpec(spec: RunSpec, paths: OciSpecPaths, options: OciSpe
     },
     root: { path: paths.rootfs, readonly: false },
     hostname: options.hostname,
-    mounts: [...systemMounts(), ...etcMounts(paths.etcDir)],
+    mounts: [...systemMounts(), ...etcMounts(paths.etcDir), ...(paths.stepMounts ?? []).map(stepMount)],
     linux: {
       namespaces: namespaces(options.network),
       maskedPaths: [...MASKED_PATHS],
@@ -152,4 +155,10 @@ function etcMounts(etcDir: string | undefined): OciMount[] {
     source: path.join(etcDir, name),
     options: ['rbind', 'rprivate'],
   }));
+}
+
+/** A RUN --mount as a spec mount: binds stay private to the step, read-only ones are remounted so. */
+function stepMount(mount: PreparedMount): OciMount {
+  if (mount.type === 'tmpfs') return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: [...mount.options] };
+  return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', 'rprivate', ...(mount.readonly ? ['ro'] : [])] };
 }

@@ -16,6 +16,8 @@
  * `signal N`.
  */
 
+import { MOUNT_VIEWS_SH } from '../step-mounts.js';
+
 /** POSIX sh; `$@` is forwarded to the supervisor. */
 export const PRELUDE_SCRIPT = String.raw`
 set -eu
@@ -25,6 +27,8 @@ cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
 opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,redirect_dir=off,metacopy=off,index=off"
 out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"
 cd "$TZB_MERGED"
+# The RUN --mount sources that are overlay views: mounted here, so the runtime sees them.
+${MOUNT_VIEWS_SH}
 # crun on a hybrid cgroup host: hide the cgroup2 mount it refuses (runtime-binary.ts).
 if [ -n "$TZB_HIDE_CGROUP2" ]; then
   out=$(umount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"

@@ -13,6 +13,7 @@ import type { Runner } from '../../ports.js';
 import { BUSYBOX_PATH, busyboxRootfs } from '../helpers/busybox.js';
 import { mountsUnder, overlayDirsInUse, overlaysUsing } from '../helpers/mounts.js';
 import { runStep, stepScratchRoot } from '../helpers/run-step.js';
+import { registerMountCases } from './runner-mounts.js';
 import { cgroupsNamed, capabilityToolLayer, stepProcesses, waitFor } from './suite-helpers.js';
 
 /** A runner to put through the suite. */
@@ -226,6 +227,8 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       expect(step.result).toEqual({ exitCode: 3 });
       await expectNothingLeft(step.upperdir, id);
     });
+
+    registerMountCases({ runner: ensureRunner, tmpRoot: () => tmpRoot });
   });
 }
 

@@ -1,0 +1,119 @@
+/**
+ * The persistent directories behind `RUN --mount=type=cache`: `STORE/cache-mounts/<hash of id and
+ * platform>/<instance>/`, kept across builds and never part of a layer.
+ *
+ * Sharing, as BuildKit: `shared` lets every step use instance 0 at once; `locked` makes steps
+ * with the same id take turns on it; `private` gives each concurrent user its own instance (the
+ * first one nobody holds). Locks are `flock(1)` on `<instance>.lock`, held by a small child
+ * process for as long as the step runs: the kernel releases them if we die, so a crash never
+ * leaves a stale lock, and they work between tzbuild processes sharing a store as well as
+ * between the parallel stages of one build.
+ */
+import { createHash } from 'node:crypto';
+import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { UserError } from '../../errors.js';
+
+/** What identifies and shapes one cache. */
+export interface CacheMountRequest {
+  id: string;
+  platform: string;
+  sharing: 'shared' | 'private' | 'locked';
+  uid: number;
+  gid: number;
+  /** Permission bits of the cache's root when it is created (default 0755). */
+  mode: number;
+  /** Fills a new cache (the `from` stage or image); called with the new dir. */
+  seed?: (dir: string) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** A cache directory in use; `release` ends the use (and any lock). */
+export interface HeldCacheMount {
+  dir: string;
+  release(): Promise<void>;
+}
+
+/** Instances `private` tries before giving up (one per concurrent user). */
+const maxPrivateInstances = 64;
+
+/** Takes the cache for one step, waiting for its lock when `sharing` is `locked`. */
+export async function acquireCacheMount(root: string, request: CacheMountRequest): Promise<HeldCacheMount> {
+  const home = path.join(root, createHash('sha256').update(JSON.stringify([request.id, request.platform])).digest('hex').slice(0, 32));
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  if (request.sharing === 'shared') return { dir: await ensureInstance(home, 0, request), release: async () => undefined };
+  if (request.sharing === 'locked') {
+    const lock = await takeLock(path.join(home, '0.lock'), true, request.signal);
+    return held(await ensureInstance(home, 0, request).catch(releaseOnError(lock)), lock);
+  }
+  for (let instance = 0; instance < maxPrivateInstances; instance++) {
+    const lock = await takeLock(path.join(home, `${instance}.lock`), false, request.signal);
+    if (lock !== undefined) return held(await ensureInstance(home, instance, request).catch(releaseOnError(lock)), lock);
+  }
+  throw new UserError(`cache mount ${request.id}: more than ${maxPrivateInstances} steps use it privately at once`, 'CACHE_MOUNT');
+}
+
+function held(dir: string, lock: FlockHolder): HeldCacheMount {
+  return { dir, release: () => lock.release() };
+}
+
+function releaseOnError(lock: FlockHolder): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await lock.release();
+    throw error;
+  };
+}
+
+/** The instance's dir, created (owner, mode, seed) on first use; a concurrent creator's wins. */
+async function ensureInstance(home: string, instance: number, request: CacheMountRequest): Promise<string> {
+  const dir = path.join(home, String(instance));
+  if ((await readdir(home)).includes(String(instance))) return dir;
+  const fresh = await mkdtemp(path.join(home, `${instance}.new-`));
+  try {
+    await chown(fresh, request.uid, request.gid);
+    await chmod(fresh, request.mode);
+    await request.seed?.(fresh);
+    await rename(fresh, dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/** A held flock: the child keeps the lock until its stdin closes. */
+interface FlockHolder {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock file's flock through `flock(1)` (`wait` false: only if free at once). The child
+ * prints `locked` once it holds the lock, then waits for stdin to close.
+ */
+async function takeLock(file: string, wait: true, signal?: AbortSignal): Promise<FlockHolder>;
+async function takeLock(file: string, wait: false, signal?: AbortSignal): Promise<FlockHolder | undefined>;
+async function takeLock(file: string, wait: boolean, signal?: AbortSignal): Promise<FlockHolder | undefined> {
+  signal?.throwIfAborted();
+  const child = execa('flock', [...(wait ? [] : ['--nonblock']), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', reject: false, buffer: false,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  const locked = await new Promise<boolean>((resolve) => {
+    child.stdout?.once('data', () => resolve(true));
+    void child.then(() => resolve(false));
+  });
+  if (!locked) {
+    const result = await child;
+    signal?.throwIfAborted();
+    if (!wait && result.exitCode === 1) return undefined;
+    throw new UserError(`could not lock the cache mount ${file}: flock exited with ${result.exitCode ?? result.signal}`, 'CACHE_MOUNT');
+  }
+  return { release: () => endHolder(child) };
+}
+
+async function endHolder(child: ResultPromise): Promise<void> {
+  child.stdin?.end();
+  await child;
+}
