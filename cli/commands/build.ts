@@ -11,6 +11,7 @@ import { progressMode } from '../progress/mode.js';
 import { openStore, storeRoot } from '../compose.js';
 import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
+import { gcAfterBuild } from './store.js';
 import type { BuildOptionsWithSecrets, SecretSource } from '../../builder/steps/run-mounts.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/index.js';
 
@@ -80,6 +81,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     cancel.dispose();
     await store.close();
   }
+  if (result.imageId !== undefined) await collectGarbage(storeRoot(flags.root));
   // After the sink closed, so a TUI's last redraw cannot cover these lines.
   if (result.imageId === undefined) {
     // JSON progress already carries every hit and miss; stdout stays pure JSON lines.
@@ -199,4 +201,13 @@ function cancelOnSignals(): { signal: AbortSignal; exit(): Promise<never>; dispo
       process.exit(cancelExitCodes[received ?? 'SIGINT']);
     },
   };
+}
+
+/** The automatic GC (when a size is configured): its failure is worth a warning, not a failed build. */
+async function collectGarbage(root: string): Promise<void> {
+  try {
+    await gcAfterBuild(root);
+  } catch (error) {
+    process.stderr.write(`warning: automatic GC after the build failed: ${(error as Error).message}\n`);
+  }
 }

@@ -147,4 +147,17 @@ describe('automatic GC', () => {
     expect((await listCacheRecords(store)).every((stored) => (stored.record?.layer?.size ?? 0) < 100_000)).toBe(true);
     await rm(path.join(store, 'config.json'));
   });
+
+  it('runs after every successful build of the CLI', async () => {
+    const store = await loadedStore();
+    await buildDockerfile(store, 'big:1', 'FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null\n');
+    await cli(store, ['rmi', 'big:1']);
+    const bigRecord = (stored: { record?: { layer?: { size: number } } }) => (stored.record?.layer?.size ?? 0) >= 300_000;
+    expect((await listCacheRecords(store)).some(bigRecord)).toBe(true);
+    await writeFile(path.join(store, 'config.json'), JSON.stringify({ gc: { keepStorage: '100KB' } }));
+    await buildDockerfile(store, 'small:1', 'FROM busybox:latest\nRUN echo small > /small\n');
+    expect((await listCacheRecords(store)).some(bigRecord)).toBe(false);
+    expect(await cli(store, ['system', 'fsck'])).toContain('fsck: 0 problems found');
+    await rm(path.join(store, 'config.json'));
+  });
 });
