@@ -6,6 +6,7 @@
  */
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
+import { readFileFromLayers } from './layered-read.js';
 import { join, posix } from 'node:path';
 
 /** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
@@ -60,8 +61,15 @@ interface IdEntry {
   home?: string;
 }
 
-async function readIdFile(root: string, file: string): Promise<IdEntry[]> {
-  const text = await readFile(await resolveInRoot(root, file), 'utf8').catch(() => '');
+/** Reads an image file as text ('' when absent): from a view's root dir, or from the snapshots. */
+type ImageFileReader = (file: string) => Promise<string>;
+
+function readerOfRoot(root: string): ImageFileReader {
+  return async (file) => readFile(await resolveInRoot(root, file), 'utf8').catch(() => '');
+}
+
+async function readIdFile(read: ImageFileReader, file: string): Promise<IdEntry[]> {
+  const text = await read(file);
   return text.split('\n').flatMap((line) => {
     const fields = line.split(':');
     if (fields.length < 3 || fields[0] === '') return [];
@@ -85,8 +93,18 @@ export interface ResolvedUser {
  * is an error.
  */
 export async function resolveUser(root: string, spec: string, chownRules = false): Promise<ResolvedUser> {
+  return resolveUserWith(readerOfRoot(root), spec, chownRules);
+}
+
+/** {@link resolveUser} reading /etc/passwd and /etc/group straight from the snapshots (no view to mount). */
+export async function resolveUserInLayers(lowerdirs: readonly string[], spec: string, chownRules = false): Promise<ResolvedUser> {
+  const read: ImageFileReader = async (file) => (await readFileFromLayers(lowerdirs, file).catch(() => undefined))?.toString('utf8') ?? '';
+  return resolveUserWith(read, spec, chownRules);
+}
+
+async function resolveUserWith(read: ImageFileReader, spec: string, chownRules: boolean): Promise<ResolvedUser> {
   const [userPart = '', groupPart] = spec.split(':');
-  const passwd = await readIdFile(root, '/etc/passwd');
+  const passwd = await readIdFile(read, '/etc/passwd');
   let uid: number;
   let gid: number;
   let home: string;
@@ -107,7 +125,7 @@ export async function resolveUser(root: string, spec: string, chownRules = false
   if (groupPart !== undefined && groupPart !== '') {
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
-      const group = (await readIdFile(root, '/etc/group')).find((candidate) => candidate.name === groupPart);
+      const group = (await readIdFile(read, '/etc/group')).find((candidate) => candidate.name === groupPart);
       if (group === undefined) throw new Error(`unable to find group ${groupPart}: no matching entries in group file`);
       gid = group.id;
     }

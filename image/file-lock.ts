@@ -2,12 +2,10 @@
  * Cross-process locks and lock owners.
  *
  * Locks have flock(2) semantics: the kernel drops the lock the moment its holder dies, SIGKILL
- * included, so there is no stale lock to detect or break. Node has no flock, so a lock is held by
- * a small child: util-linux `flock FILE sh -c 'echo; exec cat'` takes the lock, says so on stdout
- * and waits for its stdin to close. Releasing closes stdin; if this process dies, the kernel
- * closes it too and the child exits, dropping the lock. The cost is one short process per
- * acquisition (a few ms), which is why callers lock only around real work (a step that missed, an
- * unpack, a tag update, a GC), never on a cache hit. Shared locks exclude only exclusive holders.
+ * included, so there is no stale lock to detect or break. Node has no flock: one helper process
+ * per tzbuild process holds them (lock-server.ts) and exits when we do. Callers still lock only
+ * around real work (a step that missed, an unpack, a tag update, a GC), never on a cache hit.
+ * Shared locks exclude only exclusive holders.
  * Lock files stay (empty): deleting a flock'd path would let two processes lock two different files.
  *
  * Owners: leases, scratch dirs and partial writes are named after their process as
@@ -17,10 +15,10 @@
  * from different pid namespaces look dead to each other, so they must not share a store root.
  */
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
+import { cancelLockRequest, releaseLock, requestLock } from './lock-server.js';
 
 /** Options for {@link acquireLock}. */
 export interface LockOptions {
@@ -30,6 +28,8 @@ export interface LockOptions {
   noWait?: boolean;
   /** Give up (StoreError LOCK_TIMEOUT) after this many ms; default: wait as long as the holder lives. */
   timeoutMs?: number;
+  /** Stop waiting when aborted (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** A lock this process holds. */
@@ -37,37 +37,26 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** Exit code our `flock` child uses for "busy" (-n) and "timed out" (-w). */
-const busyExit = 75;
-
 /** Takes the lock on `file` (created when missing); undefined only with `noWait` when busy. */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock | undefined> {
   await mkdir(path.dirname(file), { recursive: true });
-  const args = [options.shared ? '-s' : '-x', '-E', String(busyExit), '--no-fork'];
-  if (options.noWait) args.push('-n');
-  else if (options.timeoutMs !== undefined) args.push('-w', String(Math.max(options.timeoutMs / 1000, 0.001)));
-  // `echo` tells us the lock is ours; `cat` holds it until our end of its stdin closes.
-  args.push(file, 'sh', '-c', 'echo locked; exec cat >/dev/null');
-  const child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const locked = new Promise<boolean>((resolve) => child.stdout.once('data', () => resolve(true)));
-  const outcome = await Promise.race([locked, exited.then((code) => code)]);
-  if (outcome === true) {
-    return {
-      release: async () => {
-        child.stdin.end();
-        await exited;
-      },
-    };
+  const waitMs = options.noWait ? 0 : options.timeoutMs === undefined ? -1 : Math.max(options.timeoutMs, 1);
+  options.signal?.throwIfAborted();
+  const { id, answer } = requestLock(file, options.shared === true, waitMs);
+  const cancel = () => cancelLockRequest(id);
+  options.signal?.addEventListener('abort', cancel, { once: true });
+  const outcome = await answer.finally(() => options.signal?.removeEventListener('abort', cancel));
+  if (options.signal?.aborted) {
+    if (outcome.kind === 'ok') await releaseLock(id);
+    options.signal.throwIfAborted();
   }
-  if (outcome === busyExit && options.noWait) return undefined;
-  if (outcome === busyExit) throw new StoreError(`timed out waiting for lock ${file}`, 'LOCK_TIMEOUT');
-  throw new StoreError(`cannot lock ${file}: ${stderr.trim() || `flock exited with ${outcome}`}`, 'LOCK_FAILED');
+  if (outcome.kind === 'ok') {
+    let released: Promise<void> | undefined;
+    return { release: () => (released ??= releaseLock(id)) };
+  }
+  if (outcome.kind === 'busy' && options.noWait) return undefined;
+  if (outcome.kind === 'busy') throw new StoreError(`timed out waiting for lock ${file}`, 'LOCK_TIMEOUT');
+  throw new StoreError(`cannot lock ${file}: ${outcome.message}`, 'LOCK_FAILED');
 }
 
 /** Runs `work` holding the lock on `file`; always releases it. */

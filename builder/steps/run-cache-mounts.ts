@@ -4,15 +4,15 @@
  *
  * Sharing, as BuildKit: `shared` lets every step use instance 0 at once; `locked` makes steps
  * with the same id take turns on it; `private` gives each concurrent user its own instance (the
- * first one nobody holds). Locks are `flock(1)` on `<instance>.lock`, held by a small child
- * process for as long as the step runs: the kernel releases them if we die, so a crash never
- * leaves a stale lock, and they work between tzbuild processes sharing a store as well as
+ * first one nobody holds). Locks are flock(2) locks on `<instance>.lock` (image/file-lock.ts), held
+ * for as long as the step runs: the kernel releases them if we die, so a crash never leaves a
+ * stale lock, and they work between tzbuild processes sharing a store as well as
  * between the parallel stages of one build.
  */
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { acquireLock, type HeldLock } from '../../image/file-lock.js';
 import { UserError } from '../../errors.js';
 
 /** What identifies and shapes one cache. */
@@ -83,37 +83,12 @@ async function ensureInstance(home: string, instance: number, request: CacheMoun
   return dir;
 }
 
-/** A held flock: the child keeps the lock until its stdin closes. */
-interface FlockHolder {
-  release(): Promise<void>;
-}
+/** A held lock on one cache instance. */
+type FlockHolder = HeldLock;
 
-/**
- * Takes the lock file's flock through `flock(1)` (`wait` false: only if free at once). The child
- * prints `locked` once it holds the lock, then waits for stdin to close.
- */
+/** Takes the instance's lock (`wait` false: only if free at once); waiting ends with `signal`. */
 async function takeLock(file: string, wait: true, signal?: AbortSignal): Promise<FlockHolder>;
 async function takeLock(file: string, wait: false, signal?: AbortSignal): Promise<FlockHolder | undefined>;
 async function takeLock(file: string, wait: boolean, signal?: AbortSignal): Promise<FlockHolder | undefined> {
-  signal?.throwIfAborted();
-  const child = execa('flock', [...(wait ? [] : ['--nonblock']), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', reject: false, buffer: false,
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  const locked = await new Promise<boolean>((resolve) => {
-    child.stdout?.once('data', () => resolve(true));
-    void child.then(() => resolve(false));
-  });
-  if (!locked) {
-    const result = await child;
-    signal?.throwIfAborted();
-    if (!wait && result.exitCode === 1) return undefined;
-    throw new UserError(`could not lock the cache mount ${file}: flock exited with ${result.exitCode ?? result.signal}`, 'CACHE_MOUNT');
-  }
-  return { release: () => endHolder(child) };
-}
-
-async function endHolder(child: ResultPromise): Promise<void> {
-  child.stdin?.end();
-  await child;
+  return acquireLock(file, { noWait: !wait, ...(signal ? { signal } : {}) });
 }

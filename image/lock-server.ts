@@ -1,0 +1,160 @@
+/**
+ * flock(2) for Node through one helper process: Node has no flock, and a `flock(1)` child per
+ * acquisition costs three execs on every missed step (step lock, snapshot lock). One small Perl
+ * process per tzbuild process holds all of its locks instead, each on its own open file
+ * description (so two holders in this process exclude each other as two processes would).
+ *
+ * Protocol, one line each way: `L <id> <x|s> <wait ms|-1 forever|0 no wait> <path>` answers
+ * `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases and answers `released <id>`;
+ * `C <id>` gives up a request still waiting (it answers `busy <id>`). When tzbuild dies, the helper
+ * reads EOF and exits, and the kernel drops every lock it held: no stale lock, SIGKILL included.
+ * Perl is there wherever the namespace runner works (perl-base is essential on Debian).
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { StoreError } from '../errors.js';
+
+/** Blocking requests are retried with LOCK_NB every few ms: the helper never blocks on one lock. */
+const LOCK_SERVER_PERL = String.raw`
+use strict; use warnings;
+use Fcntl qw(:flock O_RDWR O_CREAT);
+use IO::Select;
+use Time::HiRes qw(time);
+$| = 1;
+my (%held, @pending);
+my $select = IO::Select->new(\*STDIN);
+my $buffer = '';
+sub attempt {
+  my ($request) = @_;
+  my $fh;
+  unless (sysopen($fh, $request->{path}, O_RDWR | O_CREAT, 0644)) {
+    print "err $request->{id} $!\n";
+    return 1;
+  }
+  if (flock($fh, ($request->{mode} eq 's' ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+    $held{$request->{id}} = $fh;
+    print "ok $request->{id}\n";
+    return 1;
+  }
+  close $fh;
+  return 0;
+}
+while (1) {
+  my $timeout = @pending ? 0.005 : undef;
+  if ($select->can_read($timeout)) {
+    my $read = sysread(STDIN, $buffer, 65536, length $buffer);
+    exit 0 unless $read;
+    while ($buffer =~ s/^([^\n]*)\n//) {
+      my $line = $1;
+      if ($line =~ /^U (\d+)$/) {
+        close(delete $held{$1}) if exists $held{$1};
+        print "released $1\n";
+      } elsif ($line =~ /^C (\d+)$/) {
+        my $id = $1;
+        my $before = @pending;
+        @pending = grep { $_->{id} != $id } @pending;
+        print "busy $id\n" if @pending < $before;
+      } elsif ($line =~ /^L (\d+) ([xs]) (-?\d+) (.+)$/) {
+        my $request = { id => $1, mode => $2, path => $4, deadline => ($3 < 0 ? undef : time + $3 / 1000) };
+        next if attempt($request);
+        if ($3 == 0) { print "busy $1\n"; next; }
+        push @pending, $request;
+      }
+    }
+  }
+  my @waiting;
+  for my $request (@pending) {
+    next if attempt($request);
+    if (defined $request->{deadline} && time >= $request->{deadline}) { print "busy $request->{id}\n"; next; }
+    push @waiting, $request;
+  }
+  @pending = @waiting;
+}
+`;
+
+/** What a lock request ends in. */
+export type LockAnswer = { kind: 'ok' } | { kind: 'busy' } | { kind: 'error'; message: string };
+
+type Helper = ChildProcessByStdio<Writable, Readable, null>;
+
+let helper: Helper | undefined;
+let nextId = 1;
+const waiting = new Map<number, (answer: LockAnswer) => void>();
+
+/**
+ * Asks the helper for the lock on `file`: `waitMs` -1 waits as long as it takes, 0 not at all.
+ * Resolves once the lock is held (`ok`), or is busy past the wait.
+ */
+export function requestLock(file: string, shared: boolean, waitMs: number): { id: number; answer: Promise<LockAnswer> } {
+  if (/[\n\0]/.test(file)) throw new StoreError(`cannot lock ${JSON.stringify(file)}: newline or NUL in the path`, 'LOCK_FAILED');
+  const id = nextId++;
+  const answer = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve));
+  const server = ensureHelper();
+  keepAliveWhileWaiting(server);
+  server.stdin.write(`L ${id} ${shared ? 's' : 'x'} ${Math.round(waitMs)} ${file}\n`);
+  return { id, answer };
+}
+
+/** Gives up waiting for request `id`: its answer becomes `busy` unless the lock was already granted. */
+export function cancelLockRequest(id: number): void {
+  helper?.stdin.write(`C ${id}\n`);
+}
+
+/** Releases a lock `requestLock` answered `ok` for; resolves once the helper has let it go. */
+export async function releaseLock(id: number): Promise<void> {
+  const server = helper;
+  if (server === undefined) return; // the helper died: the kernel released everything it held
+  const released = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve));
+  keepAliveWhileWaiting(server);
+  server.stdin.write(`U ${id}\n`);
+  await released;
+}
+
+function ensureHelper(): Helper {
+  if (helper !== undefined) return helper;
+  const child = spawn('perl', ['-e', LOCK_SERVER_PERL], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let pendingText = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    pendingText += chunk;
+    let newline: number;
+    while ((newline = pendingText.indexOf('\n')) >= 0) {
+      answer(pendingText.slice(0, newline));
+      pendingText = pendingText.slice(newline + 1);
+    }
+    keepAliveWhileWaiting(child);
+  });
+  const fail = (message: string) => {
+    helper = undefined;
+    for (const [id, resolve] of waiting) {
+      waiting.delete(id);
+      resolve({ kind: 'error', message });
+    }
+  };
+  child.once('error', (error) => fail(`the lock helper (perl) could not start: ${error.message}`));
+  child.once('exit', (code, signal) => fail(`the lock helper exited (${signal ?? code})`));
+  // A write after the helper died must not crash tzbuild: the exit handler answers the requests.
+  child.stdin.on('error', () => undefined);
+  // Held locks need no event loop: the process may exit and the kernel releases them.
+  child.unref();
+  helper = child;
+  return child;
+}
+
+function answer(line: string): void {
+  const match = /^(ok|busy|err|released) (\d+)(?: (.*))?$/.exec(line);
+  if (match === null) return;
+  const resolve = waiting.get(Number(match[2]));
+  if (resolve === undefined) return;
+  waiting.delete(Number(match[2]));
+  resolve(match[1] === 'ok' || match[1] === 'released' ? { kind: 'ok' } : match[1] === 'busy' ? { kind: 'busy' } : { kind: 'error', message: match[3] ?? 'unknown error' });
+}
+
+/** The helper's pipes keep Node running only while some request waits for an answer. */
+function keepAliveWhileWaiting(child: Helper): void {
+  const stdout = child.stdout as Readable & { ref?: () => void; unref?: () => void };
+  const stdin = child.stdin as Writable & { ref?: () => void; unref?: () => void };
+  if (waiting.size > 0) stdout.ref?.();
+  else stdout.unref?.();
+  stdin.unref?.();
+}
