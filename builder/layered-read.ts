@@ -4,7 +4,8 @@
  * and a mount plus an unmount cost two processes per step.
  *
  * Layers are searched top first. A 0/0 character device is a whiteout, a non-directory on the way
- * hides everything below, and a directory marked `trusted.overlay.opaque=y` hides the lower layers'
+ * hides everything below, and a directory marked opaque (`trusted.overlay.opaque=y`, or
+ * `user.overlay.opaque` rootless) hides the lower layers'
  * contents. Symlinks are followed inside the image (absolute ones from its root, `..` stopping at
  * the root), so the answer never comes from outside the snapshots.
  */
@@ -12,6 +13,7 @@ import type { Stats } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { getAttribute } from '@napi-rs/xattr';
+import { overlayXattrPrefix } from '../userns.js';
 
 const MAX_LINKS = 40;
 
@@ -109,6 +111,6 @@ async function visibleLayers(layers: readonly string[], parts: readonly string[]
 }
 
 async function isOpaque(dir: string): Promise<boolean> {
-  const value = await getAttribute(dir, 'trusted.overlay.opaque').catch(() => null);
+  const value = await getAttribute(dir, `${overlayXattrPrefix()}opaque`).catch(() => null);
   return value?.toString() === 'y';
 }

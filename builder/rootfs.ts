@@ -7,6 +7,7 @@
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
 import { readFileFromLayers } from './layered-read.js';
+import { inUserNamespace } from '../userns.js';
 import { join, posix } from 'node:path';
 
 /** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
@@ -23,7 +24,9 @@ export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (
   }
   const mountpoint = await mkdtemp(join(tmpRoot, 'view-'));
   const lower = [...lowerdirs].reverse().join(':');
-  await (await loadExeca())('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lower}`, mountpoint]);
+  // In a user namespace (rootless) overlay reads its markers from user.* xattrs.
+  const options = `ro,lowerdir=${lower}${inUserNamespace() ? ',userxattr' : ''}`;
+  await (await loadExeca())('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint]);
   try {
     return await use(mountpoint);
   } finally {

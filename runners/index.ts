@@ -1,12 +1,14 @@
 /**
  * Choosing the runner for RUN steps: `auto` takes an installed OCI runtime (runc, then crun) and
- * falls back to the namespace runner, which needs nothing but util-linux and perl-base.
+ * falls back to the namespace runner, which needs nothing but util-linux and perl-base. Rootless
+ * (inside tzbuild's user namespace) `auto` takes the namespace runner.
  */
 import { UserError } from '../errors.js';
 import type { Runner } from '../ports.js';
 import { NamespaceRunner, type NetworkMode } from './namespaces.js';
 import { OciRuntimeRunner } from './oci/oci-runtime.js';
 import { findRuntime, type OciRuntimeKind } from './oci/runtime-binary.js';
+import { inUserNamespace } from '../userns.js';
 
 export { NamespaceRunner, type NetworkMode } from './namespaces.js';
 export { OciRuntimeRunner, type OciRuntimeRunnerOptions } from './oci/oci-runtime.js';
@@ -40,6 +42,8 @@ export function createRunner(kind: RunnerKind, options: CreateRunnerOptions = {}
   const common = { tmpRoot: options.tmpRoot, network: options.network };
   if (kind === 'namespaces') return new NamespaceRunner(common);
   if (kind === 'auto') {
+    // Rootless (in a user namespace): the namespace runner needs nothing the host withholds.
+    if (inUserNamespace()) return new NamespaceRunner(common);
     for (const runtime of AUTO_ORDER) {
       const binary = find(runtime);
       if (binary) return new OciRuntimeRunner({ ...common, runtime, binary });

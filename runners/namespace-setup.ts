@@ -48,12 +48,14 @@ usable() { [ -e "$M/$1" ] && [ ! -L "$M/$1" ]; }
 
 # Lowerdirs are short links relative to TZB_LAYERS, so long layer chains fit in the option page.
 cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
-opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,redirect_dir=off,metacopy=off,index=off"
+opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
 out=$(mount -t overlay overlay -o "$opts" "$M" 2>&1) || fail "mounting overlay: $out"
 cd "$M"
 ${MOUNT_VIEWS_SH}
-# The UTS namespace is ours: the host's /proc still resolves to it here.
-printf '%s' "$TZB_HOSTNAME" > /proc/sys/kernel/hostname || fail "cannot set hostname"
+# The UTS namespace is ours: the host's /proc still resolves to it here. Rootless, that file
+# belongs to the host's root, but sethostname(2) (the hostname tool, Essential on Debian) works.
+{ printf '%s' "$TZB_HOSTNAME" > /proc/sys/kernel/hostname; } 2>/dev/null ||
+  hostname "$TZB_HOSTNAME" || fail "cannot set hostname"
 
 if usable proc; then
   mount -t proc -o nosuid,nodev,noexec proc "$M/proc" || fail "mounting /proc"
@@ -76,7 +78,10 @@ if usable dev; then
   done
   mkdir -m 755 "$M/dev/pts"
   mkdir -m 1777 "$M/dev/shm"
-  mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts "$M/dev/pts" ||
+  # gid 5 (tty) does not exist in a rootless namespace without subordinate ids: then the
+  # terminals belong to the step's own group, as under rootless Podman.
+  pts=newinstance,ptmxmode=0666,mode=0620,nosuid,noexec
+  mount -t devpts -o "$pts,gid=5" devpts "$M/dev/pts" 2>/dev/null || mount -t devpts -o "$pts" devpts "$M/dev/pts" ||
     fail "mounting /dev/pts"
   mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm "$M/dev/shm" || fail "mounting /dev/shm"
   ln -s /proc/self/fd "$M/dev/fd"

@@ -20,15 +20,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import { UserError } from '../errors.js';
 import type { RunResult, RunSpec, Runner } from '../ports.js';
+import { loadExeca, type Execa } from './lazy-execa.js';
 import { INIT_PERL } from './namespace-init.js';
 import { SETUP_SCRIPT } from './namespace-setup.js';
-import { assertMountablePath } from './overlay-options.js';
+import { assertMountablePath, overlayFeatureOptions } from './overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { mountLines, viewLines } from './step-mounts.js';
+import { canMountAsRoot } from '../userns.js';
 
 /** How the step reaches the network. */
 export type NetworkMode = 'host' | 'none';
@@ -49,7 +50,7 @@ export const DEFAULT_HOSTNAME = 'tzbuild';
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SIGKILL_RESULT: RunResult = { exitCode: 128 + os.constants.signals.SIGKILL, signal: 'SIGKILL' };
 
-/** Runs RUN steps in Linux namespaces over overlayfs. Needs root. */
+/** Runs RUN steps in Linux namespaces over overlayfs. Needs root (on the host or in tzbuild's user namespace). */
 export class NamespaceRunner implements Runner {
   readonly name = 'namespaces';
   private readonly network: NetworkMode;
@@ -78,8 +79,8 @@ export class NamespaceRunner implements Runner {
   }
 
   private checkHost(): string {
-    if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-      throw new UserError('the namespace runner needs Linux and root (it mounts overlayfs)', 'RUNNER_UNAVAILABLE');
+    if (!canMountAsRoot()) {
+      throw new UserError('the namespace runner needs Linux and root, or tzbuild\'s rootless mode (it mounts overlayfs)', 'RUNNER_UNAVAILABLE');
     }
     if (!this.unsharePath) {
       throw new UserError('the namespace runner needs `unshare` from util-linux', 'RUNNER_UNAVAILABLE');
@@ -88,7 +89,7 @@ export class NamespaceRunner implements Runner {
   }
 
   private async runInNamespaces(unshare: string, spec: RunSpec, sandbox: SandboxDir): Promise<RunResult> {
-    const child = this.spawnSetup(unshare, spec, sandbox);
+    const child = this.spawnSetup(await loadExeca(), unshare, spec, sandbox);
     forwardOutput(child.stdout, 'stdout', spec.onOutput);
     forwardOutput(child.stderr, 'stderr', spec.onOutput);
     const status = readAll(child.stdio[3] as Readable);
@@ -110,7 +111,7 @@ export class NamespaceRunner implements Runner {
     }
   }
 
-  private spawnSetup(unshare: string, spec: RunSpec, sandbox: SandboxDir) {
+  private spawnSetup(execa: Execa, unshare: string, spec: RunSpec, sandbox: SandboxDir) {
     const network = spec.network ?? this.network;
     const setupArgv = ['/bin/sh', '-c', SETUP_SCRIPT, 'tzbuild-setup', ...initArgs(spec, network)];
     const argv = [unshare, ...unshareFlags(network), '--', ...setupArgv];
@@ -172,6 +173,7 @@ function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
     TZB_LOWER: sandbox.lowerdirOption,
     TZB_UPPER: path.resolve(spec.upperdir),
     TZB_WORK: path.resolve(spec.workdir),
+    TZB_OVERLAY_OPTS: overlayFeatureOptions(),
     TZB_ETC: sandbox.etc,
     TZB_HOSTNAME: spec.hostname ?? DEFAULT_HOSTNAME,
     TZB_INIT: INIT_PERL,

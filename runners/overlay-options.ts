@@ -10,6 +10,18 @@
 import { mkdir, readdir, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { inUserNamespace } from '../userns.js';
+
+/**
+ * Options every overlay mount of ours carries besides the dirs: no features that would write
+ * metadata a layer cannot express (redirects, metacopy, index). In a user namespace overlay cannot
+ * use `trusted.overlay.*` xattrs (deleting a lower dir then fails with EIO), so it gets `userxattr`
+ * and keeps opaque markers as `user.overlay.opaque` (image/upperdir.ts reads both); the kernel
+ * refuses `userxattr` with `redirect_dir=off` (which still follows redirects), hence `nofollow`.
+ */
+export function overlayFeatureOptions(userns = inUserNamespace()): string {
+  return userns ? 'redirect_dir=nofollow,metacopy=off,index=off,userxattr' : 'redirect_dir=off,metacopy=off,index=off';
+}
 
 /** Overlay's own limit on stacked lowerdirs. */
 export const MAX_LOWERDIRS = 500;

@@ -180,13 +180,13 @@ export function mountLines(mounts: readonly PreparedMount[]): string {
   ].join('\t')).join('\n');
 }
 
-/** Shell that mounts the views (sourced by both runners' setup scripts; needs `fail`). */
+/** Shell that mounts the views (sourced by both runners' setup scripts; needs `fail` and `$TZB_OVERLAY_OPTS`). */
 export const MOUNT_VIEWS_SH = String.raw`
 tab=$(printf '\t')
 while IFS="$tab" read -r links lower upper work view; do
   [ -n "$links" ] || continue
   if [ "$upper" = - ]; then o="ro,lowerdir=$lower"; else o="lowerdir=$lower,upperdir=$upper,workdir=$work"; fi
-  out=$(cd "$links" && mount -t overlay overlay -o "$o,redirect_dir=off,metacopy=off,index=off" "$view" 2>&1) ||
+  out=$(cd "$links" && mount -t overlay overlay -o "$o,$TZB_OVERLAY_OPTS" "$view" 2>&1) ||
     fail "mounting a --mount source: $out"
 done <<TZB_EOF
 $TZB_MOUNT_VIEWS

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the integration tests use (real runtimes, registry, docker, a terminal).
-APT_PACKAGES=(runc crun fuse-overlayfs busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd)
+APT_PACKAGES=(runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 

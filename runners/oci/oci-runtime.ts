@@ -18,12 +18,14 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
+import { loadExeca, type Execa } from '../lazy-execa.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
+import { overlayFeatureOptions } from '../overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
 import { viewLines } from '../step-mounts.js';
+import { canMountAsRoot } from '../../userns.js';
 import { execFailureResult } from './exec-failure.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
 import { stepCwd } from './oci-spec.js';
@@ -85,15 +87,15 @@ export class OciRuntimeRunner implements Runner {
   }
 
   private checkHost(): string {
-    if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-      throw new UserError(`the ${this.name} runner needs Linux and root (it mounts overlayfs)`, 'RUNNER_UNAVAILABLE');
+    if (!canMountAsRoot()) {
+      throw new UserError(`the ${this.name} runner needs Linux and root, or tzbuild's rootless mode (it mounts overlayfs)`, 'RUNNER_UNAVAILABLE');
     }
     if (!this.binary) throw new UserError(`${this.name} is not installed (apt-get install ${this.name})`, 'RUNNER_UNAVAILABLE');
     return this.binary;
   }
 
   private async runContainer(container: Container, spec: RunSpec): Promise<RunResult> {
-    const child = spawnSupervisor(container, spec);
+    const child = spawnSupervisor(await loadExeca(), container, spec);
     const gate = new OutputGate(spec.onOutput);
     gate.attach(child.stdout, 'stdout');
     gate.attach(child.stderr, 'stderr');
@@ -171,14 +173,15 @@ class Container {
     return (await this.call(['list', '--quiet'])).stdout;
   }
 
-  private call(args: string[]) {
+  private async call(args: string[]) {
     const [file = this.binary, ...rest] = ociCommand([this.binary, ...runtimeGlobalArgs(this.scratch.state), ...args], this.hideCgroup2);
-    return execa(file, rest, { reject: false });
+    const execa = await loadExeca();
+    return await execa(file, rest, { reject: false });
   }
 }
 
 /** Starts prelude + supervisor in a private mount namespace; the step's stdio are its pipes. */
-function spawnSupervisor(container: Container, spec: RunSpec) {
+function spawnSupervisor(execa: Execa, container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
   const argv = ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs];
@@ -190,6 +193,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
       TZB_LOWER: sandbox.lowerdirOption,
       TZB_UPPER: path.resolve(spec.upperdir),
       TZB_WORK: path.resolve(spec.workdir),
+      TZB_OVERLAY_OPTS: overlayFeatureOptions(),
       TZB_MERGED: sandbox.merged,
       TZB_SUPERVISOR: SUPERVISOR_PERL,
       TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',

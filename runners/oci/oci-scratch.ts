@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/
 import path from 'node:path';
 import type { RunSpec } from '../../ports.js';
 import { createSandboxDir, removeSandboxDir, type SandboxDir } from '../sandbox-dir.js';
+import { inUserNamespace } from '../../userns.js';
 import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
 
 /** Paths of one step's scratch dir. */
@@ -38,7 +39,7 @@ export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: 
     const scratch: OciScratch = { ...partial, pidFile: path.join(root, 'step.pid'), mountpoints, sandbox };
     const etcDir = (await hasInitEtc(sandbox)) ? sandbox.etc : undefined;
     const paths = { rootfs: sandbox.merged, etcDir, stepMounts: sandbox.mounts.mounts };
-    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: await kernelMaxOpenFiles() });
+    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: await kernelMaxOpenFiles(), rootless: inUserNamespace() });
     await writeFile(path.join(scratch.bundle, 'config.json'), JSON.stringify(config, null, 2));
     return scratch;
   } catch (error) {

@@ -77,6 +77,8 @@ export interface OciSpecOptions {
   network: 'host' | 'none';
   /** Upper bound for RLIMIT_NOFILE (our own hard limit). */
   maxOpenFiles?: number;
+  /** We run in a user namespace (rootless mode): no sysfs of our own with the host's network. */
+  rootless?: boolean;
 }
 
 /** The whole config.json for `spec`, as a plain JSON-able object. */
@@ -97,7 +99,7 @@ export function buildOciSpec(spec: RunSpec, paths: OciSpecPaths, options: OciSpe
     },
     root: { path: paths.rootfs, readonly: false },
     hostname: options.hostname,
-    mounts: [...systemMounts(), ...etcMounts(paths.etcDir), ...(paths.stepMounts ?? []).map(stepMount)],
+    mounts: [...systemMounts(options), ...etcMounts(paths.etcDir), ...(paths.stepMounts ?? []).map(stepMount)],
     linux: {
       namespaces: namespaces(options.network),
       maskedPaths: [...MASKED_PATHS],
@@ -130,7 +132,7 @@ function namespaces(network: 'host' | 'none'): { type: string }[] {
 }
 
 /** Docker's default container mounts, minus the cgroup filesystem (a build step has no use for it). */
-function systemMounts(): OciMount[] {
+function systemMounts(options: Pick<OciSpecOptions, 'network' | 'rootless'>): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -142,8 +144,20 @@ function systemMounts(): OciMount[] {
     },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    sysMount(options),
   ];
+}
+
+/**
+ * A read-only sysfs. The kernel lets a user namespace mount sysfs only for a network namespace it
+ * owns, so rootless with the host's network gets the host's /sys bound read-only (as rootless
+ * Docker and Podman do).
+ */
+function sysMount(options: Pick<OciSpecOptions, 'network' | 'rootless'>): OciMount {
+  if (options.rootless === true && options.network === 'host') {
+    return { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'rprivate', 'nosuid', 'noexec', 'nodev', 'ro'] };
+  }
+  return { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
 }
 
 /** Bind mounts of the generated /etc files over the init layer's empty ones. */

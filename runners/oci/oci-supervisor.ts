@@ -17,6 +17,7 @@
  */
 
 import { MOUNT_VIEWS_SH } from '../step-mounts.js';
+import { HIDE_MOUNT_SH } from './runtime-binary.js';
 
 /** POSIX sh; `$@` is forwarded to the supervisor. */
 export const PRELUDE_SCRIPT = String.raw`
@@ -24,14 +25,15 @@ set -eu
 fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
 # Lowerdirs are short links relative to TZB_LAYERS (overlay-options.ts): long chains fit one page.
 cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
-opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,redirect_dir=off,metacopy=off,index=off"
+opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
 out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"
 cd "$TZB_MERGED"
 # The RUN --mount sources that are overlay views: mounted here, so the runtime sees them.
 ${MOUNT_VIEWS_SH}
 # crun on a hybrid cgroup host: hide the cgroup2 mount it refuses (runtime-binary.ts).
+hide_mount() { ${HIDE_MOUNT_SH}; }
 if [ -n "$TZB_HIDE_CGROUP2" ]; then
-  out=$(umount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"
+  out=$(hide_mount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"
 fi
 perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
 exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"

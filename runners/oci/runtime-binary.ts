@@ -41,12 +41,20 @@ export function hiddenCgroup2(kind: OciRuntimeKind, mountinfo = readText('/proc/
 const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
 
 /**
+ * Shell that hides the mount named by `$1` (sourced by the OCI prelude and ociCommand). Rootless
+ * it cannot be unmounted (mounts inherited into a user namespace are locked to their parents),
+ * so an empty read-only tmpfs covers it instead: crun then finds no cgroup2 there either.
+ */
+export const HIDE_MOUNT_SH = 'umount "$1" 2>/dev/null || mount -t tmpfs -o ro,size=4k tzbuild-hidden "$1"';
+
+/**
  * argv for one runtime call; with `hideCgroup2` it runs in a throwaway private mount namespace
  * without that mount, so the host's mounts are never touched.
  */
 export function ociCommand(argv: string[], hideCgroup2: string | undefined): string[] {
   if (hideCgroup2 === undefined) return argv;
-  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'umount "$0" && exec "$@"', hideCgroup2, ...argv];
+  const script = `{ ${HIDE_MOUNT_SH}; } && shift && exec "$@"`;
+  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'tzbuild-oci', hideCgroup2, ...argv];
 }
 
 function readText(file: string): string {
