@@ -24,7 +24,7 @@ import { UserError } from '../errors.js';
 import type { RunResult, RunSpec, Runner } from '../ports.js';
 import { loadExeca, type Execa } from './lazy-execa.js';
 import { INIT_PERL } from './namespace-init.js';
-import { SETUP_SCRIPT } from './namespace-setup.js';
+import { SETUP_SCRIPT, STEP_MOUNTS_SH } from './namespace-setup.js';
 import { assertMountablePath, overlayFeatureOptions } from './overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
@@ -179,6 +179,7 @@ function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
     TZB_INIT: INIT_PERL,
     TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
     TZB_MOUNTS: mountLines(sandbox.mounts.mounts),
+    TZB_STEP_MOUNTS_SH: STEP_MOUNTS_SH,
   };
 }
 
