@@ -70,7 +70,8 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
       const sentAt = Date.now();
       child.kill(signal);
       const result = await child;
-      expect(Date.now() - sentAt).toBeLessThan(5_000);
+      // The step sleeps 100 s: well before that means the signal stopped it (loose: CI machines are busy).
+      expect(Date.now() - sentAt).toBeLessThan(30_000);
       expect(result.exitCode).toBe(code);
       expect(result.stderr.trim().split('\n').at(-1)).toBe('build cancelled');
       await expectNothingLeft(store, marker);

@@ -200,7 +200,7 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       const abortedAt = Date.now();
       controller.abort();
       const step = await pending;
-      expect(Date.now() - abortedAt).toBeLessThan(3_000);
+      expect(Date.now() - abortedAt).toBeLessThan(20_000); // the step sleeps 100 s; loose for busy CI machines
       expect(step.result).toEqual({ exitCode: 137, signal: 'SIGKILL' });
       await expectNothingLeft(step.upperdir, id);
     });
