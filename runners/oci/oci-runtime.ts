@@ -15,6 +15,7 @@
  * nothing the host's mount table ever shows.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -117,6 +118,8 @@ export class OciRuntimeRunner implements Runner {
     try {
       const exit = await child;
       const status = await report;
+      // The supervisor reaped the step (its pid namespace is gone with it): nothing left to kill.
+      container.reaped = !killing && (status.exitCode !== undefined || status.signal !== undefined);
       if (killing) await killing;
       if (spec.signal?.aborted) return { ...SIGKILL_RESULT };
       return this.interpret(status, exit, gate, spec);
@@ -163,9 +166,34 @@ class Container {
     await this.call(['kill', this.id, 'KILL']);
   }
 
-  /** Removes the container's state and cgroups (a no-op when it was never created). */
+  /** Set once the supervisor reaped the step: the container is stopped, only its cgroups remain. */
+  reaped = false;
+
+  /**
+   * Removes the container's state and cgroups (a no-op when it was never created). After a clean
+   * exit under runc, the cgroups listed in its state are removed directly (what `runc delete`
+   * would do, without a 15-20 ms process per step); anything unexpected falls back to the runtime.
+   */
   async delete(): Promise<void> {
+    if (this.reaped && path.basename(this.binary) === 'runc' && (await this.removeStoppedCgroups())) return;
     await this.call(['delete', '--force', this.id]);
+  }
+
+  private async removeStoppedCgroups(): Promise<boolean> {
+    const stateFile = path.join(this.scratch.state, this.id, 'state.json');
+    const state = await readFile(stateFile, 'utf8').then((text) => JSON.parse(text) as { cgroup_paths?: Record<string, string> }, () => undefined);
+    const paths = Object.values(state?.cgroup_paths ?? {});
+    if (state === undefined || !paths.every((dir) => dir.startsWith('/sys/fs/cgroup/') && dir.includes(this.id))) return false;
+    try {
+      // A process of the step still dying holds its cgroup (EBUSY): then runc deals with it.
+      for (const dir of paths) await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      await rm(path.join(this.scratch.state, this.id), { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The containers the runtime still knows in this step's state dir (should be none after run). */
