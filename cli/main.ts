@@ -4,13 +4,13 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../errors.js';
-import { buildCommand } from './commands/build.js';
-import { parseCommand } from './commands/parse.js';
-import { historyCommand, imagesCommand, inspectCommand, rmiCommand, systemDfCommand, tagCommand } from './commands/images.js';
-import { loadCommand } from './commands/load.js';
-import { saveCommand } from './commands/save.js';
-import { registerRegistryCommands } from './commands/registry.js';
-import { registerStoreCommands } from './commands/store.js';
+import { lazyAction } from './commands/lazy-action.js';
+import { registerRegistryCommands } from './commands/registry-commands.js';
+import { registerStoreCommands } from './commands/store-commands.js';
+
+// Each command's module is imported only when that command runs (see lazy-action.ts).
+const buildModule = () => import('./commands/build.js');
+const imagesModule = () => import('./commands/images.js');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -50,29 +50,32 @@ export function makeProgram(): Command {
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
     .option('--secret <id=x,src=file|env=var>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
     .option('--runner <kind>', 'what runs RUN steps: auto, runc, crun or namespaces', 'auto')
+    .option('--cache-from <spec>', 'use a shared cache: type=registry,ref=NAME | type=local,src=DIR | NAME (repeatable)', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=NAME[,mode=min|max] | type=local,dest=DIR[,mode=…] (repeatable)', collect, [])
+    .option('--push', 'push the tagged image (-t) to its registry after the build')
     .addOption(rootOption())
-    .action(buildCommand);
+    .action(lazyAction(buildModule, 'buildCommand'));
 
   program
     .command('parse')
     .description('parse a Dockerfile and print its instructions')
     .option('-f, --file <path>', 'Dockerfile path, or - for standard input', 'Dockerfile')
     .option('--json', 'print JSON (for editors and CI linting)')
-    .action(parseCommand);
+    .action(lazyAction(() => import('./commands/parse.js'), 'parseCommand'));
 
-  program.command('images').description('list images').addOption(rootOption()).action(imagesCommand);
-  program.command('inspect').description('show image details as JSON').argument('<image...>').addOption(rootOption()).action(inspectCommand);
+  program.command('images').description('list images').addOption(rootOption()).action(lazyAction(imagesModule, 'imagesCommand'));
+  program.command('inspect').description('show image details as JSON').argument('<image...>').addOption(rootOption()).action(lazyAction(imagesModule, 'inspectCommand'));
   program.command('history').description('show the history of an image').argument('<image>').addOption(rootOption())
-    .option('--no-trunc', 'do not truncate output').action(historyCommand);
+    .option('--no-trunc', 'do not truncate output').action(lazyAction(imagesModule, 'historyCommand'));
   program.command('tag').description('create a tag that refers to an image').argument('<source>').argument('<target>')
-    .addOption(rootOption()).action(tagCommand);
-  program.command('rmi').description('remove image tags').argument('<image...>').addOption(rootOption()).action(rmiCommand);
+    .addOption(rootOption()).action(lazyAction(imagesModule, 'tagCommand'));
+  program.command('rmi').description('remove image tags').argument('<image...>').addOption(rootOption()).action(lazyAction(imagesModule, 'rmiCommand'));
   program.command('load').description('load an image from a docker-archive or OCI archive tar')
-    .argument('[file]').option('-i, --input <file>', 'read from this file').addOption(rootOption()).action(loadCommand);
+    .argument('[file]').option('-i, --input <file>', 'read from this file').addOption(rootOption()).action(lazyAction(() => import('./commands/load.js'), 'loadCommand'));
   program.command('save').description('write images to a tar that docker load and OCI tools read')
-    .argument('<image...>').option('-o, --output <file>', 'the archive to write').addOption(rootOption()).action(saveCommand);
+    .argument('<image...>').option('-o, --output <file>', 'the archive to write').addOption(rootOption()).action(lazyAction(() => import('./commands/save.js'), 'saveCommand'));
   const system = program.command('system').description('manage the store');
-  system.command('df').description('show store disk usage').addOption(rootOption()).action(systemDfCommand);
+  system.command('df').description('show store disk usage').addOption(rootOption()).action(lazyAction(imagesModule, 'systemDfCommand'));
   registerRegistryCommands(program);
   registerStoreCommands(program);
   return program;

@@ -4,15 +4,16 @@
  * through the fd; other nodes are changed by path only right after we created them ourselves;
  * ownership and times use lchown/lutimes; xattrs use l*xattr (@napi-rs/xattr does not follow).
  *
- * Device nodes and whiteouts: Node has no mknod, so we run coreutils `mknod` through execa (one
- * short process per device; layers rarely hold many). Kernels ≥ 6.7 also accept xattr whiteouts,
- * but 0/0 char devices work on every overlayfs, which is why we keep them.
+ * Device nodes and whiteouts: Node has no mknod, so device-nodes.ts makes them through one helper
+ * process per layer. Kernels ≥ 6.7 also accept xattr whiteouts, but 0/0 char devices work on
+ * every overlayfs, which is why we keep them.
  */
 import { constants } from 'node:fs';
 import { chmod, lchown, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { setAttribute } from '@napi-rs/xattr';
-import { execa } from 'execa';
+import type { DeviceMaker } from './device-nodes.js';
 import type { TarHeader } from './tar-format.js';
+import { inUserNamespace } from '../userns.js';
 
 /** xattrs a layer may not set: overlay's own markers would let a tar steer overlayfs lookups. */
 const refusedXattrPrefixes = ['trusted.overlay.', 'user.overlay.'];
@@ -20,7 +21,7 @@ const refusedXattrPrefixes = ['trusted.overlay.', 'user.overlay.'];
 const canChown = process.getuid?.() === 0;
 
 /** Creates the node `header` describes at `target` (which must not exist) with its metadata. */
-export async function createNode(target: string, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+export async function createNode(target: string, header: TarHeader, body: AsyncIterable<Buffer>, devices: DeviceMaker): Promise<void> {
   switch (header.type) {
     case 'directory':
       await mkdir(target, { mode: 0o700 });
@@ -38,7 +39,7 @@ export async function createNode(target: string, header: TarHeader, body: AsyncI
     case 'char':
     case 'block':
     case 'fifo':
-      await makeDevice(target, header.type, header.mode, header.devmajor, header.devminor);
+      await devices.make(target, header.type, header.mode, header.devmajor, header.devminor);
       await setMetadata(target, header);
       return;
     case 'hardlink':
@@ -55,18 +56,12 @@ export async function setMetadata(target: string, header: TarHeader): Promise<vo
   await lutimes(target, header.mtime, header.mtime);
 }
 
-/** mknod through coreutils; `type` fifo makes a named pipe. */
-export async function makeDevice(target: string, type: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): Promise<void> {
-  const kind = type === 'char' ? ['c', String(major), String(minor)] : type === 'block' ? ['b', String(major), String(minor)] : ['p'];
-  await execa('mknod', ['-m', (mode & 0o7777).toString(8), target, ...kind]);
-}
-
 async function writeFileNoFollow(target: string, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const handle = await open(target, flags, 0o600);
   try {
     for await (const chunk of body) await handle.write(chunk);
-    if (canChown) await handle.chown(header.uid, header.gid);
+    if (canChown) await handle.chown(header.uid, header.gid).catch((error: unknown) => explainUnmapped(error, header));
     await handle.chmod(header.mode & 0o7777);
   } finally {
     await handle.close();
@@ -76,7 +71,18 @@ async function writeFileNoFollow(target: string, header: TarHeader, body: AsyncI
 }
 
 async function setOwner(target: string, header: TarHeader): Promise<void> {
-  if (canChown) await lchown(target, header.uid, header.gid);
+  if (canChown) await lchown(target, header.uid, header.gid).catch((error: unknown) => explainUnmapped(error, header));
+}
+
+/**
+ * EINVAL from chown means the id does not exist in this user namespace: rootless without
+ * subordinate ids for it. Said plainly, with the fix.
+ */
+function explainUnmapped(error: unknown, header: TarHeader): never {
+  if ((error as NodeJS.ErrnoException).code === 'EINVAL' && inUserNamespace()) {
+    throw new Error(`owner ${header.uid}:${header.gid} does not exist in this rootless user namespace (give the user subordinate ids in /etc/subuid and /etc/subgid: usermod --add-subuids/--add-subgids)`);
+  }
+  throw error;
 }
 
 async function setXattrs(target: string, header: TarHeader): Promise<void> {

@@ -1,12 +1,11 @@
 /**
  * Transparent decompression for layer and archive input: gzip (zlib), bzip2, xz and zstd (their
- * command-line tools through execa; Node 20's zlib has no zstd), detected by magic bytes, with a cap
- * on the decompressed size so a small hostile blob cannot fill the disk.
+ * command-line tools through execa, imported only then; Node 20's zlib has no zstd), detected by
+ * magic bytes, with a cap on the decompressed size so a small hostile blob cannot fill the disk.
  */
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import { StoreError } from '../errors.js';
 
 /** Compression formats we recognise. */
@@ -64,10 +63,12 @@ async function peek(input: AsyncIterable<Buffer>, n: number): Promise<{ head: Bu
 const commands: Record<'bzip2' | 'xz' | 'zstd', string> = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' };
 
 function viaCommand(kind: 'bzip2' | 'xz' | 'zstd', source: Readable, label: string): Readable {
-  const child = execa(commands[kind], ['-dc'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
-  // EPIPE here just means the tool stopped reading; its exit status tells the real story.
-  pipeline(source, child.stdin).catch(() => undefined);
   async function* output(): AsyncGenerator<Buffer> {
+    // execa costs ~0.1 s to import; uncompressed layers (all of ours) never need it.
+    const { execa } = await import('execa');
+    const child = execa(commands[kind], ['-dc'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    // EPIPE here just means the tool stopped reading; its exit status tells the real story.
+    pipeline(source, child.stdin).catch(() => undefined);
     try {
       yield* child.stdout as AsyncIterable<Buffer>;
       await child;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import tarStream from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { canonicalJson, digestHex } from './digest.js';
 import { manifestDescriptor, resolveImage, type ImageStore } from './images.js';
 import { MediaType, RefNameAnnotation, type Descriptor, type Digest, type ImageIndex } from './oci.js';
@@ -31,7 +31,9 @@ interface ExportedImage {
 export async function saveImages(store: ImageStore, refs: string[], outFile: string): Promise<void> {
   const images = await collect(store, refs);
   const temp = `${outFile}.${randomBytes(6).toString('hex')}.tmp`;
-  const pack = tarStream.pack();
+  // tar-stream is imported when an export runs, not by every build that loads this module.
+  const { default: tarStreamModule } = await import('tar-stream');
+  const pack = tarStreamModule.pack();
   const written = pipeline(pack, createWriteStream(temp, { flags: 'wx' }));
   try {
     await addBytes(pack, 'oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import type { ImageSource, ResolvedImage } from '../ports.js';
-import { openOciLayoutDir } from './archive.js';
 import { resolveImage, type ImageStore } from './images.js';
 import { isDigest } from './oci.js';
 
@@ -28,6 +27,8 @@ export class StoreImageSource implements ImageSource {
 
   private async fromLayout(spec: string): Promise<ResolvedImage> {
     const { dir, tag, digest } = parseLayoutSpec(spec);
+    // Imported here only: the archive code (and tar-stream) is not needed by an ordinary FROM.
+    const { openOciLayoutDir } = await import('./archive.js');
     return openOciLayoutDir(this.store, path.resolve(dir), digest ?? tag);
   }
 }

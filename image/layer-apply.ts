@@ -2,7 +2,7 @@
  * Safe layer apply: unpacks a (possibly compressed) layer tar into a directory and never writes
  * outside it, whatever the tar holds. Two formats:
  * - 'overlay': a snapshot usable as an overlay lowerdir: whiteouts become 0/0 char devices, opaque
- *   markers become `trusted.overlay.opaque=y` on the directory.
+ *   markers become `trusted.overlay.opaque=y` on the directory (`user.overlay.opaque` rootless).
  * - 'merged': applied onto an existing tree: a whiteout deletes its path, an opaque marker empties
  *   the directory (except what this same layer already put there).
  * Every entry path is resolved component by component inside the root (see safe-path.ts);
@@ -14,12 +14,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setAttribute } from '@napi-rs/xattr';
 import { StoreError } from '../errors.js';
-import { createNode, makeDevice, setMetadata } from './apply-node.js';
+import { createNode, setMetadata } from './apply-node.js';
+import { DeviceMaker } from './device-nodes.js';
 import { decompress } from './decompress.js';
-import { opaqueMarker, whiteoutPrefix } from './layer-writer.js';
 import { entryComponents, EscapeError, lstatOrUndefined, resolveDir, resolveParent } from './safe-path.js';
-import type { TarHeader } from './tar-format.js';
+import { opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 import { readTar, TarFormatError } from './tar-reader.js';
+import { overlayXattrPrefix } from '../userns.js';
 
 /** Options for {@link applyLayer}. */
 export interface ApplyLayerOptions {
@@ -38,12 +39,14 @@ interface ApplyContext {
   created: Set<string>;
   /** Directory mtimes, set at the end because adding children changes them. */
   dirTimes: { target: string; mtime: number }[];
+  /** Makes whiteouts and FIFOs (one helper process for the whole layer). */
+  devices: DeviceMaker;
 }
 
 /** Unpacks `tar` into `targetDir` (which must exist). */
 export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDir: string, options: ApplyLayerOptions): Promise<void> {
   const label = options.label ?? 'layer';
-  const ctx: ApplyContext = { root: await realpath(targetDir), format: options.format, label, created: new Set(), dirTimes: [] };
+  const ctx: ApplyContext = { root: await realpath(targetDir), format: options.format, label, created: new Set(), dirTimes: [], devices: new DeviceMaker() };
   let current = '';
   try {
     const plain = await decompress(tar, { maxBytes: options.maxBytes, label });
@@ -56,6 +59,8 @@ export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDi
     if (err instanceof TarFormatError) throw new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
     if (err instanceof StoreError) throw err;
     throw new StoreError(`${label}: cannot apply entry ${JSON.stringify(current)}: ${(err as Error).message}`, 'APPLY_FAILED', { cause: err });
+  } finally {
+    await ctx.devices.close();
   }
   for (const { target, mtime } of ctx.dirTimes.reverse()) {
     // A later entry of the same layer may have removed the dir again.
@@ -82,7 +87,7 @@ async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncItera
   } else {
     if (existing !== undefined) await rm(target, { recursive: true, force: true });
     if (header.type === 'hardlink') await makeHardlink(ctx, header, target);
-    else await createNode(target, header, body);
+    else await createNode(target, header, body, ctx.devices);
   }
   ctx.created.add(target);
   if (header.type === 'directory') ctx.dirTimes.push({ target, mtime: header.mtime });
@@ -117,7 +122,8 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
   if (base === opaqueMarker) {
     const dir = await resolveDir(ctx.root, parentParts, name, isOverlay);
     if (dir === undefined) return;
-    if (isOverlay) await setAttribute(dir, 'trusted.overlay.opaque', 'y');
+    // Rootless, overlay runs with userxattr and reads user.overlay.* (trusted.* is not ours there).
+    if (isOverlay) await setAttribute(dir, `${overlayXattrPrefix()}opaque`, 'y');
     else await emptyDir(ctx, dir);
     return;
   }
@@ -131,7 +137,7 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
   if (parent === undefined) return;
   const target = path.join(parent, hidden);
   await rm(target, { recursive: true, force: true });
-  if (isOverlay) await makeDevice(target, 'char', 0, 0, 0);
+  if (isOverlay) await ctx.devices.make(target, 'char', 0);
 }
 
 async function emptyDir(ctx: ApplyContext, dir: string): Promise<void> {

@@ -5,13 +5,13 @@
  * Determinism: entries are written in the order given, uname/gname empty, PAX records sorted, the
  * PAX header always named `PaxHeader`, mtimes clamped to SOURCE_DATE_EPOCH when set.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
 import type { ContentStore, LayerEntry, LayerRef } from '../ports.js';
-import { encodeHeader, endOfArchive, paddingFor, type TarHeader } from './tar-format.js';
+import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
 /** Options for {@link writeLayer}. */
 export interface WriteLayerOptions {
@@ -19,10 +19,7 @@ export interface WriteLayerOptions {
   sourceDateEpoch?: number;
 }
 
-/** Name of the marker that makes a directory opaque in a layer tar. */
-export const opaqueMarker = '.wh..wh..opq';
-/** Prefix of a whiteout file in a layer tar. */
-export const whiteoutPrefix = '.wh.';
+export { opaqueMarker, whiteoutPrefix } from './tar-format.js';
 
 /** Writes `entries` as a layer into `store`; returns its diff ID (= blob digest) and size. */
 export async function writeLayer(
@@ -34,24 +31,112 @@ export async function writeLayer(
   return { diffId: digest, size };
 }
 
-/** The bytes of the layer tar, chunk by chunk. Exported for exporters that stream elsewhere. */
+/**
+ * Output chunk size. Headers, small bodies and padding are packed into chunks this big instead of
+ * being yielded one by one: 20,000 small files used to mean 60,000 tiny writes and hash updates.
+ */
+const CHUNK_BYTES = 1024 * 1024;
+
+/** The bytes of the layer tar in chunks of about 1 MiB. Exported for exporters that stream elsewhere. */
 export async function* layerTarChunks(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   options: WriteLayerOptions = {},
 ): AsyncGenerator<Buffer> {
+  const out = new ChunkBuilder();
   for await (const listed of entries) {
     // A host file listed without a size is measured now; the body check below catches changes.
     const entry = listed.type === 'file' && listed.source !== undefined && listed.size === undefined
       ? { ...listed, size: (await stat(listed.source)).size }
       : listed;
     const header = toTarHeader(entry, options.sourceDateEpoch);
-    yield encodeHeader(header);
+    yield* out.append(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
-      yield* entryBody(entry, header.size);
-      yield paddingFor(header.size);
+      if (entry.source === undefined) {
+        const content = entry.content ?? Buffer.alloc(0);
+        if (content.length !== header.size) throw sizeChanged(entry.path);
+        yield* out.append(content);
+      } else if (header.size <= out.room()) {
+        // Small body: read straight into the chunk, in one synchronous call (no stream set-up).
+        out.readFileInto(entry.source, header.size, entry.path);
+      } else {
+        yield* out.flush();
+        yield* largeBody(entry.source, header.size, entry.path);
+      }
+      yield* out.append(paddingBytes(header.size));
     }
   }
-  yield endOfArchive();
+  yield* out.append(endOfArchive());
+  yield* out.flush();
+}
+
+/** Collects bytes into fresh ~1 MiB buffers (fresh, because a yielded chunk may still be queued). */
+class ChunkBuilder {
+  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+
+  room(): number {
+    return CHUNK_BYTES - this.used;
+  }
+
+  *append(bytes: Buffer): Generator<Buffer> {
+    if (bytes.length > this.room()) {
+      yield* this.flush();
+      if (bytes.length > CHUNK_BYTES) {
+        yield bytes;
+        return;
+      }
+    }
+    bytes.copy(this.buffer, this.used);
+    this.used += bytes.length;
+  }
+
+  /** Reads exactly `size` bytes of `file` into the chunk (caller checked there is room). */
+  readFileInto(file: string, size: number, entryPath: string): void {
+    const fd = openSync(file, 'r');
+    try {
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, this.buffer, this.used + read, size - read, read);
+        if (n === 0) throw sizeChanged(entryPath);
+        read += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.used += size;
+  }
+
+  *flush(): Generator<Buffer> {
+    if (this.used === 0) return;
+    yield this.buffer.subarray(0, this.used);
+    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
+  }
+}
+
+/** Body of a file bigger than a chunk, read in 1 MiB pieces; refuses one that shrank. */
+async function* largeBody(file: string, size: number, entryPath: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    let position = 0;
+    while (position < size) {
+      const piece = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
+      const { bytesRead } = await handle.read(piece, 0, piece.length, position);
+      if (bytesRead === 0) throw sizeChanged(entryPath);
+      position += bytesRead;
+      yield bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+const zeroBlock = Buffer.alloc(blockSize);
+
+/** The zeros that pad a body of `size` bytes to a whole block (shared, never written to). */
+function paddingBytes(size: number): Buffer {
+  const rest = size % blockSize;
+  return rest === 0 ? zeroBlock.subarray(0, 0) : zeroBlock.subarray(0, blockSize - rest);
 }
 
 function toTarHeader(entry: LayerEntry, sourceDateEpoch: number | undefined): TarHeader {
@@ -88,22 +173,6 @@ function toTarHeader(entry: LayerEntry, sourceDateEpoch: number | undefined): Ta
     case 'opaque':
       return { ...base, name: `${name}/${opaqueMarker}`, xattrs: {} };
   }
-}
-
-/** Body bytes of a file entry, refusing a source whose size changed since it was listed. */
-async function* entryBody(entry: LayerEntry, size: number): AsyncGenerator<Buffer> {
-  if (entry.source === undefined) {
-    const content = entry.content ?? Buffer.alloc(0);
-    if (content.length !== size) throw sizeChanged(entry.path);
-    yield content;
-    return;
-  }
-  let written = 0;
-  for await (const chunk of createReadStream(entry.source, { end: size === 0 ? 0 : size - 1 }) as AsyncIterable<Buffer>) {
-    written += chunk.length;
-    yield chunk;
-  }
-  if (written !== size) throw sizeChanged(entry.path);
 }
 
 function sizeChanged(entryPath: string): StoreError {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 /** Mount points (decoded absolute paths) at or below `dir`, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
@@ -25,8 +25,16 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 /** Unmounts everything at or below `dir` (lazily when busy); true when nothing is left mounted. */
 export async function unmountAllUnder(dir: string): Promise<boolean> {
   for (const mountPoint of await mountsUnder(dir)) {
-    const plain = await execa('umount', [mountPoint], { reject: false });
-    if (plain.exitCode !== 0) await execa('umount', ['-l', mountPoint], { reject: false });
+    if ((await umount([mountPoint])) !== 0) await umount(['-l', mountPoint]);
   }
   return (await mountsUnder(dir)).length === 0;
+}
+
+/** Runs umount; resolves to its exit code (failure is judged by what stays mounted). */
+function umount(args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('umount', args, { stdio: 'ignore' });
+    child.on('error', () => resolve(-1));
+    child.on('close', (code) => resolve(code ?? -1));
+  });
 }

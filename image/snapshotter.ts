@@ -17,7 +17,6 @@ import type { ContentStore, LayerRef, Snapshotter } from '../ports.js';
 import { digestHex } from './digest.js';
 import { ownerId, withLock } from './file-lock.js';
 import { storeWriteError } from './io-errors.js';
-import { applyLayer } from './layer-apply.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { processLease } from './lease.js';
 import type { Digest } from './oci.js';
@@ -94,6 +93,8 @@ export class FsSnapshotter implements Snapshotter {
     try {
       // mkdtemp makes 0700; a lowerdir root should look like any image's "/".
       await chmod(temp, 0o755);
+      // The unpacker (tar reader, decompressors, node creation) loads only when a layer is unpacked.
+      const { applyLayer } = await import('./layer-apply.js');
       await applyLayer(createReadStream(this.content.blobPath(layer.diffId)), temp, { format: 'overlay', label: `layer ${layer.diffId}` });
       await rename(temp, dir);
     } catch (err) {

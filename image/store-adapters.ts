@@ -4,7 +4,6 @@
  */
 import type { ImageCommitter, LayerEntry, LayerRef, LayerWriter } from '../ports.js';
 import { commitImage, type ImageStore } from './images.js';
-import { writeLayer } from './layer-writer.js';
 import type { Digest, ImageConfig } from './oci.js';
 import { walkUpperdir } from './upperdir.js';
 
@@ -22,6 +21,8 @@ export class StoreLayerWriter implements LayerWriter {
         yield entry;
       }
     }
+    // The tar writer loads only when a step writes a layer (never in a fully cached build).
+    const { writeLayer } = await import('./layer-writer.js');
     const layer = await writeLayer(this.store.content, counted(), options);
     return { ...layer, entries: count };
   }

@@ -55,9 +55,14 @@ export class IndexTagStore implements TagStore {
   async set(name: string, manifest: Descriptor): Promise<void> {
     const full = normalizeName(name);
     if (!isDigest(manifest.digest)) throw new StoreError(`malformed digest: ${manifest.digest}`, 'BAD_DIGEST');
+    const tagged: Descriptor = { ...manifest, annotations: { ...manifest.annotations, [RefNameAnnotation]: full } };
+    // A rebuild usually re-tags the same image: then there is nothing to write, and no lock to
+    // take (a lock is a process spawn). Reading without the lock is safe: writers rename whole files.
+    const current = (await this.read()).manifests.find((entry) => entry.annotations?.[RefNameAnnotation] === full);
+    if (current !== undefined && JSON.stringify(current) === JSON.stringify(tagged)) return;
     await this.update((manifests) => [
       ...manifests.filter((entry) => entry.annotations?.[RefNameAnnotation] !== full),
-      { ...manifest, annotations: { ...manifest.annotations, [RefNameAnnotation]: full } },
+      tagged,
     ]);
   }
 

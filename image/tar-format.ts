@@ -27,6 +27,11 @@ export interface TarHeader {
 }
 
 export const blockSize = 512;
+
+/** Name of the marker that makes a directory opaque in a layer tar. */
+export const opaqueMarker = '.wh..wh..opq';
+/** Prefix of a whiteout file in a layer tar. */
+export const whiteoutPrefix = '.wh.';
 export const xattrPaxPrefix = 'SCHILY.xattr.';
 
 const typeFlags: Record<TarEntryType, string> = {
@@ -109,7 +114,8 @@ function writeOctal(block: Buffer, offset: number, width: number, value: number)
 
 function checksum(block: Buffer): number {
   let sum = 0;
-  for (const byte of block) sum += byte;
+  // An indexed loop: the iterator protocol costs several times more per byte (20,000 headers a layer).
+  for (let i = 0; i < block.length; i++) sum += block[i] as number;
   return sum;
 }
 

@@ -11,9 +11,9 @@
  * symlink's own xattrs are read, never its target's.
  */
 import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { getAttribute, listAttributes } from '@napi-rs/xattr';
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { StoreError } from '../errors.js';
 import type { LayerEntry } from '../ports.js';
 
@@ -38,7 +38,8 @@ interface WalkState {
 }
 
 async function* walkChildren(root: string, dirRel: string, state: WalkState): AsyncGenerator<LayerEntry> {
-  const names = (await readdir(path.join(root, dirRel))).sort(compareBytes);
+  // Synchronous metadata calls, as in readXattrs: cheaper than a thread-pool round trip each.
+  const names = sortedByBytes(readdirSync(path.join(root, dirRel)));
   for (const name of names) {
     const rel = dirRel === '' ? name : `${dirRel}/${name}`;
     const entries = await entriesFor(root, rel, state);
@@ -50,7 +51,7 @@ async function* walkChildren(root: string, dirRel: string, state: WalkState): As
 /** The entries one path produces: usually one; a directory made opaque gives two. */
 async function entriesFor(root: string, rel: string, state: WalkState): Promise<LayerEntry[]> {
   const full = path.join(root, rel);
-  const stats = await lstat(full, { bigint: true });
+  const stats = lstatSync(full, { bigint: true });
   const allXattrs = await readXattrs(full);
   const base = {
     path: rel,
@@ -84,7 +85,7 @@ async function plainEntry(
   xattrs: Record<string, Buffer>,
 ): Promise<LayerEntry> {
   if (stats.isFile()) return { ...base, type: 'file', size: Number(stats.size), source: full, xattrs };
-  if (stats.isSymbolicLink()) return { ...base, type: 'symlink', linkname: await readlink(full), xattrs };
+  if (stats.isSymbolicLink()) return { ...base, type: 'symlink', linkname: readlinkSync(full), xattrs };
   if (stats.isFIFO()) return { ...base, type: 'fifo', xattrs };
   if (stats.isCharacterDevice() || stats.isBlockDevice()) {
     const { major, minor } = splitDevice(stats.rdev);
@@ -99,8 +100,10 @@ async function plainEntry(
  */
 export async function readXattrs(full: string): Promise<Record<string, Buffer>> {
   const xattrs: Record<string, Buffer> = {};
-  for (const name of (await listAttributes(full)).sort()) {
-    const value = await getAttribute(full, name);
+  // Synchronous calls: one cheap syscall each, where an async call per file cost a thread-pool
+  // round trip (COPY of 20,000 files: ~0.5 s of round trips).
+  for (const name of listAttributesSync(full).sort()) {
+    const value = getAttributeSync(full, name);
     if (value !== null) xattrs[name] = value;
   }
   return xattrs;
@@ -140,6 +143,10 @@ export function splitDevice(rdev: bigint): { major: number; minor: number } {
   return { major: Number(major), minor: Number(minor) };
 }
 
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** Names in byte order (each name encoded once, not once per comparison). */
+function sortedByBytes(names: string[]): string[] {
+  return names
+    .map((name) => ({ name, bytes: Buffer.from(name) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((item) => item.name);
 }

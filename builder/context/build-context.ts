@@ -62,6 +62,13 @@ export interface ContextSource {
 /** A context directory with its ignore rules and content-hash cache. */
 export class BuildContext {
   private readonly counters: DigestStats = { filesHashed: 0, cacheHits: 0 };
+  /**
+   * The entries the last digest of each source saw, handed once to the next walk of that source:
+   * a COPY that misses walks right after digesting, and walking 20,000 files again (an lstat
+   * each) cost as much as the digest. Bounded, so a huge context is simply walked twice.
+   */
+  private readonly replays = new WeakMap<ContextSource, ContextEntry[]>();
+  private replayBudget = 200_000;
 
   private constructor(
     /** Absolute real path of the context directory. */
@@ -113,6 +120,18 @@ export class BuildContext {
 
   /** Everything a source contains, the source itself first, sorted by name, excluded files left out. */
   async *walk(source: ContextSource): AsyncGenerator<ContextEntry> {
+    const replay = this.replays.get(source);
+    if (replay !== undefined) {
+      this.replays.delete(source);
+      this.replayBudget += replay.length;
+      yield* replay;
+      return;
+    }
+    yield* this.walkNow(source);
+  }
+
+  /** {@link walk} as a plain generator (the walk is synchronous; see walk.ts). */
+  private *walkNow(source: ContextSource): Generator<ContextEntry> {
     const top = rootEntry(source.abs, source.resolved, source.stat);
     yield top;
     if (source.stat.isDirectory()) yield* walkChildren(top, this.ignore);
@@ -126,15 +145,31 @@ export class BuildContext {
   async digestSources(sources: readonly ContextSource[], summaries?: Map<string, string>): Promise<Digest> {
     const hash = createHash('sha256');
     hash.update('tzbuild-context-digest-v1\n');
+    let walked = 0;
     for (const source of sources) {
-      for await (const entry of this.walk(source)) {
-        const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([Buffer.from(`${source.rel}/`), entry.relBytes]);
+      const prefix = Buffer.from(`${source.rel}/`);
+      let seen: ContextEntry[] | undefined = [];
+      for (const entry of this.walkNow(source)) {
+        seen?.push(entry);
+        if (seen !== undefined && seen.length > this.replayBudget) seen = undefined;
+        // The walk and most hashing are synchronous: let timers and I/O (progress, a parallel
+        // stage) run now and then.
+        if (++walked % 2048 === 0) await new Promise((resolve) => setImmediate(resolve));
+        const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([prefix, entry.relBytes]);
         const summary = await digestEntry(hash, name, entry, this.statCache, this.counters);
         summaries?.set(name.toString(), summary);
       }
+      if (seen !== undefined) this.remember(source, seen);
     }
     await this.statCache.save();
     return `sha256:${hash.digest('hex')}`;
+  }
+
+  private remember(source: ContextSource, entries: ContextEntry[]): void {
+    const previous = this.replays.get(source);
+    if (previous !== undefined) this.replayBudget += previous.length;
+    this.replays.set(source, entries);
+    this.replayBudget -= entries.length;
   }
 
   /** Saves the stat cache (digestSources already does; this covers a build that failed midway). */

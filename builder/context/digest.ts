@@ -4,11 +4,12 @@
  * what does not: mtime, atime, ctime and the owner (COPY sets uid/gid itself).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
-import { readlink } from 'node:fs/promises';
-import { getAttribute, listAttributes } from '@napi-rs/xattr';
+import { closeSync, createReadStream, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import type { ContextEntry } from './walk.js';
 import { cacheKey, type CachedHashes, type StatCache } from './stat-cache.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Host-specific labels that say nothing about the content. */
 const IGNORED_XATTRS = new Set(['security.selinux']);
@@ -32,27 +33,58 @@ export function entryType(stat: Stats): string {
   return 'socket';
 }
 
-/** Streams a file through sha256, never holding it whole in memory. */
-export async function hashFile(file: Buffer | string): Promise<string> {
+/**
+ * Files up to this size are read in one synchronous call: a context is mostly small files, and a
+ * thread-pool round trip per file (or a stream per file) costs far more than reading it.
+ */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** One reusable buffer for small files (the hashing is synchronous, so it is never shared). */
+const smallFileBuffer = Buffer.allocUnsafe(SMALL_FILE_BYTES);
+
+/** sha256 of a file's content: small files in one read, big ones streamed in 1 MiB chunks. */
+export async function hashFile(file: Buffer | string, size = Number.POSITIVE_INFINITY): Promise<string> {
+  if (size < SMALL_FILE_BYTES) {
+    const small = hashSmallFile(file);
+    if (small !== undefined) return small;
+  }
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: SMALL_FILE_BYTES })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
+/** Hashes the file in one read; undefined when it grew past the buffer since it was stat'ed. */
+function hashSmallFile(file: Buffer | string): string | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, smallFileBuffer, length, SMALL_FILE_BYTES - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length === SMALL_FILE_BYTES) return undefined;
+    }
+    return createHash('sha256').update(smallFileBuffer.subarray(0, length)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** sha256 of the sorted xattrs ('' when none, or when the filesystem has no xattr support). */
-async function hashXattrs(entry: ContextEntry): Promise<string> {
+function hashXattrs(entry: ContextEntry): string {
   // The xattr binding takes string paths only: a name that is not UTF-8 is hashed without xattrs.
   if (!Buffer.from(entry.abs, 'utf8').equals(entry.absBytes)) return '';
   let names: string[];
   try {
-    names = (await listAttributes(entry.abs)).filter((name) => !IGNORED_XATTRS.has(name)).sort();
+    // Synchronous for the same reason as the small-file reads (one cheap syscall per file).
+    names = listAttributesSync(entry.abs).filter((name) => !IGNORED_XATTRS.has(name)).sort();
   } catch {
     return '';
   }
   if (names.length === 0) return '';
   const hash = createHash('sha256');
   for (const name of names) {
-    const value = (await getAttribute(entry.abs, name)) ?? Buffer.alloc(0);
+    const value = getAttributeSync(entry.abs, name) ?? Buffer.alloc(0);
     writeField(hash, Buffer.from(name));
     writeField(hash, value);
   }
@@ -61,9 +93,9 @@ async function hashXattrs(entry: ContextEntry): Promise<string> {
 
 /** Writes one length-prefixed field, so no two different entries can hash alike. */
 function writeField(hash: Hash, value: Buffer | string): void {
-  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
-  hash.update(`${bytes.length}:`);
-  hash.update(bytes);
+  // A string is hashed as its UTF-8 bytes without copying it into a Buffer first.
+  hash.update(`${typeof value === 'string' ? Buffer.byteLength(value) : value.length}:`);
+  hash.update(value);
 }
 
 /** Content and xattr hashes of an entry, from the stat cache when its stat is unchanged. */
@@ -74,9 +106,9 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
     stats.cacheHits++;
     return cached;
   }
-  const hashes: CachedHashes = { xattrs: await hashXattrs(entry) };
+  const hashes: CachedHashes = { xattrs: hashXattrs(entry) };
   if (entry.stat.isFile()) {
-    hashes.content = await hashFile(entry.absBytes);
+    hashes.content = await hashFile(entry.absBytes, entry.stat.size);
     stats.filesHashed++;
   }
   cache.set(key, entry.stat, hashes);
@@ -89,7 +121,7 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
  */
 export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry, cache: StatCache, stats: DigestStats): Promise<string> {
   const hashes = await entryHashes(entry, cache, stats);
-  const link = entry.stat.isSymbolicLink() ? await readlink(entry.absBytes, { encoding: 'buffer' }) : Buffer.alloc(0);
+  const link = entry.stat.isSymbolicLink() ? readlinkSync(entry.absBytes, { encoding: 'buffer' }) : EMPTY;
   const device = entry.stat.isCharacterDevice() || entry.stat.isBlockDevice() ? String(entry.stat.rdev) : '';
   writeField(hash, name);
   writeField(hash, entryType(entry.stat));

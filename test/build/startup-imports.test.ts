@@ -1,0 +1,75 @@
+/**
+ * Start-up cost is mostly module loading (docs/benchmarks.md): a fully cached build must not
+ * load what only a running step, an export or another command needs. The CLI runs with a module
+ * hook that lists every module it loads; no timing is measured.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runTzbuild } from '../helpers/cli.js';
+import { buildOk, loadedStore, tempDir, writeContext } from './fixture.js';
+
+let hookUrl: string;
+let listFile: string;
+
+beforeAll(async () => {
+  const dir = await tempDir('hook');
+  listFile = path.join(dir, 'loaded.txt');
+  const hooks = path.join(dir, 'hooks.mjs');
+  await writeFile(hooks, [
+    "import { appendFileSync } from 'node:fs';",
+    'export async function load(url, context, next) {',
+    '  appendFileSync(process.env.TZB_TEST_MODULE_LIST, `${url}\\n`);',
+    '  return next(url, context);',
+    '}',
+  ].join('\n'));
+  const register = path.join(dir, 'register.mjs');
+  await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  hookUrl = pathToFileURL(register).href;
+});
+
+/** The modules a CLI run loaded (file URLs), after running it with the hook. */
+async function loadedBy(run: (env: Record<string, string>) => Promise<unknown>): Promise<string[]> {
+  await writeFile(listFile, '');
+  await run({ NODE_OPTIONS: `--import=${hookUrl}`, TZB_TEST_MODULE_LIST: listFile });
+  return (await readFile(listFile, 'utf8')).split('\n').filter((line) => line !== '');
+}
+
+const packageOf = (url: string): string | undefined => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+describe('modules loaded at start-up', () => {
+  it('a fully cached build loads no process spawner, tar library, TUI or layer writer', async () => {
+    const store = await loadedStore();
+    const context = await writeContext({
+      Dockerfile: 'FROM busybox:latest\nWORKDIR /app\nCOPY a.txt /app/\nRUN echo built > /app/b.txt\nENV X=1\n',
+      'a.txt': 'A\n',
+    });
+    await buildOk(store, ['-t', 'startup:1', context]);
+    let output = '';
+    const loaded = await loadedBy(async (env) => {
+      const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '-t', 'startup:1', context], { env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      output = result.stderr + result.stdout;
+    });
+    expect(output).toMatch(/4 cached, 0 run/);
+    // The hook saw the build: its own modules are listed.
+    expect(loaded.some((url) => url.endsWith('/dist/builder/build.js'))).toBe(true);
+    const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
+    for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react']) expect(packages.has(heavy), heavy).toBe(false);
+    for (const lazy of ['image/layer-writer.js', 'image/archive.js', 'image/fsck.js', 'cli/commands/registry.js']) {
+      expect(loaded.some((url) => url.endsWith(`/dist/${lazy}`)), lazy).toBe(false);
+    }
+  });
+
+  it('--help loads no command module', async () => {
+    const loaded = await loadedBy(async (env) => {
+      const result = await runTzbuild(['--help'], { env });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('Usage: tzbuild');
+    });
+    expect(loaded.some((url) => url.endsWith('/dist/cli/main.js'))).toBe(true);
+    const commandModules = loaded.filter((url) => /\/dist\/(cli\/commands\/(build|images|load|save|parse|registry|store)\.js|builder\/)/.test(url));
+    expect(commandModules).toEqual([]);
+  });
+});
