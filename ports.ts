@@ -197,6 +197,17 @@ export interface CacheStore {
   /** What a step's key was made of last time (for "why did this miss?"), keyed by step identity. */
   getInputs(identity: string): Promise<Record<string, string> | undefined>;
   putInputs(identity: string, inputs: Record<string, string>): Promise<void>;
+  /**
+   * Told of every record a build used (hit or newly written), with the stage it belongs to, so a
+   * cache export (`--cache-to`) knows what to send. Optional: stores that export nothing omit it.
+   */
+  noteUsed?(key: string, record: CacheRecord, scope: CacheUseScope): void;
+}
+
+/** Where a used record sits in the build: `inFinalImage` when its stage's layers end up in the image. */
+export interface CacheUseScope {
+  stage: number;
+  inFinalImage: boolean;
 }
 
 // ───────────────────────────────────────────── images ──

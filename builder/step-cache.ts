@@ -10,6 +10,7 @@ import type { CacheRecord, LayerRef } from '../ports.js';
 import type { StepContext } from './session.js';
 import type { StageState } from './state.js';
 import { chainParent } from './history.js';
+import type { StageBase } from './plan.js';
 
 export interface StepOutcome {
   layer?: LayerRef;
@@ -28,6 +29,12 @@ export interface CachedStepInput {
   explain: Record<string, string>;
   /** Runs the step; returns the layer it added (undefined: no filesystem change). */
   execute: () => Promise<LayerRef | undefined>;
+  /**
+   * A second op from the content the step reads rather than where it comes from (COPY --from a
+   * stage: the files, not the stage's chain ID). Tried when `op` misses; results are recorded
+   * under both keys. Computing it may cost a read of those files, hence only after a miss.
+   */
+  contentOp?: () => Promise<Record<string, unknown>>;
 }
 
 /**
@@ -49,12 +56,23 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
     return dryRunOutcome(step.key);
   }
+  const withEpoch = (op: Record<string, unknown>) => (epoch === undefined ? op : { ...op, sourceDateEpoch: epoch });
+  const byContent = input.contentOp && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await input.contentOp())) } : undefined;
   // Two builds missing the same step at once: one runs it, the other waits and then hits.
   return withStepLock(ctx.deps.cache, step.key, async () => {
     const second = await lookup(ctx, step);
     if (second.outcome !== undefined) return second.outcome;
+    if (byContent !== undefined && byContent.key !== step.key) {
+      const hit = await lookup(ctx, byContent);
+      if (hit.outcome !== undefined && hit.record !== undefined) {
+        // Next time the first key hits at once.
+        await ctx.deps.cache.put(step.key, hit.record);
+        noteUsed(ctx, step.key, hit.record);
+        return hit.outcome;
+      }
+    }
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
-    return runAndRecord(ctx, step, input);
+    return runAndRecord(ctx, step, input, byContent?.key);
   });
 }
 
@@ -66,25 +84,47 @@ interface KeyedStep {
 }
 
 /** A hit (announced as `step.cached`), or why it missed. */
-async function lookup(ctx: StepContext, step: KeyedStep): Promise<{ outcome?: StepOutcome; reason: string }> {
+async function lookup(ctx: StepContext, step: KeyedStep): Promise<{ outcome?: StepOutcome; record?: CacheRecord; reason: string }> {
   if (!useCache(ctx)) return { reason: 'cache disabled (--no-cache)' };
   const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
   if (record === undefined || !(await layerPresent(ctx, record))) return { reason: explainMiss(previous, step.explain) };
   // The next miss is explained against this build, even when it was all hits.
   if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain)) await ctx.deps.cache.putInputs(step.identity, step.explain);
+  noteUsed(ctx, step.key, record);
   ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
-  return { outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true }, reason: '' };
+  return { outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true }, record, reason: '' };
 }
 
-async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStepInput): Promise<StepOutcome> {
+async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStepInput, contentKey?: string): Promise<StepOutcome> {
   const started = Date.now();
   const layer = await input.execute();
   const created = createdTime(ctx, started);
   const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
   await ctx.deps.cache.put(step.key, record);
   await ctx.deps.cache.putInputs(step.identity, step.explain);
+  noteUsed(ctx, step.key, record);
+  if (contentKey !== undefined && contentKey !== step.key) {
+    await ctx.deps.cache.put(contentKey, record);
+    noteUsed(ctx, contentKey, record);
+  }
   ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
   return { ...(layer ? { layer } : {}), created, cached: false };
+}
+
+/** Tells the cache (for `--cache-to`) which record this step used and whether its stage is in the image. */
+function noteUsed(ctx: StepContext, key: string, record: CacheRecord): void {
+  ctx.deps.cache.noteUsed?.(key, record, { stage: ctx.stage.index, inFinalImage: finalImageStages(ctx.plan).has(ctx.stage.index) });
+}
+
+/** The target stage and the stages it is built FROM (their layers are the image's lower layers). */
+function finalImageStages(plan: StepContext['plan']): Set<number> {
+  const stages = new Set<number>();
+  for (let index: number | undefined = plan.target; index !== undefined && !stages.has(index);) {
+    stages.add(index);
+    const base: StageBase | undefined = plan.stages[index]?.base;
+    index = base?.kind === 'stage' ? base.index : undefined;
+  }
+  return stages;
 }
 
 /**

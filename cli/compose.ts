@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import type { BuildDeps } from '../builder/session.js';
 import type { ProgressSink } from '../ports.js';
 import { DiskCacheStore } from '../cache/cache-store.js';
+import type { ImportedCache } from '../cache/remote/import.js';
+import { LayeredCacheStore } from '../cache/remote/layered-cache-store.js';
+import { LazyContentStore, lazyCommitter, lazySnapshotter } from '../cache/remote/lazy-layers.js';
 import type { ImageStore } from '../image/images.js';
 import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
 import { storeLayout } from '../image/layout.js';
@@ -25,22 +28,31 @@ export interface OpenedStore {
   deps: BuildDeps;
   /** Where the stat cache of one context directory lives. */
   statCachePath(contextDir: string): string;
+  /** The step cache with `--cache-from` caches behind it, when the build shares its cache. */
+  sharedCache?: LayeredCacheStore;
   close(): Promise<void>;
 }
 
-/** Opens (creating if needed) the store at `root`, wired for building with progress to `sink`. */
-export async function openStore(root: string, sink: ProgressSink, runner: RunnerKind = 'auto'): Promise<OpenedStore> {
+/**
+ * Opens (creating if needed) the store at `root`, wired for building with progress to `sink`.
+ * `shared` (`--cache-from`/`--cache-to` given): the step cache consults those imported caches
+ * and remembers what the build used.
+ */
+export async function openStore(root: string, sink: ProgressSink, runner: RunnerKind = 'auto', shared?: { imports: ImportedCache[] }): Promise<OpenedStore> {
   const store = await openStoreRoot(root);
   const layout = storeLayout(store.root);
   const images: ImageStore = { content: store.content, tags: store.tags };
+  const sharedCache = shared === undefined ? undefined : new LayeredCacheStore(layout.root, store.content, shared.imports);
+  const lazy = sharedCache?.lazy;
   const deps: BuildDeps = {
-    content: store.content,
-    snapshotter: store.snapshotter,
+    // With imported caches, their layers are fetched only when a step or the commit needs them.
+    content: lazy ? new LazyContentStore(store.content, lazy) : store.content,
+    snapshotter: lazy ? lazySnapshotter(store.snapshotter, lazy) : store.snapshotter,
     layers: new StoreLayerWriter(images),
     // FROM names with a registry (`localhost:5000/app:1`) are pulled when the store lacks them.
     images: new RegistryImageSource(new StoreImageSource(images), images),
-    committer: new StoreImageCommitter(images),
-    cache: new DiskCacheStore(layout.root),
+    committer: lazy ? lazyCommitter(new StoreImageCommitter(images), lazy) : new StoreImageCommitter(images),
+    cache: sharedCache ?? new DiskCacheStore(layout.root),
     runner: createRunner(runner, { tmpRoot: store.tmpDir }),
     sink,
     tmpDir: store.tmpDir,
@@ -49,6 +61,7 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
     root: layout.root,
     images,
     deps,
+    ...(sharedCache === undefined ? {} : { sharedCache }),
     statCachePath: (contextDir) => join(layout.root, 'cache', 'contexts', `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.json`),
     close: async () => {
       await sink.close?.();

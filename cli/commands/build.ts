@@ -8,7 +8,8 @@ import type { BuildOptions } from '../../builder/session.js';
 import type { ProgressSink } from '../../ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
-import { openStore, storeRoot } from '../compose.js';
+import { openStore, storeRoot, type OpenedStore } from '../compose.js';
+import type { SharedCaches } from '../../cache/remote/shared-cache.js';
 import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
 import { gcAfterBuild } from './store.js';
@@ -37,6 +38,11 @@ export interface BuildFlags {
   secret?: string[];
   /** `--runner auto|runc|crun|namespaces`. */
   runner?: string;
+  /** `--cache-from` / `--cache-to` specs (cache/remote/spec.ts). */
+  cacheFrom?: string[];
+  cacheTo?: string[];
+  /** `--push`: push every `-t` name after the build. */
+  push?: boolean;
 }
 
 export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
@@ -45,7 +51,9 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const sink = chooseSink(flags);
   const secrets = parseSecrets(flags.secret ?? []);
-  const store = await openStore(storeRoot(flags.root), sink, runnerKind(flags.runner));
+  if (flags.push && flags.tag.length === 0) throw new UserError('--push needs a name to push to: give -t REGISTRY/NAME:TAG', 'USAGE');
+  const shared = await openSharedCaches(flags);
+  const store = await openStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
   const cancel = cancelOnSignals();
   const options: BuildOptionsWithSecrets = {
     secrets,
@@ -79,8 +87,10 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     throw error;
   } finally {
     cancel.dispose();
+    shared?.close();
     await store.close();
   }
+  if (result.imageId !== undefined && !flags.dryRun) await shareResult(flags, store, shared);
   if (result.imageId !== undefined) await collectGarbage(storeRoot(flags.root));
   // After the sink closed, so a TUI's last redraw cannot cover these lines.
   if (result.imageId === undefined) {
@@ -90,6 +100,26 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   }
   if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
   if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
+}
+
+/** Reads the `--cache-from` caches (only loaded when a cache flag is given: most builds need none of it). */
+async function openSharedCaches(flags: BuildFlags): Promise<SharedCaches | undefined> {
+  if ((flags.cacheFrom ?? []).length === 0 && (flags.cacheTo ?? []).length === 0) return undefined;
+  const { SharedCaches } = await import('../../cache/remote/shared-cache.js');
+  return SharedCaches.open(flags.cacheFrom ?? [], flags.cacheTo ?? [], storeRoot(flags.root), (line) => process.stderr.write(`warning: ${line}\n`));
+}
+
+/** After a successful build: `--cache-to` exports, then `--push` of each tag (summaries on stderr). */
+async function shareResult(flags: BuildFlags, store: OpenedStore, shared: SharedCaches | undefined): Promise<void> {
+  if (shared !== undefined && store.sharedCache !== undefined) {
+    for (const line of await shared.exportAll(store.sharedCache, store.images.content)) if (!flags.quiet) process.stderr.write(`${line}\n`);
+  }
+  if (!flags.push) return;
+  const { pushImage } = await import('../../image/registry/push.js');
+  for (const tag of flags.tag) {
+    const pushed = await pushImage(store.images, tag);
+    if (!flags.quiet) process.stderr.write(`pushed ${pushed.name}@${pushed.digest} (${pushed.uploaded} uploaded, ${pushed.existing} already there, ${pushed.mounted} mounted)\n`);
+  }
 }
 
 /** `-f` anywhere (relative to the working dir, as docker does), `-f -` from stdin, else CONTEXT/Dockerfile. */

@@ -165,6 +165,14 @@ describe('cache matrix: which steps re-run after each kind of change', () => {
     expect(await missedSteps(context, ['--build-arg', 'UNUSED=x'], epoch)).toEqual([S.depsArg, S.depsRun].sort());
   });
 
+  it('an earlier stage that re-runs with the same output: the COPY --from of it hits by content', async () => {
+    const context = await primedContext();
+    // No SOURCE_DATE_EPOCH: the re-run RUN's layer differs (mtimes), the copied file does not.
+    expect(await missedSteps(context, ['--build-arg', 'UNUSED=y'])).toEqual([S.depsArg, S.depsRun].sort());
+    // Recorded under the new chain too: the same build again hits at once.
+    expect(await missedSteps(context, ['--build-arg', 'UNUSED=y'])).toEqual([]);
+  });
+
   it('a changed ENV re-runs only the steps that observe it', async () => {
     const context = await primedContext();
     await writeFile(path.join(context, 'Dockerfile'), dockerfile.replace('ENV MODE=prod', 'ENV MODE=dev'));

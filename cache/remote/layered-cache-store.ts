@@ -1,0 +1,64 @@
+/**
+ * The step cache with imported caches behind it (`--cache-from`) and a memory of what the build
+ * used (`--cache-to`). A lookup the disk cache cannot serve is tried against each imported cache
+ * in order. A hit there whose layer the store lacks offers that layer to {@link LazyLayers}
+ * (fetched only when something unpacks or commits it); the record is written to the disk cache
+ * once its layer is in the store (a local record never points at a missing blob), and from then on
+ * it is an ordinary local hit.
+ *
+ * It extends DiskCacheStore (rather than wrapping one) so builders still take the per-key step
+ * lock (`withStepLock` recognises disk-backed stores by class).
+ */
+import type { CacheRecord, CacheUseScope, ContentStore } from '../../ports.js';
+import { DiskCacheStore } from '../cache-store.js';
+import type { ExportedRecord } from './format.js';
+import type { ImportedCache } from './import.js';
+import { LazyLayers } from './lazy-layers.js';
+import type { CacheExportMode } from './spec.js';
+
+interface UsedRecord {
+  record: CacheRecord;
+  scope: CacheUseScope;
+}
+
+export class LayeredCacheStore extends DiskCacheStore {
+  private readonly used = new Map<string, UsedRecord>();
+  readonly lazy: LazyLayers;
+
+  /** `content` is the store's own content store (not the build's lazy view of it). */
+  constructor(root: string, private readonly content: ContentStore, private readonly imports: readonly ImportedCache[]) {
+    super(root);
+    this.lazy = new LazyLayers(content);
+  }
+
+  override async get(key: string): Promise<CacheRecord | undefined> {
+    const local = await super.get(key);
+    if (local !== undefined && (await this.layerPresent(local))) return local;
+    for (const source of this.imports) {
+      const record = source.records.get(key);
+      if (record === undefined) continue;
+      if (record.layer !== undefined && !(await this.content.has(record.layer.diffId))) this.lazy.offer(record.layer.diffId, source, () => this.put(key, record));
+      else await this.put(key, record);
+      return record;
+    }
+    return local;
+  }
+
+  noteUsed(key: string, record: CacheRecord, scope: CacheUseScope): void {
+    this.used.set(key, { record, scope });
+  }
+
+  /** The records to export (min: those of the stages in the image; max: every stage's), their layers in the store. */
+  async usedRecords(mode: CacheExportMode): Promise<ExportedRecord[]> {
+    const records = [...this.used]
+      .filter(([, used]) => mode === 'max' || used.scope.inFinalImage)
+      .map(([key, { record }]) => ({ key, ...(record.layer ? { layer: { diffId: record.layer.diffId, size: record.layer.size } } : {}), durationMs: record.durationMs, created: record.created }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    await this.lazy.ensure(records.flatMap((record) => (record.layer ? [record.layer] : [])));
+    return records;
+  }
+
+  private async layerPresent(record: CacheRecord): Promise<boolean> {
+    return record.layer === undefined || this.content.has(record.layer.diffId);
+  }
+}
