@@ -40,7 +40,7 @@ function metadata<K extends InstructionKind>(apply: Pure<K>): Handler<K> {
       explain: { instruction: result.createdBy, ...configInputs(state) },
       execute: async () => undefined,
     });
-    return withStep(result.state, result.createdBy, outcome);
+    return result.history === false ? result.state : withStep(result.state, result.createdBy, outcome);
   };
 }
 

@@ -81,7 +81,8 @@ export function planBuild(parsed: ParsedDockerfile, options: PlanOptions): Build
 }
 
 function evaluateGlobalArgs(parsed: ParsedDockerfile, file: string, buildArgs: Map<string, string>, platform: PlatformSpec) {
-  const globalArgs = new Map<string, string | undefined>();
+  // The platform ARGs are global ARGs too (BuildKit's defaultArgs): a bare `ARG TARGETARCH` in a stage gets its value.
+  const globalArgs = new Map<string, string | undefined>(Object.entries(predefinedArgs(platform)));
   const env = new Map(Object.entries(predefinedArgs(platform)));
   let index = 0;
   for (; index < parsed.instructions.length; index++) {

@@ -105,7 +105,8 @@ export class Solver {
       state = { config: scratchConfig(this.plan.platform), layers: [], args: new Map(), cmdSet: false, baseId: 'scratch' };
     } else if (base.kind === 'stage') {
       const parent = await this.stageResult(base.index);
-      state = { ...parent, args: new Map(), cmdSet: false, baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}` };
+      // BuildKit: a stage built FROM another keeps that stage's ARGs (its build env carries over).
+      state = { ...parent, args: new Map(parent.args), cmdSet: false, baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}` };
     } else {
       const image = await this.deps.images.resolve(base.reference);
       state = { config: structuredClone(image.config), layers: image.layers, args: new Map(), cmdSet: false, baseId: image.manifestDigest };

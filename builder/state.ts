@@ -15,15 +15,23 @@ export interface StageState {
   cmdSet: boolean;
   /** What the stage started from (`scratch`, an image's manifest digest, a stage's chain), for miss explanations. */
   baseId: string;
+  /**
+   * ARGs declared after an ENV of the same name: BuildKit's build env takes them (steps see the
+   * ARG value) while the image's Env keeps the ENV value. A later ENV of that name clears it.
+   */
+  argOverrides?: ReadonlyMap<string, string>;
 }
 
-/** The config of `FROM scratch`. */
+/** BuildKit's PATH for an image that sets none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The config of `FROM scratch`: BuildKit's empty image has PATH and WorkingDir `/` set. */
 export function scratchConfig(platform: PlatformSpec): ImageConfig {
   return {
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
-    config: {},
+    config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
     rootfs: { type: 'layers', diff_ids: [] },
     history: [],
   };
@@ -51,12 +59,14 @@ export function setEnv(env: string[] | undefined, key: string, value: string): s
 
 /**
  * The variables an instruction's words expand with: ARGs in scope, then ENV on top (Docker:
- * "an ENV instruction always overrides an ARG instruction of the same name").
+ * "an ENV instruction always overrides an ARG instruction of the same name"), then the ARGs
+ * declared after such an ENV (BuildKit applies declarations in order).
  */
 export function expansionEnv(state: StageState): Map<string, string> {
   const env = new Map<string, string>();
   for (const [key, value] of state.args) if (value !== undefined) env.set(key, value);
   for (const [key, value] of envMap(state.config)) env.set(key, value);
+  for (const [key, value] of state.argOverrides ?? []) env.set(key, value);
   return env;
 }
 

@@ -6,13 +6,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import tarFs from 'tar-fs';
 import { StoreError } from '../errors.js';
 import type { ResolvedImage } from '../ports.js';
 import type { ImageStore } from './images.js';
-import { applyLayer } from './layer-apply.js';
 import { storeLayout } from './layout.js';
 
 /** Writes the image's merged filesystem into `dest` (created when missing; must be empty). */
@@ -20,7 +19,7 @@ export async function exportRootfs(store: ImageStore, image: ResolvedImage, dest
   await mkdir(dest, { recursive: true });
   if ((await readdir(dest)).length > 0) throw new StoreError(`--output type=local: ${dest} is not empty`, 'DEST_NOT_EMPTY');
   for (const layer of image.layers) {
-    await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), dest, { format: 'merged', label: layer.diffId });
+    await (await import('./layer-apply.js')).applyLayer(createReadStream(store.content.blobPath(layer.diffId)), dest, { format: 'merged', label: layer.diffId });
   }
 }
 
@@ -30,8 +29,9 @@ export async function exportRootfsTar(store: ImageStore, image: ResolvedImage, f
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await exportRootfs(store, image, path.join(scratch, 'rootfs'));
-    const options = { sort: true } as tarFs.PackOptions; // `sort` is missing from tar-fs's type definitions
-    await pipeline(tarFs.pack(path.join(scratch, 'rootfs'), options), createWriteStream(temp, { flags: 'wx' }));
+    // Our own tar writer: exact modes (no umask), FIFOs and devices, hardlinks, xattrs, sorted.
+    const [{ layerTarChunks }, { walkDir }] = await Promise.all([import('./layer-writer.js'), import('./upperdir.js')]);
+    await pipeline(Readable.from(layerTarChunks(walkDir(path.join(scratch, 'rootfs')))), createWriteStream(temp, { flags: 'wx' }));
     await rename(temp, file);
   } finally {
     await rm(temp, { force: true });

@@ -8,7 +8,7 @@ import { readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../ports.js';
-import type { BuildContext, ContextEntry, ContextSource } from '../context/index.js';
+import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '../context/index.js';
 import { statInRoot } from '../rootfs.js';
 import { readXattrs, splitDevice } from '../../image/upperdir.js';
 import { LayerEntrySet, toLayerPath } from './layer-entries.js';
@@ -24,6 +24,10 @@ export interface Placement {
   chmod?: number;
   /** The image being copied into, to see what already exists there. */
   destRoot: string;
+  /** COPY --parents: each source keeps its path (below a `/./` pivot when the word has one). */
+  parents?: boolean;
+  /** COPY/ADD --exclude: paths relative to a directory source (a file source's name) to leave out. */
+  exclude?: IgnoreMatcher;
 }
 
 /** Sources to copy and the tree they are read from. */
@@ -41,8 +45,11 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
   for (const source of sources) {
     const isDir = source.stat.isDirectory();
     const intoDir = placement.destIsDir || (await statInRoot(placement.destRoot, placement.dest)) === 'directory';
-    const base = isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
+    const base = placement.parents
+      ? posix.join(placement.dest, keptPath(source))
+      : isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
     for await (const entry of tree.walk(source)) {
+      if (placement.exclude !== undefined && entry.rel !== '.' && placement.exclude.matches(isDir ? entry.rel : posix.basename(source.rel))) continue;
       const target = entry.rel === '.' ? base : posix.join(base, entry.rel);
       if (entry.rel === '.' && isDir) {
         // An existing destination directory keeps its metadata. A missing one is made the way
@@ -57,6 +64,14 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
       set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks));
     }
   }
+}
+
+/** The path --parents keeps: the whole context-relative path, or what follows a `/./` pivot. */
+function keptPath(source: ContextSource): string {
+  const pivot = source.source.indexOf('/./');
+  if (pivot < 0) return source.rel;
+  const prefix = posix.normalize(source.source.slice(0, pivot)).replace(/^\/+/, '');
+  return posix.relative(prefix === '.' ? '' : prefix, source.rel);
 }
 
 async function entryFor(path: string, entry: ContextEntry, placement: Placement, hardlinks: Map<string, string>): Promise<LayerEntry> {

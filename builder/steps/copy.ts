@@ -16,7 +16,7 @@ import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { sourceInputs } from '../explain.js';
 import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
-import { BuildContext, type ContextSource } from '../context/index.js';
+import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
 import { resolveOrigin, sha256, type CopyOrigin } from './copy-sources.js';
@@ -31,11 +31,17 @@ interface CopyPlan {
   paths: string[];
   heredocs: { name: string; content: Buffer }[];
   urls: string[];
+  /** The non-heredoc source words, expanded, in order (paths and URLs). */
+  words: string[];
   destRaw: string;
   dest: string;
   destIsDir: boolean;
   chown?: string;
   chmod?: number;
+  /** --exclude patterns, expanded. */
+  excludes: string[];
+  /** --chmod as written (after expansion), for the history text. */
+  chmodText?: string;
   origin: CopyOrigin;
   contextSources: ContextSource[];
 }
@@ -53,15 +59,34 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
     heredocs: plan.heredocs.map((heredoc) => [heredoc.name, sha256(heredoc.content)]),
     urls: downloads.map((download) => [download.url, download.digest]),
     chown: plan.chown, chmod: plan.chmod, platform: platformOf(state),
+    // Only when given, so keys of plain COPY/ADD stay as they were.
+    ...(plan.excludes.length > 0 ? { excludes: plan.excludes } : {}),
+    ...(instruction.kind === 'copy' && instruction.parents === true ? { parents: true } : {}),
   };
   const outcome = await cachedStep(ctx, state, {
     op,
+    // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
+    // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
+    ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { contentOp: async () => ({ ...op, sources: `content ${await stageSourcesDigest(plan, ctx)}` }) } : {}),
     explain: { instruction: instruction.original, ...sourceInputs(identity, summaries), dest: plan.dest, chown: plan.chown ?? '', chmod: String(plan.chmod ?? '') },
     execute: () => materialize(state, plan, downloads, ctx).catch((error: unknown) => rethrowAt(error, where)),
   });
-  const flags = plan.origin.kind === 'context' ? '' : `--from=${(instruction as CopyInstruction).from} `;
-  const shown = [...instruction.sources].join(' ');
-  return withStep(state, `${instruction.kind.toUpperCase()} ${flags}${shown} ${plan.destRaw} # buildkit`, outcome);
+  return withStep(state, historyText(plan), outcome);
+}
+
+/** BuildKit's created_by: flags it shows (never --from or --link), expanded sources, heredocs as `<<NAME`. */
+function historyText(plan: CopyPlan): string {
+  const { instruction } = plan;
+  const words = [
+    instruction.kind.toUpperCase(),
+    ...(instruction.kind === 'copy' && instruction.parents ? ['--parents'] : []),
+    ...(plan.chown === undefined ? [] : [`--chown=${plan.chown}`]),
+    ...(plan.chmodText === undefined ? [] : [`--chmod=${plan.chmodText}`]),
+    ...plan.words,
+    ...plan.heredocs.map((heredoc) => `<<${heredoc.name}`),
+    plan.destRaw,
+  ];
+  return `${words.join(' ')} # buildkit`;
 }
 
 async function planCopy(state: StageState, instruction: FileInstruction, ctx: StepContext, where: ExpandWhere): Promise<CopyPlan> {
@@ -78,15 +103,16 @@ async function planCopy(state: StageState, instruction: FileInstruction, ctx: St
   if (count > 1 && !destIsDir) {
     throw new UserError(`When using ${instruction.kind.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`, 'COPY_DEST');
   }
-  const chmod = instruction.chmod === undefined ? undefined : parseChmod(expand(instruction.chmod));
+  const chmodText = instruction.chmod === undefined ? undefined : expand(instruction.chmod);
+  const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
   const origin = await resolveOrigin(instruction.kind === 'copy' ? instruction.from : undefined, ctx);
   const contextSources = origin.kind === 'context' && paths.length > 0 ? await ctx.context.resolveSources(paths) : [];
   return {
-    instruction, paths, urls, destRaw, destIsDir, origin, contextSources,
+    instruction, paths, urls, words, destRaw, destIsDir, origin, contextSources, excludes: instruction.excludes.map(expand),
     dest: posix.resolve(state.config.config.WorkingDir || '/', destRaw),
     heredocs: instruction.heredocs.map((heredoc) => ({ name: heredoc.name, content: heredocContent(heredoc, expand) })),
     ...(instruction.chown === undefined ? {} : { chown: expand(instruction.chown) }),
-    ...(chmod === undefined ? {} : { chmod }),
+    ...(chmod === undefined ? {} : { chmod, chmodText }),
   };
 }
 
@@ -115,9 +141,12 @@ async function materialize(state: StageState, plan: CopyPlan, downloads: Downloa
     const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destRoot, plan.chown, true);
     const realDest = `/${relative(destRoot, await resolveInRoot(destRoot, plan.dest))}`;
     const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
+    const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
     const placement: Placement = {
-      dest: realDest, destIsDir: plan.destIsDir || multiple, uid: ids.uid, gid: ids.gid, destRoot,
+      dest: realDest, destIsDir: plan.destIsDir || multiple || parents, uid: ids.uid, gid: ids.gid, destRoot,
       ...(plan.chmod === undefined ? {} : { chmod: plan.chmod }),
+      ...(parents ? { parents } : {}),
+      ...(plan.excludes.length > 0 ? { exclude: new IgnoreMatcher(plan.excludes) } : {}),
     };
     const set = new LayerEntrySet();
     await addGenerated(set, plan, downloads, placement);
@@ -145,6 +174,14 @@ async function addGenerated(set: LayerEntrySet, plan: CopyPlan, downloads: Downl
   for (const download of downloads) {
     set.set({ ...contentEntry(into(download.fileName), Buffer.alloc(0), placement, 0o600, download.mtime), content: undefined, source: download.path, size: download.size });
   }
+}
+
+/** Content digest of the sources of a COPY --from=stage in that stage's filesystem (path, type, mode, link, xattrs, content). */
+async function stageSourcesDigest(plan: CopyPlan, ctx: StepContext): Promise<string> {
+  return withSourceTrees(plan, ctx, async (groups) => {
+    const [group] = groups;
+    return group === undefined ? '' : group.tree.digestSources(group.sources, new Map());
+  });
 }
 
 /** Opens the trees the sources come from (context, a view of a stage/image, extracted archives) for the duration of `use`. */

@@ -10,7 +10,7 @@ import type {
 import type { ContainerConfig } from '../../image/oci.js';
 import { DockerfileError } from '../../errors.js';
 import { expandOrThrow, expandWordsOrThrow, type ExpandWhere } from '../expand.js';
-import { expansionEnv, setEnv, type StageState } from '../state.js';
+import { envMap, expansionEnv, setEnv, type StageState } from '../state.js';
 
 /** What a metadata step needs besides its instruction. */
 export interface MetadataContext {
@@ -23,6 +23,8 @@ export interface MetadataContext {
 export interface MetadataResult {
   state: StageState;
   createdBy: string;
+  /** False for ONBUILD: BuildKit records triggers in the config only, with no history entry. */
+  history?: false;
 }
 
 function where(ctx: MetadataContext, instruction: { range: ExpandWhere['range'] }): ExpandWhere {
@@ -55,7 +57,9 @@ export function applyEnv(state: StageState, instruction: EnvInstruction, ctx: Me
     list = setEnv(list, key, value);
     shown.push(`${key}=${value}`);
   }
-  return { state: withConfig(state, { Env: list ?? [] }), createdBy: `ENV ${shown.join(' ')}` };
+  // An ENV set after an ARG of the same name wins again.
+  const argOverrides = withoutKeys(state.argOverrides, instruction.pairs.map((pair) => expandOrThrow(pair.key, env, where(ctx, instruction))));
+  return { state: { ...withConfig(state, { Env: list ?? [] }), argOverrides }, createdBy: `ENV ${shown.join(' ')}` };
 }
 
 // LABEL <key>=<value> ...
@@ -98,7 +102,8 @@ export function applyEntrypoint(state: StageState, instruction: EntrypointInstru
 
 // SHELL ["executable", "params"]
 export function applyShell(state: StageState, instruction: ShellInstruction): MetadataResult {
-  return { state: withConfig(state, { Shell: instruction.shell }), createdBy: `SHELL ${goQuoteList(instruction.shell)}` };
+  // BuildKit formats the list with Go's %v: `SHELL [/bin/sh -e -c]`, no quotes.
+  return { state: withConfig(state, { Shell: instruction.shell }), createdBy: `SHELL [${instruction.shell.join(' ')}]` };
 }
 
 // EXPOSE <port>[/<protocol>] ...
@@ -169,18 +174,43 @@ export function applyHealthcheck(state: StageState, instruction: HealthcheckInst
     ...(instruction.startInterval === undefined ? {} : { StartInterval: instruction.startInterval }),
     ...(instruction.retries === undefined ? {} : { Retries: instruction.retries }),
   };
-  return { state: withConfig(state, { Healthcheck: health }), createdBy: `HEALTHCHECK ${goQuoteList(test)}` };
+  return { state: withConfig(state, { Healthcheck: health }), createdBy: `HEALTHCHECK ${healthcheckText(test, instruction)}` };
+}
+
+/** BuildKit's `%+v` of its HealthcheckConfig struct: every field, durations in Go's notation. */
+function healthcheckText(test: string[], instruction: HealthcheckInstruction): string {
+  const duration = (ns: number | undefined) => goDuration(ns ?? 0);
+  return `{Test:[${test.join(' ')}] Interval:${duration(instruction.interval)} Timeout:${duration(instruction.timeout)} `
+    + `StartPeriod:${duration(instruction.startPeriod)} StartInterval:${duration(instruction.startInterval)} Retries:${instruction.retries ?? 0}}`;
+}
+
+/** Go's time.Duration.String(): `0s`, `500ms`, `1m30s`, `1h0m0s`, `1.5s`. */
+export function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const sign = ns < 0 ? '-' : '';
+  const abs = Math.abs(ns);
+  const trim = (value: number) => String(Number(value.toFixed(9)));
+  if (abs < 1e3) return `${sign}${abs}ns`;
+  if (abs < 1e6) return `${sign}${trim(abs / 1e3)}µs`;
+  if (abs < 1e9) return `${sign}${trim(abs / 1e6)}ms`;
+  const hours = Math.floor(abs / 3.6e12);
+  const minutes = Math.floor((abs % 3.6e12) / 6e10);
+  const seconds = trim((abs % 6e10) / 1e9);
+  if (hours > 0) return `${sign}${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0) return `${sign}${minutes}m${seconds}s`;
+  return `${sign}${seconds}s`;
 }
 
 // ONBUILD <INSTRUCTION>
 export function applyOnbuild(state: StageState, instruction: OnbuildInstruction): MetadataResult {
   const onBuild = [...(state.config.config.OnBuild ?? []), instruction.expression];
-  return { state: withConfig(state, { OnBuild: onBuild }), createdBy: `ONBUILD ${instruction.expression}` };
+  return { state: withConfig(state, { OnBuild: onBuild }), createdBy: `ONBUILD ${instruction.expression}`, history: false };
 }
 
 // ARG <name>[=<default value>] ...
 export function applyArg(state: StageState, instruction: ArgInstruction, ctx: MetadataContext): MetadataResult {
   const args = new Map(state.args);
+  const argOverrides = new Map(state.argOverrides);
   const shown: string[] = [];
   for (const decl of instruction.args) {
     let value = ctx.buildArgs.get(decl.key);
@@ -190,7 +220,18 @@ export function applyArg(state: StageState, instruction: ArgInstruction, ctx: Me
     // A bare `ARG X` in a stage takes the global ARG's value (Docker's scoping rule).
     if (value === undefined && decl.value === undefined) value = ctx.globalArgs.get(decl.key);
     args.set(decl.key, value);
+    // BuildKit sets a valued ARG into the build env in order, so one declared after an ENV of the
+    // same name wins for the steps that follow (the image's Env keeps the ENV value).
+    if (value !== undefined) argOverrides.set(decl.key, value);
     shown.push(value === undefined ? decl.key : `${decl.key}=${value}`);
   }
-  return { state: { ...state, args }, createdBy: `ARG ${shown.join(' ')}` };
+  const env = envMap(state.config);
+  for (const key of [...argOverrides.keys()]) if (!env.has(key)) argOverrides.delete(key);
+  return { state: { ...state, args, argOverrides }, createdBy: `ARG ${shown.join(' ')}` };
+}
+
+function withoutKeys(map: ReadonlyMap<string, string> | undefined, keys: string[]): Map<string, string> {
+  const next = new Map(map);
+  for (const key of keys) next.delete(key);
+  return next;
 }

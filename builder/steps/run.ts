@@ -11,7 +11,7 @@ import { DockerfileError, StepError } from '../../errors.js';
 import type { LayerRef } from '../../ports.js';
 import type { RunInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
-import { envMap, platformOf, type StageState } from '../state.js';
+import { DEFAULT_PATH, envMap, platformOf, type StageState } from '../state.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { envInputs } from '../explain.js';
@@ -23,9 +23,6 @@ import { mountsKey, openMounts, planMounts, type PlannedMount } from './run-moun
 import { atLine } from './run-mount-sources.js';
 import { sha256 } from './copy-sources.js';
 import type { RunMount } from '../../ports.js';
-
-/** BuildKit gives RUN this PATH when the image sets none. */
-const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export async function runStep(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<StageState> {
   const where = (message: string) => new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);
@@ -82,17 +79,18 @@ function runArgv(state: StageState, instruction: RunInstruction): { argv: string
   return { argv: [...shell, script] };
 }
 
-/** ENV of the image plus ARGs in scope (ENV wins), plus proxy build args; the default PATH if none. */
+/**
+ * ENV of the image plus ARGs in scope (ENV wins, except over an ARG declared after it), plus proxy
+ * build args; BuildKit's default PATH if none.
+ */
 function runEnv(state: StageState, ctx: StepContext): { env: string[]; shownArgs: string[] } {
   const env = envMap(state.config);
-  const shownArgs: string[] = [];
-  for (const [key, value] of state.args) {
-    if (value === undefined || env.has(key)) continue;
-    env.set(key, value);
-    if (!proxyArgs.has(key)) shownArgs.push(`${key}=${value}`);
-  }
+  for (const [key, value] of state.args) if (value !== undefined && !env.has(key)) env.set(key, value);
+  for (const [key, value] of state.argOverrides ?? []) env.set(key, value);
+  // BuildKit's `|N` prefix lists every declared ARG with the value the step sees ('' when unset).
+  const shownArgs = [...state.args.keys()].filter((key) => !proxyArgs.has(key)).map((key) => `${key}=${env.get(key) ?? ''}`);
   for (const [key, value] of ctx.plan.buildArgs) if (proxyArgs.has(key) && !env.has(key)) env.set(key, value);
-  if (!env.has('PATH')) env.set('PATH', defaultPath);
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   return { env: [...env].map(([key, value]) => `${key}=${value}`), shownArgs };
 }
 

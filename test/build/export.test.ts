@@ -73,6 +73,21 @@ describe('exports', () => {
     expect((await readFile(file)).length).toBeGreaterThan(1_000_000);
   });
 
+  it('--output type=tar keeps exact modes, FIFOs and hardlinks (same tree as umoci unpack)', async () => {
+    const file = path.join(await tempDir('tar'), 'fs.tar');
+    const context = await writeContext({
+      Dockerfile: 'FROM busybox:latest\nRUN mkfifo /fifo && mkdir -m 1777 /sticky && chmod 4755 /bin/busybox && echo x > /a && ln /a /b && ln -s /a /sym\n',
+    });
+    await buildOk(store, ['-t', 'export:5', '--output', `type=tar,dest=${file}`, context]);
+    const extracted = await tempDir('untar');
+    await execa('tar', ['-xpf', file, '--numeric-owner', '-C', extracted]);
+    expect(await tree(extracted)).toEqual(await tree(await unpack(store, 'export:5')));
+    const listing = (await execa('tar', ['-tvf', file])).stdout;
+    expect(listing).toMatch(/^p.* fifo$/m);
+    expect(listing).toMatch(/^drwxrwxrwt .* sticky\/?$/m);
+    expect(listing).toMatch(/^h.* b link to a$/m);
+  });
+
   it('refuses a bad --output before building', async () => {
     const context = await writeContext({ Dockerfile: dockerfile, 'app/hello.txt': 'hello\n' });
     const result = await runTzbuild(['build', '--root', store, '--output', 'type=zip,dest=x', context]);

@@ -117,8 +117,8 @@ describe('RUN', () => {
       'ARG GLOBAL=from-before-from',
       'USER app',
       'USER root',
-      'SHELL ["/bin/myshell" "-x"]',
-      'SHELL ["/bin/sh" "-c"]',
+      'SHELL [/bin/myshell -x]',
+      'SHELL [/bin/sh -c]',
     ]);
     expect(image.Config.Shell).toEqual(['/bin/sh', '-c']);
   });
