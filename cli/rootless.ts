@@ -139,17 +139,9 @@ function reexec(plan: RootlessPlan): Promise<number> {
         resolve(1);
         return;
       }
-      // The build cannot tell a missing mapping from other chown failures; we know the cause.
-      if (code === 1 && !plan.subordinate) process.stderr.write(`note: ${rootOnlyNote(plan.user)}\n`);
       resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
     });
   });
-}
-
-/** Why an image may fail without subordinate ids, and the fix. */
-export function rootOnlyNote(user: { name: string }): string {
-  return `rootless without subordinate ids for ${user.name}: only uid/gid 0 exist in the build's user namespace, so files owned by other ids `
-    + `(RUN chown, COPY --chown, base images with such files) cannot be created; add ${user.name} to /etc/subuid and /etc/subgid (usermod --add-subuids/--add-subgids)`;
 }
 
 /** One line saying why the namespace could not be made, with what to do about it. */

@@ -2,7 +2,8 @@
  * Recovery at store open: undoes what a killed tzbuild left behind, cheaply (a few readdirs and
  * one read of /proc/self/mountinfo) and without touching any live process's work.
  *
- * - `tmp/<owner>/` of a dead owner: its overlay mounts are unmounted, then the dir is deleted.
+ * - `tmp/<owner>/` of a dead owner: OCI containers it left running are killed and their cgroups
+ *   removed (recover-containers.ts), its overlay mounts are unmounted, then the dir is deleted.
  * - `ingest/<owner>-…` partial blobs and `leases/<owner>` of dead owners are deleted.
  * - Entries not named after an owner (made by code that uses the shared `tmp/`) are deleted only
  *   when no other live process has the store open, or when older than `graceMs`.
@@ -19,6 +20,7 @@ import { storeLayout, type StoreLayout } from './layout.js';
 import { otherLiveOwners, readLiveLeases } from './lease.js';
 import { mountsUnder, unmountAllUnder } from './mounts.js';
 import { acquireLock, isOwnerAlive, ownerOf } from './file-lock.js';
+import { stopOrphanedContainers } from './recover-containers.js';
 
 /** What {@link recoverStore} cleaned up. */
 export interface RecoveryReport {
@@ -28,6 +30,8 @@ export interface RecoveryReport {
   deadLeases: number;
   incompleteSnapshots: number;
   tempFiles: number;
+  /** Steps of dead owners' OCI containers that were still running, now killed. */
+  containersStopped: number;
 }
 
 /** Options for {@link recoverStore}. */
@@ -39,7 +43,7 @@ export interface RecoverOptions {
 /** Tidies the store at `root` after crashed processes; safe to run while other builds are live. */
 export async function recoverStore(root: string, options: RecoverOptions = {}): Promise<RecoveryReport> {
   const layout = storeLayout(root);
-  const report: RecoveryReport = { scratchDirs: 0, unmounted: 0, partialIngests: 0, deadLeases: 0, incompleteSnapshots: 0, tempFiles: 0 };
+  const report: RecoveryReport = { scratchDirs: 0, unmounted: 0, partialIngests: 0, deadLeases: 0, incompleteSnapshots: 0, tempFiles: 0, containersStopped: 0 };
   const mountedBefore = (await mountsUnder(layout.tmp)).length;
   const othersAlive = await otherLiveOwners(layout.root);
   const cutoff = Date.now() - (options.graceMs ?? 3_600_000);
@@ -53,6 +57,8 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
     // Step logs are kept for the user to read after the build.
     if (name === 'logs' || !(await orphaned(layout.tmp, name))) continue;
     const dir = path.join(layout.tmp, name);
+    // A container the dead owner started may still run (its cgroups and processes outlive it).
+    if (ownerOf(name) !== undefined) report.containersStopped += await stopOrphanedContainers(dir);
     // Never recurse into something still mounted: rm would delete through the mount.
     if (!(await unmountAllUnder(dir))) continue;
     await rm(dir, { recursive: true, force: true });

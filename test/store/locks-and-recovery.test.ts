@@ -16,7 +16,7 @@ import { readLiveLeases } from '../../image/lease.js';
 import { mountsUnder } from '../../image/mounts.js';
 import { recoverStore } from '../../image/recover.js';
 import { openStore } from '../../image/store.js';
-import { tempDir } from '../build/fixture.js';
+import { loadedStore, tempDir, writeContext } from '../build/fixture.js';
 import { tempStore } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -103,6 +103,31 @@ describe('recoverStore', () => {
     await mkdir(path.join(half, 'usr'), { recursive: true });
     expect((await recoverStore(root)).incompleteSnapshots).toBe(1);
     expect(await readdir(storeLayout(root).snapshots)).toEqual([]);
+  });
+});
+
+describe('a build killed with SIGKILL during a runc step', () => {
+  it('leaves a running container that the next command stops, cgroups included', async () => {
+    const store = await loadedStore();
+    const marker = `tzb-orphan-${process.pid}-${Date.now()}`;
+    const context = await writeContext({ Dockerfile: `FROM busybox\nRUN sh -c 'sleep 100; echo ${marker}'\n` });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'build', '--root', store, '--runner', 'runc', '--progress', 'plain', context], { stdio: 'ignore' });
+    // The step runs once runc has written its state and the sleep is alive.
+    const stateFiles = async () => (await execa('find', [path.join(store, 'tmp'), '-name', 'state.json'], { reject: false })).stdout.split('\n').filter(Boolean);
+    const sleeping = async () => (await execa('pgrep', ['-f', `sleep 100; echo ${marker}`], { reject: false })).stdout.trim() !== '';
+    for (let waited = 0; !((await stateFiles()).length > 0 && (await sleeping())); waited += 100) {
+      if (waited > 60_000) throw new Error('the step never started');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const id = path.basename(path.dirname((await stateFiles())[0]!));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await sleeping()).toBe(true); // what this test is about: the container outlived tzbuild
+    expect((await execa(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'images', '--root', store])).exitCode).toBe(0);
+    expect(await sleeping()).toBe(false);
+    const cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '4', '-name', id], { reject: false })).stdout.trim();
+    expect(cgroups).toBe('');
+    expect(await mountsUnder(store)).toEqual([]);
   });
 });
 
