@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { BuildDeps } from '../builder/session.js';
-import type { ProgressSink } from '../ports.js';
 import { DiskCacheStore } from '../cache/cache-store.js';
 import type { ImportedCache } from '../cache/remote/import.js';
 import { LayeredCacheStore } from '../cache/remote/layered-cache-store.js';
@@ -14,8 +13,9 @@ import type { ImageStore } from '../image/images.js';
 import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
 import { storeLayout } from '../image/layout.js';
 import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
-import { RegistryImageSource } from '../image/registry/index.js';
-import { createRunner, type RunnerKind } from '../runners/index.js';
+import type { ImageSource, ProgressSink, ResolvedImage, RunResult, RunSpec, Runner } from '../ports.js';
+import { StoreError } from '../errors.js';
+import type { RunnerKind } from '../runners/kinds.js';
 
 /** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
 export function storeRoot(flag?: string): string {
@@ -50,10 +50,10 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
     snapshotter: lazy ? lazySnapshotter(store.snapshotter, lazy) : store.snapshotter,
     layers: new StoreLayerWriter(images),
     // FROM names with a registry (`localhost:5000/app:1`) are pulled when the store lacks them.
-    images: new RegistryImageSource(new StoreImageSource(images), images),
+    images: new PullingImageSource(new StoreImageSource(images), images),
     committer: lazy ? lazyCommitter(new StoreImageCommitter(images), lazy) : new StoreImageCommitter(images),
     cache: sharedCache ?? new DiskCacheStore(layout.root),
-    runner: createRunner(runner, { tmpRoot: store.tmpDir }),
+    runner: await lazyRunner(runner, store.tmpDir),
     sink,
     tmpDir: store.tmpDir,
   };
@@ -72,4 +72,41 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
 /** A store for commands that only read or tag images (no progress). */
 export async function openImageStore(root: string): Promise<ImageStore> {
   return openStoreRoot(root);
+}
+
+/**
+ * The runner, loaded on the first RUN that misses: a fully cached build never pays for the runner
+ * modules. A runtime named by `--runner` is still checked now, so a missing one fails at once.
+ */
+async function lazyRunner(kind: RunnerKind, tmpRoot: string): Promise<Runner> {
+  const make = async () => (await import('../runners/index.js')).createRunner(kind, { tmpRoot });
+  if (kind === 'runc' || kind === 'crun') {
+    const { findRuntime } = await import('../runners/oci/runtime-binary.js');
+    if (!findRuntime(kind)) await make(); // throws the RUNNER_UNAVAILABLE error
+  }
+  let runner: Promise<Runner> | undefined;
+  return {
+    name: kind,
+    run: async (spec: RunSpec): Promise<RunResult> => (await (runner ??= make())).run(spec),
+  };
+}
+
+/**
+ * FROM resolution: the store first; only a name the store lacks loads the registry client, which
+ * pulls names that carry a registry (`localhost:5000/app:1`).
+ */
+class PullingImageSource implements ImageSource {
+  private registry: Promise<ImageSource> | undefined;
+
+  constructor(private readonly local: ImageSource, private readonly images: ImageStore) {}
+
+  async resolve(reference: string): Promise<ResolvedImage> {
+    try {
+      return await this.local.resolve(reference);
+    } catch (error) {
+      if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND') throw error;
+      this.registry ??= import('../image/registry/image-source.js').then(({ RegistryImageSource }) => new RegistryImageSource(this.local, this.images));
+      return (await this.registry).resolve(reference);
+    }
+  }
 }

@@ -14,11 +14,9 @@ export { NamespaceRunner, type NetworkMode } from './namespaces.js';
 export { OciRuntimeRunner, type OciRuntimeRunnerOptions } from './oci/oci-runtime.js';
 export type { OciRuntimeKind } from './oci/runtime-binary.js';
 
-/** What `--runner` accepts. */
-export const RUNNER_KINDS = ['auto', 'runc', 'crun', 'namespaces'] as const;
+import { RUNNER_KINDS, type RunnerKind } from './kinds.js';
 
-/** A runner choice: a runtime by name, the namespace runner, or `auto`. */
-export type RunnerKind = (typeof RUNNER_KINDS)[number];
+export { RUNNER_KINDS, isRunnerKind, type RunnerKind } from './kinds.js';
 
 /** Options shared by every runner. */
 export interface CreateRunnerOptions {
@@ -56,11 +54,6 @@ export function createRunner(kind: RunnerKind, options: CreateRunnerOptions = {}
     throw new UserError(`--runner ${kind}: ${kind} is not installed (apt-get install ${kind}, or use --runner auto)`, 'RUNNER_UNAVAILABLE');
   }
   return new OciRuntimeRunner({ ...common, runtime: kind, binary });
-}
-
-/** Narrows a user-supplied string (e.g. the `--runner` flag) to a RunnerKind. */
-export function isRunnerKind(value: string): value is RunnerKind {
-  return (RUNNER_KINDS as readonly string[]).includes(value);
 }
 
 function isRuntimeKind(value: string): value is OciRuntimeKind {

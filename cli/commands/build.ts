@@ -14,7 +14,7 @@ import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
 import { gcAfterBuild } from './store.js';
 import type { BuildOptionsWithSecrets, SecretSource } from '../../builder/steps/run-mounts.js';
-import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/index.js';
+import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
 
 export interface BuildFlags {
   tag: string[];
