@@ -5,7 +5,8 @@
  * more); BuildKit's own pattern then decides, because dockerfile-ast cuts values at whitespace
  * (`# syntax=img // opts`) and accepts names and escape tokens BuildKit rejects.
  */
-import { DockerfileParser } from 'dockerfile-ast';
+import { createRequire } from 'node:module';
+import type { DockerfileParser as Parser } from 'dockerfile-ast';
 
 /** BuildKit's directive pattern, applied to a line with leading whitespace removed. */
 const DIRECTIVE_LINE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
@@ -34,8 +35,11 @@ export class DirectiveError extends Error {
  * directive. Throws {@link DirectiveError} for a repeated directive.
  */
 export function readDirectives(text: string, lines: string[]): Directive[] {
+  // A block must start on line 1: without a directive there, dockerfile-ast (and the ~30 ms of
+  // loading it and its language-server types) is not needed at all.
+  if (!DIRECTIVE_LINE.test((lines[0] ?? '').trimStart())) return [];
   const candidates = new Set(
-    DockerfileParser.parse(text)
+    dockerfileParser().parse(text)
       .getDirectives()
       .map((directive) => directive.getRange().start.line),
   );
@@ -50,6 +54,14 @@ export function readDirectives(text: string, lines: string[]): Directive[] {
     directives.push({ name, value: match[2] ?? '', line: index + 1 });
   }
   return directives;
+}
+
+let parser: typeof Parser | undefined;
+
+/** dockerfile-ast is CommonJS: loaded synchronously, on first use. */
+function dockerfileParser(): typeof Parser {
+  parser ??= (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
+  return parser;
 }
 
 /** Validates an `escape` directive value. */
