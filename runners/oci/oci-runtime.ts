@@ -212,7 +212,10 @@ class Container {
 function spawnSupervisor(execa: Execa, container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
-  const argv = ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs];
+  // The sh prelude only when it has something to do beyond the overlay mount (the supervisor does that).
+  const prelude = sandbox.mounts.views.length > 0 || container.hideCgroup2 !== undefined;
+  const start = prelude ? ['/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci'] : ['perl', '-e', SUPERVISOR_PERL, '--'];
+  const argv = ['unshare', '--mount', '--propagation', 'private', '--', ...start, ...supervisorArgs];
   // setpriv --pdeathsig: if we die, the supervisor dies and its namespace (with the overlay) goes.
   return execa('setpriv', ['--pdeathsig', 'KILL', ...argv], {
     env: {

@@ -1,9 +1,10 @@
 /**
  * The host-side helpers of the OCI runner, run inside a private mount namespace made by `unshare`:
  *
- * 1. PRELUDE (sh) mounts the step's overlay on the scratch dir's `merged`. The mount exists only in
- *    this namespace, so the host never sees it and it cannot outlive the step, whatever happens
- *    to us.
+ * 1. The step's overlay is mounted on the scratch dir's `merged`: by PRELUDE (sh) when the step
+ *    has --mount views or a cgroup2 mount to hide, else by the supervisor with mount(2). The
+ *    mount exists only in this namespace, so the host never sees it and it cannot outlive the
+ *    step, whatever happens to us.
  * 2. SUPERVISOR (Perl, as for the namespace runner: perl-base is always there) creates the working
  *    directory from inside a chroot of the rootfs (so image symlinks resolve inside it, as
  *    BuildKit's `fs.RootPath` does), becomes a child subreaper, and starts `RUNTIME run --detach`.
@@ -36,7 +37,7 @@ if [ -n "$TZB_HIDE_CGROUP2" ]; then
   out=$(hide_mount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"
 fi
 perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
-exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
+TZB_OVERLAY_MOUNTED=1 exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
 `;
 
 /** Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from `merged`). */
@@ -51,10 +52,21 @@ my $flags = fcntl($status, F_GETFD, 0) or fail("fcntl: $!");
 fcntl($status, F_SETFD, $flags | FD_CLOEXEC) or fail("fcntl: $!");
 sub fail { print $status "error: $_[0]\n"; POSIX::_exit(125); }
 
-# prctl syscall numbers.
+# prctl and mount syscall numbers.
 my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
+my %mount = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
 my $arch = (POSIX::uname())[4];
 my $nr = $prctl{$arch} or fail("unsupported architecture $arch");
+
+# Started directly (no --mount views, nothing to hide): the overlay is mounted here with mount(2),
+# saving the prelude's sh and mount(8). Lowerdirs are short links relative to TZB_LAYERS.
+unless ($ENV{TZB_OVERLAY_MOUNTED}) {
+  chdir($ENV{TZB_LAYERS}) or fail("cannot enter $ENV{TZB_LAYERS}: $!");
+  my ($source, $target, $type) = ('overlay', $ENV{TZB_MERGED}, 'overlay');
+  my $options = "lowerdir=$ENV{TZB_LOWER},upperdir=$ENV{TZB_UPPER},workdir=$ENV{TZB_WORK},$ENV{TZB_OVERLAY_OPTS}";
+  syscall($mount{$arch}, $source, $target, $type, 0, $options) == 0 or fail("mounting overlay: $!");
+  chdir($target) or fail("cannot enter $target: $!");
+}
 
 make_cwd();
 syscall($nr, 36, 1, 0, 0, 0) == 0 or fail("PR_SET_CHILD_SUBREAPER: $!");
