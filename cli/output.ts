@@ -5,8 +5,6 @@
  * a bare path means `type=local,dest=PATH`, `-` is not supported.
  */
 import { UserError } from '../errors.js';
-import { saveImages } from '../image/export.js';
-import { exportRootfs, exportRootfsTar } from '../image/export-fs.js';
 import { resolveImage, type ImageStore } from '../image/images.js';
 
 export type OutputSpec = { type: 'image' } | { type: 'docker' | 'oci' | 'local' | 'tar'; dest: string };
@@ -32,13 +30,14 @@ export async function writeOutput(store: ImageStore, imageRef: string, tags: str
   switch (spec.type) {
     case 'image':
       return;
+    // The exporters load only when asked for: most builds export nothing.
     case 'docker':
     case 'oci':
       // One tar serves both: a docker-archive manifest.json beside an OCI layout (docker save's format since Docker 25).
-      return saveImages(store, tags.length > 0 ? tags : [imageRef], spec.dest);
+      return (await import('../image/export.js')).saveImages(store, tags.length > 0 ? tags : [imageRef], spec.dest);
     case 'local':
-      return exportRootfs(store, await resolveImage(store, imageRef), spec.dest);
+      return (await import('../image/export-fs.js')).exportRootfs(store, await resolveImage(store, imageRef), spec.dest);
     case 'tar':
-      return exportRootfsTar(store, await resolveImage(store, imageRef), spec.dest);
+      return (await import('../image/export-fs.js')).exportRootfsTar(store, await resolveImage(store, imageRef), spec.dest);
   }
 }

@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
-import { applyLayer } from '../../image/layer-apply.js';
 import { decompress, detectCompression } from '../../image/decompress.js';
 import { BuildContext, type ContextSource } from '../context/index.js';
 import type { SourceGroup } from './copy-entries.js';
@@ -29,6 +28,8 @@ export async function extractArchives<T>(
       }
       const dir = await mkdtemp(join(tmpDir, 'add-'));
       dirs.push(dir);
+      // The unpacker loads only when an ADD meets an archive (a cached build never does).
+      const { applyLayer } = await import('../../image/layer-apply.js');
       await applyLayer(createReadStream(source.abs), dir, { format: 'merged', label: source.rel }).catch((error: Error) => {
         throw new UserError(`ADD ${source.rel}: cannot extract archive: ${error.message}`, 'ADD_ARCHIVE');
       });

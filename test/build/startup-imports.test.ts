@@ -57,7 +57,7 @@ describe('modules loaded at start-up', () => {
     expect(loaded.some((url) => url.endsWith('/dist/builder/build.js'))).toBe(true);
     const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
     for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react']) expect(packages.has(heavy), heavy).toBe(false);
-    for (const lazy of ['image/layer-writer.js', 'image/archive.js', 'image/fsck.js', 'cli/commands/registry.js', 'runners/index.js', 'runners/namespaces.js', 'image/registry/client.js']) {
+    for (const lazy of ['image/layer-writer.js', 'image/archive.js', 'image/fsck.js', 'cli/commands/registry.js', 'runners/index.js', 'runners/namespaces.js', 'image/registry/client.js', 'image/layer-apply.js', 'image/export-fs.js', 'image/gc.js']) {
       expect(loaded.some((url) => url.endsWith(`/dist/${lazy}`)), lazy).toBe(false);
     }
   });
