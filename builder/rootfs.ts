@@ -6,7 +6,7 @@
  */
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
-import { readFileFromLayers } from './layered-read.js';
+import { readFileFromLayers } from '../image/layered-read.js';
 import { inUserNamespace } from '../userns.js';
 import { join, posix } from 'node:path';
 

@@ -116,9 +116,15 @@ function noteUsed(ctx: StepContext, key: string, record: CacheRecord): void {
   ctx.deps.cache.noteUsed?.(key, record, { stage: ctx.stage.index, inFinalImage: finalImageStages(ctx.plan).has(ctx.stage.index) });
 }
 
+/** Per plan, computed once: every step of the build asks. */
+const imageStagesOf = new WeakMap<StepContext['plan'], Set<number>>();
+
 /** The target stage and the stages it is built FROM (their layers are the image's lower layers). */
 function finalImageStages(plan: StepContext['plan']): Set<number> {
+  const known = imageStagesOf.get(plan);
+  if (known !== undefined) return known;
   const stages = new Set<number>();
+  imageStagesOf.set(plan, stages);
   for (let index: number | undefined = plan.target; index !== undefined && !stages.has(index);) {
     stages.add(index);
     const base: StageBase | undefined = plan.stages[index]?.base;

@@ -13,8 +13,8 @@ import type { ImageStore } from '../image/images.js';
 import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
 import { storeLayout } from '../image/layout.js';
 import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
-import type { ImageSource, ProgressSink, ResolvedImage, RunResult, RunSpec, Runner } from '../ports.js';
-import { StoreError } from '../errors.js';
+import type { ProgressSink, RunResult, RunSpec, Runner } from '../ports.js';
+import { RegistryImageSource } from '../image/registry/image-source.js';
 import type { RunnerKind } from '../runners/kinds.js';
 
 /** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
@@ -50,7 +50,7 @@ export async function openStore(root: string, sink: ProgressSink, runner: Runner
     snapshotter: lazy ? lazySnapshotter(store.snapshotter, lazy) : store.snapshotter,
     layers: new StoreLayerWriter(images),
     // FROM names with a registry (`localhost:5000/app:1`) are pulled when the store lacks them.
-    images: new PullingImageSource(new StoreImageSource(images), images),
+    images: new RegistryImageSource(new StoreImageSource(images), images),
     committer: lazy ? lazyCommitter(new StoreImageCommitter(images), lazy) : new StoreImageCommitter(images),
     cache: sharedCache ?? new DiskCacheStore(layout.root),
     runner: await lazyRunner(runner, store.tmpDir),
@@ -89,24 +89,4 @@ async function lazyRunner(kind: RunnerKind, tmpRoot: string): Promise<Runner> {
     name: kind,
     run: async (spec: RunSpec): Promise<RunResult> => (await (runner ??= make())).run(spec),
   };
-}
-
-/**
- * FROM resolution: the store first; only a name the store lacks loads the registry client, which
- * pulls names that carry a registry (`localhost:5000/app:1`).
- */
-class PullingImageSource implements ImageSource {
-  private registry: Promise<ImageSource> | undefined;
-
-  constructor(private readonly local: ImageSource, private readonly images: ImageStore) {}
-
-  async resolve(reference: string): Promise<ResolvedImage> {
-    try {
-      return await this.local.resolve(reference);
-    } catch (error) {
-      if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND') throw error;
-      this.registry ??= import('../image/registry/image-source.js').then(({ RegistryImageSource }) => new RegistryImageSource(this.local, this.images));
-      return (await this.registry).resolve(reference);
-    }
-  }
 }

@@ -5,24 +5,17 @@
  * those state files under a dead owner's dir, kills each container's init if it is still the same
  * process (pid and start time), and removes its now-empty cgroups, before the dir is deleted.
  */
-import { readFile, readdir, rmdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { containerCgroups, readRuncState, removeCgroups } from '../runc-state.js';
 import { processStartTime } from './file-lock.js';
-
-/** The fields of runc's state.json we use. */
-interface RuncState {
-  id?: string;
-  init_process_pid?: number;
-  init_process_start?: number;
-  cgroup_paths?: Record<string, string>;
-}
 
 /** Stops the containers whose state lies under `dir` (a dead owner's scratch); returns how many. */
 export async function stopOrphanedContainers(dir: string): Promise<number> {
   let stopped = 0;
   for (const file of await stateFiles(dir)) {
-    const state = await readFile(file, 'utf8').then((text) => JSON.parse(text) as RuncState, () => undefined);
-    if (state?.id === undefined) continue;
+    const state = await readRuncState(file);
+    if (state === undefined) continue;
     const pid = state.init_process_pid;
     if (pid !== undefined && pid > 1 && processStartTime(pid) === String(state.init_process_start)) {
       try {
@@ -34,11 +27,7 @@ export async function stopOrphanedContainers(dir: string): Promise<number> {
       }
       await waitGone(pid, String(state.init_process_start));
     }
-    for (const cgroup of Object.values(state.cgroup_paths ?? {})) {
-      // Only the container's own leaf cgroups, never anything else a corrupt file might name.
-      if (!cgroup.startsWith('/sys/fs/cgroup/') || path.basename(cgroup) !== state.id) continue;
-      await removeWhenEmpty(cgroup);
-    }
+    await removeCgroups(containerCgroups(state), 1_000);
   }
   return stopped;
 }
@@ -49,7 +38,7 @@ async function stateFiles(dir: string, depth = 4): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const found: string[] = [];
   for (const entry of entries) {
-    if (entry.isFile() && entry.name === 'state.json' && path.basename(path.dirname(path.dirname(path.join(dir, entry.name)))) === 'state') {
+    if (entry.isFile() && entry.name === 'state.json' && path.basename(path.dirname(dir)) === 'state') {
       found.push(path.join(dir, entry.name));
     } else if (entry.isDirectory()) {
       found.push(...(await stateFiles(path.join(dir, entry.name), depth - 1)));
@@ -60,16 +49,6 @@ async function stateFiles(dir: string, depth = 4): Promise<string[]> {
 
 async function waitGone(pid: number, start: string): Promise<void> {
   for (let waited = 0; waited < 5_000 && processStartTime(pid) === start; waited += 20) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** rmdir, retried briefly while the cgroup's last processes are still exiting. */
-async function removeWhenEmpty(cgroup: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const code = await rmdir(cgroup).then(() => undefined, (error: NodeJS.ErrnoException) => error.code);
-    if (code === undefined || code === 'ENOENT') return;
-    if (code !== 'EBUSY') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -8,61 +8,10 @@
  * image's owner, mode and times, so the merged view looks exactly like the image's.
  */
 import type { Stats } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-
-/** The entry overlayfs shows for `rel` and the layer it comes from. */
-export interface LayerEntry {
-  layer: string;
-  stats: Stats;
-}
-
-const MAX_LINKS = 40;
-
-/**
- * The topmost entry for `rel` in `lowerdirs` (lowest first): a 0/0 character device is a
- * whiteout, and a non-directory on the way (ENOTDIR) hides every layer below. Opaque directories
- * are not looked at: a lower entry under one is still reported.
- */
-export async function topmostEntry(lowerdirs: readonly string[], rel: string): Promise<LayerEntry | undefined> {
-  for (const layer of [...lowerdirs].reverse()) {
-    try {
-      const stats = await lstat(path.join(layer, rel));
-      if (stats.isCharacterDevice() && stats.rdev === 0) return undefined;
-      return { layer, stats };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-  return undefined;
-}
-
-/** `target` (absolute) with the symlinks of the layered rootfs followed; path parts, no leading `/`. */
-export async function resolveInLayers(lowerdirs: readonly string[], target: string): Promise<string[]> {
-  const parts: string[] = [];
-  let pending = target.split('/').filter(Boolean);
-  let links = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
-    if (name === '.') continue;
-    if (name === '..') {
-      parts.pop();
-      continue;
-    }
-    const entry = await topmostEntry(lowerdirs, [...parts, name].join('/'));
-    if (entry?.stats.isSymbolicLink()) {
-      if (++links > MAX_LINKS) throw new UserError(`mount target ${target}: too many levels of symbolic links`, 'RUNNER_SPEC');
-      const link = await readlink(path.join(entry.layer, ...parts, name));
-      if (link.startsWith('/')) parts.length = 0;
-      pending = [...link.split('/').filter(Boolean), ...pending];
-      continue;
-    }
-    parts.push(name);
-  }
-  return parts;
-}
+import { resolveInLayers, topmostEntry } from '../image/layered-read.js';
 
 /**
  * Makes sure `target` exists as a directory (or file) in the merged view of `imageLowerdirs` +

@@ -11,7 +11,8 @@ import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { RunMount } from '../ports.js';
-import { placeMountpoint, topmostEntry } from './mount-targets.js';
+import { topmostEntry } from '../image/layered-read.js';
+import { placeMountpoint } from './mount-targets.js';
 import { assertMountablePath, linkLowerdirs } from './overlay-options.js';
 
 /** One mount as the runners apply it. */

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireLock, type HeldLock } from '../../image/file-lock.js';
+import { acquireLock, type HeldLock, type LockOptions } from '../../image/file-lock.js';
 import { UserError } from '../../errors.js';
 
 /** What identifies and shapes one cache. */
@@ -44,21 +44,21 @@ export async function acquireCacheMount(root: string, request: CacheMountRequest
   await mkdir(home, { recursive: true, mode: 0o700 });
   if (request.sharing === 'shared') return { dir: await ensureInstance(home, 0, request), release: async () => undefined };
   if (request.sharing === 'locked') {
-    const lock = await takeLock(path.join(home, '0.lock'), true, request.signal);
+    const lock = (await acquireLock(path.join(home, '0.lock'), lockOptions(request))) as HeldLock;
     return held(await ensureInstance(home, 0, request).catch(releaseOnError(lock)), lock);
   }
   for (let instance = 0; instance < maxPrivateInstances; instance++) {
-    const lock = await takeLock(path.join(home, `${instance}.lock`), false, request.signal);
+    const lock = await acquireLock(path.join(home, `${instance}.lock`), { ...lockOptions(request), noWait: true });
     if (lock !== undefined) return held(await ensureInstance(home, instance, request).catch(releaseOnError(lock)), lock);
   }
   throw new UserError(`cache mount ${request.id}: more than ${maxPrivateInstances} steps use it privately at once`, 'CACHE_MOUNT');
 }
 
-function held(dir: string, lock: FlockHolder): HeldCacheMount {
+function held(dir: string, lock: HeldLock): HeldCacheMount {
   return { dir, release: () => lock.release() };
 }
 
-function releaseOnError(lock: FlockHolder): (error: unknown) => Promise<never> {
+function releaseOnError(lock: HeldLock): (error: unknown) => Promise<never> {
   return async (error) => {
     await lock.release();
     throw error;
@@ -83,12 +83,7 @@ async function ensureInstance(home: string, instance: number, request: CacheMoun
   return dir;
 }
 
-/** A held lock on one cache instance. */
-type FlockHolder = HeldLock;
-
-/** Takes the instance's lock (`wait` false: only if free at once); waiting ends with `signal`. */
-async function takeLock(file: string, wait: true, signal?: AbortSignal): Promise<FlockHolder>;
-async function takeLock(file: string, wait: false, signal?: AbortSignal): Promise<FlockHolder | undefined>;
-async function takeLock(file: string, wait: boolean, signal?: AbortSignal): Promise<FlockHolder | undefined> {
-  return acquireLock(file, { noWait: !wait, ...(signal ? { signal } : {}) });
+/** Waiting for a cache lock ends with the build (cancellation). */
+function lockOptions(request: CacheMountRequest): LockOptions {
+  return request.signal ? { signal: request.signal } : {};
 }

@@ -1,5 +1,4 @@
 /** `tzbuild [build] …`: options → BuildOptions, a progress sink, the build, the image ID. */
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -13,6 +12,7 @@ import { openStore, storeRoot, type OpenedStore } from '../compose.js';
 import type { SharedCaches } from '../../cache/remote/shared-cache.js';
 import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
+import { configuredKeep } from '../gc-config.js';
 import type { BuildOptionsWithSecrets, SecretSource } from '../../builder/steps/run-mounts.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
 
@@ -236,9 +236,9 @@ function cancelOnSignals(): { signal: AbortSignal; exit(): Promise<never>; dispo
 /** The automatic GC (when a size is configured): its failure is worth a warning, not a failed build. */
 async function collectGarbage(root: string): Promise<void> {
   try {
-    // Only a configured size (env or the store's config.json) needs the GC code loaded at all.
-    if (process.env.TZBUILD_GC_KEEP === undefined && !existsSync(join(root, 'config.json'))) return;
-    await (await import('./store.js')).gcAfterBuild(root);
+    // Only a configured size needs the GC code loaded at all.
+    const limit = await configuredKeep(root, process.env);
+    if (limit !== undefined) await (await import('./store.js')).gcAfterBuild(root, process.env, limit);
   } catch (error) {
     process.stderr.write(`warning: automatic GC after the build failed: ${(error as Error).message}\n`);
   }

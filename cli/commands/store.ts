@@ -2,8 +2,6 @@
  * Store maintenance: `system fsck [--repair]`, `prune`, `builder prune`, and the automatic GC
  * run after each build (`gcAfterBuild`). What is kept and why is in docs/reliability.md.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { StoreError, UserError } from '../../errors.js';
 import { parseGoDuration } from '../../builder/parse/duration.js';
 import { checkCacheRecords, listCacheRecords, removeCacheRecord, removeRecordTemps, type StoredRecord } from '../../cache/cache-store.js';
@@ -14,6 +12,9 @@ import { readLiveLeases } from '../../image/lease.js';
 import { openStore, type OpenedStore } from '../../image/store.js';
 import { storeRoot } from '../compose.js';
 import { formatBytes } from '../format.js';
+import { configuredKeep, parseSize } from '../gc-config.js';
+
+export { parseSize } from '../gc-config.js';
 
 export interface RootFlags {
   root?: string;
@@ -68,8 +69,8 @@ export async function builderPruneCommand(flags: RootFlags & { keepStorage?: str
  * `config.json`) sets a size, prunes the cache down to it, least recently used first. Skips
  * silently when another GC is running (the last build to finish will do it).
  */
-export async function gcAfterBuild(root: string, env: NodeJS.ProcessEnv = process.env): Promise<GcResult | undefined> {
-  const limit = await configuredKeep(root, env);
+export async function gcAfterBuild(root: string, env: NodeJS.ProcessEnv = process.env, limit?: number): Promise<GcResult | undefined> {
+  limit ??= await configuredKeep(root, env);
   if (limit === undefined) return undefined;
   const store = await openStore(root, { recover: false });
   return (await pruneCache(store, { keepStorage: limit }, true)).result;
@@ -143,16 +144,6 @@ function printResult(result: GcResult | undefined, records: number): void {
   process.stdout.write(`Total reclaimed space: ${formatBytes(bytesFreed)}\n`);
 }
 
-const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
-
-/** `10GB`, `512MiB`, `1.5g`, `1000` → bytes. */
-export function parseSize(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const scale = match === null ? undefined : sizeUnits[(match[2] ?? '').toLowerCase()];
-  if (match === null || scale === undefined) throw new UserError(`invalid size "${text}" (use e.g. 10GB, 512MB, 1GiB)`, 'USAGE');
-  return Math.floor(Number(match[1]) * scale);
-}
-
 function parseFilters(filters: string[]): { unusedForMs?: number } {
   const result: { unusedForMs?: number } = {};
   for (const filter of filters) {
@@ -167,18 +158,4 @@ function parseFilters(filters: string[]): { unusedForMs?: number } {
   return result;
 }
 
-/** The automatic GC's size limit: `TZBUILD_GC_KEEP`, else `config.json` `{"gc":{"keepStorage":"10GB"}}`. */
-async function configuredKeep(root: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  if (env.TZBUILD_GC_KEEP) return parseSize(env.TZBUILD_GC_KEEP);
-  const text = await readFile(path.join(root, 'config.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  let config: { gc?: { keepStorage?: string | number } };
-  try {
-    config = JSON.parse(text) as typeof config;
-  } catch {
-    throw new UserError(`${path.join(root, 'config.json')}: not valid JSON`, 'BAD_CONFIG');
-  }
-  const keep = config.gc?.keepStorage;
-  return keep === undefined ? undefined : parseSize(String(keep));
-}
 

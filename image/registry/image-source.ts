@@ -8,7 +8,7 @@ import { StoreError } from '../../errors.js';
 import type { ImageSource, ResolvedImage } from '../../ports.js';
 import type { ImageStore } from '../images.js';
 import { isDigest } from '../oci.js';
-import { pullImage, type PullOptions } from './pull.js';
+import type { PullOptions } from './pull.js';
 import { formatReference, hasExplicitRegistry, parseReference, type ImageReference } from './reference.js';
 
 /** Options of {@link RegistryImageSource}. */
@@ -57,7 +57,8 @@ export class RegistryImageSource implements ImageSource {
   private pullOnce(full: string, ref: ImageReference): Promise<ResolvedImage> {
     let pending = this.pulling.get(full);
     if (pending === undefined) {
-      pending = pullImage(this.store, ref, this.options).then((result) => result.image);
+      // The client loads only when something is pulled: builds from the store never pay for it.
+      pending = import('./pull.js').then(({ pullImage }) => pullImage(this.store, ref, this.options)).then((result) => result.image);
       this.pulling.set(full, pending);
       pending.then(() => this.pulling.delete(full), () => this.pulling.delete(full));
     }

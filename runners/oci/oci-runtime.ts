@@ -15,7 +15,8 @@
  * nothing the host's mount table ever shows.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { containerCgroups, readRuncState, removeCgroups } from '../../runc-state.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -180,20 +181,11 @@ class Container {
   }
 
   private async removeStoppedCgroups(): Promise<boolean> {
-    const stateFile = path.join(this.scratch.state, this.id, 'state.json');
-    const state = await readFile(stateFile, 'utf8').then((text) => JSON.parse(text) as { cgroup_paths?: Record<string, string> }, () => undefined);
-    const paths = Object.values(state?.cgroup_paths ?? {});
-    if (state === undefined || !paths.every((dir) => dir.startsWith('/sys/fs/cgroup/') && dir.includes(this.id))) return false;
-    try {
-      // A process of the step still dying holds its cgroup (EBUSY): then runc deals with it.
-      for (const dir of paths) await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-      await rm(path.join(this.scratch.state, this.id), { recursive: true, force: true });
-      return true;
-    } catch {
-      return false;
-    }
+    const state = await readRuncState(path.join(this.scratch.state, this.id, 'state.json'));
+    // A process of the step still dying holds its cgroup (busy): then runc deals with it.
+    if (state?.id !== this.id || !(await removeCgroups(containerCgroups(state)))) return false;
+    await rm(path.join(this.scratch.state, this.id), { recursive: true, force: true });
+    return true;
   }
 
   /** The containers the runtime still knows in this step's state dir (should be none after run). */

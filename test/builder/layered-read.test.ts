@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileFromLayers } from '../../builder/layered-read.js';
+import { readFileFromLayers } from '../../image/layered-read.js';
 import { resolveInRoot, resolveUserInLayers } from '../../builder/rootfs.js';
 import { canRunPrivileged } from '../helpers/host.js';
 

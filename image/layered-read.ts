@@ -1,0 +1,114 @@
+/**
+ * Looking into a stack of snapshots as overlayfs would show it, without mounting a view: a RUN
+ * step reads /etc/passwd and /etc/group to resolve its user, and the runners place --mount
+ * mountpoints; a mount plus an unmount would cost two processes per step.
+ *
+ * Layers are given lowest first, as lowerdirs. A 0/0 character device is a whiteout, a
+ * non-directory on the way hides everything below, and a directory marked opaque
+ * (`trusted.overlay.opaque=y`, or `user.overlay.opaque` rootless) hides the lower layers' copies
+ * of it. Symlinks are followed inside the image (absolute ones from its root, `..` stopping at the
+ * root), so an answer never comes from outside the snapshots.
+ */
+import type { Stats } from 'node:fs';
+import { lstat, open, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { getAttribute } from '@napi-rs/xattr';
+import { UserError } from '../errors.js';
+import { overlayXattrPrefix } from '../userns.js';
+
+const MAX_LINKS = 40;
+
+/** The entry overlayfs shows for a path: the layer it comes from and its stats. */
+export interface LayerEntry {
+  layer: string;
+  stats: Stats;
+}
+
+/** The entry the merged view shows for `rel` (relative, already resolved); undefined when absent. */
+export async function topmostEntry(lowerdirs: readonly string[], rel: string): Promise<LayerEntry | undefined> {
+  const parts = rel.split('/').filter(Boolean);
+  const layers = [...lowerdirs].reverse();
+  for (const index of await visibleLayers(layers, parts.slice(0, -1))) {
+    const stats = await lstat(path.join(layers[index]!, ...parts)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+    if (stats === undefined) continue;
+    if (stats.isCharacterDevice() && stats.rdev === 0) return undefined;
+    return { layer: layers[index]!, stats };
+  }
+  return undefined;
+}
+
+/**
+ * `target` (absolute) with the image's symlinks followed, as path parts without a leading `/`.
+ * Missing components are kept as written (a mountpoint may not exist yet).
+ */
+export async function resolveInLayers(lowerdirs: readonly string[], target: string): Promise<string[]> {
+  const parts: string[] = [];
+  let pending = target.split('/').filter(Boolean);
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '.') continue;
+    if (name === '..') {
+      parts.pop();
+      continue;
+    }
+    const entry = await topmostEntry(lowerdirs, [...parts, name].join('/'));
+    if (entry?.stats.isSymbolicLink()) {
+      if (++links > MAX_LINKS) throw new UserError(`${target}: too many levels of symbolic links`, 'RUNNER_SPEC');
+      const link = await readlink(path.join(entry.layer, ...parts, name));
+      if (link.startsWith('/')) parts.length = 0;
+      pending = [...link.split('/').filter(Boolean), ...pending];
+      continue;
+    }
+    parts.push(name);
+  }
+  return parts;
+}
+
+/**
+ * The content of `file` (absolute, in the image) as the merged view shows it; undefined when
+ * absent or not a regular file. Files over `maxBytes` are an error.
+ */
+export async function readFileFromLayers(lowerdirs: readonly string[], file: string, maxBytes = 16 << 20): Promise<Buffer | undefined> {
+  const parts = await resolveInLayers(lowerdirs, file);
+  if (parts.length === 0) return undefined;
+  const found = await topmostEntry(lowerdirs, parts.join('/'));
+  if (found === undefined || !found.stats.isFile()) return undefined;
+  if (found.stats.size > maxBytes) throw new Error(`${file} in the image is larger than ${maxBytes} bytes`);
+  const handle = await open(path.join(found.layer, ...parts), 'r');
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Indexes into `layers` (top first) of the layers whose copy of directory `parts` the merged view
+ * shows: walking down from the root, a whiteout or non-directory hides a path in every lower
+ * layer, and an opaque directory hides the lower layers' copies of it and of everything under it.
+ */
+async function visibleLayers(layers: readonly string[], parts: readonly string[]): Promise<number[]> {
+  let visible = layers.map((_, index) => index);
+  for (let depth = 1; depth <= parts.length; depth++) {
+    const next: number[] = [];
+    for (const index of visible) {
+      const host = path.join(layers[index]!, ...parts.slice(0, depth));
+      const stats = await lstat(host).catch(() => undefined);
+      if (stats === undefined) continue;
+      if (!stats.isDirectory()) break;
+      next.push(index);
+      if (await isOpaque(host)) break;
+    }
+    visible = next;
+  }
+  return visible;
+}
+
+async function isOpaque(dir: string): Promise<boolean> {
+  const value = await getAttribute(dir, `${overlayXattrPrefix()}opaque`).catch(() => null);
+  return value?.toString() === 'y';
+}

@@ -1,0 +1,43 @@
+/**
+ * runc's record of a container (`<state root>/<id>/state.json`) and the cgroups it lists. Shared
+ * by the OCI runner (cleaning up after a step, without a `runc delete` process) and store recovery
+ * (containers a killed build left running).
+ */
+import { readFile, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The fields of runc's state.json we use. */
+export interface RuncState {
+  id: string;
+  init_process_pid?: number;
+  init_process_start?: number;
+  cgroup_paths?: Record<string, string>;
+}
+
+/** The state in `file`, or undefined when it is missing or not runc's. */
+export async function readRuncState(file: string): Promise<RuncState | undefined> {
+  const state = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Partial<RuncState>, () => undefined);
+  return typeof state?.id === 'string' ? (state as RuncState) : undefined;
+}
+
+/** The container's own leaf cgroups: never anything else a damaged file might name. */
+export function containerCgroups(state: RuncState): string[] {
+  return Object.values(state.cgroup_paths ?? {}).filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === state.id);
+}
+
+/**
+ * Removes the cgroups (already gone is fine); true when all are gone. A cgroup whose last
+ * processes are still exiting is busy: retried for up to `waitMs`.
+ */
+export async function removeCgroups(dirs: readonly string[], waitMs = 0): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (const dir of dirs) {
+    for (;;) {
+      const code = await rmdir(dir).then(() => undefined, (error: NodeJS.ErrnoException) => error.code);
+      if (code === undefined || code === 'ENOENT') break;
+      if (code !== 'EBUSY' || Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  return true;
+}
