@@ -1,14 +1,44 @@
 /**
- * Read-only views of an image's filesystem, for the steps that must look inside one (COPY's
- * destination checks, COPY --from, --chown name lookup, USER resolution). A view of several
- * snapshots is a read-only overlay mount; paths inside it are resolved as the container would
- * resolve them: symlinks, absolute ones included, never lead out of the root.
+ * Views of an image's filesystem, for the steps that must look inside one (COPY's destination
+ * checks, --chown and USER name lookup, WORKDIR, COPY --from, RUN --mount sources). Paths are
+ * resolved as the container would resolve them: symlinks, absolute ones included, never lead out
+ * of the root. {@link layeredView} answers from the snapshots themselves (no mount: a mount and an
+ * unmount cost two processes per step); {@link withRootfs} mounts a real read-only overlay for the
+ * steps that walk a whole tree.
  */
-import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
-import { readFileFromLayers } from '../image/layered-read.js';
+import { readFileFromLayers, resolveInLayers, topmostEntry } from '../image/layered-read.js';
 import { inUserNamespace } from '../userns.js';
 import { join, posix } from 'node:path';
+
+/** What a step can ask of an image's filesystem. */
+export interface ImageView {
+  /** `path` (absolute, in the image) with every symlink followed, as an absolute image path. */
+  resolve(path: string): Promise<string>;
+  /** Stats of what `path` names, symlinks followed; undefined when absent or deleted. */
+  stat(path: string): Promise<Stats | undefined>;
+  /** A file's text; '' when absent. */
+  readText(path: string): Promise<string>;
+}
+
+/** The merged filesystem of `lowerdirs` (lowest first), read from the snapshots without a mount. */
+export function layeredView(lowerdirs: readonly string[]): ImageView {
+  const resolve = async (path: string) => `/${(await resolveInLayers(lowerdirs, path)).join('/')}`;
+  return {
+    resolve,
+    stat: async (path) => (await topmostEntry(lowerdirs, (await resolve(path)).slice(1)))?.stats,
+    readText: async (path) => (await readFileFromLayers(lowerdirs, path).catch(() => undefined))?.toString('utf8') ?? '',
+  };
+}
+
+/** Kind of thing at an image path, following symlinks; undefined when absent. */
+export async function kindAt(view: ImageView, path: string): Promise<'directory' | 'file' | 'other' | undefined> {
+  const info = await view.stat(path);
+  if (info === undefined) return undefined;
+  return info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';
+}
 
 /** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
 export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (root: string) => Promise<T>): Promise<T> {
@@ -46,16 +76,6 @@ export async function resolveInRoot(root: string, path: string, followLast = tru
   return scoped.rel === '.' ? root : join(root, scoped.rel);
 }
 
-/** Kind of thing at an image path, following symlinks; undefined when absent. */
-export async function statInRoot(root: string, path: string): Promise<'directory' | 'file' | 'other' | undefined> {
-  const hostPath = await resolveInRoot(root, path);
-  const info = await lstat(hostPath).catch(() => undefined);
-  if (info === undefined) return undefined;
-  // A 0/0 char device is an overlay whiteout: the path was deleted.
-  if (info.isCharacterDevice() && info.rdev === 0) return undefined;
-  return info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';
-}
-
 interface IdEntry {
   name: string;
   id: number;
@@ -64,15 +84,8 @@ interface IdEntry {
   home?: string;
 }
 
-/** Reads an image file as text ('' when absent): from a view's root dir, or from the snapshots. */
-type ImageFileReader = (file: string) => Promise<string>;
-
-function readerOfRoot(root: string): ImageFileReader {
-  return async (file) => readFile(await resolveInRoot(root, file), 'utf8').catch(() => '');
-}
-
-async function readIdFile(read: ImageFileReader, file: string): Promise<IdEntry[]> {
-  const text = await read(file);
+async function readIdFile(view: ImageView, file: string): Promise<IdEntry[]> {
+  const text = await view.readText(file);
   return text.split('\n').flatMap((line) => {
     const fields = line.split(':');
     if (fields.length < 3 || fields[0] === '') return [];
@@ -95,19 +108,9 @@ export interface ResolvedUser {
  * Docker does for USER and --chown. A numeric user missing from passwd is fine; an unknown name
  * is an error.
  */
-export async function resolveUser(root: string, spec: string, chownRules = false): Promise<ResolvedUser> {
-  return resolveUserWith(readerOfRoot(root), spec, chownRules);
-}
-
-/** {@link resolveUser} reading /etc/passwd and /etc/group straight from the snapshots (no view to mount). */
-export async function resolveUserInLayers(lowerdirs: readonly string[], spec: string, chownRules = false): Promise<ResolvedUser> {
-  const read: ImageFileReader = async (file) => (await readFileFromLayers(lowerdirs, file).catch(() => undefined))?.toString('utf8') ?? '';
-  return resolveUserWith(read, spec, chownRules);
-}
-
-async function resolveUserWith(read: ImageFileReader, spec: string, chownRules: boolean): Promise<ResolvedUser> {
+export async function resolveUser(view: ImageView, spec: string, chownRules = false): Promise<ResolvedUser> {
   const [userPart = '', groupPart] = spec.split(':');
-  const passwd = await readIdFile(read, '/etc/passwd');
+  const passwd = await readIdFile(view, '/etc/passwd');
   let uid: number;
   let gid: number;
   let home: string;
@@ -128,7 +131,7 @@ async function resolveUserWith(read: ImageFileReader, spec: string, chownRules: 
   if (groupPart !== undefined && groupPart !== '') {
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
-      const group = (await readIdFile(read, '/etc/group')).find((candidate) => candidate.name === groupPart);
+      const group = (await readIdFile(view, '/etc/group')).find((candidate) => candidate.name === groupPart);
       if (group === undefined) throw new Error(`unable to find group ${groupPart}: no matching entries in group file`);
       gid = group.id;
     }

@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import type { RunResult, RunSpec, Runner } from '../ports.js';
-import { loadExeca, type Execa } from './lazy-execa.js';
+import { startStepProcess } from './step-process.js';
 import { INIT_PERL } from './namespace-init.js';
 import { SETUP_SCRIPT, STEP_MOUNTS_SH } from './namespace-setup.js';
 import { assertMountablePath, overlayFeatureOptions } from './overlay-options.js';
@@ -89,17 +89,17 @@ export class NamespaceRunner implements Runner {
   }
 
   private async runInNamespaces(unshare: string, spec: RunSpec, sandbox: SandboxDir): Promise<RunResult> {
-    const child = this.spawnSetup(await loadExeca(), unshare, spec, sandbox);
+    const child = this.spawnSetup(unshare, spec, sandbox);
     forwardOutput(child.stdout, 'stdout', spec.onOutput);
     forwardOutput(child.stderr, 'stderr', spec.onOutput);
-    const status = readAll(child.stdio[3] as Readable);
+    const status = readAll(child.fd3);
     let killing: Promise<void> | undefined;
     const onAbort = (): void => {
-      killing ??= killNamespace(child.pid);
+      killing ??= killNamespace(child.child.pid);
     };
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await child;
+      const result = await child.exited;
       const report = parseStatus(await status);
       if (killing) {
         await killing;
@@ -111,20 +111,14 @@ export class NamespaceRunner implements Runner {
     }
   }
 
-  private spawnSetup(execa: Execa, unshare: string, spec: RunSpec, sandbox: SandboxDir) {
+  private spawnSetup(unshare: string, spec: RunSpec, sandbox: SandboxDir) {
     const network = spec.network ?? this.network;
     const setupArgv = ['/bin/sh', '-c', SETUP_SCRIPT, 'tzbuild-setup', ...initArgs(spec, network)];
     const argv = [unshare, ...unshareFlags(network), '--', ...setupArgv];
     // setpriv --pdeathsig: should this process die without cleaning up, unshare gets SIGKILL and
     // its --kill-child takes the namespace down with it.
     const [file = unshare, ...args] = this.setprivPath ? [this.setprivPath, '--pdeathsig', 'KILL', ...argv] : argv;
-    return execa(file, args, {
-      env: setupEnv(spec, sandbox),
-      extendEnv: false,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      buffer: false,
-      reject: false,
-    });
+    return startStepProcess(file, args, setupEnv(spec, sandbox));
   }
 }
 

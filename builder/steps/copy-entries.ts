@@ -9,7 +9,7 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../ports.js';
 import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '../context/index.js';
-import { statInRoot } from '../rootfs.js';
+import { kindAt, type ImageView } from '../rootfs.js';
 import { readXattrs, splitDevice } from '../../image/upperdir.js';
 import { LayerEntrySet, toLayerPath } from './layer-entries.js';
 
@@ -23,7 +23,7 @@ export interface Placement {
   /** --chmod bits, applied to every copied file and directory. */
   chmod?: number;
   /** The image being copied into, to see what already exists there. */
-  destRoot: string;
+  destView: ImageView;
   /** COPY --parents: each source keeps its path (below a `/./` pivot when the word has one). */
   parents?: boolean;
   /** COPY/ADD --exclude: paths relative to a directory source (a file source's name) to leave out. */
@@ -44,7 +44,7 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
   const { tree, sources } = group;
   for (const source of sources) {
     const isDir = source.stat.isDirectory();
-    const intoDir = placement.destIsDir || (await statInRoot(placement.destRoot, placement.dest)) === 'directory';
+    const intoDir = placement.destIsDir || (await kindAt(placement.destView, placement.dest)) === 'directory';
     const base = placement.parents
       ? posix.join(placement.dest, keptPath(source))
       : isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
@@ -55,7 +55,7 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
         // An existing destination directory keeps its metadata. A missing one is made the way
         // BuildKit's `mkdir -p` makes it: 0755 and the --chown owner, whatever the source dir's
         // mode (a 0700 context must not give a 0700 /app); only its time comes from the source.
-        if ((await statInRoot(placement.destRoot, target)) === 'directory') continue;
+        if ((await kindAt(placement.destView, target)) === 'directory') continue;
         const mtime = Math.floor(entry.stat.mtimeMs / 1000);
         set.set({ path: toLayerPath(target), type: 'directory', mode: 0o755, uid: placement.uid, gid: placement.gid, mtime });
         continue;

@@ -5,7 +5,7 @@
  * layer. The cache key holds the content digest of the sources (never their mtimes or owners),
  * the destination after WORKDIR, --chown and --chmod.
  */
-import { posix, relative } from 'node:path';
+import { posix } from 'node:path';
 import { DockerfileError, UserError } from '../../errors.js';
 import type { LayerRef } from '../../ports.js';
 import type { AddInstruction, CopyInstruction } from '../instructions.js';
@@ -15,7 +15,7 @@ import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { sourceInputs } from '../explain.js';
-import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
+import { kindAt, layeredView, resolveUser, withRootfs } from '../rootfs.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
@@ -133,41 +133,38 @@ function parseChmod(value: string): number {
   return Number.parseInt(value, 8);
 }
 
-/** Builds the layer: every source placed into a view of the image being copied into. */
+/** Builds the layer: every source placed into the image being copied into, read from its snapshots. */
 async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext): Promise<LayerRef | undefined> {
   const { deps } = ctx;
-  const lowerdirs = await deps.snapshotter.prepare(state.layers);
-  return withRootfs(lowerdirs, deps.tmpDir, async (destRoot) => {
-    const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destRoot, plan.chown, true);
-    const realDest = `/${relative(destRoot, await resolveInRoot(destRoot, plan.dest))}`;
-    const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
-    const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
-    const placement: Placement = {
-      dest: realDest, destIsDir: plan.destIsDir || multiple || parents, uid: ids.uid, gid: ids.gid, destRoot,
-      ...(plan.chmod === undefined ? {} : { chmod: plan.chmod }),
-      ...(parents ? { parents } : {}),
-      ...(plan.excludes.length > 0 ? { exclude: new IgnoreMatcher(plan.excludes) } : {}),
-    };
-    const set = new LayerEntrySet();
-    await addGenerated(set, plan, downloads, placement);
-    return withSourceTrees(plan, ctx, async (groups) => {
-      for (const group of groups) await placeSources(set, group, placement);
-      const mtime = Math.floor(Date.now() / 1000);
-      // Missing parents get the --chown owner too (BuildKit's MkdirAll chowns what it creates).
-      const created = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
-      for (const entry of set.sorted()) await set.addParents(destRoot, entry.path, created);
-      if (set.size === 0) return undefined;
-      const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
-      const layer = await deps.layers.write(iterate(set.sorted()), options);
-      return { diffId: layer.diffId, size: layer.size };
-    });
+  const destView = layeredView(await deps.snapshotter.prepare(state.layers));
+  const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destView, plan.chown, true);
+  const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
+  const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
+  const placement: Placement = {
+    dest: await destView.resolve(plan.dest), destIsDir: plan.destIsDir || multiple || parents, uid: ids.uid, gid: ids.gid, destView,
+    ...(plan.chmod === undefined ? {} : { chmod: plan.chmod }),
+    ...(parents ? { parents } : {}),
+    ...(plan.excludes.length > 0 ? { exclude: new IgnoreMatcher(plan.excludes) } : {}),
+  };
+  const set = new LayerEntrySet();
+  await addGenerated(set, plan, downloads, placement);
+  return withSourceTrees(plan, ctx, async (groups) => {
+    for (const group of groups) await placeSources(set, group, placement);
+    const mtime = Math.floor(Date.now() / 1000);
+    // Missing parents get the --chown owner too (BuildKit's MkdirAll chowns what it creates).
+    const created = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
+    for (const entry of set.sorted()) await set.addParents(destView, entry.path, created);
+    if (set.size === 0) return undefined;
+    const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
+    const layer = await deps.layers.write(iterate(set.sorted()), options);
+    return { diffId: layer.diffId, size: layer.size };
   });
 }
 
 /** Heredoc files and downloaded URLs: content that does not come from a tree. */
 async function addGenerated(set: LayerEntrySet, plan: CopyPlan, downloads: Download[], placement: Placement): Promise<void> {
   if (plan.heredocs.length + downloads.length === 0) return;
-  const intoDir = placement.destIsDir || (await statInRoot(placement.destRoot, placement.dest)) === 'directory';
+  const intoDir = placement.destIsDir || (await kindAt(placement.destView, placement.dest)) === 'directory';
   const into = (name: string) => (intoDir ? posix.join(placement.dest, name) : placement.dest);
   const now = Math.floor(Date.now() / 1000);
   for (const heredoc of plan.heredocs) set.set(contentEntry(into(heredoc.name), heredoc.content, placement, 0o644, now));

@@ -3,10 +3,9 @@
  * diffing an upperdir: a path-keyed set that fills in parent directories and yields entries in
  * layer order (a directory before its contents).
  */
-import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../ports.js';
-import { resolveInRoot } from '../rootfs.js';
+import type { ImageView } from '../rootfs.js';
 
 /** Component-wise path order: `a` < `a/b` < `a-b`, so a directory directly precedes its contents. */
 export function compareLayerPaths(a: string, b: string): number {
@@ -38,12 +37,12 @@ export class LayerEntrySet {
    * Makes sure every parent of `path` has an entry: existing directories of the image keep their
    * metadata; missing ones are created with `created` (Docker: 0755, root unless --chown).
    */
-  async addParents(root: string, path: string, created: Omit<LayerEntry, 'path' | 'type'>): Promise<void> {
+  async addParents(view: ImageView, path: string, created: Omit<LayerEntry, 'path' | 'type'>): Promise<void> {
     const parts = path.split('/').slice(0, -1);
     for (let depth = 1; depth <= parts.length; depth++) {
       const parent = parts.slice(0, depth).join('/');
       if (this.entries.has(parent)) continue;
-      const existing = await lstat(await resolveInRoot(root, parent)).catch(() => undefined);
+      const existing = await view.stat(`/${parent}`);
       if (existing?.isDirectory()) {
         this.set({ path: parent, type: 'directory', mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid, mtime: Math.floor(existing.mtimeMs / 1000) });
       } else {

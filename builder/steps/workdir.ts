@@ -3,7 +3,7 @@
  * WORKDIR sets the working directory and, as BuildKit does, creates it (owned by the current
  * USER) when the image lacks it; an existing directory adds no layer.
  */
-import { posix, relative } from 'node:path';
+import { posix } from 'node:path';
 import type { LayerRef } from '../../ports.js';
 import type { WorkdirInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
@@ -11,7 +11,7 @@ import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
-import { resolveInRoot, resolveUser, statInRoot, withRootfs } from '../rootfs.js';
+import { kindAt, layeredView, resolveUser } from '../rootfs.js';
 import { DockerfileError } from '../../errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
 
@@ -30,22 +30,18 @@ export async function workdirStep(state: StageState, instruction: WorkdirInstruc
 }
 
 async function makeWorkdir(state: StageState, ctx: StepContext, path: string, user: string, line: number): Promise<LayerRef | undefined> {
-  const lowerdirs = await ctx.deps.snapshotter.prepare(state.layers);
-  const entries = await withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
-    if ((await statInRoot(root, path)) === 'directory') return undefined;
-    const ids = user === '' ? { uid: 0, gid: 0 } : await resolveUser(root, user, true).catch((error: Error) => {
-      throw new DockerfileError(error.message, ctx.plan.file, line);
-    });
-    const real = '/' + relative(root, await resolveInRoot(root, path));
-    const set = new LayerEntrySet();
-    const mtime = Math.floor(Date.now() / 1000);
-    const dir = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
-    const layerPath = toLayerPath(real);
-    await set.addParents(root, layerPath, dir);
-    set.set({ ...dir, path: layerPath, type: 'directory' });
-    return set.sorted();
+  const view = layeredView(await ctx.deps.snapshotter.prepare(state.layers));
+  if ((await kindAt(view, path)) === 'directory') return undefined;
+  const ids = user === '' ? { uid: 0, gid: 0 } : await resolveUser(view, user, true).catch((error: Error) => {
+    throw new DockerfileError(error.message, ctx.plan.file, line);
   });
-  if (entries === undefined) return undefined;
+  const set = new LayerEntrySet();
+  const mtime = Math.floor(Date.now() / 1000);
+  const dir = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
+  const layerPath = toLayerPath(await view.resolve(path));
+  await set.addParents(view, layerPath, dir);
+  set.set({ ...dir, path: layerPath, type: 'directory' });
+  const entries = set.sorted();
   const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
   const layer = await ctx.deps.layers.write(iterate(entries), options);
   return { diffId: layer.diffId, size: layer.size };

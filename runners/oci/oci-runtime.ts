@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
-import { loadExeca, type Execa } from '../lazy-execa.js';
+import { runQuiet, startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { overlayFeatureOptions } from '../overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
@@ -97,7 +97,7 @@ export class OciRuntimeRunner implements Runner {
   }
 
   private async runContainer(container: Container, spec: RunSpec): Promise<RunResult> {
-    const child = spawnSupervisor(await loadExeca(), container, spec);
+    const child = spawnSupervisor(container, spec);
     const gate = new OutputGate(spec.onOutput);
     gate.attach(child.stdout, 'stdout');
     gate.attach(child.stderr, 'stderr');
@@ -106,7 +106,7 @@ export class OciRuntimeRunner implements Runner {
     const kill = (): void => {
       killing ??= container.kill();
     };
-    const report = readReport(child.stdio[3] as Readable, () => {
+    const report = readReport(child.fd3, () => {
       started = true;
       gate.release();
       if (spec.signal?.aborted) kill();
@@ -117,7 +117,7 @@ export class OciRuntimeRunner implements Runner {
     };
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const exit = await child;
+      const exit = await child.exited;
       const status = await report;
       // The supervisor reaped the step (its pid namespace is gone with it): nothing left to kill.
       container.reaped = !killing && (status.exitCode !== undefined || status.signal !== undefined);
@@ -195,13 +195,12 @@ class Container {
 
   private async call(args: string[]) {
     const [file = this.binary, ...rest] = ociCommand([this.binary, ...runtimeGlobalArgs(this.scratch.state), ...args], this.hideCgroup2);
-    const execa = await loadExeca();
-    return await execa(file, rest, { reject: false });
+    return await runQuiet(file, rest);
   }
 }
 
 /** Starts prelude + supervisor in a private mount namespace; the step's stdio are its pipes. */
-function spawnSupervisor(execa: Execa, container: Container, spec: RunSpec) {
+function spawnSupervisor(container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
   // The sh prelude only when it has something to do beyond the overlay mount (the supervisor does that).
@@ -209,8 +208,7 @@ function spawnSupervisor(execa: Execa, container: Container, spec: RunSpec) {
   const start = prelude ? ['/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci'] : ['perl', '-e', SUPERVISOR_PERL, '--'];
   const argv = ['unshare', '--mount', '--propagation', 'private', '--', ...start, ...supervisorArgs];
   // setpriv --pdeathsig: if we die, the supervisor dies and its namespace (with the overlay) goes.
-  return execa('setpriv', ['--pdeathsig', 'KILL', ...argv], {
-    env: {
+  return startStepProcess('setpriv', ['--pdeathsig', 'KILL', ...argv], {
       PATH: HOST_PATH,
       TZB_LAYERS: sandbox.layers,
       TZB_LOWER: sandbox.lowerdirOption,
@@ -221,11 +219,6 @@ function spawnSupervisor(execa: Execa, container: Container, spec: RunSpec) {
       TZB_SUPERVISOR: SUPERVISOR_PERL,
       TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
       TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
-    },
-    extendEnv: false,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    buffer: false,
-    reject: false,
   });
 }
 

@@ -3,14 +3,14 @@
  * must show the same content for every path (whiteouts, opaque dirs, replaced dirs, symlinks
  * relative and absolute, links pointing out of the root).
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileFromLayers } from '../../image/layered-read.js';
-import { resolveInRoot, resolveUserInLayers } from '../../builder/rootfs.js';
+import { layeredView, resolveInRoot, resolveUser } from '../../builder/rootfs.js';
 import { canRunPrivileged } from '../helpers/host.js';
 
 const enabled = await canRunPrivileged();
@@ -66,11 +66,25 @@ describe.skipIf(!enabled)('readFileFromLayers', () => {
     }
   });
 
+  it('a layered view stats and resolves every path as the kernel view does', async () => {
+    const ours = layeredView(layers);
+    const paths = ['/etc', '/etc/passwd', '/opaque', '/opaque/old', '/gone', '/gone/file', '/replaced', '/replaced/file',
+      '/abs-link', '/abs-link/target', '/escaping', '/etc-link', '/etc-link/../kept', '/missing/deeper', '/'];
+    for (const file of paths) {
+      const host = await resolveInRoot(view, file);
+      const kernel = await lstat(host).then((info) => ({ mode: info.mode, uid: info.uid, size: info.isDirectory() ? 0 : info.size }), () => undefined);
+      const stats = await ours.stat(file);
+      const mine = stats && { mode: stats.mode, uid: stats.uid, size: stats.isDirectory() ? 0 : stats.size };
+      expect({ file, stat: mine, resolved: await ours.resolve(file) }).toEqual({ file, stat: kernel, resolved: `/${path.relative(view, host)}` });
+    }
+  });
+
   it('resolves users and groups from the top layers', async () => {
-    expect(await resolveUserInLayers(layers, 'app')).toEqual({ uid: 1000, gid: 1001, home: '/home/app' });
-    expect(await resolveUserInLayers(layers, 'app:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/app' });
-    expect(await resolveUserInLayers(layers, '0')).toEqual({ uid: 0, gid: 0, home: '/root' });
-    await expect(resolveUserInLayers(layers, 'nobody')).rejects.toThrow(/unable to find user nobody/);
-    expect(await resolveUserInLayers([], '0')).toEqual({ uid: 0, gid: 0, home: '/' });
+    const ours = layeredView(layers);
+    expect(await resolveUser(ours, 'app')).toEqual({ uid: 1000, gid: 1001, home: '/home/app' });
+    expect(await resolveUser(ours, 'app:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/app' });
+    expect(await resolveUser(ours, '0')).toEqual({ uid: 0, gid: 0, home: '/root' });
+    await expect(resolveUser(ours, 'nobody')).rejects.toThrow(/unable to find user nobody/);
+    expect(await resolveUser(layeredView([]), '0')).toEqual({ uid: 0, gid: 0, home: '/' });
   });
 });
