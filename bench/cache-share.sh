@@ -163,7 +163,7 @@ run_buildkit() {
 }
 
 command -v docker-registry >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
-(cd "$REPO" && npx tsc -p tsconfig.json)
+(cd "$REPO" && npm run --silent build)
 busybox_archive "$REPO" "$WORK/busybox-helper" "$BASE_TAR" >/dev/null
 CTX=$WORK/context
 make_context "$CTX"

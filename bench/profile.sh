@@ -43,7 +43,7 @@ profiled_build() {
   echo
 }
 
-(cd "$REPO" && npx --no-install tsc -p tsconfig.json >&2) || [ -f "$REPO/dist/cli/main.js" ]
+(cd "$REPO" && npm run --silent build >&2) || [ -f "$REPO/dist/tzbuild/start.js" ]
 busybox_archive "$REPO" "$WORK/helper" "$BASE_TAR"
 make_context "$CTX_NAME" "$WORK/ctx"
 tzbuild_reset

@@ -100,8 +100,8 @@ bench_reference() {
 # errors only warn (the report records what was measured) unless nothing runnable came out.
 compile_tzbuild() {
   log "compiling tzbuild"
-  if ! (cd "$REPO" && npx --no-install tsc -p tsconfig.json >&2); then
-    [ -f "$REPO/dist/cli/main.js" ] || { log "tsc failed and dist/cli/main.js is missing"; exit 1; }
+  if ! (cd "$REPO" && npm run --silent build >&2); then
+    [ -f "$REPO/dist/tzbuild/start.js" ] || { log "the build failed and dist/tzbuild/start.js is missing"; exit 1; }
     log "warning: tsc reported type errors; benchmarking the JavaScript it emitted"
     TSC_WARNING="tsc reported type errors at the time of this run"
   fi

@@ -4,13 +4,13 @@
 # the only difference is the progress sink. Prints the median wall time of each and the ratio
 # (target: tty within 10% of plain).
 #
-#   bench/tui-overhead.sh [RUNS]      (default 15; needs `npx tsc -p tsconfig.json` first)
+#   bench/tui-overhead.sh [RUNS]      (default 15; needs `npm run build` first)
 set -euo pipefail
 
 runs=${1:-15}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tzbuild="$repo/bin/tzbuild"
-[ -f "$repo/dist/cli/main.js" ] || { echo "build first: npx tsc -p tsconfig.json" >&2; exit 2; }
+[ -f "$repo/dist/tzbuild/start.js" ] || { echo "build first: npm run build" >&2; exit 2; }
 command -v script >/dev/null || { echo "needs script(1) (bsdutils)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tzbuild-tui-bench.XXXXXX")

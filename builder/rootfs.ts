@@ -35,6 +35,8 @@ export function layeredView(lowerdirs: readonly string[]): ImageView {
 
 /** Kind of thing at an image path, following symlinks; undefined when absent. */
 export async function kindAt(view: ImageView, path: string): Promise<'directory' | 'file' | 'other' | undefined> {
+  // The root is a directory even in an image without layers (FROM scratch).
+  if (posix.normalize(`/${path}`) === '/') return 'directory';
   const info = await view.stat(path);
   if (info === undefined) return undefined;
   return info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';

@@ -50,8 +50,9 @@ install_node_modules() {
 }
 
 build() {
-  log "building (tsc)"
+  log "building (tsc, bundle)"
   npx tsc -p tsconfig.json
+  node scripts/bundle.mjs
   # Tests are type-checked too (vitest strips types without checking them).
   npx tsc -p tsconfig.test.json
 }

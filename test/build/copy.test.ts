@@ -248,3 +248,13 @@ describe('COPY refusals', () => {
     expect(await pathInfo(rootfs, 'made')).toMatchObject({ type: 'dir', mode: 0o755, uid: 0 });
   });
 });
+
+describe('COPY into an image without layers', () => {
+  it('copies a whole stage to / of scratch (the root needs no entry of its own)', async () => {
+    const whole = await writeContext({ Dockerfile: 'FROM busybox AS b\nFROM scratch\nCOPY --from=b / /\n' });
+    await buildOk(store, ['-t', 'copy-scratch:1', whole]);
+    const rootfs = await unpack(store, 'copy-scratch:1');
+    expect(await pathInfo(rootfs, 'bin/busybox')).toMatchObject({ type: 'file' });
+    expect(await readIn(rootfs, 'etc/group')).toContain('root:x:0:');
+  });
+});

@@ -1,13 +1,15 @@
 /**
  * Start-up cost is mostly module loading (docs/benchmarks.md): a fully cached build must not
  * load what only a running step, an export or another command needs. The CLI runs with a module
- * hook that lists every module it loads; no timing is measured.
+ * hook that lists every file it loads; the bundle's chunks are mapped back to the modules inside
+ * them (dist/tzbuild/modules.json, written by scripts/bundle.mjs). No timing is measured.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTzbuild } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/paths.js';
 import { buildOk, loadedStore, tempDir, writeContext } from './fixture.js';
 
 let hookUrl: string;
@@ -29,11 +31,23 @@ beforeAll(async () => {
   hookUrl = pathToFileURL(register).href;
 });
 
-/** The modules a CLI run loaded (file URLs), after running it with the hook. */
+/**
+ * The modules a CLI run loaded, as `/`-prefixed paths from the repo root (`/dist/builder/build.js`,
+ * `/node_modules/execa/index.js`): each loaded chunk of the bundle stands for the modules in it.
+ */
 async function loadedBy(run: (env: Record<string, string>) => Promise<unknown>): Promise<string[]> {
   await writeFile(listFile, '');
   await run({ NODE_OPTIONS: `--import=${hookUrl}`, TZB_TEST_MODULE_LIST: listFile });
-  return (await readFile(listFile, 'utf8')).split('\n').filter((line) => line !== '');
+  const bundleDir = pathToFileURL(path.join(repoRoot, 'dist/tzbuild')).href;
+  const chunks = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<string, string[]>;
+  const urls = (await readFile(listFile, 'utf8')).split('\n').filter((line) => line !== '');
+  expect(urls.some((url) => url.startsWith(`${bundleDir}/`)), 'the CLI ran from the bundle').toBe(true);
+  return urls.flatMap((url) => {
+    if (!url.startsWith(`${bundleDir}/`)) return [url];
+    const modules = chunks[url.slice(bundleDir.length + 1)];
+    if (modules === undefined) throw new Error(`${url} is not in dist/tzbuild/modules.json`);
+    return modules.map((id) => `/${id}`);
+  });
 }
 
 const packageOf = (url: string): string | undefined => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];

@@ -31,12 +31,12 @@ export interface CliOptions {
 
 /** The CLI entry and the compiled code it loads. */
 export const tzbuildBin = path.join(repoRoot, 'bin/tzbuild');
-const compiledMain = path.join(repoRoot, 'dist/cli/main.js');
+const compiledMain = path.join(repoRoot, 'dist/tzbuild/start.js');
 
 /** Runs `bin/tzbuild args…`; never throws for a non-zero exit, so tests can assert on it. */
 export async function runTzbuild(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   if (!existsSync(compiledMain)) {
-    throw new Error(`${compiledMain} is missing: build first (npx tsc -p tsconfig.json; npm test does it)`);
+    throw new Error(`${compiledMain} is missing: build first (npm run build; npm test does it)`);
   }
   return runNodeScript(tzbuildBin, args, options);
 }

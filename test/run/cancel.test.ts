@@ -5,7 +5,9 @@
  * store's tmp — so the next build starts clean. Failed and successful builds leave nothing either.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tzbuildBin } from '../helpers/cli.js';
@@ -38,17 +40,28 @@ async function expectNothingLeft(store: string, marker: string): Promise<void> {
   expect(await readdir('/dev/shm')).not.toContain(expect.stringMatching(/^tzbuild-secret-/));
 }
 
+/** True once some RUN --mount=type=cache dir of the store holds `name`. */
+async function cacheMountHas(store: string, name: string): Promise<boolean> {
+  const root = path.join(store, 'cache-mounts');
+  for (const id of await readdir(root).catch(() => [] as string[])) {
+    for (const slot of await readdir(path.join(root, id)).catch(() => [] as string[])) {
+      if (existsSync(path.join(root, id, slot, name))) return true;
+    }
+  }
+  return false;
+}
+
 /**
- * Starts a JSON-progress build and resolves once the step running `marker` is alive (wrapped: the
- * subprocess is a promise, which `await` would otherwise wait for).
+ * Starts a JSON-progress build and resolves once the step running `marker` is alive and `ready`
+ * holds (wrapped: the subprocess is a promise, which `await` would otherwise wait for).
  */
-async function startAndWaitForStep(store: string, runner: string, context: string, marker: string) {
+async function startAndWaitForStep(store: string, runner: string, context: string, marker: string, ready = async () => true) {
   const child = execa(process.execPath, [tzbuildBin, 'build', '--root', store, '--runner', runner, '--progress', 'json', context], {
     reject: false, env: { NO_COLOR: '1' }, stdin: 'ignore',
   });
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  await waitFor(async () => stdout.includes('"step.start"') && stdout.includes('sleep') && (await processesMentioning(marker)).length > 0, 30_000);
+  await waitFor(async () => stdout.includes('"step.start"') && stdout.includes('sleep') && (await processesMentioning(marker)).length > 0 && (await ready()), 30_000);
   return { child };
 }
 
@@ -66,7 +79,8 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
     it(`stops on ${signal} with exit code ${code}, leaving nothing behind`, async () => {
       const marker = `tzb-cancel-${randomBytes(4).toString('hex')}`;
       const context = await writeContext({ Dockerfile: sleeper(marker) });
-      const { child } = await startAndWaitForStep(store, runner, context, marker);
+      // The marker is in the step's argv from its start: wait for its write to the cache too.
+      const { child } = await startAndWaitForStep(store, runner, context, marker, () => cacheMountHas(store, 'x'));
       const sentAt = Date.now();
       child.kill(signal);
       const result = await child;
