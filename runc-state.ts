@@ -1,7 +1,8 @@
 /**
- * runc's record of a container (`<state root>/<id>/state.json`) and the cgroups it lists. Shared
- * by the OCI runner (cleaning up after a step, without a `runc delete` process) and store recovery
- * (containers a killed build left running).
+ * runc's record of a container (`<state root>/<id>/state.json`) and the cgroups it lists, and
+ * crun's (`<state root>/<id>/status`). Shared by the OCI runner (cleaning up after a step,
+ * without a `runc delete` / `crun delete` process) and store recovery (containers a killed build
+ * left running).
  */
 import { readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +24,23 @@ export async function readRuncState(file: string): Promise<RuncState | undefined
 /** The container's own leaf cgroups: never anything else a damaged file might name. */
 export function containerCgroups(state: RuncState): string[] {
   return Object.values(state.cgroup_paths ?? {}).filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === state.id);
+}
+
+/**
+ * The cgroups crun made for container `id`: its status names one cgroup path, which crun creates
+ * under every cgroup hierarchy mounted (v1 controllers, or the v2 root). Undefined when the
+ * status is missing or names another container.
+ */
+export async function crunCgroups(statusFile: string, id: string, mountinfo?: string): Promise<string[] | undefined> {
+  const status = await readFile(statusFile, 'utf8').then((text) => JSON.parse(text) as { 'cgroup-path'?: unknown }, () => undefined);
+  const cgroupPath = status?.['cgroup-path'];
+  if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
+  const mounts = (mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''))).split('\n').flatMap((line) => {
+    const type = line.split(' - ')[1]?.split(' ')[0];
+    const point = line.split(' ')[4];
+    return (type === 'cgroup' || type === 'cgroup2') && point?.startsWith('/sys/fs/cgroup') ? [point] : [];
+  });
+  return mounts.map((point) => path.join(point, cgroupPath));
 }
 
 /**

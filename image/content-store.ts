@@ -4,7 +4,8 @@
  * only then renamed into `blobs/`, so a blob path never holds unverified or torn bytes.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
@@ -42,8 +43,10 @@ export class FsContentStore implements ContentStore {
   async has(digest: Digest): Promise<boolean> {
     const blob = this.blobPath(digest);
     await processLease(this.root).add('blob', digest);
+    // stat and the small JSON reads below are synchronous: a cached build asks for every step,
+    // and a direct call costs a fraction of a thread-pool round trip.
     try {
-      return (await stat(blob)).isFile();
+      return statSync(blob).isFile();
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -52,7 +55,7 @@ export class FsContentStore implements ContentStore {
 
   async size(digest: Digest): Promise<number> {
     try {
-      return (await stat(this.blobPath(digest))).size;
+      return statSync(this.blobPath(digest)).size;
     } catch (err) {
       if (isNotFound(err)) throw missingBlob(digest);
       throw err;
@@ -94,7 +97,7 @@ export class FsContentStore implements ContentStore {
     if (size > maxBytes) {
       throw new StoreError(`blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit for JSON`, 'BLOB_TOO_LARGE');
     }
-    const text = await readFile(this.blobPath(digest), 'utf8');
+    const text = readFileSync(this.blobPath(digest), 'utf8');
     try {
       return JSON.parse(text) as T;
     } catch (err) {

@@ -4,7 +4,7 @@
  * `meta/snapshots/` (completion markers). In-flight work of one process lives in `tmp/<owner id>/`
  * (see owner.ts), so recovery knows whose it is.
  */
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MediaType } from './oci.js';
 import { ownerId } from './file-lock.js';
@@ -41,29 +41,32 @@ export function storeLayout(root: string): StoreLayout {
   };
 }
 
-/** Creates the layout's directories and header files when missing; idempotent. */
+/**
+ * Creates the layout's directories and header files when missing; idempotent. Every command
+ * opens the store, so these few metadata calls are made directly (synchronously) rather than as
+ * a dozen thread-pool round trips.
+ */
 export async function initStoreLayout(root: string): Promise<StoreLayout> {
   const layout = storeLayout(root);
-  await mkdir(layout.blobs, { recursive: true });
+  mkdirSync(layout.blobs, { recursive: true });
   // Snapshots hold setuid binaries and device nodes from untrusted images: other host users must
   // not reach them (as Docker keeps /var/lib/docker private). tmp/ and ingest/ hold the same in flight.
   for (const dir of [layout.snapshots, layout.ingest, layout.tmp, layout.locks, layout.snapshotMarks, layout.leases]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
   }
-  await writeIfMissing(path.join(layout.root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeIfMissing(layout.index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+  writeIfMissing(path.join(layout.root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeIfMissing(layout.index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
   return layout;
 }
 
-async function writeIfMissing(file: string, content: string): Promise<void> {
+function writeIfMissing(file: string, content: string): void {
+  if (existsSync(file)) return;
   try {
-    await access(file);
-  } catch {
     // 'wx' so two processes initialising the same root do not clobber each other.
-    await writeFile(file, content, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
+    writeFileSync(file, content, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 

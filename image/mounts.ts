@@ -3,13 +3,18 @@
  * mounted in tzbuild's own mount namespace; a build killed with SIGKILL leaves them mounted, and
  * recovery unmounts those whose owner is dead before deleting their dirs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
 /** Mount points (decoded absolute paths) at or below `dir`, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    // Not Linux: nothing is mounted by us.
+  }
   const prefix = path.resolve(dir);
   const found = new Set<string>();
   for (const line of text.split('\n')) {

@@ -14,7 +14,8 @@
  * Blobs need no recovery: they appear only by rename after verification. Cache records are
  * written after their layer, and a record whose layer is missing is a miss (fsck reports it).
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { otherLiveOwners, readLiveLeases } from './lease.js';
@@ -117,8 +118,13 @@ async function discardIncompleteSnapshots(layout: StoreLayout): Promise<number> 
   return removed;
 }
 
+/** Directory names; synchronous, as recovery lists several (mostly empty) dirs at every store open. */
 async function list(dir: string): Promise<string[]> {
-  return readdir(dir).catch(() => [] as string[]);
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 async function olderThan(file: string, cutoff: number): Promise<boolean> {

@@ -11,7 +11,8 @@
  * processes never lose an update.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile, open } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, rm, writeFile, open } from 'node:fs/promises';
 import { StoreError } from '../errors.js';
 import type { TagStore } from '../ports.js';
 import { ownerId, withFileLock } from './file-lock.js';
@@ -90,7 +91,8 @@ export class IndexTagStore implements TagStore {
   private async read(): Promise<ImageIndex> {
     let text: string;
     try {
-      text = await readFile(this.indexPath, 'utf8');
+      // Small, read by every command: directly rather than through the thread pool.
+      text = readFileSync(this.indexPath, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
       throw err;

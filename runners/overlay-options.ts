@@ -7,7 +7,7 @@
  * page (4 KiB); with 64-hex snapshot names that page is full after about 60 layers otherwise,
  * and the links also spare us escaping `:` (the layer separator) in real paths.
  */
-import { mkdir, readdir, symlink, unlink } from 'node:fs/promises';
+import { mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { inUserNamespace } from '../userns.js';
@@ -36,19 +36,25 @@ export function lowerdirValue(count: number): string {
 }
 
 /** Creates `linkDir` with one symlink per lowerdir (lowest first); returns the option value. */
-export async function linkLowerdirs(linkDir: string, lowerdirs: readonly string[]): Promise<string> {
+export function linkLowerdirs(linkDir: string, lowerdirs: readonly string[]): string {
   if (lowerdirs.length > MAX_LOWERDIRS) {
     throw new UserError(`an image with ${lowerdirs.length} layers is over overlayfs's limit of ${MAX_LOWERDIRS}`, 'RUNNER_SETUP');
   }
-  await mkdir(linkDir);
-  await Promise.all(lowerdirs.map((dir, index) => symlink(path.resolve(dir), path.join(linkDir, String(index)))));
+  // Synchronous: one tiny metadata call each, per step (see runners/sandbox-dir.ts).
+  mkdirSync(linkDir);
+  lowerdirs.forEach((dir, index) => symlinkSync(path.resolve(dir), path.join(linkDir, String(index))));
   return lowerdirValue(lowerdirs.length);
 }
 
 /** Removes the links made by `linkLowerdirs` (unlink never follows them) and the dir. */
-export async function unlinkLowerdirs(linkDir: string): Promise<void> {
-  const names = await readdir(linkDir).catch(() => [] as string[]);
-  await Promise.all(names.filter((name) => /^\d+$/.test(name)).map((name) => unlink(path.join(linkDir, name))));
+export function unlinkLowerdirs(linkDir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(linkDir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (/^\d+$/.test(name)) unlinkSync(path.join(linkDir, name));
 }
 
 /** Rejects paths the mount option parser cannot carry (commas split options). */

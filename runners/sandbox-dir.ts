@@ -4,9 +4,14 @@
  * lowerdir and holds empty mountpoints (/proc, /dev, /etc/hosts, /etc/resolv.conf,
  * /etc/hostname), so nothing has to be created in the merged view: the upperdir (the step's
  * layer) never sees them, and mount(2) never meets an image symlink at those paths.
+ *
+ * Made and removed with synchronous calls: a step costs ~40 tiny metadata operations here, each a
+ * few microseconds done directly but ~0.25 ms as a promise (a thread-pool round trip), which
+ * added ~10 ms to every RUN.
  */
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import {
+  chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunMount } from '../ports.js';
@@ -40,7 +45,7 @@ const MOUNT_DIRS = ['proc', 'dev'] as const;
 export async function createSandboxDir(
   tmpRoot: string, hostname: string, lowerdirs: readonly string[], mounts: readonly RunMount[] = [],
 ): Promise<SandboxDir> {
-  const root = await mkdtemp(path.join(tmpRoot, 'tzbuild-run-'));
+  const root = mkdtempSync(path.join(tmpRoot, 'tzbuild-run-'));
   const dir: SandboxDir = {
     root,
     merged: path.join(root, 'merged'),
@@ -51,7 +56,7 @@ export async function createSandboxDir(
     mounts: { mounts: [], views: [] },
   };
   try {
-    await fillSandboxDir(dir, hostname, lowerdirs);
+    fillSandboxDir(dir, hostname, lowerdirs);
     dir.mounts = await prepareStepMounts(path.join(root, 'mounts'), dir.init, lowerdirs, mounts);
   } catch (error) {
     await removeSandboxDir(dir);
@@ -60,14 +65,15 @@ export async function createSandboxDir(
   return dir;
 }
 
-async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: readonly string[]): Promise<void> {
-  await Promise.all([mkdir(dir.merged), mkdir(dir.etc)]);
-  await writeFile(path.join(dir.etc, 'hostname'), `${hostname}\n`);
-  await writeFile(path.join(dir.etc, 'hosts'), hostsFile(hostname));
-  await writeFile(path.join(dir.etc, 'resolv.conf'), await hostResolvConf());
-  await makeInitLayer(dir.init, lowerdirs);
+function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: readonly string[]): void {
+  mkdirSync(dir.merged);
+  mkdirSync(dir.etc);
+  writeFileSync(path.join(dir.etc, 'hostname'), `${hostname}\n`);
+  writeFileSync(path.join(dir.etc, 'hosts'), hostsFile(hostname));
+  writeFileSync(path.join(dir.etc, 'resolv.conf'), hostResolvConf());
+  makeInitLayer(dir.init, lowerdirs);
   // The init layer goes on top; for FROM scratch it is the only lowerdir.
-  dir.lowerdirOption = await linkLowerdirs(dir.layers, [...lowerdirs, dir.init]);
+  dir.lowerdirOption = linkLowerdirs(dir.layers, [...lowerdirs, dir.init]);
 }
 
 /**
@@ -76,15 +82,15 @@ async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: read
  */
 export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
   for (const name of ETC_FILES) {
-    await unlink(path.join(dir.etc, name)).catch(ignoreMissing);
-    await unlink(path.join(dir.init, 'etc', name)).catch(ignoreMissing);
+    ignoreMissing(() => unlinkSync(path.join(dir.etc, name)));
+    ignoreMissing(() => unlinkSync(path.join(dir.init, 'etc', name)));
   }
-  await unlinkLowerdirs(dir.layers);
+  unlinkLowerdirs(dir.layers);
   await removeStepMounts(path.join(dir.root, 'mounts'));
   // The init layer is only ever a lowerdir, never a mountpoint: it may go recursively (mount
   // targets add nested entries to it).
-  await rm(dir.init, { recursive: true, force: true });
-  for (const sub of [dir.layers, dir.etc, dir.merged, dir.root]) await rmdir(sub).catch(ignoreMissing);
+  rmSync(dir.init, { recursive: true, force: true });
+  for (const sub of [dir.layers, dir.etc, dir.merged, dir.root]) ignoreMissing(() => rmdirSync(sub));
 }
 
 /**
@@ -92,18 +98,18 @@ export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
  * only when the image's /etc is a directory or absent, copying the image's owner, mode and times
  * so the merged /etc looks exactly like the image's; a symlinked /etc gets no /etc files at all.
  */
-async function makeInitLayer(init: string, lowerdirs: readonly string[]): Promise<void> {
-  await mkdir(init, { mode: 0o755 });
-  for (const name of MOUNT_DIRS) await mkdir(path.join(init, name), { mode: 0o755 });
-  const imageEtc = await topmostEntry(lowerdirs, 'etc');
+function makeInitLayer(init: string, lowerdirs: readonly string[]): void {
+  mkdirSync(init, { mode: 0o755 });
+  for (const name of MOUNT_DIRS) mkdirSync(path.join(init, name), { mode: 0o755 });
+  const imageEtc = topmostEntry(lowerdirs, 'etc');
   if (imageEtc && !imageEtc.isDirectory()) return;
   const etc = path.join(init, 'etc');
-  await mkdir(etc, { mode: 0o755 });
-  for (const name of ETC_FILES) await writeFile(path.join(etc, name), '', { mode: 0o644 });
+  mkdirSync(etc, { mode: 0o755 });
+  for (const name of ETC_FILES) writeFileSync(path.join(etc, name), '', { mode: 0o644 });
   if (imageEtc) {
-    await chown(etc, imageEtc.uid, imageEtc.gid);
-    await chmod(etc, imageEtc.mode & 0o7777);
-    await utimes(etc, imageEtc.atime, imageEtc.mtime);
+    chownSync(etc, imageEtc.uid, imageEtc.gid);
+    chmodSync(etc, imageEtc.mode & 0o7777);
+    utimesSync(etc, imageEtc.atime, imageEtc.mtime);
   }
 }
 
@@ -111,9 +117,9 @@ async function makeInitLayer(init: string, lowerdirs: readonly string[]): Promis
  * The entry overlayfs would show for a top-level `name`: the first found from the top layer
  * down, where a 0/0 character device is a whiteout (deleted).
  */
-async function topmostEntry(lowerdirs: readonly string[], name: string): Promise<Stats | undefined> {
+function topmostEntry(lowerdirs: readonly string[], name: string): Stats | undefined {
   for (const dir of [...lowerdirs].reverse()) {
-    const info = await lstat(path.join(dir, name)).catch(() => undefined);
+    const info = lstatSync(path.join(dir, name), { throwIfNoEntry: false });
     if (!info) continue;
     if (info.isCharacterDevice() && info.rdev === 0) return undefined;
     return info;
@@ -127,12 +133,21 @@ function hostsFile(hostname: string): string {
 }
 
 /** The host's resolver config (the step shares or mimics the host network), else empty. */
-async function hostResolvConf(): Promise<string> {
-  return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
 }
 
-function ignoreMissing(error: unknown): void {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+/** Runs a removal; a path already gone is fine. */
+export function ignoreMissing(remove: () => void): void {
+  try {
+    remove();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /** Default parent for scratch dirs. */

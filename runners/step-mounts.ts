@@ -142,7 +142,7 @@ async function addView(own: string, lowerdirs: string[], writable: boolean, view
   const links = path.join(own, 'layers');
   const view = path.join(own, 'view');
   await mkdir(view, { mode: 0o755 });
-  const entry: MountView = { links, lowerdirOption: await linkLowerdirs(links, lowerdirs), view };
+  const entry: MountView = { links, lowerdirOption: linkLowerdirs(links, lowerdirs), view };
   if (writable) {
     entry.upper = path.join(own, 'upper');
     entry.work = path.join(own, 'work');

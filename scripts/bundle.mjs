@@ -2,7 +2,7 @@
 // into dist/tzbuild/: start.js plus one chunk per dynamic import, so what a command does not need
 // is still never loaded. dist/tzbuild/modules.json maps each chunk to the modules inside it (the
 // start-up test reads it). Run after tsc: `npm run build`.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
@@ -17,6 +17,8 @@ const bundle = await rolldown({
   external: [/^node:/, '@napi-rs/xattr', 'react-devtools-core'],
   logLevel: 'warn',
 });
+// Chunk names carry content hashes: clear the old ones so modules.json and the dir agree.
+await rm(outDir, { recursive: true, force: true });
 const { output } = await bundle.write({ dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
 await bundle.close();
 

@@ -5,7 +5,8 @@
  * plus ARGs in scope), user, working dir, network, platform, the mounts (run-mounts.ts: never a
  * secret's value) and a heredoc script's text.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerfileError, StepError } from '../../errors.js';
 import type { LayerRef } from '../../ports.js';
@@ -114,13 +115,15 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
     throw new DockerfileError(error.message, ctx.plan.file, run.line, run.endLine);
   });
   const baseEnv = run.env.some((entry) => entry.startsWith('HOME=')) ? run.env : [...run.env, `HOME=${ids.home}`];
-  const work = await mkdtemp(join(deps.tmpDir, 'run-'));
+  // Three tiny calls: done directly, not as thread-pool round trips (runners/sandbox-dir.ts).
+  const work = mkdtempSync(join(deps.tmpDir, 'run-'));
   const tail = new OutputTail((stream, line) => ctx.emit({ type: 'step.output', stepId: ctx.stepId, stream, line }));
   let opened: Awaited<ReturnType<typeof openMounts>> | undefined;
   try {
     const upperdir = join(work, 'upper');
     const workdir = join(work, 'work');
-    await Promise.all([mkdir(upperdir), mkdir(workdir)]);
+    mkdirSync(upperdir);
+    mkdirSync(workdir);
     opened = await openMounts(run.mounts, state, ctx, join(work, 'mounts')).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
     const scriptMount = run.script ? [await writeScript(work, run.script)] : [];
     const result = await deps.runner.run({

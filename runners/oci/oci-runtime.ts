@@ -16,13 +16,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { containerCgroups, readRuncState, removeCgroups } from '../../runc-state.js';
+import { containerCgroups, crunCgroups, readRuncState, removeCgroups } from '../../runc-state.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
-import { runQuiet, startStepProcess } from '../step-process.js';
+import { runQuiet, startStepProcess, type ProcessExit } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { overlayFeatureOptions } from '../overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
@@ -130,8 +130,9 @@ export class OciRuntimeRunner implements Runner {
   }
 
   /** Turns the supervisor's report into the step's result. */
-  private interpret(report: SupervisorReport, exit: { exitCode?: number; signal?: string }, gate: OutputGate, spec: RunSpec): RunResult {
+  private interpret(report: SupervisorReport, exit: ProcessExit, gate: OutputGate, spec: RunSpec): RunResult {
     if (report.error !== undefined) throw setupError(report.error);
+    if (exit.error !== undefined) throw setupError(`cannot start the supervisor: ${exit.error.message}`);
     if (report.runtimeFailed !== undefined) {
       const message = gate.discard();
       const failure = execFailureResult(message, spec.args[0] ?? '');
@@ -176,16 +177,31 @@ class Container {
    * would do, without a 15-20 ms process per step); anything unexpected falls back to the runtime.
    */
   async delete(): Promise<void> {
-    if (this.reaped && path.basename(this.binary) === 'runc' && (await this.removeStoppedCgroups())) return;
+    if (this.reaped && (await this.removeStoppedCgroups())) return;
     await this.call(['delete', '--force', this.id]);
   }
 
   private async removeStoppedCgroups(): Promise<boolean> {
-    const state = await readRuncState(path.join(this.scratch.state, this.id, 'state.json'));
-    // A process of the step still dying holds its cgroup (busy): then runc deals with it.
-    if (state?.id !== this.id || !(await removeCgroups(containerCgroups(state)))) return false;
+    const dirs = await this.stoppedCgroups();
+    // A process of the step still dying holds its cgroup (busy): then the runtime deals with it.
+    if (dirs === undefined || !(await removeCgroups(dirs))) return false;
     await rm(path.join(this.scratch.state, this.id), { recursive: true, force: true });
     return true;
+  }
+
+  /** The cgroups the runtime's own record lists for this container; undefined when unknown. */
+  private async stoppedCgroups(): Promise<string[] | undefined> {
+    const dir = path.join(this.scratch.state, this.id);
+    switch (path.basename(this.binary)) {
+      case 'runc': {
+        const state = await readRuncState(path.join(dir, 'state.json'));
+        return state?.id === this.id ? containerCgroups(state) : undefined;
+      }
+      case 'crun':
+        return crunCgroups(path.join(dir, 'status'), this.id);
+      default:
+        return undefined;
+    }
   }
 
   /** The containers the runtime still knows in this step's state dir (should be none after run). */
@@ -203,22 +219,26 @@ class Container {
 function spawnSupervisor(container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
-  // The sh prelude only when it has something to do beyond the overlay mount (the supervisor does that).
-  const prelude = sandbox.mounts.views.length > 0 || container.hideCgroup2 !== undefined;
-  const start = prelude ? ['/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci'] : ['perl', '-e', SUPERVISOR_PERL, '--'];
-  const argv = ['unshare', '--mount', '--propagation', 'private', '--', ...start, ...supervisorArgs];
+  // The sh prelude only for --mount views (the supervisor mounts the overlay and hides cgroup2).
+  const prelude = sandbox.mounts.views.length > 0;
   // setpriv --pdeathsig: if we die, the supervisor dies and its namespace (with the overlay) goes.
-  return startStepProcess('setpriv', ['--pdeathsig', 'KILL', ...argv], {
-      PATH: HOST_PATH,
-      TZB_LAYERS: sandbox.layers,
-      TZB_LOWER: sandbox.lowerdirOption,
-      TZB_UPPER: path.resolve(spec.upperdir),
-      TZB_WORK: path.resolve(spec.workdir),
-      TZB_OVERLAY_OPTS: overlayFeatureOptions(),
-      TZB_MERGED: sandbox.merged,
-      TZB_SUPERVISOR: SUPERVISOR_PERL,
-      TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
-      TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
+  // Without a prelude the supervisor does the pdeathsig and the unshare itself (TZB_UNSHARE).
+  const [file, ...args] = prelude
+    ? ['setpriv', '--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs]
+    : ['perl', '-e', SUPERVISOR_PERL, '--', ...supervisorArgs];
+  return startStepProcess(file!, args, {
+    TZB_UNSHARE: prelude ? '' : '1',
+    TZB_ARCH: os.machine(),
+    PATH: HOST_PATH,
+    TZB_LAYERS: sandbox.layers,
+    TZB_LOWER: sandbox.lowerdirOption,
+    TZB_UPPER: path.resolve(spec.upperdir),
+    TZB_WORK: path.resolve(spec.workdir),
+    TZB_OVERLAY_OPTS: overlayFeatureOptions(),
+    TZB_MERGED: sandbox.merged,
+    TZB_SUPERVISOR: SUPERVISOR_PERL,
+    TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
+    TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
   });
 }
 

@@ -6,10 +6,10 @@
  * Layout: `<tmpRoot>/tzbuild-oci-XXXX/{bundle/config.json, state/, step.pid, mountpoints/sys,
  * tzbuild-run-XXXX/…}`.
  */
-import { mkdir, mkdtemp, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunSpec } from '../../ports.js';
-import { createSandboxDir, removeSandboxDir, type SandboxDir } from '../sandbox-dir.js';
+import { createSandboxDir, ignoreMissing, removeSandboxDir, type SandboxDir } from '../sandbox-dir.js';
 import { inUserNamespace } from '../../userns.js';
 import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
 
@@ -26,24 +26,29 @@ export interface OciScratch {
   sandbox: SandboxDir;
 }
 
-/** Creates the scratch dir and writes the bundle's config.json for `spec`. */
+/**
+ * Creates the scratch dir and writes the bundle's config.json for `spec`. Synchronous calls, as
+ * in sandbox-dir.ts: tiny metadata operations, each far cheaper than a promise round trip.
+ */
 export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: OciSpecOptions): Promise<OciScratch> {
-  const root = await mkdtemp(path.join(tmpRoot, 'tzbuild-oci-'));
+  const root = mkdtempSync(path.join(tmpRoot, 'tzbuild-oci-'));
   const partial = { root, bundle: path.join(root, 'bundle'), state: path.join(root, 'state') };
   const mountpoints = path.join(root, 'mountpoints');
   try {
-    await Promise.all([mkdir(partial.bundle), mkdir(partial.state, { mode: 0o700 }), mkdir(mountpoints, { mode: 0o755 })]);
-    for (const name of EXTRA_MOUNTPOINTS) await mkdir(path.join(mountpoints, name), { mode: 0o755 });
+    mkdirSync(partial.bundle);
+    mkdirSync(partial.state, { mode: 0o700 });
+    mkdirSync(mountpoints, { mode: 0o755 });
+    for (const name of EXTRA_MOUNTPOINTS) mkdirSync(path.join(mountpoints, name), { mode: 0o755 });
     // The mountpoint layer sits above the image and below the sandbox's init layer.
     const sandbox = await createSandboxDir(root, options.hostname, [...spec.lowerdirs, mountpoints], spec.mounts);
     const scratch: OciScratch = { ...partial, pidFile: path.join(root, 'step.pid'), mountpoints, sandbox };
-    const etcDir = (await hasInitEtc(sandbox)) ? sandbox.etc : undefined;
+    const etcDir = hasInitEtc(sandbox) ? sandbox.etc : undefined;
     const paths = { rootfs: sandbox.merged, etcDir, stepMounts: sandbox.mounts.mounts };
-    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: await kernelMaxOpenFiles(), rootless: inUserNamespace() });
-    await writeFile(path.join(scratch.bundle, 'config.json'), JSON.stringify(config, null, 2));
+    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: kernelMaxOpenFiles(), rootless: inUserNamespace() });
+    writeFileSync(path.join(scratch.bundle, 'config.json'), JSON.stringify(config));
     return scratch;
   } catch (error) {
-    await rm(root, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
     throw error;
   }
 }
@@ -54,32 +59,39 @@ export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: 
  */
 export async function removeOciScratch(scratch: OciScratch): Promise<void> {
   await removeSandboxDir(scratch.sandbox);
-  await rm(scratch.state, { recursive: true, force: true });
-  await unlink(path.join(scratch.bundle, 'config.json')).catch(ignoreMissing);
-  await unlink(scratch.pidFile).catch(ignoreMissing);
-  for (const name of EXTRA_MOUNTPOINTS) await rmdir(path.join(scratch.mountpoints, name)).catch(ignoreMissing);
-  for (const dir of [scratch.mountpoints, scratch.bundle, scratch.root]) await rmdir(dir).catch(ignoreMissing);
+  rmSync(scratch.state, { recursive: true, force: true });
+  ignoreMissing(() => unlinkSync(path.join(scratch.bundle, 'config.json')));
+  ignoreMissing(() => unlinkSync(scratch.pidFile));
+  for (const name of EXTRA_MOUNTPOINTS) ignoreMissing(() => rmdirSync(path.join(scratch.mountpoints, name)));
+  for (const dir of [scratch.mountpoints, scratch.bundle, scratch.root]) ignoreMissing(() => rmdirSync(dir));
 }
 
 /** True when the sandbox made /etc files (the image's /etc is a dir or absent, not a symlink). */
-async function hasInitEtc(sandbox: SandboxDir): Promise<boolean> {
-  return readFile(path.join(sandbox.init, 'etc', 'hosts')).then(
-    () => true,
-    () => false,
-  );
+function hasInitEtc(sandbox: SandboxDir): boolean {
+  try {
+    readFileSync(path.join(sandbox.init, 'etc', 'hosts'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Our own hard RLIMIT_NOFILE: the runtime cannot raise the step's above it (without
  * CAP_SYS_RESOURCE, which a sandboxed build host may not grant even to root).
  */
-async function kernelMaxOpenFiles(): Promise<number | undefined> {
-  const text = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+let maxOpenFiles: number | undefined | null = null;
+
+function kernelMaxOpenFiles(): number | undefined {
+  if (maxOpenFiles !== null) return maxOpenFiles;
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    // Not Linux: no limit to pass on.
+  }
   const line = text.split('\n').find((entry) => entry.startsWith('Max open files'));
   const hard = Number.parseInt(line?.slice('Max open files'.length).trim().split(/\s+/)[1] ?? '', 10);
-  return Number.isFinite(hard) ? hard : undefined;
-}
-
-function ignoreMissing(error: unknown): void {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  maxOpenFiles = Number.isFinite(hard) ? hard : undefined;
+  return maxOpenFiles;
 }

@@ -1,5 +1,6 @@
 /**
- * The host-side helpers of the OCI runner, run inside a private mount namespace made by `unshare`:
+ * The host-side helpers of the OCI runner, run inside a private mount namespace: made by
+ * `unshare(1)` before the prelude, or by the supervisor itself when it is started directly:
  *
  * 1. The step's overlay is mounted on the scratch dir's `merged`: by PRELUDE (sh) when the step
  *    has --mount views or a cgroup2 mount to hide, else by the supervisor with mount(2). The
@@ -40,23 +41,53 @@ perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
 TZB_OVERLAY_MOUNTED=1 exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
 `;
 
-/** Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from `merged`). */
+/**
+ * Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from
+ * `merged`). With TZB_UNSHARE=1 it enters a private mount namespace itself (no prelude ran).
+ */
 export const SUPERVISOR_PERL = String.raw`
 use strict; use warnings;
-use POSIX (); use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
+use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
+
+# Syscall numbers; TZB_ARCH is uname's machine (os.machine()). No POSIX module: loading it costs
+# ~6 ms, a tenth of a step; _exit is exit_group(2).
+my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
+my %mount = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
+my %unshare = (x86_64 => 272, aarch64 => 97, riscv64 => 97);
+my %umount2 = (x86_64 => 166, aarch64 => 39, riscv64 => 39);
+my %exit_group = (x86_64 => 231, aarch64 => 94, riscv64 => 94);
+my $arch = $ENV{TZB_ARCH} // '';
+sub _exit { syscall($exit_group{$arch}, $_[0]); }
 
 my ($cwd, $uid, $gid, $pidfile, @runtime) = @ARGV;
 open(my $status, '>&=', 3) or die "tzbuild supervisor: fd 3: $!\n";
 { my $prev = select($status); $| = 1; select($prev); }
+sub fail { print $status "error: $_[0]\n"; _exit(125); }
+exists $exit_group{$arch} or do { print $status "error: unsupported architecture $arch\n"; exit 125; };
+my $nr = $prctl{$arch};
 my $flags = fcntl($status, F_GETFD, 0) or fail("fcntl: $!");
 fcntl($status, F_SETFD, $flags | FD_CLOEXEC) or fail("fcntl: $!");
-sub fail { print $status "error: $_[0]\n"; POSIX::_exit(125); }
 
-# prctl and mount syscall numbers.
-my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
-my %mount = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
-my $arch = (POSIX::uname())[4];
-my $nr = $prctl{$arch} or fail("unsupported architecture $arch");
+# Started straight from tzbuild (no prelude): do what setpriv --pdeathsig KILL and
+# unshare --mount --propagation private would, without their two execs. PR_SET_PDEATHSIG = 1,
+# CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000.
+if ($ENV{TZB_UNSHARE}) {
+  syscall($nr, 1, 9, 0, 0, 0) == 0 or fail("PR_SET_PDEATHSIG: $!");
+  syscall($unshare{$arch}, 0x20000) == 0 or fail("unshare(CLONE_NEWNS): $!");
+  # syscall() wants writable strings.
+  my ($none, $root) = ('none', '/');
+  syscall($mount{$arch}, $none, $root, 0, 0x44000, 0) == 0 or fail("making / private: $!");
+  hide_cgroup2($ENV{TZB_HIDE_CGROUP2}) if $ENV{TZB_HIDE_CGROUP2};
+}
+
+# crun on a hybrid cgroup host (runtime-binary.ts): unmount the cgroup2 mount it refuses, or, where
+# it cannot be unmounted (rootless), cover it with an empty read-only tmpfs. MS_RDONLY = 1.
+sub hide_cgroup2 {
+  my ($target) = @_;
+  return if syscall($umount2{$arch}, $target, 0) == 0;
+  my ($source, $type, $data) = ('tzbuild-hidden', 'tmpfs', 'size=4k');
+  syscall($mount{$arch}, $source, $target, $type, 1, $data) == 0 or fail("hiding $target: $!");
+}
 
 # Started directly (no --mount views, nothing to hide): the overlay is mounted here with mount(2),
 # saving the prelude's sh and mount(8). Lowerdirs are short links relative to TZB_LAYERS.
@@ -76,13 +107,13 @@ defined $runtime or fail("fork: $!");
 if ($runtime == 0) {
   { no warnings 'exec'; exec { $runtime[0] } @runtime; }
   print STDERR "cannot run $runtime[0]: $!\n";
-  POSIX::_exit(127);
+  _exit(127);
 }
 waitpid($runtime, 0);
 if ($? != 0) {
   reap_all();
   print $status 'runtime-failed ', ($? & 127 ? 128 + ($? & 127) : $? >> 8), "\n";
-  POSIX::_exit(0);
+  _exit(0);
 }
 open(my $pf, '<', $pidfile) or fail("reading the runtime's pid file: $!");
 my $init = <$pf>; close($pf);
@@ -101,13 +132,17 @@ while (1) {
   last;
 }
 reap_all();
-POSIX::_exit(0);
+# With cgroup2 unmounted, crun made an empty dir for it in the tmpfs underneath (named after the
+# container, the last runtime argument): only this namespace can still reach it.
+rmdir("$ENV{TZB_HIDE_CGROUP2}/$runtime[-1]") if $ENV{TZB_UNSHARE} && $ENV{TZB_HIDE_CGROUP2};
+_exit(0);
 
 sub reap_all { 1 while waitpid(-1, 0) > 0; }
 
 # As BuildKit: a missing working directory is created, owned by the step's user. In a child
 # chrooted into the rootfs, so ".." and absolute symlinks cannot lead onto the host.
 sub make_cwd {
+  return if $cwd eq '/';
   my $pid = fork();
   defined $pid or fail("fork: $!");
   if ($pid == 0) {
@@ -121,9 +156,9 @@ sub make_cwd {
       mkdir($path, 0755) or -d $path or fail("creating working directory $cwd: $!");
       chown($uid, $gid, $path) or fail("chown $path: $!");
     }
-    POSIX::_exit(0);
+    _exit(0);
   }
   waitpid($pid, 0);
-  POSIX::_exit(125) if $? != 0;
+  _exit(125) if $? != 0;
 }
 `;

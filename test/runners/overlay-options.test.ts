@@ -17,9 +17,9 @@ describe('overlay lowerdir option', () => {
   it('links each lowerdir under a short name, lowest first, and removes only the links', async () => {
     const links = path.join(scratch, 'layers');
     const dirs = ['/store/snapshots/sha256:aa', '/store/snapshots/bb', '/tmp/run/init'];
-    expect(await linkLowerdirs(links, dirs)).toBe('2:1:0');
+    expect(linkLowerdirs(links, dirs)).toBe('2:1:0');
     expect(await Promise.all(['0', '1', '2'].map((name) => readlink(path.join(links, name))))).toEqual(dirs);
-    await unlinkLowerdirs(links);
+    unlinkLowerdirs(links);
     expect(await readdir(links)).toEqual([]);
     expect((await lstat(links)).isDirectory()).toBe(true);
   });
@@ -28,9 +28,9 @@ describe('overlay lowerdir option', () => {
     expect(`lowerdir=${lowerdirValue(400)}`.length).toBeLessThan(4096);
   });
 
-  it('refuses more layers than overlayfs can stack', async () => {
+  it('refuses more layers than overlayfs can stack', () => {
     const many = Array.from({ length: 501 }, (_, i) => `/s/${i}`);
-    await expect(linkLowerdirs(path.join(scratch, 'too-many'), many)).rejects.toBeInstanceOf(UserError);
+    expect(() => linkLowerdirs(path.join(scratch, 'too-many'), many)).toThrow(UserError);
   });
 
   it('rejects upper/work paths the option parser would split', () => {
