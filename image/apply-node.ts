@@ -10,7 +10,7 @@
  */
 import { constants } from 'node:fs';
 import { chmod, lchown, lutimes, mkdir, open, symlink } from 'node:fs/promises';
-import { setAttribute } from '@napi-rs/xattr';
+import { xattr } from './xattr.js';
 import type { DeviceMaker } from './device-nodes.js';
 import type { TarHeader } from './tar-format.js';
 import { inUserNamespace } from '../userns.js';
@@ -88,6 +88,6 @@ function explainUnmapped(error: unknown, header: TarHeader): never {
 async function setXattrs(target: string, header: TarHeader): Promise<void> {
   for (const [name, value] of Object.entries(header.xattrs)) {
     if (refusedXattrPrefixes.some((prefix) => name.startsWith(prefix))) continue;
-    await setAttribute(target, name, value);
+    await xattr().setAttribute(target, name, value);
   }
 }

@@ -3,7 +3,6 @@
  * command-line tools through execa, imported only then; Node 20's zlib has no zstd), detected by
  * magic bytes, with a cap on the decompressed size so a small hostile blob cannot fill the disk.
  */
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
@@ -37,7 +36,8 @@ export async function decompress(input: AsyncIterable<Buffer>, options: Decompre
   const kind = detectCompression(head);
   const source = Readable.from(rest);
   const label = options.label ?? 'input';
-  const plain = kind === 'none' ? source : kind === 'gzip' ? source.pipe(createGunzip()) : viaCommand(kind, source, label);
+  // zlib loads only for gzip input (a few ms a cached build need not pay).
+  const plain = kind === 'none' ? source : kind === 'gzip' ? source.pipe((await import('node:zlib')).createGunzip()) : viaCommand(kind, source, label);
   if (kind === 'gzip') source.on('error', (err) => plain.destroy(err));
   return Readable.from(capped(plain, options.maxBytes ?? defaultMaxDecompressedBytes, label, kind));
 }

@@ -12,7 +12,7 @@
 import { link, lutimes, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { setAttribute } from '@napi-rs/xattr';
+import { xattr } from './xattr.js';
 import { StoreError } from '../errors.js';
 import { createNode, setMetadata } from './apply-node.js';
 import { DeviceMaker } from './device-nodes.js';
@@ -123,7 +123,7 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
     const dir = await resolveDir(ctx.root, parentParts, name, isOverlay);
     if (dir === undefined) return;
     // Rootless, overlay runs with userxattr and reads user.overlay.* (trusted.* is not ours there).
-    if (isOverlay) await setAttribute(dir, `${overlayXattrPrefix()}opaque`, 'y');
+    if (isOverlay) await xattr().setAttribute(dir, `${overlayXattrPrefix()}opaque`, 'y');
     else await emptyDir(ctx, dir);
     return;
   }

@@ -12,7 +12,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { getAttribute } from '@napi-rs/xattr';
+import { xattr } from './xattr.js';
 import { UserError } from '../errors.js';
 import { overlayXattrPrefix } from '../userns.js';
 
@@ -109,6 +109,6 @@ async function visibleLayers(layers: readonly string[], parts: readonly string[]
 }
 
 async function isOpaque(dir: string): Promise<boolean> {
-  const value = await getAttribute(dir, `${overlayXattrPrefix()}opaque`).catch(() => null);
+  const value = await xattr().getAttribute(dir, `${overlayXattrPrefix()}opaque`).catch(() => null);
   return value?.toString() === 'y';
 }

@@ -13,7 +13,7 @@
 import type { BigIntStats } from 'node:fs';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { xattr } from './xattr.js';
 import { StoreError } from '../errors.js';
 import type { LayerEntry } from '../ports.js';
 
@@ -102,8 +102,8 @@ export async function readXattrs(full: string): Promise<Record<string, Buffer>> 
   const xattrs: Record<string, Buffer> = {};
   // Synchronous calls: one cheap syscall each, where an async call per file cost a thread-pool
   // round trip (COPY of 20,000 files: ~0.5 s of round trips).
-  for (const name of listAttributesSync(full).sort()) {
-    const value = getAttributeSync(full, name);
+  for (const name of xattr().listAttributesSync(full).sort()) {
+    const value = xattr().getAttributeSync(full, name);
     if (value !== null) xattrs[name] = value;
   }
   return xattrs;

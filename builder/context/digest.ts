@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { xattr } from '../../image/xattr.js';
 import type { ContextEntry } from './walk.js';
 import { cacheKey, type CachedHashes, type StatCache } from './stat-cache.js';
 
@@ -77,14 +77,14 @@ function hashXattrs(entry: ContextEntry): string {
   let names: string[];
   try {
     // Synchronous for the same reason as the small-file reads (one cheap syscall per file).
-    names = listAttributesSync(entry.abs).filter((name) => !IGNORED_XATTRS.has(name)).sort();
+    names = xattr().listAttributesSync(entry.abs).filter((name) => !IGNORED_XATTRS.has(name)).sort();
   } catch {
     return '';
   }
   if (names.length === 0) return '';
   const hash = createHash('sha256');
   for (const name of names) {
-    const value = getAttributeSync(entry.abs, name) ?? Buffer.alloc(0);
+    const value = xattr().getAttributeSync(entry.abs, name) ?? Buffer.alloc(0);
     writeField(hash, Buffer.from(name));
     writeField(hash, value);
   }
