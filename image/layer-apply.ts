@@ -9,7 +9,8 @@
  * absolute names, `..`, symlinks leading out, hardlinks to outside and whiteouts aimed outside are
  * refused with a StoreError naming the entry. Device nodes are dropped (see isHostDevice).
  */
-import { link, lutimes, readdir, realpath, rm } from 'node:fs/promises';
+import { linkSync, lutimesSync, rmSync } from 'node:fs';
+import { readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { xattr } from './xattr.js';
@@ -63,10 +64,12 @@ export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDi
     await ctx.devices.close();
   }
   for (const { target, mtime } of ctx.dirTimes.reverse()) {
-    // A later entry of the same layer may have removed the dir again.
-    await lutimes(target, mtime, mtime).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    try {
+      lutimesSync(target, mtime, mtime);
+    } catch (err) {
+      // A later entry of the same layer may have removed the dir again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 }
 
@@ -83,9 +86,9 @@ async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncItera
   const target = path.join(resolved.parent, resolved.base);
   const existing = await lstatOrUndefined(target);
   if (existing?.isDirectory() && header.type === 'directory') {
-    await setMetadata(target, header);
+    setMetadata(target, header);
   } else {
-    if (existing !== undefined) await rm(target, { recursive: true, force: true });
+    if (existing !== undefined) rmSync(target, { recursive: true, force: true });
     if (header.type === 'hardlink') await makeHardlink(ctx, header, target);
     else await createNode(target, header, body, ctx.devices);
   }
@@ -114,7 +117,7 @@ async function makeHardlink(ctx: ApplyContext, header: TarHeader, target: string
   }
   if (stats.isDirectory()) throw new EscapeError(`entry ${JSON.stringify(header.name)} hardlinks a directory`);
   // link(2) does not follow a symlink source: linking a symlink links the symlink itself.
-  await link(sourcePath, target);
+  linkSync(sourcePath, target);
 }
 
 async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: string[], base: string): Promise<void> {
@@ -123,7 +126,7 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
     const dir = await resolveDir(ctx.root, parentParts, name, isOverlay);
     if (dir === undefined) return;
     // Rootless, overlay runs with userxattr and reads user.overlay.* (trusted.* is not ours there).
-    if (isOverlay) await xattr().setAttribute(dir, `${overlayXattrPrefix()}opaque`, 'y');
+    if (isOverlay) xattr().setAttributeSync(dir, `${overlayXattrPrefix()}opaque`, 'y');
     else await emptyDir(ctx, dir);
     return;
   }
@@ -136,7 +139,7 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
   const parent = await resolveDir(ctx.root, parentParts, name, isOverlay);
   if (parent === undefined) return;
   const target = path.join(parent, hidden);
-  await rm(target, { recursive: true, force: true });
+  rmSync(target, { recursive: true, force: true });
   if (isOverlay) await ctx.devices.make(target, 'char', 0);
 }
 

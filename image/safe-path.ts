@@ -3,9 +3,9 @@
  * untrusted layers: every component is lstat'ed; a symlink is followed only by re-interpreting
  * its target inside the root (absolute targets start at the root); a target that climbs above
  * the root is refused rather than clamped, because a legit image has no reason to do it.
+ * Synchronous calls: a layer apply resolves every entry this way (see apply-node.ts).
  */
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 /** A path that would leave the root; `message` names the entry. */
@@ -62,11 +62,11 @@ export async function resolveDir(root: string, components: string[], entryName: 
     const stats = await lstatOrUndefined(host);
     if (stats === undefined) {
       if (!create) return undefined;
-      await mkdir(host, { mode: 0o755 });
+      mkdirSync(host, { mode: 0o755 });
       resolved.push(part);
     } else if (stats.isSymbolicLink()) {
       if (++hops > maxSymlinkHops) throw new EscapeError(`entry ${JSON.stringify(entryName)}: too many symlinks`);
-      const target = await readlink(host);
+      const target = readlinkSync(host);
       if (target.startsWith('/')) resolved.length = 0;
       queue.unshift(...target.split('/'));
     } else if (stats.isDirectory()) {
@@ -81,7 +81,7 @@ export async function resolveDir(root: string, components: string[], entryName: 
 /** lstat that maps "not there" to undefined. */
 export async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
   try {
-    return await lstat(file);
+    return lstatSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
