@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
 import { readFileFromLayers, resolveInLayers, topmostEntry } from '../image/layered-read.js';
 import { inUserNamespace } from '../userns.js';
+import { runQuiet } from '../runners/step-process.js';
 import { join, posix } from 'node:path';
 
 /** What a step can ask of an image's filesystem. */
@@ -58,11 +59,15 @@ export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (
   const lower = [...lowerdirs].reverse().join(':');
   // In a user namespace (rootless) overlay reads its markers from user.* xattrs.
   const options = `ro,lowerdir=${lower}${inUserNamespace() ? ',userxattr' : ''}`;
-  await (await loadExeca())('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint]);
+  const mounted = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint]);
+  if (mounted.exitCode !== 0) {
+    await rm(mountpoint, { recursive: true, force: true });
+    throw new Error(`cannot mount a view of the image: ${mounted.stderr.trim() || mounted.error?.message || `mount exited with ${mounted.exitCode ?? mounted.signal}`}`);
+  }
   try {
     return await use(mountpoint);
   } finally {
-    await (await loadExeca())('umount', [mountpoint], { reject: false });
+    await runQuiet('umount', [mountpoint]);
     await rm(mountpoint, { recursive: true, force: true });
   }
 }
@@ -139,9 +144,4 @@ export async function resolveUser(view: ImageView, spec: string, chownRules = fa
     }
   }
   return { uid, gid, home };
-}
-
-/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
-async function loadExeca() {
-  return (await import('execa')).execa;
 }

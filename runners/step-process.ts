@@ -1,6 +1,6 @@
 /**
- * The processes a RUN step starts (the namespace setup, the OCI supervisor, `runc kill|delete`),
- * spawned with node:child_process: importing execa costs 35–120 ms, which the first RUN of every
+ * The processes a RUN step starts (the namespace setup, the OCI supervisor, `runc kill|delete`)
+ * and the builder's view mounts, spawned with node:child_process: importing execa costs 35–120 ms, which the first RUN of every
  * build would wait for, and these calls need nothing beyond a spawn and its exit status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,13 +29,15 @@ export function startStepProcess(file: string, args: readonly string[], env: Rec
   return { child, stdout: child.stdout!, stderr: child.stderr!, fd3: child.stdio[3] as Readable, exited: exitOf(child) };
 }
 
-/** Runs a short command to its end; its stdout as text. */
-export async function runQuiet(file: string, args: readonly string[]): Promise<ProcessExit & { stdout: string }> {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  const chunks: Buffer[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+/** Runs a short command to its end; its stdout and stderr as text. */
+export async function runQuiet(file: string, args: readonly string[]): Promise<ProcessExit & { stdout: string; stderr: string }> {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
   const exit = await exitOf(child);
-  return { ...exit, stdout: Buffer.concat(chunks).toString('utf8') };
+  return { ...exit, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
 function exitOf(child: ChildProcess): Promise<ProcessExit> {
