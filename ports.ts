@@ -85,6 +85,12 @@ export interface LayerRef {
 export interface Snapshotter {
   /** Makes sure every layer of the chain is unpacked; returns their dirs, lowest first. */
   prepare(layers: LayerRef[]): Promise<string[]>;
+  /**
+   * Takes `dir`, an overlay upperdir holding exactly the top layer of `layers` (the layer was just
+   * written from it), as that layer's snapshot: moved into place, not unpacked again. False when
+   * the snapshot already exists; `dir` is then left to the caller.
+   */
+  adopt?(layers: LayerRef[], dir: string): Promise<boolean>;
 }
 
 /**

@@ -19,6 +19,7 @@ import { ownerId, withLock } from './file-lock.js';
 import { storeWriteError } from './io-errors.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { processLease } from './lease.js';
+import { clearOverlayBookkeeping } from './upperdir.js';
 import type { Digest } from './oci.js';
 
 /**
@@ -83,6 +84,30 @@ export class FsSnapshotter implements Snapshotter {
       await this.unpack(dir, layer);
       await markComplete(this.layout, hex, layer.diffId);
       return dir;
+    });
+  }
+
+  async adopt(layers: LayerRef[], dir: string): Promise<boolean> {
+    const top = layers[layers.length - 1];
+    const chainId = chainIds(layers.map((layer) => layer.diffId)).pop();
+    if (top === undefined || chainId === undefined) return false;
+    const hex = digestHex(chainId);
+    await processLease(this.content.root).add('snapshot', hex);
+    if (this.inFlight.has(hex) || (await snapshotComplete(this.layout, hex))) return false;
+    return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
+      if (await snapshotComplete(this.layout, hex)) return false;
+      const target = path.join(this.layout.snapshots, hex);
+      try {
+        clearOverlayBookkeeping(dir);
+        // As unpack makes it: a lowerdir root should look like any image's "/".
+        await chmod(dir, 0o755);
+        await discardIncomplete(target, this.layout.tmp);
+        await rename(dir, target);
+      } catch (err) {
+        throw storeWriteError(err, `keeping the layer ${top.diffId} as a snapshot in ${this.layout.snapshots}`);
+      }
+      await markComplete(this.layout, hex, top.diffId);
+      return true;
     });
   }
 

@@ -137,7 +137,13 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
     if (result.exitCode !== 0 || result.signal !== undefined) throw failure(ctx, run, result, tail.lines());
     const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
     const layer = await deps.layers.write(deps.layers.fromUpperdir(upperdir), options);
-    return layer.entries === 0 ? undefined : { diffId: layer.diffId, size: layer.size };
+    if (layer.entries === 0) return undefined;
+    const ref = { diffId: layer.diffId, size: layer.size };
+    // The upperdir is the layer: the next step uses it as the snapshot instead of unpacking the
+    // tar (BuildKit's snapshots work the same way). Not with SOURCE_DATE_EPOCH, where the tar's
+    // clamped times are what later steps must see.
+    if (ctx.options.sourceDateEpoch === undefined) await deps.snapshotter.adopt?.([...state.layers, ref], upperdir);
+    return ref;
   } finally {
     await opened?.close();
     await rm(work, { recursive: true, force: true });

@@ -114,6 +114,8 @@ export function lazySnapshotter(inner: Snapshotter, lazy: LazyLayers): Snapshott
       await lazy.ensure(layers);
       return inner.prepare(layers);
     },
+    // The adopted layer was just made here: nothing to fetch.
+    ...(inner.adopt === undefined ? {} : { adopt: (layers: LayerRef[], dir: string) => inner.adopt!(layers, dir) }),
   };
 }
 
