@@ -1,5 +1,6 @@
 /**
- * Choosing the runner for RUN steps: `auto` takes an installed OCI runtime (runc, then crun) and
+ * Choosing the runner for RUN steps: `auto` takes an installed OCI runtime (crun, then runc: both
+ * run the same spec, and crun starts a container in a third of runc's time, docs/runners.md) and
  * falls back to the namespace runner, which needs nothing but util-linux and perl-base. Rootless
  * (inside tzbuild's user namespace) `auto` takes the namespace runner.
  */
@@ -29,7 +30,7 @@ export interface CreateRunnerOptions {
 }
 
 /** Runtimes `auto` tries, in order of preference. */
-const AUTO_ORDER: readonly OciRuntimeKind[] = ['runc', 'crun'];
+const AUTO_ORDER: readonly OciRuntimeKind[] = ['crun', 'runc'];
 
 /**
  * The runner for `kind`. Throws a UserError (`RUNNER_UNAVAILABLE`) when a runtime asked for by

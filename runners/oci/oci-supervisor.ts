@@ -54,7 +54,6 @@ use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
 my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
 my %mount = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
 my %unshare = (x86_64 => 272, aarch64 => 97, riscv64 => 97);
-my %umount2 = (x86_64 => 166, aarch64 => 39, riscv64 => 39);
 my %exit_group = (x86_64 => 231, aarch64 => 94, riscv64 => 94);
 my $arch = $ENV{TZB_ARCH} // '';
 sub _exit { syscall($exit_group{$arch}, $_[0]); }
@@ -80,13 +79,12 @@ if ($ENV{TZB_UNSHARE}) {
   hide_cgroup2($ENV{TZB_HIDE_CGROUP2}) if $ENV{TZB_HIDE_CGROUP2};
 }
 
-# crun on a hybrid cgroup host (runtime-binary.ts): unmount the cgroup2 mount it refuses, or, where
-# it cannot be unmounted (rootless), cover it with an empty read-only tmpfs. MS_RDONLY = 1.
+# crun on a hybrid cgroup host: cover the cgroup2 mount it refuses with an empty tmpfs, which
+# takes the cgroup dir crun still makes there away with this namespace (runtime-binary.ts).
 sub hide_cgroup2 {
   my ($target) = @_;
-  return if syscall($umount2{$arch}, $target, 0) == 0;
-  my ($source, $type, $data) = ('tzbuild-hidden', 'tmpfs', 'size=4k');
-  syscall($mount{$arch}, $source, $target, $type, 1, $data) == 0 or fail("hiding $target: $!");
+  my ($source, $type, $data) = ('tzbuild-hidden', 'tmpfs', 'size=64k,mode=755');
+  syscall($mount{$arch}, $source, $target, $type, 0, $data) == 0 or fail("hiding $target: $!");
 }
 
 # Started directly (no --mount views, nothing to hide): the overlay is mounted here with mount(2),
@@ -132,9 +130,6 @@ while (1) {
   last;
 }
 reap_all();
-# With cgroup2 unmounted, crun made an empty dir for it in the tmpfs underneath (named after the
-# container, the last runtime argument): only this namespace can still reach it.
-rmdir("$ENV{TZB_HIDE_CGROUP2}/$runtime[-1]") if $ENV{TZB_UNSHARE} && $ENV{TZB_HIDE_CGROUP2};
 _exit(0);
 
 sub reap_all { 1 while waitpid(-1, 0) > 0; }

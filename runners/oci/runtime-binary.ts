@@ -41,11 +41,13 @@ export function hiddenCgroup2(kind: OciRuntimeKind, mountinfo = readText('/proc/
 const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
 
 /**
- * Shell that hides the mount named by `$1` (sourced by the OCI prelude and ociCommand). Rootless
- * it cannot be unmounted (mounts inherited into a user namespace are locked to their parents),
- * so an empty read-only tmpfs covers it instead: crun then finds no cgroup2 there either.
+ * Shell that hides the mount named by `$1` (sourced by the OCI prelude and ociCommand): an empty
+ * tmpfs covers it, so crun finds no cgroup2 there. Not an unmount: crun still makes its cgroup
+ * dir (and writes cgroup.procs) there, and with the mount gone that would land in the host's
+ * /sys/fs/cgroup tmpfs underneath and stay; in our tmpfs it goes with the step's namespace. (A
+ * user namespace could not unmount it anyway: inherited mounts are locked.)
  */
-export const HIDE_MOUNT_SH = 'umount "$1" 2>/dev/null || mount -t tmpfs -o ro,size=4k tzbuild-hidden "$1"';
+export const HIDE_MOUNT_SH = 'mount -t tmpfs -o size=64k,mode=755 tzbuild-hidden "$1"';
 
 /**
  * argv for one runtime call; with `hideCgroup2` it runs in a throwaway private mount namespace

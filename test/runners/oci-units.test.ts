@@ -108,9 +108,9 @@ describe('createRunner', () => {
   const none = () => undefined;
   const only = (name: string) => (kind: string) => (kind === name ? `/opt/${name}` : undefined);
 
-  it('auto prefers runc, then crun, then the namespace runner', () => {
-    expect(createRunner('auto', { findRuntime: (kind) => `/opt/${kind}` }).name).toBe('runc');
-    expect(createRunner('auto', { findRuntime: only('crun') }).name).toBe('crun');
+  it('auto prefers crun, then runc, then the namespace runner', () => {
+    expect(createRunner('auto', { findRuntime: (kind) => `/opt/${kind}` }).name).toBe('crun');
+    expect(createRunner('auto', { findRuntime: only('runc') }).name).toBe('runc');
     expect(createRunner('auto', { findRuntime: none })).toBeInstanceOf(NamespaceRunner);
   });
 

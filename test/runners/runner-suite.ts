@@ -14,7 +14,7 @@ import { BUSYBOX_PATH, busyboxRootfs } from '../helpers/busybox.js';
 import { mountsUnder, overlayDirsInUse, overlaysUsing } from '../helpers/mounts.js';
 import { runStep, stepScratchRoot } from '../helpers/run-step.js';
 import { registerMountCases } from './runner-mounts.js';
-import { cgroupsNamed, capabilityToolLayer, stepProcesses, waitFor } from './suite-helpers.js';
+import { cgroupsNamed, capabilityToolLayer, namesBeneathMount, stepProcesses, waitFor } from './suite-helpers.js';
 
 /** A runner to put through the suite. */
 export interface RunnerUnderTest {
@@ -56,6 +56,7 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       expect(await overlaysUsing(upperdir)).toEqual([]);
       expect(await readdir(tmpRoot)).toEqual([]);
       expect(await cgroupsNamed(containerPrefix)).toEqual([]);
+      expect((await namesBeneathMount('/sys/fs/cgroup/unified')).filter((name) => name.startsWith(containerPrefix))).toEqual([]);
       expect(await stepProcesses(id)).toEqual([]);
       if (subject.runtimeBinary) {
         const listed = await execa(subject.runtimeBinary, ['list', '--quiet'], { reject: false });

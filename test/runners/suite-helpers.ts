@@ -32,6 +32,18 @@ export async function cgroupsNamed(prefix: string, dir = '/sys/fs/cgroup', depth
   return found;
 }
 
+/**
+ * Names in the directory a mount covers (seen from a private mount namespace with the mount
+ * taken off): on a hybrid cgroup host, an unmounted /sys/fs/cgroup/unified let crun leave its
+ * cgroup dirs in /sys/fs/cgroup's tmpfs underneath, invisible from the host.
+ */
+export async function namesBeneathMount(mountpoint: string): Promise<string[]> {
+  if (!existsSync(mountpoint)) return [];
+  const script = 'umount "$1" 2>/dev/null && ls -A "$1"';
+  const listed = await execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', mountpoint], { reject: false });
+  return listed.exitCode === 0 ? listed.stdout.split('\n').filter((name) => name !== '') : [];
+}
+
 /** Where libcap2-bin installs setcap (and getcap, used on the host). */
 const SETCAP = '/usr/sbin/setcap';
 
