@@ -1,5 +1,6 @@
 /**
- * Builds killed with SIGKILL at a random moment (5 ms to 2 s in), 50 times on one store. After
+ * Builds killed with SIGKILL at a random moment (5 ms to a little more than a whole build takes
+ * here, measured first, so most kills land mid-build on a fast machine too), 50 times on one store. After
  * each kill: `system fsck` (whose store open runs recovery) must find nothing wrong, nothing may
  * stay mounted under the store, and the same build must then succeed and produce the right image.
  * Build args vary so kills land in every phase: unpacking, RUN, layer ingest, records, tagging.
@@ -39,13 +40,18 @@ describe('crash safety', () => {
     const next = random(seed);
     const store = await loadedStore();
     const context = await writeContext({ Dockerfile: DOCKERFILE, 'f.txt': 'from the context\n' });
+    // How long one build with every step missing takes here: kills are spread over that span.
+    const timed = Date.now();
+    const warm = await runTzbuild(['build', '--root', store, '--progress', 'plain', '--build-arg', 'K=warm', '--build-arg', 'J=warm', context]);
+    expect(warm.exitCode, warm.stderr).toBe(0);
+    const span = Math.max(200, 1.2 * (Date.now() - timed));
     const started = Date.now();
     const inconsistencies: string[] = [];
     let killedMidway = 0;
     for (let i = 0; i < KILLS; i++) {
       // K changes every other build, J every build: some steps hit, some run when the kill comes.
       const args = ['--build-arg', `K=${Math.floor(i / 2)}`, '--build-arg', `J=${i}`, '-t', `crash:${i}`, context];
-      const delay = 5 + Math.floor(next() ** 2 * 2000);
+      const delay = 5 + Math.floor(next() * span);
       const child = execa(process.execPath, [tzbuildBin, 'build', '--root', store, '--progress', 'plain', ...args], { cwd: repoRoot, reject: false });
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const outcome = await child;
