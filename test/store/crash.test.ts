@@ -1,6 +1,7 @@
 /**
- * Builds killed with SIGKILL at a random moment (5 ms to 0.9 of what a whole build takes here,
- * measured first, so most kills land mid-build on a fast machine too), 50 times on one store. After
+ * Builds killed with SIGKILL at a random moment, 50 times on one store: 5 ms up to a little more
+ * than a whole build takes here (measured first), so that most kills land mid-build however fast
+ * or loaded the machine is. After
  * each kill: `system fsck` (whose store open runs recovery) must find nothing wrong, nothing may
  * stay mounted under the store, and the same build must then succeed and produce the right image.
  * Build args vary so kills land in every phase: unpacking, RUN, layer ingest, records, tagging.
@@ -40,11 +41,15 @@ describe('crash safety', () => {
     const next = random(seed);
     const store = await loadedStore();
     const context = await writeContext({ Dockerfile: DOCKERFILE, 'f.txt': 'from the context\n' });
-    // How long one build with every step missing takes here: kills are spread over that span.
-    const timed = Date.now();
-    const warm = await runTzbuild(['build', '--root', store, '--progress', 'plain', '--build-arg', 'K=warm', '--build-arg', 'J=warm', context]);
-    expect(warm.exitCode, warm.stderr).toBe(0);
-    const span = Math.max(200, 0.9 * (Date.now() - timed));
+    // How long a build with every step missing takes here (the second one: the first also
+    // unpacks the base image): kills are spread over that span.
+    let timed = 0;
+    for (const warm of ['warm1', 'warm2']) {
+      timed = Date.now();
+      const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '--build-arg', `K=${warm}`, '--build-arg', `J=${warm}`, context]);
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    const span = Math.max(200, 1.1 * (Date.now() - timed));
     const started = Date.now();
     const inconsistencies: string[] = [];
     let killedMidway = 0;
