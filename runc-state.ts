@@ -6,6 +6,7 @@
  */
 import { readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { readMounts, type MountEntry } from './image/mounts.js';
 
 /** The fields of runc's state.json we use. */
 export interface RuncState {
@@ -31,16 +32,12 @@ export function containerCgroups(state: RuncState): string[] {
  * under every cgroup hierarchy mounted (v1 controllers, or the v2 root). Undefined when the
  * status is missing or names another container.
  */
-export async function crunCgroups(statusFile: string, id: string, mountinfo?: string): Promise<string[] | undefined> {
+export async function crunCgroups(statusFile: string, id: string, mounts: MountEntry[] = readMounts()): Promise<string[] | undefined> {
   const status = await readFile(statusFile, 'utf8').then((text) => JSON.parse(text) as { 'cgroup-path'?: unknown }, () => undefined);
   const cgroupPath = status?.['cgroup-path'];
   if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
-  const mounts = (mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''))).split('\n').flatMap((line) => {
-    const type = line.split(' - ')[1]?.split(' ')[0];
-    const point = line.split(' ')[4];
-    return (type === 'cgroup' || type === 'cgroup2') && point?.startsWith('/sys/fs/cgroup') ? [point] : [];
-  });
-  return mounts.map((point) => path.join(point, cgroupPath));
+  const hierarchies = mounts.filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup'));
+  return hierarchies.map((mount) => path.join(mount.point, cgroupPath));
 }
 
 /**

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
 import { readFileFromLayers, resolveInLayers, topmostEntry } from '../image/layered-read.js';
 import { inUserNamespace } from '../userns.js';
-import { runQuiet } from '../runners/step-process.js';
+import { runQuiet } from '../processes.js';
 import { join, posix } from 'node:path';
 
 /** What a step can ask of an image's filesystem. */

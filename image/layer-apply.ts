@@ -81,10 +81,10 @@ async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncItera
   if (base.startsWith(whiteoutPrefix)) return applyWhiteout(ctx, header.name, parts.slice(0, -1), base);
   if (isHostDevice(header)) return;
 
-  const resolved = await resolveParent(ctx.root, parts, header.name, true);
+  const resolved = resolveParent(ctx.root, parts, header.name, true);
   if (resolved === undefined) throw new Error('unreachable: parents are created');
   const target = path.join(resolved.parent, resolved.base);
-  const existing = await lstatOrUndefined(target);
+  const existing = lstatOrUndefined(target);
   if (existing?.isDirectory() && header.type === 'directory') {
     setMetadata(target, header);
   } else {
@@ -109,9 +109,9 @@ function isHostDevice(header: TarHeader): boolean {
 
 async function makeHardlink(ctx: ApplyContext, header: TarHeader, target: string): Promise<void> {
   const linkParts = entryComponents(header.linkname);
-  const source = await resolveParent(ctx.root, linkParts, header.name, false);
+  const source = resolveParent(ctx.root, linkParts, header.name, false);
   const sourcePath = source === undefined ? undefined : path.join(source.parent, source.base);
-  const stats = sourcePath === undefined ? undefined : await lstatOrUndefined(sourcePath);
+  const stats = sourcePath === undefined ? undefined : lstatOrUndefined(sourcePath);
   if (sourcePath === undefined || stats === undefined) {
     throw new StoreError(`${ctx.label}: hardlink ${header.name} points at missing ${header.linkname}`, 'BAD_ENTRY');
   }
@@ -123,7 +123,7 @@ async function makeHardlink(ctx: ApplyContext, header: TarHeader, target: string
 async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: string[], base: string): Promise<void> {
   const isOverlay = ctx.format === 'overlay';
   if (base === opaqueMarker) {
-    const dir = await resolveDir(ctx.root, parentParts, name, isOverlay);
+    const dir = resolveDir(ctx.root, parentParts, name, isOverlay);
     if (dir === undefined) return;
     // Rootless, overlay runs with userxattr and reads user.overlay.* (trusted.* is not ours there).
     if (isOverlay) xattr().setAttributeSync(dir, `${overlayXattrPrefix()}opaque`, 'y');
@@ -136,7 +136,7 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
   if (hidden === '' || hidden === '.' || hidden === '..') {
     throw new EscapeError(`entry ${JSON.stringify(name)} is a whiteout of ${JSON.stringify(hidden)}`);
   }
-  const parent = await resolveDir(ctx.root, parentParts, name, isOverlay);
+  const parent = resolveDir(ctx.root, parentParts, name, isOverlay);
   if (parent === undefined) return;
   const target = path.join(parent, hidden);
   rmSync(target, { recursive: true, force: true });

@@ -5,25 +5,40 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { runQuiet } from '../processes.js';
+
+/** One line of /proc/self/mountinfo: where, and which filesystem type. */
+export interface MountEntry {
+  /** Decoded absolute path. */
+  point: string;
+  type: string;
+}
+
+/** The mounts `mountinfo` lists (default: this process's, none when unreadable). */
+export function readMounts(mountinfo = readMountinfo()): MountEntry[] {
+  return mountinfo.split('\n').flatMap((line) => {
+    const field = line.split(' ')[4];
+    const type = line.split(' - ')[1]?.split(' ')[0];
+    if (field === undefined || type === undefined) return [];
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    return [{ point: field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))), type }];
+  });
+}
+
+function readMountinfo(): string {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    // Not Linux: nothing is mounted by us.
+    return '';
+  }
+}
 
 /** Mount points (decoded absolute paths) at or below `dir`, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    // Not Linux: nothing is mounted by us.
-  }
   const prefix = path.resolve(dir);
   const found = new Set<string>();
-  for (const line of text.split('\n')) {
-    const field = line.split(' ')[4];
-    if (field === undefined) continue;
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    const mountPoint = field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    if (mountPoint === prefix || mountPoint.startsWith(`${prefix}/`)) found.add(mountPoint);
-  }
+  for (const { point } of readMounts()) if (point === prefix || point.startsWith(`${prefix}/`)) found.add(point);
   return [...found].sort((a, b) => b.length - a.length);
 }
 
@@ -36,10 +51,6 @@ export async function unmountAllUnder(dir: string): Promise<boolean> {
 }
 
 /** Runs umount; resolves to its exit code (failure is judged by what stays mounted). */
-function umount(args: string[]): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn('umount', args, { stdio: 'ignore' });
-    child.on('error', () => resolve(-1));
-    child.on('close', (code) => resolve(code ?? -1));
-  });
+async function umount(args: string[]): Promise<number> {
+  return (await runQuiet('umount', args)).exitCode ?? -1;
 }

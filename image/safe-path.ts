@@ -30,15 +30,15 @@ export function entryComponents(name: string): string[] {
  * `root` only. Returns the host path of that parent dir plus the (unfollowed) last name. With
  * `create`, missing parent dirs are made (mode 0755, as Docker does for implied parents).
  */
-export async function resolveParent(
+export function resolveParent(
   root: string,
   components: string[],
   entryName: string,
   create: boolean,
-): Promise<{ parent: string; base: string } | undefined> {
+): { parent: string; base: string } | undefined {
   const base = components[components.length - 1];
   if (base === undefined) throw new EscapeError(`entry ${JSON.stringify(entryName)} names the root itself`);
-  const parent = await resolveDir(root, components.slice(0, -1), entryName, create);
+  const parent = resolveDir(root, components.slice(0, -1), entryName, create);
   return parent === undefined ? undefined : { parent, base };
 }
 
@@ -46,7 +46,7 @@ export async function resolveParent(
  * Resolves `components` (all of them) to a directory inside `root`; see {@link resolveParent}.
  * Without `create`, a missing component gives undefined (an escape still throws).
  */
-export async function resolveDir(root: string, components: string[], entryName: string, create: boolean): Promise<string | undefined> {
+export function resolveDir(root: string, components: string[], entryName: string, create: boolean): string | undefined {
   const resolved: string[] = [];
   const queue = [...components];
   let hops = 0;
@@ -59,7 +59,7 @@ export async function resolveDir(root: string, components: string[], entryName: 
       continue;
     }
     const host = path.join(root, ...resolved, part);
-    const stats = await lstatOrUndefined(host);
+    const stats = lstatOrUndefined(host);
     if (stats === undefined) {
       if (!create) return undefined;
       mkdirSync(host, { mode: 0o755 });
@@ -79,7 +79,7 @@ export async function resolveDir(root: string, components: string[], entryName: 
 }
 
 /** lstat that maps "not there" to undefined. */
-export async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+export function lstatOrUndefined(file: string): Stats | undefined {
   try {
     return lstatSync(file);
   } catch (err) {

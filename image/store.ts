@@ -50,7 +50,8 @@ export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function openStore(root: string = defaultStoreRoot(), options: OpenStoreOptions = {}): Promise<OpenedStore> {
   const content = await FsContentStore.open(root);
-  const tags = await IndexTagStore.open(root);
+  // Opening the content store created the layout; the tag store needs nothing more.
+  const tags = new IndexTagStore(content.root);
   // The lease first: a concurrent recovery must see this process as live before it has work in flight.
   await processLease(content.root).open();
   if (options.recover !== false) await recoverStore(content.root, options.recover === true ? {} : options.recover);

@@ -10,8 +10,9 @@
  * added ~10 ms to every RUN.
  */
 import {
-  chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats,
+  chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
+import { topmostEntry } from '../image/layered-read.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunMount } from '../ports.js';
@@ -56,7 +57,7 @@ export async function createSandboxDir(
     mounts: { mounts: [], views: [] },
   };
   try {
-    fillSandboxDir(dir, hostname, lowerdirs);
+    await fillSandboxDir(dir, hostname, lowerdirs);
     dir.mounts = await prepareStepMounts(path.join(root, 'mounts'), dir.init, lowerdirs, mounts);
   } catch (error) {
     await removeSandboxDir(dir);
@@ -65,13 +66,13 @@ export async function createSandboxDir(
   return dir;
 }
 
-function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: readonly string[]): void {
+async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: readonly string[]): Promise<void> {
   mkdirSync(dir.merged);
   mkdirSync(dir.etc);
   writeFileSync(path.join(dir.etc, 'hostname'), `${hostname}\n`);
   writeFileSync(path.join(dir.etc, 'hosts'), hostsFile(hostname));
   writeFileSync(path.join(dir.etc, 'resolv.conf'), hostResolvConf());
-  makeInitLayer(dir.init, lowerdirs);
+  await makeInitLayer(dir.init, lowerdirs);
   // The init layer goes on top; for FROM scratch it is the only lowerdir.
   dir.lowerdirOption = linkLowerdirs(dir.layers, [...lowerdirs, dir.init]);
 }
@@ -98,10 +99,10 @@ export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
  * only when the image's /etc is a directory or absent, copying the image's owner, mode and times
  * so the merged /etc looks exactly like the image's; a symlinked /etc gets no /etc files at all.
  */
-function makeInitLayer(init: string, lowerdirs: readonly string[]): void {
+async function makeInitLayer(init: string, lowerdirs: readonly string[]): Promise<void> {
   mkdirSync(init, { mode: 0o755 });
   for (const name of MOUNT_DIRS) mkdirSync(path.join(init, name), { mode: 0o755 });
-  const imageEtc = topmostEntry(lowerdirs, 'etc');
+  const imageEtc = (await topmostEntry(lowerdirs, 'etc'))?.stats;
   if (imageEtc && !imageEtc.isDirectory()) return;
   const etc = path.join(init, 'etc');
   mkdirSync(etc, { mode: 0o755 });
@@ -111,20 +112,6 @@ function makeInitLayer(init: string, lowerdirs: readonly string[]): void {
     chmodSync(etc, imageEtc.mode & 0o7777);
     utimesSync(etc, imageEtc.atime, imageEtc.mtime);
   }
-}
-
-/**
- * The entry overlayfs would show for a top-level `name`: the first found from the top layer
- * down, where a 0/0 character device is a whiteout (deleted).
- */
-function topmostEntry(lowerdirs: readonly string[], name: string): Stats | undefined {
-  for (const dir of [...lowerdirs].reverse()) {
-    const info = lstatSync(path.join(dir, name), { throwIfNoEntry: false });
-    if (!info) continue;
-    if (info.isCharacterDevice() && info.rdev === 0) return undefined;
-    return info;
-  }
-  return undefined;
 }
 
 /** Same shape as BuildKit's: the step's own name resolves to loopback. */

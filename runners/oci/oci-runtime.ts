@@ -22,7 +22,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
-import { runQuiet, startStepProcess, type ProcessExit } from '../step-process.js';
+import { runQuiet, type ProcessExit } from '../../processes.js';
+import { startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { overlayFeatureOptions } from '../overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
@@ -219,15 +220,14 @@ class Container {
 function spawnSupervisor(container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
-  // The sh prelude only for --mount views (the supervisor mounts the overlay and hides cgroup2).
+  // The sh prelude only for --mount views; else the supervisor does the pdeathsig, the unshare and
+  // the overlay mount itself. Either way: if we die, the supervisor dies (pdeathsig) and its
+  // namespace, with the overlay, goes.
   const prelude = sandbox.mounts.views.length > 0;
-  // setpriv --pdeathsig: if we die, the supervisor dies and its namespace (with the overlay) goes.
-  // Without a prelude the supervisor does the pdeathsig and the unshare itself (TZB_UNSHARE).
   const [file, ...args] = prelude
     ? ['setpriv', '--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs]
     : ['perl', '-e', SUPERVISOR_PERL, '--', ...supervisorArgs];
   return startStepProcess(file!, args, {
-    TZB_UNSHARE: prelude ? '' : '1',
     TZB_ARCH: os.machine(),
     PATH: HOST_PATH,
     TZB_LAYERS: sandbox.layers,

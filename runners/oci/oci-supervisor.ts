@@ -3,9 +3,9 @@
  * `unshare(1)` before the prelude, or by the supervisor itself when it is started directly:
  *
  * 1. The step's overlay is mounted on the scratch dir's `merged`: by PRELUDE (sh) when the step
- *    has --mount views or a cgroup2 mount to hide, else by the supervisor with mount(2). The
- *    mount exists only in this namespace, so the host never sees it and it cannot outlive the
- *    step, whatever happens to us.
+ *    has --mount views (it mounts those too), else by the supervisor with mount(2). The mount
+ *    exists only in this namespace, so the host never sees it and it cannot outlive the step,
+ *    whatever happens to us. The supervisor hides crun's unwanted cgroup2 mount either way.
  * 2. SUPERVISOR (Perl, as for the namespace runner: perl-base is always there) creates the working
  *    directory from inside a chroot of the rootfs (so image symlinks resolve inside it, as
  *    BuildKit's `fs.RootPath` does), becomes a child subreaper, and starts `RUNTIME run --detach`.
@@ -19,7 +19,6 @@
  */
 
 import { MOUNT_VIEWS_SH } from '../step-mounts.js';
-import { HIDE_MOUNT_SH } from './runtime-binary.js';
 
 /** POSIX sh; `$@` is forwarded to the supervisor. */
 export const PRELUDE_SCRIPT = String.raw`
@@ -32,18 +31,14 @@ out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting 
 cd "$TZB_MERGED"
 # The RUN --mount sources that are overlay views: mounted here, so the runtime sees them.
 ${MOUNT_VIEWS_SH}
-# crun on a hybrid cgroup host: hide the cgroup2 mount it refuses (runtime-binary.ts).
-hide_mount() { ${HIDE_MOUNT_SH}; }
-if [ -n "$TZB_HIDE_CGROUP2" ]; then
-  out=$(hide_mount "$TZB_HIDE_CGROUP2" 2>&1) || fail "hiding $TZB_HIDE_CGROUP2: $out"
-fi
 perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
 TZB_OVERLAY_MOUNTED=1 exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
 `;
 
 /**
  * Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from
- * `merged`). With TZB_UNSHARE=1 it enters a private mount namespace itself (no prelude ran).
+ * `merged`). Without TZB_OVERLAY_MOUNTED (no prelude ran) it enters a private mount namespace and
+ * mounts the overlay itself.
  */
 export const SUPERVISOR_PERL = String.raw`
 use strict; use warnings;
@@ -67,34 +62,27 @@ my $nr = $prctl{$arch};
 my $flags = fcntl($status, F_GETFD, 0) or fail("fcntl: $!");
 fcntl($status, F_SETFD, $flags | FD_CLOEXEC) or fail("fcntl: $!");
 
-# Started straight from tzbuild (no prelude): do what setpriv --pdeathsig KILL and
-# unshare --mount --propagation private would, without their two execs. PR_SET_PDEATHSIG = 1,
-# CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000.
-if ($ENV{TZB_UNSHARE}) {
+# Started straight from tzbuild (no prelude): do what setpriv --pdeathsig KILL, unshare --mount
+# --propagation private and mount(8) would, without their execs. PR_SET_PDEATHSIG = 1,
+# CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000. Lowerdirs are short links relative to
+# TZB_LAYERS. syscall() wants writable strings, hence the variables.
+unless ($ENV{TZB_OVERLAY_MOUNTED}) {
   syscall($nr, 1, 9, 0, 0, 0) == 0 or fail("PR_SET_PDEATHSIG: $!");
   syscall($unshare{$arch}, 0x20000) == 0 or fail("unshare(CLONE_NEWNS): $!");
-  # syscall() wants writable strings.
   my ($none, $root) = ('none', '/');
   syscall($mount{$arch}, $none, $root, 0, 0x44000, 0) == 0 or fail("making / private: $!");
-  hide_cgroup2($ENV{TZB_HIDE_CGROUP2}) if $ENV{TZB_HIDE_CGROUP2};
-}
-
-# crun on a hybrid cgroup host: cover the cgroup2 mount it refuses with an empty tmpfs, which
-# takes the cgroup dir crun still makes there away with this namespace (runtime-binary.ts).
-sub hide_cgroup2 {
-  my ($target) = @_;
-  my ($source, $type, $data) = ('tzbuild-hidden', 'tmpfs', 'size=64k,mode=755');
-  syscall($mount{$arch}, $source, $target, $type, 0, $data) == 0 or fail("hiding $target: $!");
-}
-
-# Started directly (no --mount views, nothing to hide): the overlay is mounted here with mount(2),
-# saving the prelude's sh and mount(8). Lowerdirs are short links relative to TZB_LAYERS.
-unless ($ENV{TZB_OVERLAY_MOUNTED}) {
   chdir($ENV{TZB_LAYERS}) or fail("cannot enter $ENV{TZB_LAYERS}: $!");
   my ($source, $target, $type) = ('overlay', $ENV{TZB_MERGED}, 'overlay');
   my $options = "lowerdir=$ENV{TZB_LOWER},upperdir=$ENV{TZB_UPPER},workdir=$ENV{TZB_WORK},$ENV{TZB_OVERLAY_OPTS}";
   syscall($mount{$arch}, $source, $target, $type, 0, $options) == 0 or fail("mounting overlay: $!");
   chdir($target) or fail("cannot enter $target: $!");
+}
+
+# crun on a hybrid cgroup host: cover the cgroup2 mount it refuses with an empty tmpfs, which
+# takes the cgroup dir crun still makes there away with this namespace (runtime-binary.ts).
+if ($ENV{TZB_HIDE_CGROUP2}) {
+  my ($source, $target, $type, $data) = ('tzbuild-hidden', $ENV{TZB_HIDE_CGROUP2}, 'tmpfs', 'size=64k,mode=755');
+  syscall($mount{$arch}, $source, $target, $type, 0, $data) == 0 or fail("hiding $target: $!");
 }
 
 make_cwd();

@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readMounts, type MountEntry } from '../../image/mounts.js';
 
 /** The OCI runtimes the runner knows how to drive. */
 export type OciRuntimeKind = 'runc' | 'crun';
@@ -29,9 +30,8 @@ export function runtimeGlobalArgs(stateDir: string): string[] {
  * own) even with its cgroup manager disabled; runc copes. With that one mount hidden (in a
  * private mount namespace, see ociCommand) crun sees a plain cgroup v1 host and manages it.
  */
-export function hiddenCgroup2(kind: OciRuntimeKind, mountinfo = readText('/proc/self/mountinfo')): string | undefined {
+export function hiddenCgroup2(kind: OciRuntimeKind, mounts: MountEntry[] = readMounts()): string | undefined {
   if (kind !== 'crun') return undefined;
-  const mounts = mountinfo.split('\n').map((line) => ({ point: line.split(' ')[4] ?? '', type: line.split(' - ')[1]?.split(' ')[0] }));
   const unified = mounts.find((mount) => mount.type === 'cgroup2' && mount.point === HYBRID_CGROUP2);
   if (!unified || !mounts.some((mount) => mount.type === 'cgroup')) return undefined;
   return readText(path.join(unified.point, 'cgroup.controllers')).trim() === '' ? undefined : unified.point;
@@ -41,7 +41,7 @@ export function hiddenCgroup2(kind: OciRuntimeKind, mountinfo = readText('/proc/
 const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
 
 /**
- * Shell that hides the mount named by `$1` (sourced by the OCI prelude and ociCommand): an empty
+ * Shell that hides the mount named by `$1` (for ociCommand; the supervisor does the same): an empty
  * tmpfs covers it, so crun finds no cgroup2 there. Not an unmount: crun still makes its cgroup
  * dir (and writes cgroup.procs) there, and with the mount gone that would land in the host's
  * /sys/fs/cgroup tmpfs underneath and stay; in our tmpfs it goes with the step's namespace. (A

@@ -11,6 +11,7 @@ import { execFailureResult } from '../../runners/oci/exec-failure.js';
 import { OciRuntimeRunner } from '../../runners/oci/oci-runtime.js';
 import { buildOciSpec, DOCKER_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../../runners/oci/oci-spec.js';
 import { hiddenCgroup2, ociCommand } from '../../runners/oci/runtime-binary.js';
+import { readMounts } from '../../image/mounts.js';
 
 const spec: RunSpec = {
   lowerdirs: ['/s/1'],
@@ -128,15 +129,15 @@ describe('createRunner', () => {
 });
 
 describe('crun on a hybrid cgroup host', () => {
-  const hybrid = [
+  const hybrid = readMounts([
     '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
     '36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices',
     '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
-  ].join('\n');
+  ].join('\n'));
 
   it('hides nothing from runc, or where there is no cgroup2 next to cgroup v1', () => {
     expect(hiddenCgroup2('runc', hybrid)).toBeUndefined();
-    expect(hiddenCgroup2('crun', '30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw')).toBeUndefined();
+    expect(hiddenCgroup2('crun', readMounts('30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw'))).toBeUndefined();
   });
 
   it('wraps a hidden mount in a throwaway private namespace', () => {
