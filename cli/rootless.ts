@@ -9,14 +9,15 @@
  * Without subordinate ids only uid/gid 0 exist in the namespace: images whose files all belong to
  * root build; a file owned by any other id cannot be created (the kernel refuses the chown).
  *
- * This module is imported by bin/tzbuild before anything else, so it uses only Node's builtins:
- * the parent process does nothing but wait for the re-executed one.
+ * This module is imported by bin/tzbuild before anything else, so it uses only Node's builtins
+ * (and processes.ts, which does too): the parent process does nothing but wait for the
+ * re-executed one.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
+import { childProcess } from '../processes.js';
 
 /** Set in the re-executed process's environment: it is already inside the namespace. */
 export const ROOTLESS_ENV = 'TZBUILD_ROOTLESS';
@@ -122,7 +123,7 @@ export function userStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
 function reexec(plan: RootlessPlan): Promise<number> {
   const [file = 'setpriv', ...args] = plan.argv;
   const env = { ...process.env, [ROOTLESS_ENV]: '1', TZBUILD_ROOT: userStoreRoot() };
-  const child = spawn(file, args, { env, stdio: ['inherit', 'inherit', 'pipe', 2] });
+  const child = childProcess().spawn(file, args, { env, stdio: ['inherit', 'inherit', 'pipe', 2] });
   let setupErrors = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (setupErrors += chunk));

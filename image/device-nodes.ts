@@ -5,8 +5,9 @@
  * of 20 files used to cost 20 processes at every unpack). perl-base is Essential on Debian; on an
  * architecture whose mknodat number we do not know, each node falls back to coreutils `mknod`.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
+import { childProcess, executable } from '../processes.js';
 
 /** The kind of node to make. */
 export type NodeKind = 'char' | 'block' | 'fifo';
@@ -78,7 +79,7 @@ export class DeviceMaker {
 
   private start(nr: number): NonNullable<DeviceMaker['helper']> {
     if (this.helper !== undefined) return this.helper;
-    const child = spawn('perl', ['-e', helperPerl, String(nr)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(executable('perl'), ['-e', helperPerl, String(nr)], { stdio: ['pipe', 'pipe', 'pipe'] });
     // A helper that failed to start shows up as the end of its output (the request then fails).
     child.on('error', () => undefined);
     child.stdin.on('error', () => undefined);
@@ -93,7 +94,7 @@ export class DeviceMaker {
 function mknodCommand(target: string, kind: NodeKind, mode: number, major: number, minor: number): Promise<void> {
   const typeArgs = kind === 'fifo' ? ['p'] : [kind === 'char' ? 'c' : 'b', String(major), String(minor)];
   return new Promise((resolve, reject) => {
-    const child = spawn('mknod', ['-m', (mode & 0o7777).toString(8), target, ...typeArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = childProcess().spawn('mknod', ['-m', (mode & 0o7777).toString(8), target, ...typeArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);

@@ -4,71 +4,75 @@
  * process per tzbuild process holds all of its locks instead, each on its own open file
  * description (so two holders in this process exclude each other as two processes would).
  *
- * Protocol, one line each way: `L <id> <x|s> <wait ms|-1 forever|0 no wait> <path>` answers
- * `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases and answers `released <id>`;
- * `C <id>` gives up a request still waiting (it answers `busy <id>`). When tzbuild dies, the helper
+ * Protocol, one line each way: `L <id> <x|s> <w|n> <path>` (w: wait as long as it takes, n: do not
+ * wait) answers `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases and answers
+ * `released <id>`; `C <id>` gives up a request still waiting (it answers `busy <id>`), which is
+ * also how a timeout ends (the timer is on our side). When tzbuild dies, the helper
  * reads EOF and exits, and the kernel drops every lock it held: no stale lock, SIGKILL included.
  * Perl is there wherever the namespace runner works (perl-base is essential on Debian).
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { StoreError } from '../errors.js';
+import { childProcess, executable } from '../processes.js';
 
-/** Blocking requests are retried with LOCK_NB every few ms: the helper never blocks on one lock. */
+/**
+ * Blocking requests are retried with LOCK_NB every few ms: the helper never blocks on one lock.
+ * No modules (strict, Fcntl, IO::Select, Time::HiRes each cost milliseconds at start, and the
+ * first missed step waits for this process): Linux's flock and open flag values, 4-arg select.
+ */
 const LOCK_SERVER_PERL = String.raw`
-use strict; use warnings;
-use Fcntl qw(:flock O_RDWR O_CREAT);
-use IO::Select;
-use Time::HiRes qw(time);
+my ($LOCK_SH, $LOCK_EX, $LOCK_NB, $O_RDWR, $O_CREAT) = (1, 2, 4, 2, 64);
 $| = 1;
 my (%held, @pending);
-my $select = IO::Select->new(\*STDIN);
+my $stdin = '';
+vec($stdin, fileno(STDIN), 1) = 1;
 my $buffer = '';
 sub attempt {
   my ($request) = @_;
   my $fh;
-  unless (sysopen($fh, $request->{path}, O_RDWR | O_CREAT, 0644)) {
-    print "err $request->{id} $!\n";
+  unless (sysopen($fh, $request->{path}, $O_RDWR | $O_CREAT, 0644)) {
+    print "err $request->{id} $!
+";
     return 1;
   }
-  if (flock($fh, ($request->{mode} eq 's' ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+  if (flock($fh, ($request->{mode} eq 's' ? $LOCK_SH : $LOCK_EX) | $LOCK_NB)) {
     $held{$request->{id}} = $fh;
-    print "ok $request->{id}\n";
+    print "ok $request->{id}
+";
     return 1;
   }
   close $fh;
   return 0;
 }
 while (1) {
-  my $timeout = @pending ? 0.005 : undef;
-  if ($select->can_read($timeout)) {
+  if (select(my $ready = $stdin, undef, undef, @pending ? 0.005 : undef) > 0) {
     my $read = sysread(STDIN, $buffer, 65536, length $buffer);
     exit 0 unless $read;
-    while ($buffer =~ s/^([^\n]*)\n//) {
+    while ($buffer =~ s/^([^
+]*)
+//) {
       my $line = $1;
       if ($line =~ /^U (\d+)$/) {
         close(delete $held{$1}) if exists $held{$1};
-        print "released $1\n";
+        print "released $1
+";
       } elsif ($line =~ /^C (\d+)$/) {
         my $id = $1;
         my $before = @pending;
         @pending = grep { $_->{id} != $id } @pending;
-        print "busy $id\n" if @pending < $before;
-      } elsif ($line =~ /^L (\d+) ([xs]) (-?\d+) (.+)$/) {
-        my $request = { id => $1, mode => $2, path => $4, deadline => ($3 < 0 ? undef : time + $3 / 1000) };
+        print "busy $id
+" if @pending < $before;
+      } elsif ($line =~ /^L (\d+) ([xs]) ([wn]) (.+)$/) {
+        my $request = { id => $1, mode => $2, path => $4 };
         next if attempt($request);
-        if ($3 == 0) { print "busy $1\n"; next; }
+        if ($3 eq 'n') { print "busy $1
+"; next; }
         push @pending, $request;
       }
     }
   }
-  my @waiting;
-  for my $request (@pending) {
-    next if attempt($request);
-    if (defined $request->{deadline} && time >= $request->{deadline}) { print "busy $request->{id}\n"; next; }
-    push @waiting, $request;
-  }
-  @pending = @waiting;
+  @pending = grep { !attempt($_) } @pending;
 }
 `;
 
@@ -82,16 +86,20 @@ let nextId = 1;
 const waiting = new Map<number, (answer: LockAnswer) => void>();
 
 /**
- * Asks the helper for the lock on `file`: `waitMs` -1 waits as long as it takes, 0 not at all.
- * Resolves once the lock is held (`ok`), or is busy past the wait.
+ * Asks the helper for the lock on `file`: `waitMs` -1 waits as long as it takes, 0 not at all,
+ * more gives up (cancels the request) after that many ms. Resolves once the lock is held (`ok`),
+ * or is busy past the wait.
  */
 export function requestLock(file: string, shared: boolean, waitMs: number): { id: number; answer: Promise<LockAnswer> } {
   if (/[\n\0]/.test(file)) throw new StoreError(`cannot lock ${JSON.stringify(file)}: newline or NUL in the path`, 'LOCK_FAILED');
   const id = nextId++;
-  const answer = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve));
+  let timer: NodeJS.Timeout | undefined;
+  const answer = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve)).finally(() => clearTimeout(timer));
   const server = ensureHelper();
   keepAliveWhileWaiting(server);
-  server.stdin.write(`L ${id} ${shared ? 's' : 'x'} ${Math.round(waitMs)} ${file}\n`);
+  server.stdin.write(`L ${id} ${shared ? 's' : 'x'} ${waitMs === 0 ? 'n' : 'w'} ${file}\n`);
+  // Granted before the timer fires: the cancel finds nothing pending and the answer stays `ok`.
+  if (waitMs > 0) timer = setTimeout(() => cancelLockRequest(id), waitMs);
   return { id, answer };
 }
 
@@ -112,7 +120,7 @@ export async function releaseLock(id: number): Promise<void> {
 
 function ensureHelper(): Helper {
   if (helper !== undefined) return helper;
-  const child = spawn('perl', ['-e', LOCK_SERVER_PERL], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = childProcess().spawn(executable('perl'), ['-e', LOCK_SERVER_PERL], { stdio: ['pipe', 'pipe', 'inherit'] });
   let pendingText = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {

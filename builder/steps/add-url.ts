@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { join, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.js';
+import { tlsTrust } from '../../tls-trust.js';
 import type { StepContext } from '../session.js';
 
 export interface Download {
@@ -25,6 +27,8 @@ export interface Download {
 
 /** Fails a download that sends nothing for this long, rather than hanging the build. */
 const stallTimeoutMs = 60_000;
+/** As many as fetch follows. */
+const maxRedirects = 20;
 
 export async function downloadAll(urls: string[], ctx: StepContext, checksum: string | undefined): Promise<Download[]> {
   if (checksum !== undefined && urls.length !== 1) throw new UserError('ADD --checksum needs exactly one URL source', 'ADD_CHECKSUM');
@@ -46,8 +50,7 @@ async function fetchToFile(url: string, path: string, signal: AbortSignal | unde
   signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   let timer = setTimeout(() => controller.abort(new Error('download stalled')), stallTimeoutMs);
   try {
-    const response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
-    if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    const response = await get(new URL(url), controller.signal);
     const hash = createHash('sha256');
     let size = 0;
     const meter = new Transform({
@@ -59,8 +62,8 @@ async function fetchToFile(url: string, path: string, signal: AbortSignal | unde
         done(null, chunk);
       },
     });
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), meter, createWriteStream(path, { mode: 0o600 }));
-    const modified = Date.parse(response.headers.get('last-modified') ?? '');
+    await pipeline(response, meter, createWriteStream(path, { mode: 0o600 }));
+    const modified = Date.parse(response.headers['last-modified'] ?? '');
     return {
       url, path, size,
       digest: `sha256:${hash.digest('hex')}`,
@@ -72,4 +75,30 @@ async function fetchToFile(url: string, path: string, signal: AbortSignal | unde
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * GET with node:http(s), following redirects; resolves with the final 2xx response. Not fetch:
+ * its TLS cannot be given the certificates bin/tzbuild hands over (tls-trust.ts).
+ */
+async function get(url: URL, signal: AbortSignal, redirects = 0): Promise<IncomingMessage> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+  // Loaded here: most builds download nothing.
+  const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = client.get(url, { signal, headers: { 'User-Agent': 'tzbuild/0.1' }, ...(url.protocol === 'https:' ? tlsTrust() : {}) }, resolve);
+    request.on('error', reject);
+  });
+  const status = response.statusCode ?? 0;
+  const location = response.headers.location;
+  if (status >= 300 && status < 400 && location !== undefined) {
+    response.resume();
+    if (redirects >= maxRedirects) throw new Error('too many redirects');
+    return get(new URL(location, url), signal, redirects + 1);
+  }
+  if (status < 200 || status >= 300) {
+    response.resume();
+    throw new Error(`HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd());
+  }
+  return response;
 }

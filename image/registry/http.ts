@@ -8,6 +8,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tlsTrust } from '../../tls-trust.js';
 import { RegistryError } from './errors.js';
 
 /** A request body: bytes (replayable) or a factory giving a fresh stream for each attempt. */
@@ -45,7 +46,7 @@ const transientCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 /** Keep-alive agents (their idle sockets do not hold the process open) and the policy. */
 export class Transport {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ...tlsTrust() });
   readonly idleTimeoutMs: number;
   readonly attempts: number;
   readonly retryDelayMs: number;

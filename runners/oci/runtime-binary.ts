@@ -1,19 +1,17 @@
 /**
  * Finding an OCI runtime binary (`runc`, `crun`) and the argv prefix that keeps its state private.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readMounts, type MountEntry } from '../../image/mounts.js';
+import { systemTool } from '../../processes.js';
 
 /** The OCI runtimes the runner knows how to drive. */
 export type OciRuntimeKind = 'runc' | 'crun';
 
-/** Where Debian and the upstream installers put runtimes; searched in this order. */
-const SEARCH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
 /** Absolute path of `kind`, or undefined when it is not installed. */
 export function findRuntime(kind: OciRuntimeKind): string | undefined {
-  return SEARCH_DIRS.map((dir) => path.join(dir, kind)).find((candidate) => existsSync(candidate));
+  return systemTool(kind);
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Start-up cost is mostly module loading (docs/benchmarks.md): a fully cached build must not
- * load what only a running step, an export or another command needs. The CLI runs with a module
- * hook that lists every file it loads; the bundle's chunks are mapped back to the modules inside
- * them (dist/tzbuild/modules.json, written by scripts/bundle.mjs). No timing is measured.
+ * load what only a running step, an export or another command needs. The CLI runs with hooks
+ * that list every file it loads: the CommonJS chunks bin/tzbuild reads, the packages Node's
+ * require loaded, and ES modules (the TUI) through a module hook. The bundle's files are mapped
+ * back to the modules inside them (dist/tzbuild/modules.json, written by scripts/bundle.mjs). No
+ * timing is measured.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { runTzbuild } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { buildOk, loadedStore, tempDir, writeContext } from './fixture.js';
 
-let hookUrl: string;
+let hookOptions: string;
 let listFile: string;
 
 beforeAll(async () => {
@@ -28,7 +30,22 @@ beforeAll(async () => {
   ].join('\n'));
   const register = path.join(dir, 'register.mjs');
   await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  hookUrl = pathToFileURL(register).href;
+  // bin/tzbuild reads each chunk with fs.readFileSync; packages loaded by require stay in require.cache.
+  const preload = path.join(dir, 'preload.cjs');
+  await writeFile(preload, [
+    "const fs = require('node:fs');",
+    "const { pathToFileURL } = require('node:url');",
+    'const list = process.env.TZB_TEST_MODULE_LIST;',
+    'const readFileSync = fs.readFileSync;',
+    'fs.readFileSync = function (file, ...rest) {',
+    "  if (typeof file === 'string' && file.endsWith('.cjs')) fs.appendFileSync(list, `${pathToFileURL(file).href}\\n`);",
+    '  return readFileSync.call(this, file, ...rest);',
+    '};',
+    "process.once('exit', () => fs.appendFileSync(list, Object.keys(require.cache).map((file) => `${pathToFileURL(file).href}\\n`).join('')));",
+    // Node's own modules, as node:NAME.
+    "process.once('exit', () => fs.appendFileSync(list, process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => `node:${name.slice(13)}\\n`).join('')));",
+  ].join('\n'));
+  hookOptions = `--require=${preload} --import=${pathToFileURL(register).href}`;
 });
 
 /**
@@ -37,7 +54,7 @@ beforeAll(async () => {
  */
 async function loadedBy(run: (env: Record<string, string>) => Promise<unknown>): Promise<string[]> {
   await writeFile(listFile, '');
-  await run({ NODE_OPTIONS: `--import=${hookUrl}`, TZB_TEST_MODULE_LIST: listFile });
+  await run({ NODE_OPTIONS: hookOptions, TZB_TEST_MODULE_LIST: listFile });
   const bundleDir = pathToFileURL(path.join(repoRoot, 'dist/tzbuild')).href;
   const chunks = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<string, string[]>;
   const urls = (await readFile(listFile, 'utf8')).split('\n').filter((line) => line !== '');
@@ -71,6 +88,9 @@ describe('modules loaded at start-up', () => {
     expect(loaded.some((url) => url.endsWith('/dist/builder/build.js'))).toBe(true);
     const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
     for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react']) expect(packages.has(heavy), heavy).toBe(false);
+    // Loaded on the first spawn (processes.ts; commander's import is deferred by the bundle).
+    expect(loaded).toContain('node:fs');
+    expect(loaded).not.toContain('node:child_process');
     for (const lazy of ['image/layer-writer.js', 'image/archive.js', 'image/fsck.js', 'cli/commands/registry.js', 'runners/index.js', 'runners/namespaces.js', 'image/registry/client.js', 'image/layer-apply.js', 'image/export-fs.js', 'image/gc.js']) {
       expect(loaded.some((url) => url.endsWith(`/dist/${lazy}`)), lazy).toBe(false);
     }

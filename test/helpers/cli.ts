@@ -31,7 +31,7 @@ export interface CliOptions {
 
 /** The CLI entry and the compiled code it loads. */
 export const tzbuildBin = path.join(repoRoot, 'bin/tzbuild');
-const compiledMain = path.join(repoRoot, 'dist/tzbuild/start.js');
+const compiledMain = path.join(repoRoot, 'dist/tzbuild/start.cjs');
 
 /** Runs `bin/tzbuild args…`; never throws for a non-zero exit, so tests can assert on it. */
 export async function runTzbuild(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {

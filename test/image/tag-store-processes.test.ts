@@ -13,7 +13,7 @@ import { IndexTagStore } from '../../image/tag-store.js';
 import { tempDir } from './helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modules = ['errors.ts', 'image/oci.ts', 'image/layout.ts', 'image/lock-server.ts', 'image/file-lock.ts', 'image/tag-store.ts'];
+const modules = ['errors.ts', 'processes.ts', 'image/oci.ts', 'image/layout.ts', 'image/lock-server.ts', 'image/file-lock.ts', 'image/tag-store.ts'];
 
 async function transpiled(): Promise<string> {
   const out = await tempDir('tzb-transpiled-');

@@ -44,7 +44,7 @@ let store: string;
 
 beforeAll(async () => {
   if (!privileged) return;
-  if (!existsSync(path.join(repoRoot, 'dist/tzbuild/start.js'))) throw new Error('build first: npm run build');
+  if (!existsSync(path.join(repoRoot, 'dist/tzbuild/start.cjs'))) throw new Error('build first: npm run build');
   await ensureTmux();
   scratch = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-tmux-'));
   store = await tempStore();
