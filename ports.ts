@@ -178,7 +178,14 @@ export interface RunResult {
  */
 export interface Runner {
   readonly name: string;
+  /** Resolves once the step's processes and mounts are gone (its upperdir is then free to read). */
   run(spec: RunSpec): Promise<RunResult>;
+  /**
+   * Resolves once what finished steps left to tidy (scratch dirs, cgroups) is gone: a runner may
+   * do that after run() resolved, while the build moves on. Rejects with the first failure.
+   * A build calls it before it ends.
+   */
+  settle?(): Promise<void>;
 }
 
 // ───────────────────────────────────────────── cache ──

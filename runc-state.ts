@@ -32,12 +32,21 @@ export function containerCgroups(state: RuncState): string[] {
  * under every cgroup hierarchy mounted (v1 controllers, or the v2 root). Undefined when the
  * status is missing or names another container.
  */
-export async function crunCgroups(statusFile: string, id: string, mounts: MountEntry[] = readMounts()): Promise<string[] | undefined> {
+export async function crunCgroups(statusFile: string, id: string, mounts?: MountEntry[]): Promise<string[] | undefined> {
   const status = await readFile(statusFile, 'utf8').then((text) => JSON.parse(text) as { 'cgroup-path'?: unknown }, () => undefined);
   const cgroupPath = status?.['cgroup-path'];
   if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
-  const hierarchies = mounts.filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup'));
-  return hierarchies.map((mount) => path.join(mount.point, cgroupPath));
+  return cgroupHierarchies(mounts).map((point) => path.join(point, cgroupPath));
+}
+
+let hostHierarchies: string[] | undefined;
+
+/** Where the cgroup hierarchies are mounted; the host's are read once per process (every step asks). */
+function cgroupHierarchies(mounts?: MountEntry[]): string[] {
+  const points = (entries: MountEntry[]) => entries.filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup')).map((mount) => mount.point);
+  if (mounts !== undefined) return points(mounts);
+  hostHierarchies ??= points(readMounts());
+  return hostHierarchies;
 }
 
 /**
@@ -46,13 +55,14 @@ export async function crunCgroups(statusFile: string, id: string, mounts: MountE
  */
 export async function removeCgroups(dirs: readonly string[], waitMs = 0): Promise<boolean> {
   const deadline = Date.now() + waitMs;
-  for (const dir of dirs) {
+  const remove = async (dir: string): Promise<boolean> => {
     for (;;) {
       const code = await rmdir(dir).then(() => undefined, (error: NodeJS.ErrnoException) => error.code);
-      if (code === undefined || code === 'ENOENT') break;
+      if (code === undefined || code === 'ENOENT') return true;
       if (code !== 'EBUSY' || Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }
-  return true;
+  };
+  // One per hierarchy (a dozen on a cgroup v1 host): independent, so at once.
+  return (await Promise.all(dirs.map(remove))).every(Boolean);
 }

@@ -29,17 +29,27 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   deps.sink.emit({ type: 'build.start', time: Date.now(), steps: countSteps(plan), stages: plan.needed.length });
   const solver = new Solver(plan, deps, options, context);
   let state: StageState;
+  let committed: { imageId: Digest; manifestDigest: Digest } | undefined;
   try {
-    state = withLabels(await solver.stageResult(plan.target), options.labels);
+    try {
+      state = withLabels(await solver.stageResult(plan.target), options.labels);
+    } catch (error) {
+      throw solver.firstFailure ?? error;
+    } finally {
+      await solver.settled();
+      await context.close();
+    }
+    if (!options.dryRun) committed = await deps.committer.commit(state.config, state.layers, options.tags);
   } catch (error) {
-    throw solver.firstFailure ?? error;
-  } finally {
-    await solver.settled();
-    await context.close();
+    await deps.runner.settle?.().catch(() => undefined);
+    throw error;
   }
+  // The runner tidies finished steps while the build goes on (Runner.settle): nothing may be left
+  // when the build ends, and a failure to tidy fails it.
+  await deps.runner.settle?.();
   const { cached, ran } = solver.counts;
-  if (options.dryRun) return { tags: [], cached, ran };
-  const { imageId, manifestDigest } = await deps.committer.commit(state.config, state.layers, options.tags);
+  if (committed === undefined) return { tags: [], cached, ran };
+  const { imageId, manifestDigest } = committed;
   const size = state.layers.reduce((sum, layer) => sum + layer.size, 0);
   deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, manifestDigest, tags: options.tags, cached, ran, size });
   return { imageId, manifestDigest, tags: options.tags, cached, ran };

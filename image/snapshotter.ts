@@ -6,10 +6,12 @@
  * writes the completion marker `meta/snapshots/<hex>`. A snapshot dir without a marker is the
  * leftover of a crash between rename and marker (or of an older tzbuild): under the lock it is
  * moved aside and unpacked again. In one process, concurrent `prepare` calls share the in-flight
- * unpack. Every snapshot and layer prepared is leased (lease.ts) before it is checked.
+ * unpack. Every snapshot and layer prepared is leased (lease.ts) before it is checked. The small
+ * metadata calls (stat, mkdir, rename, the marker) are synchronous: each costs far less than a
+ * thread-pool round trip, and the first RUN after a COPY waits for them.
  */
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmodSync, createReadStream, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError } from '../errors.js';
@@ -37,7 +39,7 @@ export function chainIds(diffIds: Digest[]): Digest[] {
 
 /** Whether the snapshot `hex` was unpacked completely (its dir and its marker exist). */
 export async function snapshotComplete(layout: StoreLayout, hex: string): Promise<boolean> {
-  return (await isDir(path.join(layout.snapshots, hex))) && (await exists(path.join(layout.snapshotMarks, hex)));
+  return isDir(path.join(layout.snapshots, hex)) && exists(path.join(layout.snapshotMarks, hex));
 }
 
 /** Snapshotter over the store rooted at `content.root`. */
@@ -100,9 +102,9 @@ export class FsSnapshotter implements Snapshotter {
       try {
         clearOverlayBookkeeping(dir);
         // As unpack makes it: a lowerdir root should look like any image's "/".
-        await chmod(dir, 0o755);
+        chmodSync(dir, 0o755);
         await discardIncomplete(target, this.layout.tmp);
-        await rename(dir, target);
+        renameSync(dir, target);
       } catch (err) {
         throw storeWriteError(err, `keeping the layer ${top.diffId} as a snapshot in ${this.layout.snapshots}`);
       }
@@ -112,31 +114,31 @@ export class FsSnapshotter implements Snapshotter {
   }
 
   private async unpack(dir: string, layer: LayerRef): Promise<void> {
-    await mkdir(this.layout.tmp, { recursive: true, mode: 0o700 });
+    mkdirSync(this.layout.tmp, { recursive: true, mode: 0o700 });
     // Owner-prefixed, so recovery removes it if we are killed half-way.
-    const temp = await mkdtemp(path.join(this.layout.tmp, `${ownerId()}-snapshot-`));
+    const temp = mkdtempSync(path.join(this.layout.tmp, `${ownerId()}-snapshot-`));
     try {
       // mkdtemp makes 0700; a lowerdir root should look like any image's "/".
-      await chmod(temp, 0o755);
+      chmodSync(temp, 0o755);
       // The unpacker (tar reader, decompressors, node creation) loads only when a layer is unpacked.
       const { applyLayer } = await import('./layer-apply.js');
       await applyLayer(createReadStream(this.content.blobPath(layer.diffId)), temp, { format: 'overlay', label: `layer ${layer.diffId}` });
-      await rename(temp, dir);
+      renameSync(temp, dir);
     } catch (err) {
       // Another process (an older tzbuild without the lock) finished the same snapshot first.
-      if (isRenameConflict(err) && (await isDir(dir))) return;
+      if (isRenameConflict(err) && isDir(dir)) return;
       throw storeWriteError(err, `unpacking layer ${layer.diffId} into ${this.layout.snapshots}`);
     } finally {
-      await rm(temp, { recursive: true, force: true });
+      rmSync(temp, { recursive: true, force: true });
     }
   }
 }
 
 /** Moves a marker-less snapshot dir aside (so no one picks it up half-deleted), then deletes it. */
 async function discardIncomplete(dir: string, tmp: string): Promise<void> {
-  if (!(await isDir(dir))) return;
+  if (!isDir(dir)) return;
   const aside = path.join(tmp, `${ownerId()}-discard-${randomBytes(6).toString('hex')}`);
-  await rename(dir, aside);
+  renameSync(dir, aside);
   await rm(aside, { recursive: true, force: true });
 }
 
@@ -144,30 +146,21 @@ async function markComplete(layout: StoreLayout, hex: string, diffId: Digest): P
   const marker = path.join(layout.snapshotMarks, hex);
   const temp = `${marker}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await mkdir(layout.snapshotMarks, { recursive: true });
-    await writeFile(temp, `${diffId}\n`);
-    await rename(temp, marker);
+    mkdirSync(layout.snapshotMarks, { recursive: true });
+    writeFileSync(temp, `${diffId}\n`);
+    renameSync(temp, marker);
   } catch (err) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw storeWriteError(err, `marking snapshot ${hex} complete`);
   }
 }
 
-async function isDir(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch {
-    return false;
-  }
+function isDir(dir: string): boolean {
+  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
+function exists(file: string): boolean {
+  return statSync(file, { throwIfNoEntry: false }) !== undefined;
 }
 
 function isRenameConflict(err: unknown): boolean {

@@ -59,7 +59,13 @@ export async function runStep(runner: Runner, args: string[], overrides: Partial
     ...overrides,
   };
   const started = Date.now();
-  const result = await runner.run(spec);
+  let result: RunResult;
+  try {
+    result = await runner.run(spec);
+  } finally {
+    // What run() left to tidy (scratch dirs, cgroups) must be gone too: the suites check it.
+    await runner.settle?.();
+  }
   return {
     result,
     stdout: Buffer.concat(chunks.stdout).toString(),
