@@ -8,7 +8,7 @@ import { canonicalJson } from '../image/digest.js';
 import { envMap, type StageState } from './state.js';
 
 /** More files than this and only the sources' total digest is kept (the record stays small). */
-const maxRecordedFiles = 2000;
+export const maxRecordedFiles = 2000;
 
 function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 16);

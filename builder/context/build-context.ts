@@ -12,6 +12,7 @@ import { realpath, stat as statPath } from 'node:fs/promises';
 import path from 'node:path';
 import { ContextError } from '../../errors.js';
 import type { Digest } from '../../image/oci.js';
+import { maxRecordedFiles } from '../explain.js';
 import { digestEntry, type DigestStats } from './digest.js';
 import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';
 import { excluded, notFound } from './errors.js';
@@ -64,11 +65,13 @@ export class BuildContext {
   private readonly counters: DigestStats = { filesHashed: 0, cacheHits: 0 };
   /**
    * The entries the last digest of each source saw, handed once to the next walk of that source:
-   * a COPY that misses walks right after digesting, and walking 20,000 files again (an lstat
-   * each) cost as much as the digest. Bounded, so a huge context is simply walked twice.
+   * a COPY that misses then copies the very listing it hashed, without an lstat per file again.
+   * Bounded: keeping a big context's entries (20,000 of them, each with its Stats) alive through
+   * the digest cost a cached build more in garbage collection (~65 ms) than a second walk costs
+   * a build whose COPY runs, so a big context is simply walked twice.
    */
   private readonly replays = new WeakMap<ContextSource, ContextEntry[]>();
-  private replayBudget = 200_000;
+  private replayBudget = 2_000;
 
   private constructor(
     /** Absolute real path of the context directory. */
@@ -146,6 +149,7 @@ export class BuildContext {
     const hash = createHash('sha256');
     hash.update('tzbuild-context-digest-v1\n');
     let walked = 0;
+    let summarizing = summaries !== undefined;
     for (const source of sources) {
       const prefix = Buffer.from(`${source.rel}/`);
       let seen: ContextEntry[] | undefined = [];
@@ -156,8 +160,15 @@ export class BuildContext {
         // stage) run now and then.
         if (++walked % 2048 === 0) await new Promise((resolve) => setImmediate(resolve));
         const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([prefix, entry.relBytes]);
-        const summary = await digestEntry(hash, name, entry, this.statCache, this.counters);
-        summaries?.set(name.toString(), summary);
+        const summary = await digestEntry(hash, name, entry, this.statCache, this.counters, summarizing);
+        if (summarizing && summaries !== undefined) {
+          summaries.set(name.toString(), summary);
+          // Past what an explanation records (explain.ts), only the total digest is kept.
+          if (summaries.size > maxRecordedFiles) {
+            summaries.clear();
+            summarizing = false;
+          }
+        }
       }
       if (seen !== undefined) this.remember(source, seen);
     }

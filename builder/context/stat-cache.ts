@@ -5,6 +5,7 @@
  * an object of objects: a no-op build of a 20,000-file context reads it on every run, and the
  * tuples parse about twice as fast and take half the bytes.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,10 +33,12 @@ function validatorOf(stat: Stats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }
 
-/** Keys are absolute paths; a name that is not UTF-8 is keyed by its hex bytes. */
-export function cacheKey(absBytes: Buffer): string {
-  const text = absBytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(absBytes) ? text : `hex:${absBytes.toString('hex')}`;
+/**
+ * Keys are absolute paths (`abs`, the UTF-8 reading of `absBytes`); a name that is not UTF-8 is
+ * keyed by its hex bytes.
+ */
+export function cacheKey(absBytes: Buffer, abs: string = absBytes.toString('utf8')): string {
+  return isUtf8(absBytes) ? abs : `hex:${absBytes.toString('hex')}`;
 }
 
 /** An in-memory map of cached hashes, loaded from and saved to one JSON file. */
