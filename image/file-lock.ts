@@ -14,8 +14,7 @@
  * never touches a live one's. Owners are checked in this pid namespace: processes sharing a store
  * from different pid namespaces look dead to each other, so they must not share a store root.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { cancelLockRequest, releaseLock, requestLock } from './lock-server.js';
@@ -39,7 +38,7 @@ export interface HeldLock {
 
 /** Takes the lock on `file` (created when missing); undefined only with `noWait` when busy. */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock | undefined> {
-  await mkdir(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true });
   const waitMs = options.noWait ? 0 : options.timeoutMs === undefined ? -1 : Math.max(options.timeoutMs, 1);
   options.signal?.throwIfAborted();
   const { id, answer } = requestLock(file, options.shared === true, waitMs);

@@ -10,7 +10,7 @@
  * metadata calls (stat, mkdir, rename, the marker) are synchronous: each costs far less than a
  * thread-pool round trip, and the first RUN after a COPY waits for them.
  */
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -41,6 +41,9 @@ export function chainIds(diffIds: Digest[]): Digest[] {
 export async function snapshotComplete(layout: StoreLayout, hex: string): Promise<boolean> {
   return isDir(path.join(layout.snapshots, hex)) && exists(path.join(layout.snapshotMarks, hex));
 }
+
+/** Layers up to this size are unpacked from one read of the blob. */
+const SMALL_LAYER_BYTES = 1 << 20;
 
 /** Snapshotter over the store rooted at `content.root`. */
 export class FsSnapshotter implements Snapshotter {
@@ -122,7 +125,10 @@ export class FsSnapshotter implements Snapshotter {
       chmodSync(temp, 0o755);
       // The unpacker (tar reader, decompressors, node creation) loads only when a layer is unpacked.
       const { applyLayer } = await import('./layer-apply.js');
-      await applyLayer(createReadStream(this.content.blobPath(layer.diffId)), temp, { format: 'overlay', label: `layer ${layer.diffId}` });
+      // A small layer (a COPY of a few files, a WORKDIR) is read in one call rather than streamed.
+      const blob = this.content.blobPath(layer.diffId);
+      const tar = layer.size <= SMALL_LAYER_BYTES ? oneChunk(readFileSync(blob)) : createReadStream(blob);
+      await applyLayer(tar, temp, { format: 'overlay', label: `layer ${layer.diffId}` });
       renameSync(temp, dir);
     } catch (err) {
       // Another process (an older tzbuild without the lock) finished the same snapshot first.
@@ -132,6 +138,10 @@ export class FsSnapshotter implements Snapshotter {
       rmSync(temp, { recursive: true, force: true });
     }
   }
+}
+
+async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
 }
 
 /** Moves a marker-less snapshot dir aside (so no one picks it up half-deleted), then deletes it. */
