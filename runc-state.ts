@@ -33,10 +33,40 @@ export function containerCgroups(state: RuncState): string[] {
  * status is missing or names another container.
  */
 export async function crunCgroups(statusFile: string, id: string, mounts?: MountEntry[]): Promise<string[] | undefined> {
-  const status = await readFile(statusFile, 'utf8').then((text) => JSON.parse(text) as { 'cgroup-path'?: unknown }, () => undefined);
+  return (await readCrunStatus(statusFile, id, mounts))?.cgroups;
+}
+
+/** What recovery needs of a container either runtime left: its init (pid and start time) and cgroups. */
+export interface ContainerRecord {
+  pid?: number;
+  /** The init's start time (clock ticks since boot), to tell it from a later process with its pid. */
+  start?: string;
+  cgroups: string[];
+}
+
+/** runc's `state.json` or crun's `status` of container `id` (the dir holding the file); undefined when neither. */
+export async function readContainerRecord(file: string): Promise<ContainerRecord | undefined> {
+  if (path.basename(file) === 'status') return readCrunStatus(file, path.basename(path.dirname(file)));
+  const state = await readRuncState(file);
+  if (state === undefined) return undefined;
+  return {
+    ...(state.init_process_pid === undefined ? {} : { pid: state.init_process_pid }),
+    ...(state.init_process_start === undefined ? {} : { start: String(state.init_process_start) }),
+    cgroups: containerCgroups(state),
+  };
+}
+
+async function readCrunStatus(file: string, id: string, mounts?: MountEntry[]): Promise<ContainerRecord | undefined> {
+  const status = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
   const cgroupPath = status?.['cgroup-path'];
   if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
-  return cgroupHierarchies(mounts).map((point) => path.join(point, cgroupPath));
+  const pid = status?.pid;
+  const start = status?.['process-start-time'];
+  return {
+    ...(typeof pid === 'number' ? { pid } : {}),
+    ...(typeof start === 'number' ? { start: String(start) } : {}),
+    cgroups: cgroupHierarchies(mounts).map((point) => path.join(point, cgroupPath)),
+  };
 }
 
 let hostHierarchies: string[] | undefined;

@@ -19,6 +19,8 @@ import { openStore } from '../../image/store.js';
 import { loadedStore, tempDir, writeContext } from '../build/fixture.js';
 import { tempStore } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
+import { installedRuntime } from '../runners/runtime-install.js';
+import type { OciRuntimeKind } from '../../runners/oci/runtime-binary.js';
 
 const lockModule = path.join(repoRoot, 'dist/image/file-lock.js');
 
@@ -106,14 +108,16 @@ describe('recoverStore', () => {
   });
 });
 
-describe('a build killed with SIGKILL during a runc step', () => {
+// Each runtime keeps its own record of the container: runc a state.json, crun a status file.
+describe.each([['runc', 'state.json'], ['crun', 'status']])('a build killed with SIGKILL during a %s step', (runtime, stateFile) => {
   it('leaves a running container that the next command stops, cgroups included', async () => {
+    await installedRuntime(runtime as OciRuntimeKind);
     const store = await loadedStore();
     const marker = `tzb-orphan-${process.pid}-${Date.now()}`;
     const context = await writeContext({ Dockerfile: `FROM busybox\nRUN sh -c 'sleep 100; echo ${marker}'\n` });
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'build', '--root', store, '--runner', 'runc', '--progress', 'plain', context], { stdio: 'ignore' });
-    // The step runs once runc has written its state and the sleep is alive.
-    const stateFiles = async () => (await execa('find', [path.join(store, 'tmp'), '-name', 'state.json'], { reject: false })).stdout.split('\n').filter(Boolean);
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'build', '--root', store, '--runner', runtime, '--progress', 'plain', context], { stdio: 'ignore' });
+    // The step runs once the runtime has written its state and the sleep is alive.
+    const stateFiles = async () => (await execa('find', [path.join(store, 'tmp'), '-path', '*/state/*', '-name', stateFile], { reject: false })).stdout.split('\n').filter(Boolean);
     const sleeping = async () => (await execa('pgrep', ['-f', `sleep 100; echo ${marker}`], { reject: false })).stdout.trim() !== '';
     for (let waited = 0; !((await stateFiles()).length > 0 && (await sleeping())); waited += 100) {
       if (waited > 60_000) throw new Error('the step never started');
