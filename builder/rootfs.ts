@@ -45,15 +45,30 @@ export async function kindAt(view: ImageView, path: string): Promise<'directory'
 
 /** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
 export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (root: string) => Promise<T>): Promise<T> {
-  if (lowerdirs.length <= 1) {
-    // One snapshot is its own view; none is an empty root.
-    if (lowerdirs.length === 1) return use(lowerdirs[0]!);
+  const view = await openRootfs(lowerdirs, tmpRoot);
+  try {
+    return await use(view.root);
+  } finally {
+    await view.close();
+  }
+}
+
+/** A directory showing a merged filesystem, until `close` (see {@link openRootfs}). */
+export interface OpenedRootfs {
+  root: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A directory showing the merged filesystem of `lowerdirs` (lowest first): a read-only overlay
+ * mount (a mount and an umount process), the snapshot itself when there is one, an empty dir
+ * when there is none.
+ */
+export async function openRootfs(lowerdirs: string[], tmpRoot: string): Promise<OpenedRootfs> {
+  if (lowerdirs.length === 1) return { root: lowerdirs[0]!, close: async () => undefined };
+  if (lowerdirs.length === 0) {
     const empty = await mkdtemp(join(tmpRoot, 'empty-'));
-    try {
-      return await use(empty);
-    } finally {
-      await rm(empty, { recursive: true, force: true });
-    }
+    return { root: empty, close: () => rm(empty, { recursive: true, force: true }) };
   }
   const mountpoint = await mkdtemp(join(tmpRoot, 'view-'));
   const lower = [...lowerdirs].reverse().join(':');
@@ -64,12 +79,13 @@ export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (
     await rm(mountpoint, { recursive: true, force: true });
     throw new Error(`cannot mount a view of the image: ${mounted.stderr.trim() || mounted.error?.message || `mount exited with ${mounted.exitCode ?? mounted.signal}`}`);
   }
-  try {
-    return await use(mountpoint);
-  } finally {
-    await runQuiet('umount', [mountpoint]);
-    await rm(mountpoint, { recursive: true, force: true });
-  }
+  return {
+    root: mountpoint,
+    close: async () => {
+      await runQuiet('umount', [mountpoint]);
+      await rm(mountpoint, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

@@ -53,6 +53,11 @@ export interface StepContext {
   emit(event: EventWithoutTime): void;
   /** Cleanups to run when the step ends (temp downloads and the like), success or not. */
   cleanup: (() => Promise<unknown>)[];
+  /**
+   * Tidying that may finish after the step (unmounting a view it read): the build waits for it
+   * before it ends, and a failure fails the build.
+   */
+  tidy(work: Promise<unknown>): void;
   /** Result of another stage (for COPY --from), built on demand. */
   stageResult(index: number): Promise<import('./state.js').StageState>;
 }

@@ -55,10 +55,18 @@ export class Solver {
   /** The error that stopped the build first (later ones are its consequences), if any. */
   firstFailure: unknown;
 
-  /** Settles once every started stage has settled (so nothing runs on after a failed build). */
+  /**
+   * Settles once every started stage has settled (so nothing runs on after a failed build) and
+   * every step's tidying is done; throws what tidying failed with, unless the build failed first.
+   */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.results.values()]);
+    await Promise.all(this.tidying);
+    if (this.tidyFailure !== undefined && this.firstFailure === undefined) throw this.tidyFailure;
   }
+
+  private readonly tidying: Promise<void>[] = [];
+  private tidyFailure: unknown;
 
   emit(event: EventWithoutTime): void {
     if (event.type === 'step.cached') this.counts.cached += 1;
@@ -139,6 +147,11 @@ export class Solver {
       context: this.context,
       stepId,
       cleanup: [],
+      tidy: (work) => {
+        this.tidying.push(work.then(() => undefined, (error: unknown) => {
+          this.tidyFailure ??= error;
+        }));
+      },
       emit: (event) => this.emit(event),
       stageResult: (index) => this.stageResult(index),
     };

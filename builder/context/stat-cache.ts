@@ -6,8 +6,7 @@
  * tuples parse about twice as fast and take half the bytes.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Stats } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -55,7 +54,7 @@ export class StatCache {
     const entries = new Map<string, StoredEntry>();
     if (file !== undefined) {
       try {
-        const parsed = JSON.parse(await readFile(file, 'utf8')) as { version?: number; entries?: StoredTuple[] };
+        const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; entries?: StoredTuple[] };
         if (parsed.version === FORMAT_VERSION && Array.isArray(parsed.entries)) {
           for (const [key, validator, xattrs, content] of parsed.entries) {
             entries.set(key, content === '' ? { validator, xattrs } : { validator, xattrs, content });
@@ -80,24 +79,18 @@ export class StatCache {
   }
 
   /**
-   * Writes the cache if it changed (temp file + rename, so readers never see half a file).
-   * Saves are queued: parallel stages digest sources at the same time.
+   * Writes the cache if it changed (temp file + rename, so readers never see half a file). With
+   * direct calls: parallel stages digest their sources at once, and a queue of async writes had
+   * the second stage's COPY wait for the first one's.
    */
-  save(): Promise<void> {
-    this.saving = this.saving.then(() => this.write());
-    return this.saving;
-  }
-
-  private saving: Promise<void> = Promise.resolve();
-
-  private async write(): Promise<void> {
+  async save(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
     this.dirty = false;
-    await mkdir(path.dirname(this.file), { recursive: true });
+    mkdirSync(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const tuples: StoredTuple[] = [];
     for (const [key, entry] of this.entries) tuples.push([key, entry.validator, entry.xattrs, entry.content ?? '']);
-    await writeFile(temp, JSON.stringify({ version: FORMAT_VERSION, entries: tuples }));
-    await rename(temp, this.file);
+    writeFileSync(temp, JSON.stringify({ version: FORMAT_VERSION, entries: tuples }));
+    renameSync(temp, this.file);
   }
 }

@@ -15,7 +15,7 @@ import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { sourceInputs } from '../explain.js';
-import { kindAt, layeredView, resolveUser, withRootfs } from '../rootfs.js';
+import { kindAt, layeredView, openRootfs, resolveUser, type OpenedRootfs } from '../rootfs.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
@@ -63,15 +63,21 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
     ...(plan.excludes.length > 0 ? { excludes: plan.excludes } : {}),
     ...(instruction.kind === 'copy' && instruction.parents === true ? { parents: true } : {}),
   };
-  const outcome = await cachedStep(ctx, state, {
-    op,
-    // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
-    // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
-    ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { contentOp: async () => ({ ...op, sources: `content ${await stageSourcesDigest(plan, ctx)}` }) } : {}),
-    explain: { instruction: instruction.original, ...sourceInputs(identity, summaries), dest: plan.dest, chown: plan.chown ?? '', chmod: String(plan.chmod ?? '') },
-    execute: () => materialize(state, plan, downloads, ctx).catch((error: unknown) => rethrowAt(error, where)),
-  });
-  return withStep(state, historyText(plan), outcome);
+  const origin = new OriginView(plan, ctx);
+  try {
+    const outcome = await cachedStep(ctx, state, {
+      op,
+      // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
+      // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
+      ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { contentOp: async () => ({ ...op, sources: `content ${await stageSourcesDigest(plan, ctx, origin)}` }) } : {}),
+      explain: { instruction: instruction.original, ...sourceInputs(identity, summaries), dest: plan.dest, chown: plan.chown ?? '', chmod: String(plan.chmod ?? '') },
+      execute: () => materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),
+    });
+    return withStep(state, historyText(plan), outcome);
+  } finally {
+    // The view's umount need not hold up the next step.
+    ctx.tidy(origin.close());
+  }
 }
 
 /** BuildKit's created_by: flags it shows (never --from or --link), expanded sources, heredocs as `<<NAME`. */
@@ -134,7 +140,7 @@ function parseChmod(value: string): number {
 }
 
 /** Builds the layer: every source placed into the image being copied into, read from its snapshots. */
-async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext): Promise<LayerRef | undefined> {
+async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext, origin: OriginView): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const destView = layeredView(await deps.snapshotter.prepare(state.layers));
   const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destView, plan.chown, true);
@@ -148,7 +154,7 @@ async function materialize(state: StageState, plan: CopyPlan, downloads: Downloa
   };
   const set = new LayerEntrySet();
   await addGenerated(set, plan, downloads, placement);
-  return withSourceTrees(plan, ctx, async (groups) => {
+  return withSourceTrees(plan, ctx, origin, async (groups) => {
     for (const group of groups) await placeSources(set, group, placement);
     const mtime = Math.floor(Date.now() / 1000);
     // Missing parents get the --chown owner too (BuildKit's MkdirAll chowns what it creates).
@@ -174,33 +180,64 @@ async function addGenerated(set: LayerEntrySet, plan: CopyPlan, downloads: Downl
 }
 
 /** Content digest of the sources of a COPY --from=stage in that stage's filesystem (path, type, mode, link, xattrs, content). */
-async function stageSourcesDigest(plan: CopyPlan, ctx: StepContext): Promise<string> {
-  return withSourceTrees(plan, ctx, async (groups) => {
+async function stageSourcesDigest(plan: CopyPlan, ctx: StepContext, origin: OriginView): Promise<string> {
+  return withSourceTrees(plan, ctx, origin, async (groups) => {
     const [group] = groups;
     return group === undefined ? '' : group.tree.digestSources(group.sources, new Map());
   });
 }
 
 /** Opens the trees the sources come from (context, a view of a stage/image, extracted archives) for the duration of `use`. */
-async function withSourceTrees<T>(plan: CopyPlan, ctx: StepContext, use: (groups: SourceGroup[]) => Promise<T>): Promise<T> {
-  const { origin } = plan;
-  if (origin.kind === 'context') {
+async function withSourceTrees<T>(plan: CopyPlan, ctx: StepContext, origin: OriginView, use: (groups: SourceGroup[]) => Promise<T>): Promise<T> {
+  if (plan.origin.kind === 'context') {
     if (plan.instruction.kind !== 'add') return use([{ tree: ctx.context, sources: plan.contextSources }]);
     const keepOwner = plan.chown === undefined;
     return extractArchives(plan.contextSources, ctx.deps.tmpDir, (plain, staged) =>
       use([{ tree: ctx.context, sources: plain }, ...staged.map((group) => ({ ...group, keepOwner }))]));
   }
   if (plan.paths.length === 0) return use([]);
-  const lowerdirs = await ctx.deps.snapshotter.prepare(origin.layers);
-  return withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
-    const tree = await BuildContext.open(root, { ignorePatterns: [], linkScope: 'rootfs' });
-    const label = origin.kind === 'stage' ? `stage ${ctx.plan.stages[origin.index]!.name ?? origin.index}` : `image ${origin.reference}`;
-    const sources = await tree.resolveSources(plan.paths).catch((error: unknown) => {
-      if (error instanceof UserError) throw new UserError(`${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`, error.code);
+  return use([await origin.group()]);
+}
+
+/**
+ * The filesystem of the stage or image a COPY --from reads, opened at most once per step: its
+ * content key (after a miss) and the copy itself both read it, and opening it can take a mount
+ * and an umount process.
+ */
+class OriginView {
+  private opened: Promise<{ view: OpenedRootfs; group: SourceGroup }> | undefined;
+
+  constructor(
+    private readonly plan: CopyPlan,
+    private readonly ctx: StepContext,
+  ) {}
+
+  async group(): Promise<SourceGroup> {
+    return (await (this.opened ??= this.open())).group;
+  }
+
+  async close(): Promise<void> {
+    const opened = await this.opened?.catch(() => undefined);
+    await opened?.view.close();
+  }
+
+  private async open(): Promise<{ view: OpenedRootfs; group: SourceGroup }> {
+    const { origin } = this.plan;
+    if (origin.kind === 'context') throw new Error('unreachable: a context COPY has no origin view');
+    const view = await openRootfs(await this.ctx.deps.snapshotter.prepare(origin.layers), this.ctx.deps.tmpDir);
+    try {
+      const tree = await BuildContext.open(view.root, { ignorePatterns: [], linkScope: 'rootfs' });
+      const label = origin.kind === 'stage' ? `stage ${this.ctx.plan.stages[origin.index]!.name ?? origin.index}` : `image ${origin.reference}`;
+      const sources = await tree.resolveSources(this.plan.paths).catch((error: unknown) => {
+        if (error instanceof UserError) throw new UserError(`${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`, error.code);
+        throw error;
+      });
+      return { view, group: { tree, sources } };
+    } catch (error) {
+      await view.close();
       throw error;
-    });
-    return use([{ tree, sources }]);
-  });
+    }
+  }
 }
 
 /** Context and expansion errors get the instruction's line. */
