@@ -39,7 +39,6 @@ function metadata<K extends InstructionKind>(apply: Pure<K>): Handler<K> {
       op: { kind: instruction.kind, createdBy: result.createdBy, config: state.config.config },
       explain: { instruction: result.createdBy, ...configInputs(state) },
       execute: async () => undefined,
-      configOnly: true,
     });
     return result.history === false ? result.state : withStep(result.state, result.createdBy, outcome);
   };

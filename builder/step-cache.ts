@@ -30,11 +30,6 @@ export interface CachedStepInput {
   /** Runs the step; returns the layer it added (undefined: no filesystem change). */
   execute: () => Promise<LayerRef | undefined>;
   /**
-   * The step only changes the config (ENV, LABEL …): running it costs nothing, so a miss is
-   * recorded without the step lock (two builds recording the same record is harmless).
-   */
-  configOnly?: boolean;
-  /**
    * A second op from the content the step reads rather than where it comes from (COPY --from a
    * stage: the files, not the stage's chain ID). Tried when `op` misses; results are recorded
    * under both keys. Computing it may cost a read of those files, hence only after a miss.
@@ -60,10 +55,6 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   if (ctx.options.dryRun) {
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
     return dryRunOutcome(step.key);
-  }
-  if (input.configOnly) {
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
-    return runAndRecord(ctx, step, input);
   }
   const withEpoch = (op: Record<string, unknown>) => (epoch === undefined ? op : { ...op, sourceDateEpoch: epoch });
   const byContent = input.contentOp && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await input.contentOp())) } : undefined;
