@@ -5,9 +5,9 @@
  * description (so two holders in this process exclude each other as two processes would).
  *
  * Protocol, one line each way: `L <id> <x|s> <w|n> <path>` (w: wait as long as it takes, n: do not
- * wait) answers `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases and answers
- * `released <id>`; `C <id>` gives up a request still waiting (it answers `busy <id>`), which is
- * also how a timeout ends (the timer is on our side). When tzbuild dies, the helper
+ * wait) answers `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases (and answers
+ * `released <id>`, which nobody waits for); `C <id>` gives up a request still waiting (it answers
+ * `busy <id>`), which is also how a timeout ends (the timer is on our side). When tzbuild dies, the helper
  * reads EOF and exits, and the kernel drops every lock it held: no stale lock, SIGKILL included.
  * Perl is there wherever the namespace runner works (perl-base is essential on Debian).
  */
@@ -108,14 +108,14 @@ export function cancelLockRequest(id: number): void {
   helper?.stdin.write(`C ${id}\n`);
 }
 
-/** Releases a lock `requestLock` answered `ok` for; resolves once the helper has let it go. */
+/**
+ * Releases a lock `requestLock` answered `ok` for, without waiting for the helper's answer: it
+ * handles our lines in order, so any later request of this process comes after the release, and
+ * another process gets the lock a moment later. A missed step takes a lock and releases it: this
+ * saves one of its two round trips. (If the helper died, the kernel released everything it held.)
+ */
 export async function releaseLock(id: number): Promise<void> {
-  const server = helper;
-  if (server === undefined) return; // the helper died: the kernel released everything it held
-  const released = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve));
-  keepAliveWhileWaiting(server);
-  server.stdin.write(`U ${id}\n`);
-  await released;
+  helper?.stdin.write(`U ${id}\n`);
 }
 
 function ensureHelper(): Helper {
