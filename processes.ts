@@ -1,7 +1,8 @@
 /**
- * Short commands (mount, umount, `runc kill|delete`) and the exit status of any child process,
- * with node:child_process: importing execa costs 35–120 ms, which a build would wait for at its
- * first RUN or mount, and these calls need nothing beyond a spawn and how it ended.
+ * Processes: node:child_process (loaded on first spawn), system tools by absolute path, short
+ * commands (mount, umount, `runc kill|delete`) and the exit status of any child. Not execa:
+ * importing it costs 35–120 ms, which a build would wait for at its first RUN or mount, and these
+ * calls need nothing beyond a spawn and how it ended.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
