@@ -131,6 +131,13 @@ export interface RunSpec {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   signal?: AbortSignal;
   /**
+   * Takes what is left to tidy once the step's processes and mounts are gone (a stopped
+   * container's cgroups, a scratch dir): given it, a runner may resolve `run` first and hand that
+   * work over (the builder's StepContext.tidy, which the build waits for before it ends); without
+   * it, `run` settles only when that is done too.
+   */
+  tidy?: (work: Promise<unknown>) => void;
+  /**
    * Extra mounts of the step (RUN --mount, heredoc scripts), applied in order after the system
    * mounts. Their mountpoints never reach the upperdir: the runner provides missing ones from its
    * init layer (or from the /dev tmpfs for targets under /dev).
@@ -178,14 +185,7 @@ export interface RunResult {
  */
 export interface Runner {
   readonly name: string;
-  /** Resolves once the step's processes and mounts are gone (its upperdir is then free to read). */
   run(spec: RunSpec): Promise<RunResult>;
-  /**
-   * Resolves once what finished steps left to tidy (scratch dirs, cgroups) is gone: a runner may
-   * do that after run() resolved, while the build moves on. Rejects with the first failure.
-   * A build calls it before it ends.
-   */
-  settle?(): Promise<void>;
 }
 
 // ───────────────────────────────────────────── cache ──

@@ -31,6 +31,8 @@ export interface ProcessExit {
 
 /** Where Debian and the upstream installers put system tools; searched in this order. */
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+/** The same dirs as a PATH, for the processes of a RUN step (which get no environment of ours). */
+export const SYSTEM_PATH = SYSTEM_DIRS.join(':');
 const systemTools = new Map<string, string>();
 
 /**

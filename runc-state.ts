@@ -6,10 +6,10 @@
  */
 import { readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readMounts, type MountEntry } from './image/mounts.js';
+import { readMounts } from './image/mounts.js';
 
 /** The fields of runc's state.json we use. */
-export interface RuncState {
+interface RuncState {
   id: string;
   init_process_pid?: number;
   init_process_start?: number;
@@ -17,26 +17,17 @@ export interface RuncState {
 }
 
 /** The state in `file`, or undefined when it is missing or not runc's. */
-export async function readRuncState(file: string): Promise<RuncState | undefined> {
+async function readRuncState(file: string): Promise<RuncState | undefined> {
   const state = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Partial<RuncState>, () => undefined);
   return typeof state?.id === 'string' ? (state as RuncState) : undefined;
 }
 
 /** The container's own leaf cgroups: never anything else a damaged file might name. */
-export function containerCgroups(state: RuncState): string[] {
+function containerCgroups(state: RuncState): string[] {
   return Object.values(state.cgroup_paths ?? {}).filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === state.id);
 }
 
-/**
- * The cgroups crun made for container `id`: its status names one cgroup path, which crun creates
- * under every cgroup hierarchy mounted (v1 controllers, or the v2 root). Undefined when the
- * status is missing or names another container.
- */
-export async function crunCgroups(statusFile: string, id: string, mounts?: MountEntry[]): Promise<string[] | undefined> {
-  return (await readCrunStatus(statusFile, id, mounts))?.cgroups;
-}
-
-/** What recovery needs of a container either runtime left: its init (pid and start time) and cgroups. */
+/** What recovery and the runner need of a container either runtime left: its init (pid and start time) and cgroups. */
 export interface ContainerRecord {
   pid?: number;
   /** The init's start time (clock ticks since boot), to tell it from a later process with its pid. */
@@ -44,11 +35,16 @@ export interface ContainerRecord {
   cgroups: string[];
 }
 
-/** runc's `state.json` or crun's `status` of container `id` (the dir holding the file); undefined when neither. */
+/**
+ * runc's `state.json` or crun's `status` of the container whose id names the dir holding `file`;
+ * undefined when the file is missing or names another container. crun records one cgroup path,
+ * which it creates under every cgroup hierarchy mounted (v1 controllers, or the v2 root).
+ */
 export async function readContainerRecord(file: string): Promise<ContainerRecord | undefined> {
-  if (path.basename(file) === 'status') return readCrunStatus(file, path.basename(path.dirname(file)));
+  const id = path.basename(path.dirname(file));
+  if (path.basename(file) === 'status') return readCrunStatus(file, id);
   const state = await readRuncState(file);
-  if (state === undefined) return undefined;
+  if (state?.id !== id) return undefined;
   return {
     ...(state.init_process_pid === undefined ? {} : { pid: state.init_process_pid }),
     ...(state.init_process_start === undefined ? {} : { start: String(state.init_process_start) }),
@@ -56,7 +52,7 @@ export async function readContainerRecord(file: string): Promise<ContainerRecord
   };
 }
 
-async function readCrunStatus(file: string, id: string, mounts?: MountEntry[]): Promise<ContainerRecord | undefined> {
+async function readCrunStatus(file: string, id: string): Promise<ContainerRecord | undefined> {
   const status = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
   const cgroupPath = status?.['cgroup-path'];
   if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
@@ -65,17 +61,17 @@ async function readCrunStatus(file: string, id: string, mounts?: MountEntry[]): 
   return {
     ...(typeof pid === 'number' ? { pid } : {}),
     ...(typeof start === 'number' ? { start: String(start) } : {}),
-    cgroups: cgroupHierarchies(mounts).map((point) => path.join(point, cgroupPath)),
+    cgroups: cgroupHierarchies().map((point) => path.join(point, cgroupPath)),
   };
 }
 
 let hostHierarchies: string[] | undefined;
 
-/** Where the cgroup hierarchies are mounted; the host's are read once per process (every step asks). */
-function cgroupHierarchies(mounts?: MountEntry[]): string[] {
-  const points = (entries: MountEntry[]) => entries.filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup')).map((mount) => mount.point);
-  if (mounts !== undefined) return points(mounts);
-  hostHierarchies ??= points(readMounts());
+/** Where the cgroup hierarchies are mounted; read once per process (every step asks). */
+function cgroupHierarchies(): string[] {
+  hostHierarchies ??= readMounts()
+    .filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup'))
+    .map((mount) => mount.point);
   return hostHierarchies;
 }
 

@@ -31,22 +31,17 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   let state: StageState;
   let committed: { imageId: Digest; manifestDigest: Digest } | undefined;
   try {
-    try {
-      state = withLabels(await solver.stageResult(plan.target), options.labels);
-    } catch (error) {
-      throw solver.firstFailure ?? error;
-    } finally {
-      await solver.settled();
-      await context.close();
-    }
+    state = withLabels(await solver.stageResult(plan.target), options.labels);
+    // The commit overlaps the last steps' tidying (StepContext.tidy), which settled() waits for.
     if (!options.dryRun) committed = await deps.committer.commit(state.config, state.layers, options.tags);
   } catch (error) {
-    await deps.runner.settle?.().catch(() => undefined);
-    throw error;
+    await solver.settled().catch(() => undefined);
+    throw solver.firstFailure ?? error;
+  } finally {
+    await context.close();
   }
-  // The runner tidies finished steps while the build goes on (Runner.settle): nothing may be left
-  // when the build ends, and a failure to tidy fails it.
-  await deps.runner.settle?.();
+  // Nothing runs on after the build, and a failure to tidy fails it.
+  await solver.settled();
   const { cached, ran } = solver.counts;
   if (committed === undefined) return { tags: [], cached, ran };
   const { imageId, manifestDigest } = committed;

@@ -88,8 +88,5 @@ async function lazyRunner(kind: RunnerKind, tmpRoot: string): Promise<Runner> {
   return {
     name: kind,
     run: async (spec: RunSpec): Promise<RunResult> => (await (runner ??= make())).run(spec),
-    settle: async () => {
-      if (runner !== undefined) await (await runner).settle?.();
-    },
   };
 }

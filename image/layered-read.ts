@@ -13,8 +13,9 @@
  * xattr read) per layer per component, each a few microseconds, where a promise per call was a
  * thread-pool round trip (WORKDIR's check for its directory took 8–11 ms that way).
  */
-import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { lstatOrUndefined } from './safe-path.js';
 import { xattr } from './xattr.js';
 import { UserError } from '../errors.js';
 import { overlayXattrPrefix } from '../userns.js';
@@ -113,15 +114,5 @@ function isOpaque(dir: string): boolean {
     return xattr().getAttributeSync(dir, `${overlayXattrPrefix()}opaque`)?.toString() === 'y';
   } catch {
     return false;
-  }
-}
-
-/** lstat, or undefined when the path (or a directory on the way) is not there. */
-function lstatOrUndefined(file: string): Stats | undefined {
-  try {
-    return lstatSync(file, { throwIfNoEntry: false });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw error;
   }
 }

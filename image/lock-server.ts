@@ -5,9 +5,9 @@
  * description (so two holders in this process exclude each other as two processes would).
  *
  * Protocol, one line each way: `L <id> <x|s> <w|n> <path>` (w: wait as long as it takes, n: do not
- * wait) answers `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases (and answers
- * `released <id>`, which nobody waits for); `C <id>` gives up a request still waiting (it answers
- * `busy <id>`), which is also how a timeout ends (the timer is on our side). When tzbuild dies, the helper
+ * wait) answers `ok <id>`, `busy <id>` or `err <id> <message>`; `U <id>` releases (no answer:
+ * nothing waits for it); `C <id>` gives up a request still waiting (it answers `busy <id>`),
+ * which is also how a timeout ends (the timer is on our side). When tzbuild dies, the helper
  * reads EOF and exits, and the kernel drops every lock it held: no stale lock, SIGKILL included.
  * Perl is there wherever the namespace runner works (perl-base is essential on Debian).
  */
@@ -32,14 +32,12 @@ sub attempt {
   my ($request) = @_;
   my $fh;
   unless (sysopen($fh, $request->{path}, $O_RDWR | $O_CREAT, 0644)) {
-    print "err $request->{id} $!
-";
+    print "err $request->{id} $!\n";
     return 1;
   }
   if (flock($fh, ($request->{mode} eq 's' ? $LOCK_SH : $LOCK_EX) | $LOCK_NB)) {
     $held{$request->{id}} = $fh;
-    print "ok $request->{id}
-";
+    print "ok $request->{id}\n";
     return 1;
   }
   close $fh;
@@ -49,25 +47,19 @@ while (1) {
   if (select(my $ready = $stdin, undef, undef, @pending ? 0.005 : undef) > 0) {
     my $read = sysread(STDIN, $buffer, 65536, length $buffer);
     exit 0 unless $read;
-    while ($buffer =~ s/^([^
-]*)
-//) {
+    while ($buffer =~ s/^([^\n]*)\n//) {
       my $line = $1;
       if ($line =~ /^U (\d+)$/) {
         close(delete $held{$1}) if exists $held{$1};
-        print "released $1
-";
       } elsif ($line =~ /^C (\d+)$/) {
         my $id = $1;
         my $before = @pending;
         @pending = grep { $_->{id} != $id } @pending;
-        print "busy $id
-" if @pending < $before;
+        print "busy $id\n" if @pending < $before;
       } elsif ($line =~ /^L (\d+) ([xs]) ([wn]) (.+)$/) {
         my $request = { id => $1, mode => $2, path => $4 };
         next if attempt($request);
-        if ($3 eq 'n') { print "busy $1
-"; next; }
+        if ($3 eq 'n') { print "busy $1\n"; next; }
         push @pending, $request;
       }
     }
@@ -150,12 +142,12 @@ function ensureHelper(): Helper {
 }
 
 function answer(line: string): void {
-  const match = /^(ok|busy|err|released) (\d+)(?: (.*))?$/.exec(line);
+  const match = /^(ok|busy|err) (\d+)(?: (.*))?$/.exec(line);
   if (match === null) return;
   const resolve = waiting.get(Number(match[2]));
   if (resolve === undefined) return;
   waiting.delete(Number(match[2]));
-  resolve(match[1] === 'ok' || match[1] === 'released' ? { kind: 'ok' } : match[1] === 'busy' ? { kind: 'busy' } : { kind: 'error', message: match[3] ?? 'unknown error' });
+  resolve(match[1] === 'ok' ? { kind: 'ok' } : match[1] === 'busy' ? { kind: 'busy' } : { kind: 'error', message: match[3] ?? 'unknown error' });
 }
 
 /** The helper's pipes keep Node running only while some request waits for an answer. */

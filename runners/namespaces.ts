@@ -30,6 +30,7 @@ import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { mountLines, viewLines } from './step-mounts.js';
 import { canMountAsRoot } from '../userns.js';
+import { SYSTEM_PATH } from '../processes.js';
 
 /** How the step reaches the network. */
 export type NetworkMode = 'host' | 'none';
@@ -47,7 +48,6 @@ export interface NamespaceRunnerOptions {
 /** The hostname a step sees when the spec names none. */
 export const DEFAULT_HOSTNAME = 'tzbuild';
 
-const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SIGKILL_RESULT: RunResult = { exitCode: 128 + os.constants.signals.SIGKILL, signal: 'SIGKILL' };
 
 /** Runs RUN steps in Linux namespaces over overlayfs. Needs root (on the host or in tzbuild's user namespace). */
@@ -161,7 +161,7 @@ async function killNamespace(unsharePid: number | undefined): Promise<void> {
 /** The setup script's environment: host PATH and the TZB_* inputs, never the step's env. */
 function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
   return {
-    PATH: HOST_PATH,
+    PATH: SYSTEM_PATH,
     TZB_MERGED: sandbox.merged,
     TZB_LAYERS: sandbox.layers,
     TZB_LOWER: sandbox.lowerdirOption,

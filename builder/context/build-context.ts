@@ -161,13 +161,10 @@ export class BuildContext {
         if (++walked % 2048 === 0) await new Promise((resolve) => setImmediate(resolve));
         const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([prefix, entry.relBytes]);
         const summary = await digestEntry(hash, name, entry, this.statCache, this.counters, summarizing);
-        if (summarizing && summaries !== undefined) {
-          summaries.set(name.toString(), summary);
-          // Past what an explanation records (explain.ts), only the total digest is kept.
-          if (summaries.size > maxRecordedFiles) {
-            summaries.clear();
-            summarizing = false;
-          }
+        if (summarizing) {
+          summaries?.set(name.toString(), summary);
+          // Past what an explanation records (explain.ts then keeps only the total digest): stop.
+          summarizing = (summaries?.size ?? 0) <= maxRecordedFiles;
         }
       }
       if (seen !== undefined) this.remember(source, seen);

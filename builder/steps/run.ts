@@ -131,6 +131,8 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
       network: run.network === 'none' ? 'none' : 'host',
       onOutput: (stream, chunk) => tail.push(stream, chunk),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+      // The stopped container's cgroups and scratch dir go while the build moves on.
+      tidy: ctx.tidy,
       mounts: [...opened.mounts, ...scriptMount],
     }).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
     tail.flush();

@@ -16,13 +16,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { containerCgroups, crunCgroups, readRuncState, removeCgroups } from '../../runc-state.js';
+import { readContainerRecord, removeCgroups } from '../../runc-state.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import type { RunResult, RunSpec, Runner } from '../../ports.js';
-import { runQuiet, type ProcessExit } from '../../processes.js';
+import { runQuiet, SYSTEM_PATH, type ProcessExit } from '../../processes.js';
 import { startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { overlayFeatureOptions } from '../overlay-options.js';
@@ -50,7 +50,6 @@ export interface OciRuntimeRunnerOptions {
   containerPrefix?: string;
 }
 
-const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SIGKILL_RESULT: RunResult = { exitCode: 128 + os.constants.signals.SIGKILL, signal: 'SIGKILL' };
 
 /** Runs RUN steps through `runc` or `crun`. Needs root. */
@@ -62,9 +61,6 @@ export class OciRuntimeRunner implements Runner {
   private readonly containerPrefix: string;
   /** A cgroup2 mount the runtime must not see (crun on a hybrid cgroup host). */
   private readonly hideCgroup2: string | undefined;
-  /** Cleanups of finished steps still running, and what failed (see settle). */
-  private readonly cleanups = new Set<Promise<void>>();
-  private readonly cleanupErrors: unknown[] = [];
 
   constructor(options: OciRuntimeRunnerOptions) {
     this.name = options.runtime;
@@ -77,8 +73,8 @@ export class OciRuntimeRunner implements Runner {
 
   /**
    * Runs the step; resolves once its processes and mounts are gone. The stopped container's
-   * cgroups and state and the step's scratch dir are removed after that, while the build goes on
-   * (~10 ms a step here): settle() waits for them.
+   * cgroups and state and the step's scratch dir (~10 ms a step here) go to `spec.tidy` when
+   * given, else they are removed before `run` resolves.
    */
   async run(spec: RunSpec): Promise<RunResult> {
     const binary = this.checkHost();
@@ -99,16 +95,9 @@ export class OciRuntimeRunner implements Runner {
       await cleanUp();
       throw error;
     }
-    const pending: Promise<void> = cleanUp()
-      .catch((error: unknown) => void this.cleanupErrors.push(error))
-      .finally(() => this.cleanups.delete(pending));
-    this.cleanups.add(pending);
+    if (spec.tidy) spec.tidy(cleanUp());
+    else await cleanUp();
     return result;
-  }
-
-  async settle(): Promise<void> {
-    while (this.cleanups.size > 0) await Promise.all(this.cleanups);
-    if (this.cleanupErrors.length > 0) throw this.cleanupErrors.splice(0)[0];
   }
 
   private checkHost(): string {
@@ -214,17 +203,9 @@ class Container {
 
   /** The cgroups the runtime's own record lists for this container; undefined when unknown. */
   private async stoppedCgroups(): Promise<string[] | undefined> {
-    const dir = path.join(this.scratch.state, this.id);
-    switch (path.basename(this.binary)) {
-      case 'runc': {
-        const state = await readRuncState(path.join(dir, 'state.json'));
-        return state?.id === this.id ? containerCgroups(state) : undefined;
-      }
-      case 'crun':
-        return crunCgroups(path.join(dir, 'status'), this.id);
-      default:
-        return undefined;
-    }
+    const record = { runc: 'state.json', crun: 'status' }[path.basename(this.binary)];
+    if (record === undefined) return undefined;
+    return (await readContainerRecord(path.join(this.scratch.state, this.id, record)))?.cgroups;
   }
 
   /** The containers the runtime still knows in this step's state dir (should be none after run). */
@@ -251,7 +232,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
     : ['perl', '-e', SUPERVISOR_PERL, '--', ...supervisorArgs];
   return startStepProcess(file!, args, {
     TZB_ARCH: os.machine(),
-    PATH: HOST_PATH,
+    PATH: SYSTEM_PATH,
     TZB_LAYERS: sandbox.layers,
     TZB_LOWER: sandbox.lowerdirOption,
     TZB_UPPER: path.resolve(spec.upperdir),

@@ -59,13 +59,7 @@ export async function runStep(runner: Runner, args: string[], overrides: Partial
     ...overrides,
   };
   const started = Date.now();
-  let result: RunResult;
-  try {
-    result = await runner.run(spec);
-  } finally {
-    // What run() left to tidy (scratch dirs, cgroups) must be gone too: the suites check it.
-    await runner.settle?.();
-  }
+  const result = await runner.run(spec);
   return {
     result,
     stdout: Buffer.concat(chunks.stdout).toString(),
