@@ -7,22 +7,30 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runQuiet } from '../processes.js';
 
-/** One line of /proc/self/mountinfo: where, and which filesystem type. */
+/** One line of /proc/self/mountinfo: where, which filesystem type, what of it. */
 export interface MountEntry {
   /** Decoded absolute path. */
   point: string;
   type: string;
+  /** The directory of the filesystem mounted there (`/` unless a bind mount of a subtree). */
+  root: string;
+  /** The filesystem's own options (for a cgroup v1 hierarchy: its controllers). */
+  superOptions: string[];
 }
 
 /** The mounts `mountinfo` lists (default: this process's, none when unreadable). */
 export function readMounts(mountinfo = readMountinfo()): MountEntry[] {
   return mountinfo.split('\n').flatMap((line) => {
-    const field = line.split(' ')[4];
-    const type = line.split(' - ')[1]?.split(' ')[0];
-    if (field === undefined || type === undefined) return [];
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    return [{ point: field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))), type }];
+    const fields = line.split(' ');
+    const [type, , superOptions = ''] = line.split(' - ')[1]?.split(' ') ?? [];
+    if (fields[4] === undefined || fields[3] === undefined || type === undefined) return [];
+    return [{ point: unescapeField(fields[4]), type, root: unescapeField(fields[3]), superOptions: superOptions.split(',') }];
   });
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescapeField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 function readMountinfo(): string {

@@ -148,7 +148,8 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
     return ref;
   } finally {
     await opened?.close();
-    await rm(work, { recursive: true, force: true });
+    // What is left (the overlay's workdir) goes while the build moves on.
+    ctx.tidy(rm(work, { recursive: true, force: true }));
   }
 }
 

@@ -30,6 +30,7 @@ import { defaultTmpRoot } from '../sandbox-dir.js';
 import { viewLines } from '../step-mounts.js';
 import { canMountAsRoot } from '../../userns.js';
 import { execFailureResult } from './exec-failure.js';
+import { cgroupPrimeTarget } from './cgroup-prime.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
 import { stepCwd } from './oci-spec.js';
 import { PRELUDE_SCRIPT, SUPERVISOR_PERL } from './oci-supervisor.js';
@@ -48,6 +49,8 @@ export interface OciRuntimeRunnerOptions {
   tmpRoot?: string;
   /** Start of every container id (and so of its cgroup names); default `tzbuild-`. */
   containerPrefix?: string;
+  /** The `cgroup.procs` the supervisor writes to warm the cgroup lock (default: cgroup-prime.ts's). */
+  cgroupPrime?: string;
 }
 
 const SIGKILL_RESULT: RunResult = { exitCode: 128 + os.constants.signals.SIGKILL, signal: 'SIGKILL' };
@@ -59,6 +62,7 @@ export class OciRuntimeRunner implements Runner {
   private readonly network: NetworkMode;
   private readonly tmpRoot: string;
   private readonly containerPrefix: string;
+  private readonly cgroupPrime: string | undefined;
   /** A cgroup2 mount the runtime must not see (crun on a hybrid cgroup host). */
   private readonly hideCgroup2: string | undefined;
 
@@ -69,6 +73,7 @@ export class OciRuntimeRunner implements Runner {
     this.tmpRoot = options.tmpRoot ?? defaultTmpRoot();
     this.hideCgroup2 = hiddenCgroup2(options.runtime);
     this.containerPrefix = options.containerPrefix ?? 'tzbuild-';
+    this.cgroupPrime = options.cgroupPrime ?? cgroupPrimeTarget();
   }
 
   /**
@@ -83,7 +88,7 @@ export class OciRuntimeRunner implements Runner {
     const hostname = spec.hostname ?? DEFAULT_HOSTNAME;
     const scratch = await createOciScratch(this.tmpRoot, spec, { hostname, network: spec.network ?? this.network });
     const id = `${this.containerPrefix}${randomBytes(8).toString('hex')}`;
-    const container = new Container(binary, this.hideCgroup2, scratch, id);
+    const container = new Container(binary, this.hideCgroup2, scratch, id, this.cgroupPrime);
     const cleanUp = async () => {
       await container.delete();
       await removeOciScratch(scratch);
@@ -167,6 +172,7 @@ class Container {
     readonly hideCgroup2: string | undefined,
     readonly scratch: OciScratch,
     readonly id: string,
+    readonly cgroupPrime: string | undefined,
   ) {}
 
   /** argv of `RUNTIME run --detach` for this container (run inside the supervisor's namespace). */
@@ -241,6 +247,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
     TZB_MERGED: sandbox.merged,
     TZB_SUPERVISOR: SUPERVISOR_PERL,
     TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
+    TZB_CGROUP_PRIME: container.cgroupPrime ?? '',
     TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
   });
 }

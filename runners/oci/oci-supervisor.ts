@@ -93,6 +93,7 @@ if ($runtime == 0) {
   print STDERR "cannot run $runtime[0]: $!\n";
   _exit(127);
 }
+prime_cgroup_lock() if $ENV{TZB_CGROUP_PRIME};
 waitpid($runtime, 0);
 if ($? != 0) {
   reap_all();
@@ -119,6 +120,16 @@ reap_all();
 _exit(0);
 
 sub reap_all { 1 while waitpid(-1, 0) > 0; }
+
+# While the runtime loads, a child moves itself into the cgroup it is in, so the runtime's own
+# cgroup writes find the kernel's attach lock warm (cgroup-prime.ts). Reaped with the rest.
+# sysopen flag 1 is O_WRONLY: never create a file where the cgroup is not.
+sub prime_cgroup_lock {
+  my $pid = fork();
+  return if !defined $pid || $pid != 0;
+  if (sysopen(my $procs, $ENV{TZB_CGROUP_PRIME}, 1)) { syswrite($procs, "0\n"); }
+  _exit(0);
+}
 
 # As BuildKit: a missing working directory is created, owned by the step's user. In a child
 # chrooted into the rootfs, so ".." and absolute symlinks cannot lead onto the host.
