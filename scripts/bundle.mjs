@@ -9,10 +9,10 @@
 //   CommonJS cannot hold. The CLI chunks import it through `__tzbuildImportTui`, a function
 //   bin/tzbuild hands every chunk (code compiled by vm.Script cannot use import() itself).
 // - modules.json maps each file to the modules inside it (the start-up import test reads it).
-// - Code caches (v8/*.cache): made by running a build of samples/hello twice and keeping what the
-//   second, fully cached run compiled; bin/tzbuild writes the ones still missing on first use.
+// - Code caches (v8/*.cache): made by warm-up builds (below) that cover a cold build, a rebuild
+//   after a change and a fully cached one; bin/tzbuild writes the ones still missing on first use.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,20 +85,58 @@ if (leftover.length > 0) throw new Error(`import() left in CommonJS chunks: ${le
 warmCodeCache();
 
 /**
- * Builds samples/hello (FROM scratch: no runner, no base image) into a throwaway store, then
- * again with the caches of the first run removed, so the saved caches hold what a cached rebuild
- * runs. A failure only costs speed: bin/tzbuild makes the caches on first use anyway.
+ * Builds a generated context three times into a throwaway store (cold, after a file changed, fully
+ * cached), each run adding what it compiled to the chunks' code caches (bin/tzbuild's refresh), so
+ * they hold the code of every kind of build rather than of one. As root with a static busybox on
+ * the host, the context has a RUN step too (FROM scratch with busybox copied in: no base image
+ * needed). A failure only costs speed: bin/tzbuild makes missing caches on first use anyway.
  */
 function warmCodeCache() {
-  const store = mkdtempSync(path.join(os.tmpdir(), 'tzbuild-warm-'));
-  const build = () => execFileSync(process.execPath, [path.join(repo, 'bin/tzbuild'), 'build', '--root', store, '--progress', 'plain', '-t', 'warm:1', path.join(repo, 'samples/hello')], { stdio: 'ignore' });
-  try {
-    build();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'tzbuild-warm-'));
+  const context = path.join(work, 'context');
+  const build = () => execFileSync(process.execPath, [path.join(repo, 'bin/tzbuild'), 'build', '--root', path.join(work, 'store'), '--progress', 'plain', '-t', 'warm:1', context], {
+    stdio: 'ignore',
+    env: { ...process.env, TZBUILD_REFRESH_CODE_CACHE: '1' },
+  });
+  const warmUp = (withRun) => {
     rmSync(path.join(outDir, 'v8'), { recursive: true, force: true });
+    writeWarmContext(context, withRun);
     build();
+    writeFileSync(path.join(context, 'a.txt'), 'changed\n');
+    build();
+    build();
+  };
+  try {
+    try {
+      warmUp(busybox() !== undefined);
+    } catch (error) {
+      // The RUN could not run here (no runtime, a dynamic busybox): warm up without it.
+      if (busybox() === undefined) throw error;
+      warmUp(false);
+    }
   } catch (error) {
     console.warn(`bundle: no code cache made (${error.message.split('\n')[0]}); bin/tzbuild makes it on first use`);
   } finally {
-    rmSync(store, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A static busybox to RUN in the warm-up (Debian's busybox-static), when we may run containers. */
+function busybox() {
+  if (process.getuid?.() !== 0) return undefined;
+  return ['/usr/bin/busybox', '/bin/busybox'].find((file) => existsSync(file));
+}
+
+/** Two stages with the same steps (the second hits what the first recorded), joined by COPY --from. */
+function writeWarmContext(dir, withRun) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'a.txt'), 'a\n');
+  writeFileSync(path.join(dir, 'b.txt'), 'b\n');
+  writeFileSync(path.join(dir, '.dockerignore'), 'ignored*\n');
+  const stage = (name) => [`FROM scratch AS ${name}`, 'COPY a.txt b.txt /files/', 'WORKDIR /files/sub', 'ENV WARM=1', 'LABEL warm=1'];
+  const run = withRun ? ['COPY busybox /bin/busybox', 'RUN ["/bin/busybox", "sh", "-c", "echo warm > /files.txt"]'] : [];
+  if (withRun) copyFileSync(busybox(), path.join(dir, 'busybox'));
+  const final = ['FROM scratch', ...run, 'COPY --from=one /files /one', 'COPY --from=two /files /two', 'CMD ["/bin/busybox", "true"]'];
+  writeFileSync(path.join(dir, 'Dockerfile'), `${[...stage('one'), '', ...stage('two'), '', ...final].join('\n')}\n`);
 }
