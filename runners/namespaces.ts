@@ -163,7 +163,7 @@ function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
   return {
     PATH: SYSTEM_PATH,
     TZB_MERGED: sandbox.merged,
-    TZB_LAYERS: sandbox.layers,
+    TZB_LAYERS: sandbox.mountFrom,
     TZB_LOWER: sandbox.lowerdirOption,
     TZB_UPPER: path.resolve(spec.upperdir),
     TZB_WORK: path.resolve(spec.workdir),

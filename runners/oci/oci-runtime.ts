@@ -239,7 +239,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
   return startStepProcess(file!, args, {
     TZB_ARCH: os.machine(),
     PATH: SYSTEM_PATH,
-    TZB_LAYERS: sandbox.layers,
+    TZB_LAYERS: sandbox.mountFrom,
     TZB_LOWER: sandbox.lowerdirOption,
     TZB_UPPER: path.resolve(spec.upperdir),
     TZB_WORK: path.resolve(spec.workdir),

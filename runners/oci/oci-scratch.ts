@@ -6,10 +6,11 @@
  * Layout: `<tmpRoot>/tzbuild-oci-XXXX/{bundle/config.json, state/, step.pid, mountpoints/sys,
  * tzbuild-run-XXXX/…}`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSpec } from '../../ports.js';
-import { createSandboxDir, ignoreMissing, removeSandboxDir, type SandboxDir } from '../sandbox-dir.js';
+import { createSandboxDir, removeSandboxDir, rmdirIfPresent, unlinkIfPresent, type SandboxDir } from '../sandbox-dir.js';
 import { inUserNamespace } from '../../userns.js';
 import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
 
@@ -55,15 +56,19 @@ export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: 
 
 /**
  * Removes the scratch dir. The sandbox goes entry by entry (never recursively: its `merged` is a
- * mountpoint inside the step's namespace); the bundle and state hold only runtime files.
+ * mountpoint inside the step's namespace); the bundle and state hold only runtime files. On the
+ * thread pool: it runs while the build moves on (RunSpec.tidy).
  */
 export async function removeOciScratch(scratch: OciScratch): Promise<void> {
-  await removeSandboxDir(scratch.sandbox);
-  rmSync(scratch.state, { recursive: true, force: true });
-  ignoreMissing(() => unlinkSync(path.join(scratch.bundle, 'config.json')));
-  ignoreMissing(() => unlinkSync(scratch.pidFile));
-  for (const name of EXTRA_MOUNTPOINTS) ignoreMissing(() => rmdirSync(path.join(scratch.mountpoints, name)));
-  for (const dir of [scratch.mountpoints, scratch.bundle, scratch.root]) ignoreMissing(() => rmdirSync(dir));
+  await Promise.all([
+    removeSandboxDir(scratch.sandbox),
+    rm(scratch.state, { recursive: true, force: true }),
+    unlinkIfPresent(path.join(scratch.bundle, 'config.json')),
+    unlinkIfPresent(scratch.pidFile),
+    ...EXTRA_MOUNTPOINTS.map((name) => rmdirIfPresent(path.join(scratch.mountpoints, name))),
+  ]);
+  await Promise.all([scratch.mountpoints, scratch.bundle].map(rmdirIfPresent));
+  await rmdirIfPresent(scratch.root);
 }
 
 /** True when the sandbox made /etc files (the image's /etc is a dir or absent, not a symlink). */

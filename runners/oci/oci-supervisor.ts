@@ -24,7 +24,7 @@ import { MOUNT_VIEWS_SH } from '../step-mounts.js';
 export const PRELUDE_SCRIPT = String.raw`
 set -eu
 fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
-# Lowerdirs are short links relative to TZB_LAYERS (overlay-options.ts): long chains fit one page.
+# Lowerdirs are relative to TZB_LAYERS (overlay-options.ts): long chains fit one page.
 cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
 opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
 out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"
@@ -62,7 +62,7 @@ fcntl($status, 2, $flags | 1) or fail("fcntl: $!");
 
 # Started straight from tzbuild (no prelude): do what setpriv --pdeathsig KILL, unshare --mount
 # --propagation private and mount(8) would, without their execs. PR_SET_PDEATHSIG = 1,
-# CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000. Lowerdirs are short links relative to
+# CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000. Lowerdirs are relative to
 # TZB_LAYERS. syscall() wants writable strings, hence the variables.
 unless ($ENV{TZB_OVERLAY_MOUNTED}) {
   syscall($nr, 1, 9, 0, 0, 0) == 0 or fail("PR_SET_PDEATHSIG: $!");

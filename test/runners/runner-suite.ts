@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -77,6 +77,23 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       expect(await readFile(path.join(lower, 'etc/passwd'), 'utf8')).toBe(passwdBefore);
       // Nothing the runner needs (mountpoints, working dirs) was made in the image either.
       expect({ names: await readdir(lower), mtime: (await lstat(lower)).mtimeMs }).toEqual(rootBefore);
+    });
+
+    it('stacks a short chain by relative names and a long one through links, the same way', async () => {
+      const layerDir = path.join(await stepScratchRoot(), `${subject.name}-chain`);
+      const layers: string[] = [];
+      for (let i = 0; i < 60; i += 1) {
+        const layer = path.join(layerDir, String(i).padStart(64, '0'));
+        await mkdir(layer, { recursive: true });
+        await writeFile(path.join(layer, `layer-${i}`), String(i));
+        layers.push(layer);
+      }
+      const script = 'cat /layer-0; echo; ls / | grep -c layer-';
+      for (const count of [3, 60]) {
+        const step = await runStep(await ensureRunner(), ['sh', '-c', script], { lowerdirs: [await busyboxRootfs(), ...layers.slice(0, count)] });
+        expect(step.stderr).toBe('');
+        expect(step.stdout).toBe(`0\n${count}\n`);
+      }
     });
 
     it('records a deleted lower file as a 0/0 character device', async () => {
