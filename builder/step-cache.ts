@@ -89,7 +89,7 @@ async function lookup(ctx: StepContext, step: KeyedStep): Promise<{ outcome?: St
   const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
   if (record === undefined || !(await layerPresent(ctx, record))) return { reason: explainMiss(previous, step.explain) };
   // The next miss is explained against this build, even when it was all hits.
-  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain)) await ctx.deps.cache.putInputs(step.identity, step.explain);
+  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain)) ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
   noteUsed(ctx, step.key, record);
   ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
   return { outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true }, record, reason: '' };
@@ -101,7 +101,8 @@ async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStep
   const created = createdTime(ctx, started);
   const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
   await ctx.deps.cache.put(step.key, record);
-  await ctx.deps.cache.putInputs(step.identity, step.explain);
+  // Only the next build's explanations read it: written while the build moves on.
+  ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
   noteUsed(ctx, step.key, record);
   if (contentKey !== undefined && contentKey !== step.key) {
     await ctx.deps.cache.put(contentKey, record);

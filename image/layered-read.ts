@@ -11,7 +11,10 @@
  *
  * The lookups are synchronous calls: a path in an image of 40 layers costs an lstat (and an
  * xattr read) per layer per component, each a few microseconds, where a promise per call was a
- * thread-pool round trip (WORKDIR's check for its directory took 8–11 ms that way).
+ * thread-pool round trip (WORKDIR's check for its directory took 8–11 ms that way). In a layer
+ * marked frozen (a complete snapshot: its dir is named after its content and never written
+ * again) each answer is kept for the process: the steps of a build look up the same paths in the
+ * same lower layers again and again, with one new layer on top each time.
  */
 import { readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +24,26 @@ import { UserError } from '../errors.js';
 import { overlayXattrPrefix } from '../userns.js';
 
 const MAX_LINKS = 40;
+
+const frozenLayers = new Set<string>();
+/** lstat answers in frozen layers, by host path (null: absent). */
+const frozenStats = new Map<string, Stats | null>();
+const frozenOpaque = new Map<string, boolean>();
+
+/** Declares `dir` (a complete snapshot) unchanging, so lookups in it may be remembered. */
+export function markLayerFrozen(dir: string): void {
+  frozenLayers.add(dir);
+}
+
+function layerLstat(layer: string, host: string): Stats | undefined {
+  if (!frozenLayers.has(layer)) return lstatOrUndefined(host);
+  let stats = frozenStats.get(host);
+  if (stats === undefined) {
+    stats = lstatOrUndefined(host) ?? null;
+    frozenStats.set(host, stats);
+  }
+  return stats ?? undefined;
+}
 
 /** The entry overlayfs shows for a path: the layer it comes from and its stats. */
 export interface LayerEntry {
@@ -33,7 +56,7 @@ export async function topmostEntry(lowerdirs: readonly string[], rel: string): P
   const parts = rel.split('/').filter(Boolean);
   const layers = [...lowerdirs].reverse();
   for (const index of visibleLayers(layers, parts.slice(0, -1))) {
-    const stats = lstatOrUndefined(path.join(layers[index]!, ...parts));
+    const stats = layerLstat(layers[index]!, path.join(layers[index]!, ...parts));
     if (stats === undefined) continue;
     if (stats.isCharacterDevice() && stats.rdev === 0) return undefined;
     return { layer: layers[index]!, stats };
@@ -95,24 +118,29 @@ function visibleLayers(layers: readonly string[], parts: readonly string[]): num
       const host = path.join(layers[index]!, ...parts.slice(0, depth));
       let stats: Stats | undefined;
       try {
-        stats = lstatOrUndefined(host);
+        stats = layerLstat(layers[index]!, host);
       } catch {
         continue; // unreadable: as if absent
       }
       if (stats === undefined) continue;
       if (!stats.isDirectory()) break;
       next.push(index);
-      if (isOpaque(host)) break;
+      if (isOpaque(layers[index]!, host)) break;
     }
     visible = next;
   }
   return visible;
 }
 
-function isOpaque(dir: string): boolean {
+function isOpaque(layer: string, dir: string): boolean {
+  const known = frozenOpaque.get(dir);
+  if (known !== undefined) return known;
+  let opaque = false;
   try {
-    return xattr().getAttributeSync(dir, `${overlayXattrPrefix()}opaque`)?.toString() === 'y';
+    opaque = xattr().getAttributeSync(dir, `${overlayXattrPrefix()}opaque`)?.toString() === 'y';
   } catch {
-    return false;
+    // No xattr support: nothing is opaque.
   }
+  if (frozenLayers.has(layer)) frozenOpaque.set(dir, opaque);
+  return opaque;
 }

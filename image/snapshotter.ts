@@ -22,6 +22,7 @@ import { storeWriteError } from './io-errors.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { processLease } from './lease.js';
 import { clearOverlayBookkeeping } from './upperdir.js';
+import { markLayerFrozen } from './layered-read.js';
 import type { Digest } from './oci.js';
 
 /**
@@ -32,9 +33,22 @@ export function chainIds(diffIds: Digest[]): Digest[] {
   const chain: Digest[] = [];
   for (const diffId of diffIds) {
     const parent = chain[chain.length - 1];
-    chain.push(parent === undefined ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`);
+    chain.push(parent === undefined ? diffId : chainStep(parent, diffId));
   }
   return chain;
+}
+
+/** Every step of a build asks for the chain of all its layers: each link is hashed once. */
+const chainSteps = new Map<string, Digest>();
+
+function chainStep(parent: Digest, diffId: Digest): Digest {
+  const input = `${parent} ${diffId}`;
+  let chainId = chainSteps.get(input);
+  if (chainId === undefined) {
+    chainId = `sha256:${createHash('sha256').update(input).digest('hex')}`;
+    chainSteps.set(input, chainId);
+  }
+  return chainId;
 }
 
 /** Whether the snapshot `hex` was unpacked completely (its dir and its marker exist). */
@@ -48,6 +62,11 @@ const SMALL_LAYER_BYTES = 1 << 20;
 /** Snapshotter over the store rooted at `content.root`. */
 export class FsSnapshotter implements Snapshotter {
   private readonly inFlight = new Map<string, Promise<string>>();
+  /**
+   * Snapshots this process found or made complete: they stay so while it lives (it leases them,
+   * and GC leaves leased snapshots alone), so every later step need not stat them again.
+   */
+  private readonly known = new Set<string>();
   private readonly layout: StoreLayout;
 
   constructor(private readonly content: ContentStore) {
@@ -78,18 +97,30 @@ export class FsSnapshotter implements Snapshotter {
   private async ensureLeased(hex: string, layer: LayerRef): Promise<string> {
     await processLease(this.content.root).add('snapshot', hex);
     const dir = path.join(this.layout.snapshots, hex);
-    if (await snapshotComplete(this.layout, hex)) return dir;
+    if (this.known.has(hex) || (await this.isComplete(hex))) return dir;
     return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
       // Whoever held the lock before us may have finished it.
-      if (await snapshotComplete(this.layout, hex)) return dir;
+      if (await this.isComplete(hex)) return dir;
       if (!(await this.content.has(layer.diffId))) {
         throw new StoreError(`layer ${layer.diffId} is not in the store`, 'BLOB_NOT_FOUND');
       }
       await discardIncomplete(dir, this.layout.tmp);
       await this.unpack(dir, layer);
       await markComplete(this.layout, hex, layer.diffId);
+      this.noteComplete(hex);
       return dir;
     });
+  }
+
+  private async isComplete(hex: string): Promise<boolean> {
+    const complete = await snapshotComplete(this.layout, hex);
+    if (complete) this.noteComplete(hex);
+    return complete;
+  }
+
+  private noteComplete(hex: string): void {
+    this.known.add(hex);
+    markLayerFrozen(path.join(this.layout.snapshots, hex));
   }
 
   async adopt(layers: LayerRef[], dir: string): Promise<boolean> {
@@ -98,9 +129,9 @@ export class FsSnapshotter implements Snapshotter {
     if (top === undefined || chainId === undefined) return false;
     const hex = digestHex(chainId);
     await processLease(this.content.root).add('snapshot', hex);
-    if (this.inFlight.has(hex) || (await snapshotComplete(this.layout, hex))) return false;
+    if (this.inFlight.has(hex) || this.known.has(hex) || (await this.isComplete(hex))) return false;
     return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
-      if (await snapshotComplete(this.layout, hex)) return false;
+      if (await this.isComplete(hex)) return false;
       const target = path.join(this.layout.snapshots, hex);
       try {
         clearOverlayBookkeeping(dir);
@@ -112,6 +143,7 @@ export class FsSnapshotter implements Snapshotter {
         throw storeWriteError(err, `keeping the layer ${top.diffId} as a snapshot in ${this.layout.snapshots}`);
       }
       await markComplete(this.layout, hex, top.diffId);
+      this.noteComplete(hex);
       return true;
     });
   }

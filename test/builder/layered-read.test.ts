@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileFromLayers } from '../../image/layered-read.js';
+import { markLayerFrozen, readFileFromLayers, topmostEntry } from '../../image/layered-read.js';
 import { layeredView, resolveInRoot, resolveUser } from '../../builder/rootfs.js';
 import { canRunPrivileged } from '../helpers/host.js';
 
@@ -86,5 +86,28 @@ describe.skipIf(!enabled)('readFileFromLayers', () => {
     expect(await resolveUser(ours, '0')).toEqual({ uid: 0, gid: 0, home: '/root' });
     await expect(resolveUser(ours, 'nobody')).rejects.toThrow(/unable to find user nobody/);
     expect(await resolveUser(layeredView([]), '0')).toEqual({ uid: 0, gid: 0, home: '/' });
+  });
+});
+
+describe('lookups in frozen layers', () => {
+  it('are remembered for the process, while a live layer is looked at again', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'tzb-frozen-'));
+    try {
+      const [frozen, live] = [path.join(root, 'frozen'), path.join(root, 'live')];
+      await mkdir(path.join(frozen, 'etc'), { recursive: true });
+      await mkdir(path.join(live, 'srv'), { recursive: true });
+      await writeFile(path.join(frozen, 'etc/os-release'), 'frozen\n');
+      await writeFile(path.join(live, 'srv/data'), 'live\n');
+      markLayerFrozen(frozen);
+      expect((await topmostEntry([frozen, live], 'etc/os-release'))?.layer).toBe(frozen);
+      expect((await topmostEntry([frozen, live], 'srv/data'))?.layer).toBe(live);
+      // Nothing changes a real snapshot; here the change shows what was remembered.
+      await rm(path.join(frozen, 'etc/os-release'));
+      await rm(path.join(live, 'srv/data'));
+      expect((await topmostEntry([frozen, live], 'etc/os-release'))?.layer).toBe(frozen);
+      expect(await topmostEntry([frozen, live], 'srv/data')).toBeUndefined();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
