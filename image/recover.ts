@@ -8,7 +8,8 @@
  * - Entries not named after an owner (made by code that uses the shared `tmp/`) are deleted only
  *   when no other live process has the store open, or when older than `graceMs`.
  * - Snapshot dirs without a completion marker (killed between rename and marker) are moved aside
- *   and deleted, under their unpack lock so a live unpack is never disturbed.
+ *   and deleted, under their unpack lock so a live unpack is never disturbed. Only looked for when
+ *   a dead owner turned up (it would have leased the snapshot): the listing grows with the store.
  * - Temp files of atomic writes (`index.json.*.tmp`, marker temps) of dead owners are deleted.
  *
  * Blobs need no recovery: they appear only by rename after verification. Cache records are
@@ -74,17 +75,21 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
   const leasesBefore = (await list(layout.leases)).length;
   const live = await readLiveLeases(layout.root, { removeDead: true });
   report.deadLeases = Math.max(0, leasesBefore - live.owners.length);
-  report.tempFiles = await removeDeadTemps(layout, orphaned);
-  report.incompleteSnapshots = await discardIncompleteSnapshots(layout);
+  // Marker temps and incomplete snapshots come only from a process killed mid-unpack, and such a
+  // process had leased the snapshot first (lease.ts): with no dead owner found, the listings of
+  // snapshots/ and meta/snapshots/, which grow with the store, are skipped (fsck checks them all).
+  const someoneDied = report.scratchDirs + report.partialIngests + report.deadLeases > 0;
+  report.tempFiles = await removeDeadTemps(layout, orphaned, someoneDied);
+  if (someoneDied) report.incompleteSnapshots = await discardIncompleteSnapshots(layout);
   return report;
 }
 
 /** `index.json.<owner>-x.tmp` and `meta/snapshots/<hex>.<owner>-x.tmp` of dead owners. */
-async function removeDeadTemps(layout: StoreLayout, orphaned: (dir: string, name: string) => Promise<boolean>): Promise<number> {
+async function removeDeadTemps(layout: StoreLayout, orphaned: (dir: string, name: string) => Promise<boolean>, withMarkers: boolean): Promise<number> {
   let removed = 0;
   const places: [string, (name: string) => string | undefined][] = [
     [layout.root, (name) => /^index\.json\.(.+)\.tmp$/.exec(name)?.[1]],
-    [layout.snapshotMarks, (name) => /^[a-f0-9]{64}\.(.+)\.tmp$/.exec(name)?.[1]],
+    ...(withMarkers ? [[layout.snapshotMarks, (name: string) => /^[a-f0-9]{64}\.(.+)\.tmp$/.exec(name)?.[1]] as [string, (name: string) => string | undefined]] : []),
   ];
   for (const [dir, tempPart] of places) {
     for (const name of await list(dir)) {

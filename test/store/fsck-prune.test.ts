@@ -24,7 +24,8 @@ describe('system fsck', () => {
     const manifest = await manifestOf(store, 'app:1');
     const lastLayer = manifest.layers[manifest.layers.length - 1]!.digest;
     await appendFile(blobPath(store, lastLayer), 'flipped'); // corrupt blob → broken tag, dangling record
-    // A marker-less snapshot: recovery (at every store open) removes it; a stray entry is fsck's.
+    // A marker-less snapshot and no dead owner (recovery at store open then leaves snapshots/
+    // alone) and a stray entry: fsck's to report and repair.
     const half = path.join(storeLayout(store).snapshots, 'ee'.repeat(32));
     await mkdir(path.join(half, 'etc'), { recursive: true });
     await mkdir(path.join(storeLayout(store).snapshots, 'not-a-snapshot'));
@@ -34,7 +35,7 @@ describe('system fsck', () => {
     expect(found.stdout).toContain(`corrupt-blob ${lastLayer}`);
     expect(found.stdout).toContain('broken-tag app:1');
     expect(found.stdout).toContain('dangling-record');
-    expect(await readdir(storeLayout(store).snapshots)).not.toContain('ee'.repeat(32));
+    expect(found.stdout).toContain(`incomplete-snapshot ${'ee'.repeat(32)}`);
     expect(found.stdout).toContain('stray-entry snapshots/not-a-snapshot');
     expect(found.stderr).toMatch(/error: the store has \d+ problems \(run tzbuild system fsck --repair\)/);
 
@@ -43,6 +44,7 @@ describe('system fsck', () => {
     expect(repaired.stdout).toMatch(/problems found, (\d+) repaired/);
     expect((await storeCommand(store, ['system', 'fsck'])).stdout).toContain('fsck: 0 problems found');
     expect(await readdir(storeLayout(store).snapshots)).not.toContain('not-a-snapshot');
+    expect(await readdir(storeLayout(store).snapshots)).not.toContain('ee'.repeat(32));
 
     // The store works again: the lost step runs again and the image is whole.
     await buildOk(store, ['-t', 'app:1', context]);

@@ -98,13 +98,17 @@ describe('recoverStore', () => {
     expect((await readLiveLeases(root)).owners).toEqual([ownerId()]);
   });
 
-  it('removes a snapshot dir that never got its completion marker', async () => {
+  it('removes a snapshot dir that never got its completion marker once its dead unpacker turns up', async () => {
     const root = await tempStore();
     await openStore(root, { recover: false });
-    const half = path.join(storeLayout(root).snapshots, 'cd'.repeat(32));
+    const layout = storeLayout(root);
+    const half = path.join(layout.snapshots, 'cd'.repeat(32));
     await mkdir(path.join(half, 'usr'), { recursive: true });
+    // No dead owner: nothing can have been interrupted, and snapshots/ is not listed.
+    expect((await recoverStore(root)).incompleteSnapshots).toBe(0);
+    await writeFile(path.join(layout.leases, deadOwner), `snapshot ${'cd'.repeat(32)}\n`);
     expect((await recoverStore(root)).incompleteSnapshots).toBe(1);
-    expect(await readdir(storeLayout(root).snapshots)).toEqual([]);
+    expect(await readdir(layout.snapshots)).toEqual([]);
   });
 });
 
