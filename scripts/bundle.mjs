@@ -97,6 +97,8 @@ function warmCodeCache() {
   const build = () => execFileSync(process.execPath, [path.join(repo, 'bin/tzbuild'), 'build', '--root', path.join(work, 'store'), '--progress', 'plain', '-t', 'warm:1', context], {
     stdio: 'ignore',
     env: { ...process.env, TZBUILD_REFRESH_CODE_CACHE: '1' },
+    // A build here takes about a second; one that hangs must not hang the install with it.
+    timeout: 120_000,
   });
   const warmUp = (withRun) => {
     rmSync(path.join(outDir, 'v8'), { recursive: true, force: true });
