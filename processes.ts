@@ -55,8 +55,8 @@ export function executable(file: string): string {
 }
 
 /** Runs a short command to its end; its stdout and stderr as text. */
-export async function runQuiet(file: string, args: readonly string[]): Promise<ProcessExit & { stdout: string; stderr: string }> {
-  const child = childProcess().spawn(executable(file), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runQuiet(file: string, args: readonly string[], options: { cwd?: string } = {}): Promise<ProcessExit & { stdout: string; stderr: string }> {
+  const child = childProcess().spawn(executable(file), args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));

@@ -6,7 +6,7 @@
  */
 import { readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readMounts } from './image/mounts.js';
+import { cgroupMounts } from './image/mounts.js';
 
 /** The fields of runc's state.json we use. */
 interface RuncState {
@@ -65,14 +65,9 @@ async function readCrunStatus(file: string, id: string): Promise<ContainerRecord
   };
 }
 
-let hostHierarchies: string[] | undefined;
-
-/** Where the cgroup hierarchies are mounted; read once per process (every step asks). */
+/** Where the cgroup hierarchies are mounted. */
 function cgroupHierarchies(): string[] {
-  hostHierarchies ??= readMounts()
-    .filter((mount) => (mount.type === 'cgroup' || mount.type === 'cgroup2') && mount.point.startsWith('/sys/fs/cgroup'))
-    .map((mount) => mount.point);
-  return hostHierarchies;
+  return cgroupMounts().filter((mount) => mount.point.startsWith('/sys/fs/cgroup')).map((mount) => mount.point);
 }
 
 /**

@@ -7,9 +7,10 @@
  * steps that walk a whole tree.
  */
 import type { Stats } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
 import { readFileFromLayers, resolveInLayers, topmostEntry } from '../image/layered-read.js';
+import { lowerdirOption } from '../image/overlay-options.js';
 import { inUserNamespace } from '../userns.js';
 import { runQuiet } from '../processes.js';
 import { join, posix } from 'node:path';
@@ -70,20 +71,30 @@ export async function openRootfs(lowerdirs: string[], tmpRoot: string): Promise<
     const empty = await mkdtemp(join(tmpRoot, 'empty-'));
     return { root: empty, close: () => rm(empty, { recursive: true, force: true }) };
   }
-  const mountpoint = await mkdtemp(join(tmpRoot, 'view-'));
-  const lower = [...lowerdirs].reverse().join(':');
-  // In a user namespace (rootless) overlay reads its markers from user.* xattrs.
-  const options = `ro,lowerdir=${lower}${inUserNamespace() ? ',userxattr' : ''}`;
-  const mounted = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint]);
+  // `<dir>/root` is the mountpoint, `<dir>/layers` holds lowerdir links if the chain needs them.
+  const dir = await mkdtemp(join(tmpRoot, 'view-'));
+  const mountpoint = join(dir, 'root');
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  let mounted;
+  try {
+    await mkdir(mountpoint);
+    const lower = lowerdirOption(join(dir, 'layers'), lowerdirs);
+    // In a user namespace (rootless) overlay reads its markers from user.* xattrs.
+    const options = `ro,lowerdir=${lower.value}${inUserNamespace() ? ',userxattr' : ''}`;
+    mounted = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint], { cwd: lower.from });
+  } catch (error) {
+    await removeDir();
+    throw error;
+  }
   if (mounted.exitCode !== 0) {
-    await rm(mountpoint, { recursive: true, force: true });
+    await removeDir();
     throw new Error(`cannot mount a view of the image: ${mounted.stderr.trim() || mounted.error?.message || `mount exited with ${mounted.exitCode ?? mounted.signal}`}`);
   }
   return {
     root: mountpoint,
     close: async () => {
       await runQuiet('umount', [mountpoint]);
-      await rm(mountpoint, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }

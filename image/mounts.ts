@@ -33,6 +33,17 @@ function unescapeField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
+let cgroupHierarchies: MountEntry[] | undefined;
+
+/**
+ * The cgroup v1 and v2 hierarchies mounted here, read once per process: they do not change under
+ * us, and the runner, its cgroup priming and container cleanup all ask.
+ */
+export function cgroupMounts(): MountEntry[] {
+  cgroupHierarchies ??= readMounts().filter((mount) => mount.type === 'cgroup' || mount.type === 'cgroup2');
+  return cgroupHierarchies;
+}
+
 function readMountinfo(): string {
   try {
     return readFileSync('/proc/self/mountinfo', 'utf8');

@@ -78,26 +78,22 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
   // Marker temps and incomplete snapshots come only from a process killed mid-unpack, and such a
   // process had leased the snapshot first (lease.ts): with no dead owner found, the listings of
   // snapshots/ and meta/snapshots/, which grow with the store, are skipped (fsck checks them all).
-  const someoneDied = report.scratchDirs + report.partialIngests + report.deadLeases > 0;
-  report.tempFiles = await removeDeadTemps(layout, orphaned, someoneDied);
-  if (someoneDied) report.incompleteSnapshots = await discardIncompleteSnapshots(layout);
+  report.tempFiles = await removeDeadTemps(layout.root, /^index\.json\.(.+)\.tmp$/, orphaned);
+  if (report.scratchDirs + report.partialIngests + report.deadLeases > 0) {
+    report.tempFiles += await removeDeadTemps(layout.snapshotMarks, /^[a-f0-9]{64}\.(.+)\.tmp$/, orphaned);
+    report.incompleteSnapshots = await discardIncompleteSnapshots(layout);
+  }
   return report;
 }
 
-/** `index.json.<owner>-x.tmp` and `meta/snapshots/<hex>.<owner>-x.tmp` of dead owners. */
-async function removeDeadTemps(layout: StoreLayout, orphaned: (dir: string, name: string) => Promise<boolean>, withMarkers: boolean): Promise<number> {
+/** Temp files of dead owners' atomic writes in `dir`: `pattern` captures the owner part of a name. */
+async function removeDeadTemps(dir: string, pattern: RegExp, orphaned: (dir: string, name: string) => Promise<boolean>): Promise<number> {
   let removed = 0;
-  const places: [string, (name: string) => string | undefined][] = [
-    [layout.root, (name) => /^index\.json\.(.+)\.tmp$/.exec(name)?.[1]],
-    ...(withMarkers ? [[layout.snapshotMarks, (name: string) => /^[a-f0-9]{64}\.(.+)\.tmp$/.exec(name)?.[1]] as [string, (name: string) => string | undefined]] : []),
-  ];
-  for (const [dir, tempPart] of places) {
-    for (const name of await list(dir)) {
-      const part = tempPart(name);
-      if (part === undefined || !(await orphaned(dir, part))) continue;
-      await rm(path.join(dir, name), { force: true });
-      removed++;
-    }
+  for (const name of await list(dir)) {
+    const owner = pattern.exec(name)?.[1];
+    if (owner === undefined || !(await orphaned(dir, owner))) continue;
+    await rm(path.join(dir, name), { force: true });
+    removed++;
   }
   return removed;
 }

@@ -97,7 +97,7 @@ export class FsSnapshotter implements Snapshotter {
   private async ensureLeased(hex: string, layer: LayerRef): Promise<string> {
     await processLease(this.content.root).add('snapshot', hex);
     const dir = path.join(this.layout.snapshots, hex);
-    if (this.known.has(hex) || (await this.isComplete(hex))) return dir;
+    if (await this.isComplete(hex)) return dir;
     return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
       // Whoever held the lock before us may have finished it.
       if (await this.isComplete(hex)) return dir;
@@ -112,7 +112,9 @@ export class FsSnapshotter implements Snapshotter {
     });
   }
 
+  /** Whether the snapshot is complete; asks the disk only until it is. */
   private async isComplete(hex: string): Promise<boolean> {
+    if (this.known.has(hex)) return true;
     const complete = await snapshotComplete(this.layout, hex);
     if (complete) this.noteComplete(hex);
     return complete;
@@ -129,7 +131,7 @@ export class FsSnapshotter implements Snapshotter {
     if (top === undefined || chainId === undefined) return false;
     const hex = digestHex(chainId);
     await processLease(this.content.root).add('snapshot', hex);
-    if (this.inFlight.has(hex) || this.known.has(hex) || (await this.isComplete(hex))) return false;
+    if (this.inFlight.has(hex) || (await this.isComplete(hex))) return false;
     return withLock(path.join(this.layout.locks, `snapshot-${hex}`), async () => {
       if (await this.isComplete(hex)) return false;
       const target = path.join(this.layout.snapshots, hex);

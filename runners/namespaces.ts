@@ -25,7 +25,7 @@ import type { RunResult, RunSpec, Runner } from '../ports.js';
 import { startStepProcess } from './step-process.js';
 import { INIT_PERL } from './namespace-init.js';
 import { SETUP_SCRIPT, STEP_MOUNTS_SH } from './namespace-setup.js';
-import { assertMountablePath, overlayFeatureOptions } from './overlay-options.js';
+import { assertMountablePath, overlayFeatureOptions } from '../image/overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { mountLines, viewLines } from './step-mounts.js';

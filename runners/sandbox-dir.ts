@@ -16,7 +16,7 @@ import { topmostEntry } from '../image/layered-read.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunMount } from '../ports.js';
-import { checkLowerdirCount, linkLowerdirs, relativeLowerdirs, unlinkLowerdirs } from './overlay-options.js';
+import { lowerdirOption, unlinkLowerdirs } from '../image/overlay-options.js';
 import { prepareStepMounts, removeStepMounts, type PreparedMounts } from './step-mounts.js';
 
 /** Paths inside one step's scratch directory. */
@@ -29,7 +29,7 @@ export interface SandboxDir {
   etc: string;
   /** Short symlinks to every lowerdir, made only when the chain is too long to name directly. */
   layers: string;
-  /** Where the overlay mount runs from: the lowest lowerdir's dir, or `layers` (overlay-options.ts). */
+  /** Where the overlay mount runs from: the lowest lowerdir's dir, or `layers` (image/overlay-options.ts). */
   mountFrom: string;
   /** The `lowerdir=` value, relative to `mountFrom`. */
   lowerdirOption: string;
@@ -77,10 +77,9 @@ async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: read
   writeFileSync(path.join(dir.etc, 'resolv.conf'), hostResolvConf());
   await makeInitLayer(dir.init, lowerdirs);
   // The init layer goes on top; for FROM scratch it is the only lowerdir.
-  const all = [...lowerdirs, dir.init];
-  const relative = relativeLowerdirs(checkLowerdirCount(all));
-  dir.mountFrom = relative?.from ?? dir.layers;
-  dir.lowerdirOption = relative?.value ?? linkLowerdirs(dir.layers, all);
+  const option = lowerdirOption(dir.layers, [...lowerdirs, dir.init]);
+  dir.mountFrom = option.from;
+  dir.lowerdirOption = option.value;
 }
 
 /**

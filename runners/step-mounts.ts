@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import type { RunMount } from '../ports.js';
 import { topmostEntry } from '../image/layered-read.js';
 import { placeMountpoint } from './mount-targets.js';
-import { assertMountablePath, linkLowerdirs } from './overlay-options.js';
+import { assertMountablePath, lowerdirOption } from '../image/overlay-options.js';
 
 /** One mount as the runners apply it. */
 export interface PreparedMount {
@@ -33,8 +33,8 @@ export interface PreparedMount {
 
 /** An overlay the private namespace mounts before the step (a `--mount` source view). */
 export interface MountView {
-  /** Dir of short lowerdir links (overlay-options.ts); the mount runs from there. */
-  links: string;
+  /** Where the mount runs from, and the `lowerdir=` value relative to it (image/overlay-options.ts). */
+  from: string;
   lowerdirOption: string;
   /** Throwaway upperdir/workdir, or undefined for a read-only view. */
   upper?: string;
@@ -139,10 +139,10 @@ async function layersSource(own: string, mount: RunMount, views: MountView[]): P
 }
 
 async function addView(own: string, lowerdirs: string[], writable: boolean, views: MountView[]): Promise<string> {
-  const links = path.join(own, 'layers');
   const view = path.join(own, 'view');
   await mkdir(view, { mode: 0o755 });
-  const entry: MountView = { links, lowerdirOption: linkLowerdirs(links, lowerdirs), view };
+  const option = lowerdirOption(path.join(own, 'layers'), lowerdirs);
+  const entry: MountView = { from: option.from, lowerdirOption: option.value, view };
   if (writable) {
     entry.upper = path.join(own, 'upper');
     entry.work = path.join(own, 'work');
@@ -165,9 +165,9 @@ function tmpfsOptions(mount: RunMount): string[] {
   return ['nosuid', 'nodev', 'mode=1777', ...(mount.size === undefined ? [] : [`size=${mount.size}`])];
 }
 
-/** The views as lines for the setup shells: `links TAB lower TAB upper|- TAB work|- TAB view`. */
+/** The views as lines for the setup shells: `from TAB lower TAB upper|- TAB work|- TAB view`. */
 export function viewLines(views: readonly MountView[]): string {
-  return views.map((view) => [view.links, view.lowerdirOption, view.upper ?? '-', view.work ?? '-', view.view].join('\t')).join('\n');
+  return views.map((view) => [view.from, view.lowerdirOption, view.upper ?? '-', view.work ?? '-', view.view].join('\t')).join('\n');
 }
 
 /**
@@ -184,10 +184,10 @@ export function mountLines(mounts: readonly PreparedMount[]): string {
 /** Shell that mounts the views (sourced by both runners' setup scripts; needs `fail` and `$TZB_OVERLAY_OPTS`). */
 export const MOUNT_VIEWS_SH = String.raw`
 tab=$(printf '\t')
-while IFS="$tab" read -r links lower upper work view; do
-  [ -n "$links" ] || continue
+while IFS="$tab" read -r from lower upper work view; do
+  [ -n "$from" ] || continue
   if [ "$upper" = - ]; then o="ro,lowerdir=$lower"; else o="lowerdir=$lower,upperdir=$upper,workdir=$work"; fi
-  out=$(cd "$links" && mount -t overlay overlay -o "$o,$TZB_OVERLAY_OPTS" "$view" 2>&1) ||
+  out=$(cd "$from" && mount -t overlay overlay -o "$o,$TZB_OVERLAY_OPTS" "$view" 2>&1) ||
     fail "mounting a --mount source: $out"
 done <<TZB_EOF
 $TZB_MOUNT_VIEWS

@@ -12,15 +12,15 @@
  * `crun run` 25–30 ms → 10–13 ms on this cgroup v1 host; a grace period too early, ~20 ms before,
  * gains nothing). The write changes nothing: the child is where it was, and exits.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readMounts, type MountEntry } from '../../image/mounts.js';
+import { cgroupMounts, type MountEntry } from '../../image/mounts.js';
+import { readText } from './runtime-binary.js';
 
 let known: { target: string | undefined } | undefined;
 
 /** `cgroup.procs` of this process's own cgroup, in a hierarchy the runtime sees; undefined when none. */
 export function cgroupPrimeTarget(): string | undefined {
-  known ??= { target: primeTarget(readText('/proc/self/cgroup'), readMounts()) };
+  known ??= { target: primeTarget(readText('/proc/self/cgroup'), cgroupMounts()) };
   return known.target;
 }
 
@@ -47,12 +47,4 @@ export function primeTarget(cgroupFile: string, mounts: readonly MountEntry[]): 
 function relativeTo(root: string, cgroup: string): string | undefined {
   if (root === '/') return cgroup;
   return cgroup === root || cgroup.startsWith(`${root}/`) ? cgroup.slice(root.length) || '/' : undefined;
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

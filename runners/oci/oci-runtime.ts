@@ -25,7 +25,7 @@ import type { RunResult, RunSpec, Runner } from '../../ports.js';
 import { runQuiet, SYSTEM_PATH, type ProcessExit } from '../../processes.js';
 import { startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
-import { overlayFeatureOptions } from '../overlay-options.js';
+import { overlayFeatureOptions } from '../../image/overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
 import { viewLines } from '../step-mounts.js';
 import { canMountAsRoot } from '../../userns.js';

@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readMounts, type MountEntry } from '../../image/mounts.js';
+import { cgroupMounts, type MountEntry } from '../../image/mounts.js';
 import { systemTool } from '../../processes.js';
 
 /** The OCI runtimes the runner knows how to drive. */
@@ -28,7 +28,7 @@ export function runtimeGlobalArgs(stateDir: string): string[] {
  * own) even with its cgroup manager disabled; runc copes. With that one mount hidden (in a
  * private mount namespace, see ociCommand) crun sees a plain cgroup v1 host and manages it.
  */
-export function hiddenCgroup2(kind: OciRuntimeKind, mounts: MountEntry[] = readMounts()): string | undefined {
+export function hiddenCgroup2(kind: OciRuntimeKind, mounts: readonly MountEntry[] = cgroupMounts()): string | undefined {
   if (kind !== 'crun') return undefined;
   const unified = mounts.find((mount) => mount.type === 'cgroup2' && mount.point === HYBRID_CGROUP2);
   if (!unified || !mounts.some((mount) => mount.type === 'cgroup')) return undefined;
@@ -57,7 +57,8 @@ export function ociCommand(argv: string[], hideCgroup2: string | undefined): str
   return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'tzbuild-oci', hideCgroup2, ...argv];
 }
 
-function readText(file: string): string {
+/** A file's text; '' when it cannot be read. */
+export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch {

@@ -158,6 +158,20 @@ describe('COPY placement', () => {
     expect(await readIn(rootfs, 'from-image')).toMatch(/^app:x:1000:$/m);
   });
 
+  it('copies from a stage of 70 layers (a lowerdir chain too long to name in one mount option)', async () => {
+    const files: Record<string, string> = {};
+    const steps: string[] = [];
+    for (let i = 0; i < 70; i += 1) {
+      files[`f${i}`] = `${i}\n`;
+      steps.push(`COPY f${i} /deep/f${i}`);
+    }
+    const context = await writeContext({ ...files, Dockerfile: `FROM scratch AS deep\n${steps.join('\n')}\n\nFROM scratch\nCOPY --from=deep /deep /copied\n` });
+    await buildOk(store, ['-t', 'copy:deep', context]);
+    const rootfs = await unpack(store, 'copy:deep');
+    expect(await readIn(rootfs, '/copied/f0')).toBe('0\n');
+    expect(await readIn(rootfs, '/copied/f69')).toBe('69\n');
+  });
+
   it('copies to `.` and to a destination named through ENV', async () => {
     expect(await readIn(rootfs, 'work/two.txt')).toBe('two\n');
     expect(await readIn(rootfs, 'envdest/one.txt')).toBe('one\n');

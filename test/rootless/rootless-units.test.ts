@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { namespaceFailure, needsNamespace, planRootless, subordinateRange, userStoreRoot } from '../../cli/rootless.js';
 import { buildOciSpec } from '../../runners/oci/oci-spec.js';
-import { overlayFeatureOptions } from '../../runners/overlay-options.js';
+import { overlayFeatureOptions } from '../../image/overlay-options.js';
 import { isMappedUidMap } from '../../userns.js';
 
 const alice = { name: 'alice', uid: 1500 };

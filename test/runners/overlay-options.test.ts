@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../errors.js';
 import {
   assertMountablePath, checkLowerdirCount, linkLowerdirs, lowerdirValue, relativeLowerdirs, RELATIVE_LOWERDIRS_BUDGET, unlinkLowerdirs,
-} from '../../runners/overlay-options.js';
+} from '../../image/overlay-options.js';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-overlay-opts-'));
 afterAll(() => rm(scratch, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 /**
- * How a step's layers are handed to overlayfs. Kept apart from the runner so the ordering rule is
- * easy to test without mounting anything.
+ * How layers are handed to overlayfs, for every overlay mount of ours: a RUN step's (both runners),
+ * its --mount views, and the read-only views COPY --from and RUN --mount sources read. Pure
+ * enough to test without mounting anything.
  *
  * The mount runs from the directory of the lowest lowerdir (for an image, the store's snapshots
  * dir) and names the lowerdirs relative to it, so the option reads `lowerdir=<hex>:<hex>:…`. The
@@ -70,6 +71,16 @@ export function relativeLowerdirs(lowerdirs: readonly string[], budget = RELATIV
   if (names.some((name) => /[:,\\\n]/.test(name))) return undefined;
   const value = names.join(':');
   return value.length <= budget ? { from, value } : undefined;
+}
+
+/**
+ * The `lowerdir=` value for `lowerdirs` (lowest first) and the dir the mount must run from:
+ * relative names when they fit, else links made in `linkDir` (removed with {@link unlinkLowerdirs}
+ * or with `linkDir`'s parent).
+ */
+export function lowerdirOption(linkDir: string, lowerdirs: readonly string[]): LowerdirOption {
+  checkLowerdirCount(lowerdirs);
+  return relativeLowerdirs(lowerdirs) ?? { from: linkDir, value: linkLowerdirs(linkDir, lowerdirs) };
 }
 
 /** Creates `linkDir` with one symlink per lowerdir (lowest first); returns the option value. */
