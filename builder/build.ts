@@ -2,8 +2,8 @@
  * The build entry: Dockerfile text → image in the store. Reads as the story of a build: parse,
  * plan, open the context, solve the target stage, commit the image.
  */
-import type { Digest } from '../image/oci.js';
-import { DockerfileError } from '../errors.js';
+import type { Digest } from '../core/oci.js';
+import { DockerfileError } from '../core/errors.js';
 import { parseDockerfile } from './parse/index.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import { countSteps, Solver } from './solver.js';

@@ -2,7 +2,7 @@
  * Variable expansion with the Dockerfile line attached: the planner and the step handlers call
  * these, never the lexer directly, so every expansion error names its file and line.
  */
-import { DockerfileError, UserError } from '../errors.js';
+import { DockerfileError, UserError } from '../core/errors.js';
 import type { SourceRange } from './instructions.js';
 import { expandWord, expandWords } from './shell/index.js';
 

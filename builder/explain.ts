@@ -4,7 +4,7 @@
  * matters.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../image/digest.js';
+import { canonicalJson } from '../core/digest.js';
 import { envMap, type StageState } from './state.js';
 
 /** More files than this and only the sources' total digest is kept (the record stays small). */

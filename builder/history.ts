@@ -1,6 +1,6 @@
 /** Adding a step's result to a stage state: its layer (if any) and its history entry. */
-import { chainIds } from '../image/snapshotter.js';
-import type { LayerRef } from '../ports.js';
+import { chainIds } from '../store/snapshotter.js';
+import type { LayerRef } from '../core/ports.js';
 import type { StepOutcome } from './step-cache.js';
 import type { StageState } from './state.js';
 

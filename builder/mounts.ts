@@ -2,7 +2,7 @@
  * `RUN --mount=` specs: parsed and checked here (so a typo is an error with its line), executed
  * by the runner layer. Syntax: comma-separated `key=value` (or bare boolean `key`).
  */
-import { DockerfileError } from '../errors.js';
+import { DockerfileError } from '../core/errors.js';
 import { withSuggestion } from './suggest.js';
 
 export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';

@@ -2,7 +2,7 @@
  * ONBUILD triggers: a base image's `OnBuild` list, parsed back into instructions that run first
  * in the child stage (as Docker does), attributed to the child's FROM line.
  */
-import { DockerfileError, UserError } from '../errors.js';
+import { DockerfileError, UserError } from '../core/errors.js';
 import type { Instruction } from './instructions.js';
 import { parseOnbuildTrigger } from './parse/index.js';
 import type { StageState } from './state.js';

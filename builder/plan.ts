@@ -4,7 +4,7 @@
  * dependency graph (cycles, forward references), picks the target and the stages it needs.
  * Everything here needs the whole file but no image: the "convert" stage of BuildKit.
  */
-import { DockerfileError } from '../errors.js';
+import { DockerfileError } from '../core/errors.js';
 import type { CopyInstruction, FromInstruction, Instruction, ParsedDockerfile, RunInstruction } from './instructions.js';
 import { expandOrThrow } from './expand.js';
 import { parseMountSpec } from './mounts.js';

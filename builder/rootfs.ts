@@ -9,10 +9,10 @@
 import type { Stats } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
-import { readFileFromLayers, resolveInLayers, topmostEntry } from '../image/layered-read.js';
-import { lowerdirOption } from '../image/overlay-options.js';
-import { inUserNamespace } from '../userns.js';
-import { runQuiet } from '../processes.js';
+import { readFileFromLayers, resolveInLayers, topmostEntry } from '../layers/layered-read.js';
+import { lowerdirOption } from '../sys/overlay-options.js';
+import { inUserNamespace } from '../sys/userns.js';
+import { runQuiet } from '../sys/processes.js';
 import { join, posix } from 'node:path';
 
 /** What a step can ask of an image's filesystem. */

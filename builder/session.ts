@@ -4,7 +4,7 @@
  */
 import type {
   BuildEvent, CacheStore, ContentStore, ImageCommitter, ImageSource, LayerWriter, ProgressSink, Runner, Snapshotter,
-} from '../ports.js';
+} from '../core/ports.js';
 import type { BuildContext } from './context/build-context.js';
 import type { BuildPlan, StagePlan } from './plan.js';
 

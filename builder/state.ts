@@ -2,8 +2,8 @@
  * The state a stage carries from step to step: the image config so far, its layers, and the ARGs
  * in scope. Steps return a new state; they never mutate the one they are given.
  */
-import type { ImageConfig } from '../image/oci.js';
-import type { LayerRef } from '../ports.js';
+import type { ImageConfig } from '../core/oci.js';
+import type { LayerRef } from '../core/ports.js';
 import { formatPlatform, type PlatformSpec } from './platform.js';
 
 export interface StageState {

@@ -4,9 +4,9 @@
  */
 import { cacheKey, explainFormat, explainMiss } from '../cache/keys.js';
 import { withStepLock } from '../cache/cache-store.js';
-import { canonicalJson } from '../image/digest.js';
+import { canonicalJson } from '../core/digest.js';
 import { createHash } from 'node:crypto';
-import type { CacheRecord, LayerRef } from '../ports.js';
+import type { CacheRecord, LayerRef } from '../core/ports.js';
 import type { StepContext } from './session.js';
 import type { StageState } from './state.js';
 import { chainParent } from './history.js';

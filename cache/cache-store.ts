@@ -12,12 +12,12 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { CacheRecord, CacheStore, ContentStore } from '../ports.js';
-import type { StoreProblem } from '../image/fsck.js';
-import { storeWriteError } from '../image/io-errors.js';
-import { storeLayout } from '../image/layout.js';
-import { processLease } from '../image/lease.js';
-import { isOwnerAlive, ownerId, withLock } from '../image/file-lock.js';
+import type { CacheRecord, CacheStore, ContentStore } from '../core/ports.js';
+import type { StoreProblem } from '../store/fsck.js';
+import { storeWriteError } from '../sys/io-errors.js';
+import { storeLayout } from '../store/layout.js';
+import { processLease } from '../store/lease.js';
+import { isOwnerAlive, ownerId, withLock } from '../sys/file-lock.js';
 
 const hexKey = /^[a-f0-9]{64}$/;
 

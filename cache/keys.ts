@@ -3,7 +3,7 @@
  * operation plus its parent. Line numbers and comments never enter a key.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../image/digest.js';
+import { canonicalJson } from '../core/digest.js';
 
 /** Bump when the meaning of a key's fields changes, so old records stop matching. */
 export const cacheKeyVersion = 1;

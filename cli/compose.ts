@@ -9,12 +9,13 @@ import { DiskCacheStore } from '../cache/cache-store.js';
 import type { ImportedCache } from '../cache/remote/import.js';
 import { LayeredCacheStore } from '../cache/remote/layered-cache-store.js';
 import { LazyContentStore, lazyCommitter, lazySnapshotter } from '../cache/remote/lazy-layers.js';
-import type { ImageStore } from '../image/images.js';
-import { defaultStoreRoot, openStore as openStoreRoot } from '../image/store.js';
-import { storeLayout } from '../image/layout.js';
-import { StoreImageCommitter, StoreImageSource, StoreLayerWriter } from '../image/store-adapters.js';
-import type { ProgressSink, RunResult, RunSpec, Runner } from '../ports.js';
-import { RegistryImageSource } from '../image/registry/image-source.js';
+import type { ImageStore } from '../store/images.js';
+import { defaultStoreRoot, openStore as openStoreRoot } from '../store/store.js';
+import { storeLayout } from '../store/layout.js';
+import { StoreImageCommitter, StoreLayerWriter } from '../store/store-adapters.js';
+import { StoreImageSource } from '../archive/store-image-source.js';
+import type { ProgressSink, RunResult, RunSpec, Runner } from '../core/ports.js';
+import { RegistryImageSource } from '../registry/image-source.js';
 import type { RunnerKind } from '../runners/kinds.js';
 
 /** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */

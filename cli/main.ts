@@ -3,7 +3,7 @@
  * work lives in commands/; the ports it needs come from compose.ts.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 import { lazyAction } from './commands/lazy-action.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerStoreCommands } from './commands/store-commands.js';

@@ -4,8 +4,8 @@
  * archive), `type=local,dest=DIR` (the filesystem), `type=tar,dest=F` (the filesystem as a tar);
  * a bare path means `type=local,dest=PATH`, `-` is not supported.
  */
-import { UserError } from '../errors.js';
-import { resolveImage, type ImageStore } from '../image/images.js';
+import { UserError } from '../core/errors.js';
+import { resolveImage, type ImageStore } from '../store/images.js';
 
 export type OutputSpec = { type: 'image' } | { type: 'docker' | 'oci' | 'local' | 'tar'; dest: string };
 
@@ -34,10 +34,10 @@ export async function writeOutput(store: ImageStore, imageRef: string, tags: str
     case 'docker':
     case 'oci':
       // One tar serves both: a docker-archive manifest.json beside an OCI layout (docker save's format since Docker 25).
-      return (await import('../image/export.js')).saveImages(store, tags.length > 0 ? tags : [imageRef], spec.dest);
+      return (await import('../archive/export.js')).saveImages(store, tags.length > 0 ? tags : [imageRef], spec.dest);
     case 'local':
-      return (await import('../image/export-fs.js')).exportRootfs(store, await resolveImage(store, imageRef), spec.dest);
+      return (await import('../archive/export-fs.js')).exportRootfs(store, await resolveImage(store, imageRef), spec.dest);
     case 'tar':
-      return (await import('../image/export-fs.js')).exportRootfsTar(store, await resolveImage(store, imageRef), spec.dest);
+      return (await import('../archive/export-fs.js')).exportRootfsTar(store, await resolveImage(store, imageRef), spec.dest);
   }
 }

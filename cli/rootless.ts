@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
-import { childProcess } from '../processes.js';
+import { childProcess } from '../sys/processes.js';
 
 /** Set in the re-executed process's environment: it is already inside the namespace. */
 export const ROOTLESS_ENV = 'TZBUILD_ROOTLESS';
@@ -111,7 +111,7 @@ export function subordinateRange(text: string, user: { name: string; uid: number
 }
 
 /**
- * The store a non-root user gets by default: image/store.ts's choice for non-root, computed here
+ * The store a non-root user gets by default: store/store.ts's choice for non-root, computed here
  * because inside the namespace we are uid 0 and would otherwise pick /var/lib/tzbuild.
  */
 export function userStoreRoot(env: NodeJS.ProcessEnv = process.env): string {

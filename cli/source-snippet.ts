@@ -1,5 +1,5 @@
 /** The Dockerfile lines an error belongs to, marked, as BuildKit prints them under an error. */
-import type { SourceLocation } from '../errors.js';
+import type { SourceLocation } from '../core/errors.js';
 
 /** A few lines around `location` with the failing ones marked `>>>`; '' when it does not apply. */
 export function sourceSnippet(dockerfile: { text: string; name: string }, location: SourceLocation | undefined): string {

@@ -4,12 +4,12 @@
  * falls back to the namespace runner, which needs nothing but util-linux and perl-base. Rootless
  * (inside tzbuild's user namespace) `auto` takes the namespace runner.
  */
-import { UserError } from '../errors.js';
-import type { Runner } from '../ports.js';
+import { UserError } from '../core/errors.js';
+import type { Runner } from '../core/ports.js';
 import { NamespaceRunner, type NetworkMode } from './namespaces.js';
 import { OciRuntimeRunner } from './oci/oci-runtime.js';
 import { findRuntime, type OciRuntimeKind } from './oci/runtime-binary.js';
-import { inUserNamespace } from '../userns.js';
+import { inUserNamespace } from '../sys/userns.js';
 
 export { NamespaceRunner, type NetworkMode } from './namespaces.js';
 export { OciRuntimeRunner, type OciRuntimeRunnerOptions } from './oci/oci-runtime.js';

@@ -10,8 +10,8 @@
 import type { Stats } from 'node:fs';
 import { chmod, chown, lstat, mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.js';
-import { resolveInLayers, topmostEntry } from '../image/layered-read.js';
+import { UserError } from '../core/errors.js';
+import { resolveInLayers, topmostEntry } from '../layers/layered-read.js';
 
 /**
  * Makes sure `target` exists as a directory (or file) in the merged view of `imageLowerdirs` +

@@ -49,7 +49,7 @@ set -eu
 fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
 M=$TZB_MERGED
 
-# Lowerdirs are relative to TZB_LAYERS (image/overlay-options.ts), so long layer chains fit the option page.
+# Lowerdirs are relative to TZB_LAYERS (sys/overlay-options.ts), so long layer chains fit the option page.
 cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
 opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
 out=$(mount -t overlay overlay -o "$opts" "$M" 2>&1) || fail "mounting overlay: $out"

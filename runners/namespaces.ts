@@ -20,17 +20,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { UserError } from '../errors.js';
-import type { RunResult, RunSpec, Runner } from '../ports.js';
+import { UserError } from '../core/errors.js';
+import type { RunResult, RunSpec, Runner } from '../core/ports.js';
 import { startStepProcess } from './step-process.js';
 import { INIT_PERL } from './namespace-init.js';
 import { SETUP_SCRIPT, STEP_MOUNTS_SH } from './namespace-setup.js';
-import { assertMountablePath, overlayFeatureOptions } from '../image/overlay-options.js';
+import { assertMountablePath, overlayFeatureOptions } from '../sys/overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { mountLines, viewLines } from './step-mounts.js';
-import { canMountAsRoot } from '../userns.js';
-import { SYSTEM_PATH } from '../processes.js';
+import { canMountAsRoot } from '../sys/userns.js';
+import { SYSTEM_PATH } from '../sys/processes.js';
 
 /** How the step reaches the network. */
 export type NetworkMode = 'host' | 'none';

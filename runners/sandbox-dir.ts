@@ -12,11 +12,11 @@
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { rm, rmdir, unlink } from 'node:fs/promises';
-import { topmostEntry } from '../image/layered-read.js';
+import { topmostEntry } from '../layers/layered-read.js';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunMount } from '../ports.js';
-import { lowerdirOption, unlinkLowerdirs } from '../image/overlay-options.js';
+import type { RunMount } from '../core/ports.js';
+import { lowerdirOption, unlinkLowerdirs } from '../sys/overlay-options.js';
 import { prepareStepMounts, removeStepMounts, type PreparedMounts } from './step-mounts.js';
 
 /** Paths inside one step's scratch directory. */
@@ -29,7 +29,7 @@ export interface SandboxDir {
   etc: string;
   /** Short symlinks to every lowerdir, made only when the chain is too long to name directly. */
   layers: string;
-  /** Where the overlay mount runs from: the lowest lowerdir's dir, or `layers` (image/overlay-options.ts). */
+  /** Where the overlay mount runs from: the lowest lowerdir's dir, or `layers` (sys/overlay-options.ts). */
   mountFrom: string;
   /** The `lowerdir=` value, relative to `mountFrom`. */
   lowerdirOption: string;

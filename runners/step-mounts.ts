@@ -9,11 +9,11 @@
  */
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.js';
-import type { RunMount } from '../ports.js';
-import { topmostEntry } from '../image/layered-read.js';
+import { UserError } from '../core/errors.js';
+import type { RunMount } from '../core/ports.js';
+import { topmostEntry } from '../layers/layered-read.js';
 import { placeMountpoint } from './mount-targets.js';
-import { assertMountablePath, lowerdirOption } from '../image/overlay-options.js';
+import { assertMountablePath, lowerdirOption } from '../sys/overlay-options.js';
 
 /** One mount as the runners apply it. */
 export interface PreparedMount {
@@ -33,7 +33,7 @@ export interface PreparedMount {
 
 /** An overlay the private namespace mounts before the step (a `--mount` source view). */
 export interface MountView {
-  /** Where the mount runs from, and the `lowerdir=` value relative to it (image/overlay-options.ts). */
+  /** Where the mount runs from, and the `lowerdir=` value relative to it (sys/overlay-options.ts). */
   from: string;
   lowerdirOption: string;
   /** Throwaway upperdir/workdir, or undefined for a read-only view. */

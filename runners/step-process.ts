@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { childProcess, executable, exitOf, type ProcessExit } from '../processes.js';
+import { childProcess, executable, exitOf, type ProcessExit } from '../sys/processes.js';
 
 /** A started step process: stdout, stderr and fd 3 are pipes; `exited` settles once all are closed. */
 export interface StepProcess {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs what the tests need when it is missing, builds, runs
 # vitest. Works as root on a fresh Debian 12 machine; quick and quiet when everything is there.
-# Extra arguments go to vitest: `npm test -- test/runners`.
+# Extra arguments go to vitest: `npm test -- test/e2e/runners`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

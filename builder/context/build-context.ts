@@ -10,8 +10,8 @@
 import { createHash } from 'node:crypto';
 import { realpath, stat as statPath } from 'node:fs/promises';
 import path from 'node:path';
-import { ContextError } from '../../errors.js';
-import type { Digest } from '../../image/oci.js';
+import { ContextError } from '../../core/errors.js';
+import type { Digest } from '../../core/oci.js';
 import { maxRecordedFiles } from '../explain.js';
 import { digestEntry, type DigestStats } from './digest.js';
 import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';

@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { xattr } from '../../image/xattr.js';
+import { xattr } from '../../sys/xattr.js';
 import type { ContextEntry } from './walk.js';
 import { cacheKey, type CachedHashes, type StatCache } from './stat-cache.js';
 

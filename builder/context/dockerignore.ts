@@ -5,7 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ContextError } from '../../errors.js';
+import { ContextError } from '../../core/errors.js';
 import { GlobSyntaxError, validateGlob } from './glob.js';
 import { cleanPath } from './paths.js';
 

@@ -1,5 +1,5 @@
 /** The build-context errors, one constructor per case so messages stay uniform. */
-import { ContextError } from '../../errors.js';
+import { ContextError } from '../../core/errors.js';
 
 /** A source that is not in the context (BuildKit/Docker wording, so users recognise it). */
 export function notFound(shown: string): ContextError {

@@ -5,7 +5,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ContextError } from '../../errors.js';
+import { ContextError } from '../../core/errors.js';
 import { escapes } from './errors.js';
 import { globMatch, hasWildcard } from './glob.js';
 import { cleanPath, joinRel } from './paths.js';

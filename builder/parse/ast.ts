@@ -3,7 +3,7 @@
  * lines). Accepts anything BuildKit's parser accepts; argument counts and flag names are checked
  * later, by the typed stage.
  */
-import { DockerfileError } from '../../errors.js';
+import { DockerfileError } from '../../core/errors.js';
 import type { Heredoc } from '../instructions.js';
 import { escapeTokenOf, readDirectives, DirectiveError, type Directive } from './directives.js';
 import { heredocsFromLine } from './heredoc.js';

@@ -2,7 +2,7 @@
  * The typed stage: AST nodes → {@link Instruction}s, one handler per instruction kind, plus the
  * whole-file rule that only ARG may come before the first FROM.
  */
-import { DockerfileError } from '../../errors.js';
+import { DockerfileError } from '../../core/errors.js';
 import type { Instruction, InstructionKind, OnbuildInstruction, ParsedDockerfile } from '../instructions.js';
 import { withSuggestion } from '../suggest.js';
 import { parseAstDocument, type AstNode } from './ast.js';

@@ -1,5 +1,5 @@
 /** The error type of shell-word expansion. */
-import { UserError } from '../../errors.js';
+import { UserError } from '../../core/errors.js';
 
 /**
  * A word that cannot be expanded (unclosed quote, bad `${...}`, `${VAR?msg}` on an unset

@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../../errors.js';
-import { decompress, detectCompression } from '../../image/decompress.js';
+import { UserError } from '../../core/errors.js';
+import { decompress, detectCompression } from '../../layers/decompress.js';
 import { BuildContext, type ContextSource } from '../context/index.js';
 import type { SourceGroup } from './copy-entries.js';
 
@@ -29,7 +29,7 @@ export async function extractArchives<T>(
       const dir = await mkdtemp(join(tmpDir, 'add-'));
       dirs.push(dir);
       // The unpacker loads only when an ADD meets an archive (a cached build never does).
-      const { applyLayer } = await import('../../image/layer-apply.js');
+      const { applyLayer } = await import('../../layers/layer-apply.js');
       await applyLayer(createReadStream(source.abs), dir, { format: 'merged', label: source.rel }).catch((error: Error) => {
         throw new UserError(`ADD ${source.rel}: cannot extract archive: ${error.message}`, 'ADD_ARCHIVE');
       });

@@ -10,8 +10,8 @@ import type { IncomingMessage } from 'node:http';
 import { join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../../errors.js';
-import { tlsTrust } from '../../tls-trust.js';
+import { UserError } from '../../core/errors.js';
+import { tlsTrust } from '../../sys/tls-trust.js';
 import type { StepContext } from '../session.js';
 
 export interface Download {

@@ -7,10 +7,10 @@
 import { readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
-import type { LayerEntry } from '../../ports.js';
+import type { LayerEntry } from '../../core/ports.js';
 import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '../context/index.js';
 import { kindAt, type ImageView } from '../rootfs.js';
-import { readXattrs, splitDevice } from '../../image/upperdir.js';
+import { readXattrs, splitDevice } from '../../layers/upperdir.js';
 import { LayerEntrySet, toLayerPath } from './layer-entries.js';
 
 export interface Placement {

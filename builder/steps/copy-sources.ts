@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { chainIdOf } from '../history.js';
 import { findStage } from '../plan.js';
 import type { StepContext } from '../session.js';
-import type { LayerRef } from '../../ports.js';
+import type { LayerRef } from '../../core/ports.js';
 
 /** A `--from` (or the context when absent), resolved to what it names. */
 export type CopyOrigin =

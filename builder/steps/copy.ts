@@ -6,8 +6,8 @@
  * the destination after WORKDIR, --chown and --chmod.
  */
 import { posix } from 'node:path';
-import { DockerfileError, UserError } from '../../errors.js';
-import type { LayerRef } from '../../ports.js';
+import { DockerfileError, UserError } from '../../core/errors.js';
+import type { LayerRef } from '../../core/ports.js';
 import type { AddInstruction, CopyInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';

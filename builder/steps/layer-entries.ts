@@ -4,7 +4,7 @@
  * layer order (a directory before its contents).
  */
 import { posix } from 'node:path';
-import type { LayerEntry } from '../../ports.js';
+import type { LayerEntry } from '../../core/ports.js';
 import type { ImageView } from '../rootfs.js';
 
 /** Component-wise path order: `a` < `a/b` < `a-b`, so a directory directly precedes its contents. */

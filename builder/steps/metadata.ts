@@ -7,8 +7,8 @@ import type {
   HealthcheckInstruction, LabelInstruction, MaintainerInstruction, OnbuildInstruction, ShellInstruction,
   StopsignalInstruction, UserInstruction, VolumeInstruction,
 } from '../instructions.js';
-import type { ContainerConfig } from '../../image/oci.js';
-import { DockerfileError } from '../../errors.js';
+import type { ContainerConfig } from '../../core/oci.js';
+import { DockerfileError } from '../../core/errors.js';
 import { expandOrThrow, expandWordsOrThrow, type ExpandWhere } from '../expand.js';
 import { envMap, expansionEnv, setEnv, type StageState } from '../state.js';
 

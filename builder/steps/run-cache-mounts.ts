@@ -4,7 +4,7 @@
  *
  * Sharing, as BuildKit: `shared` lets every step use instance 0 at once; `locked` makes steps
  * with the same id take turns on it; `private` gives each concurrent user its own instance (the
- * first one nobody holds). Locks are flock(2) locks on `<instance>.lock` (image/file-lock.ts), held
+ * first one nobody holds). Locks are flock(2) locks on `<instance>.lock` (sys/file-lock.ts), held
  * for as long as the step runs: the kernel releases them if we die, so a crash never leaves a
  * stale lock, and they work between tzbuild processes sharing a store as well as
  * between the parallel stages of one build.
@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireLock, type HeldLock, type LockOptions } from '../../image/file-lock.js';
-import { UserError } from '../../errors.js';
+import { acquireLock, type HeldLock, type LockOptions } from '../../sys/file-lock.js';
+import { UserError } from '../../core/errors.js';
 
 /** What identifies and shapes one cache. */
 export interface CacheMountRequest {

@@ -12,8 +12,8 @@
 import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DockerfileError, UserError } from '../../errors.js';
-import type { RunMount } from '../../ports.js';
+import { DockerfileError, UserError } from '../../core/errors.js';
+import type { RunMount } from '../../core/ports.js';
 import type { StepContext } from '../session.js';
 import { resolveInRoot, withRootfs } from '../rootfs.js';
 import type { ContextSource } from '../context/index.js';

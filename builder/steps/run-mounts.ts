@@ -7,8 +7,8 @@
  * digest of the bound files. Never a secret's value: only its id.
  */
 import { posix } from 'node:path';
-import { DockerfileError } from '../../errors.js';
-import type { RunMount } from '../../ports.js';
+import { DockerfileError } from '../../core/errors.js';
+import type { RunMount } from '../../core/ports.js';
 import type { RunInstruction } from '../instructions.js';
 import { parseMountSpec, type MountSpec } from '../mounts.js';
 import type { BuildOptions, StepContext } from '../session.js';

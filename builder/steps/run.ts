@@ -8,8 +8,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DockerfileError, StepError } from '../../errors.js';
-import type { LayerRef } from '../../ports.js';
+import { DockerfileError, StepError } from '../../core/errors.js';
+import type { LayerRef } from '../../core/ports.js';
 import type { RunInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
 import { DEFAULT_PATH, envMap, platformOf, type StageState } from '../state.js';
@@ -23,7 +23,7 @@ import { OutputTail } from './output-tail.js';
 import { mountsKey, openMounts, planMounts, type PlannedMount } from './run-mounts.js';
 import { atLine } from './run-mount-sources.js';
 import { sha256 } from './copy-sources.js';
-import type { RunMount } from '../../ports.js';
+import type { RunMount } from '../../core/ports.js';
 
 export async function runStep(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<StageState> {
   const where = (message: string) => new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);

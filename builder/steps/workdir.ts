@@ -4,7 +4,7 @@
  * USER) when the image lacks it; an existing directory adds no layer.
  */
 import { posix } from 'node:path';
-import type { LayerRef } from '../../ports.js';
+import type { LayerRef } from '../../core/ports.js';
 import type { WorkdirInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
@@ -12,7 +12,7 @@ import { expandOrThrow } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { kindAt, layeredView, resolveUser } from '../rootfs.js';
-import { DockerfileError } from '../../errors.js';
+import { DockerfileError } from '../../core/errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
 
 export async function workdirStep(state: StageState, instruction: WorkdirInstruction, ctx: StepContext): Promise<StageState> {

@@ -6,11 +6,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { Digest } from '../../image/oci.js';
-import { BlobIndex } from '../../image/registry/blob-index.js';
-import { ensureCompressed } from '../../image/registry/compress.js';
-import { mapLimit } from '../../image/registry/parallel.js';
-import type { ContentStore } from '../../ports.js';
+import type { Digest } from '../../core/oci.js';
+import { BlobIndex } from '../../registry/blob-index.js';
+import { ensureCompressed } from '../../registry/compress.js';
+import { mapLimit } from '../../registry/parallel.js';
+import type { ContentStore } from '../../core/ports.js';
 import { cacheManifest, type ExportedLayer, type ExportedRecord } from './format.js';
 import type { CacheLocation } from './location.js';
 

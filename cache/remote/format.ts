@@ -6,9 +6,9 @@
  * layer, duration, `created`). Nothing about the machine, the user, the context or credentials.
  * Descriptors are not repeated in the config: a CI machine downloads it before every build.
  */
-import { canonicalJson, sha256Digest } from '../../image/digest.js';
-import { isDigest, MediaType, type Descriptor, type Digest } from '../../image/oci.js';
-import type { CacheRecord } from '../../ports.js';
+import { canonicalJson, sha256Digest } from '../../core/digest.js';
+import { isDigest, MediaType, type Descriptor, type Digest } from '../../core/oci.js';
+import type { CacheRecord } from '../../core/ports.js';
 import { cacheKeyVersion } from '../keys.js';
 
 export const cacheConfigMediaType = 'application/vnd.tzbuild.cache.config.v1+json';

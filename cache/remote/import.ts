@@ -6,12 +6,12 @@
  */
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { UserError, StoreError } from '../../errors.js';
-import { decompress } from '../../image/decompress.js';
-import { sha256Digest } from '../../image/digest.js';
-import { isDigest, MediaType, type Descriptor, type Digest, type ImageManifest } from '../../image/oci.js';
-import { BlobIndex, type LayerCompression } from '../../image/registry/blob-index.js';
-import type { CacheRecord, ContentStore } from '../../ports.js';
+import { UserError, StoreError } from '../../core/errors.js';
+import { decompress } from '../../layers/decompress.js';
+import { sha256Digest } from '../../core/digest.js';
+import { isDigest, MediaType, type Descriptor, type Digest, type ImageManifest } from '../../core/oci.js';
+import { BlobIndex, type LayerCompression } from '../../registry/blob-index.js';
+import type { CacheRecord, ContentStore } from '../../core/ports.js';
 import { cacheConfigMediaType, parseCacheConfig } from './format.js';
 import type { CacheLocation } from './location.js';
 

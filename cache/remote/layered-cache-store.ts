@@ -9,7 +9,7 @@
  * It extends DiskCacheStore (rather than wrapping one) so builders still take the per-key step
  * lock (`withStepLock` recognises disk-backed stores by class).
  */
-import type { CacheRecord, CacheUseScope, ContentStore } from '../../ports.js';
+import type { CacheRecord, CacheUseScope, ContentStore } from '../../core/ports.js';
 import { DiskCacheStore } from '../cache-store.js';
 import type { ExportedRecord } from './format.js';
 import type { ImportedCache } from './import.js';

@@ -9,9 +9,9 @@
  * other two fetch what they are about to use.
  */
 import type { Readable } from 'node:stream';
-import type { Digest, ImageConfig } from '../../image/oci.js';
-import { mapLimit } from '../../image/registry/parallel.js';
-import type { ContentStore, ImageCommitter, LayerRef, Snapshotter } from '../../ports.js';
+import type { Digest, ImageConfig } from '../../core/oci.js';
+import { mapLimit } from '../../registry/parallel.js';
+import type { ContentStore, ImageCommitter, LayerRef, Snapshotter } from '../../core/ports.js';
 import type { ImportedCache } from './import.js';
 
 interface Offer {

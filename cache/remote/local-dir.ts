@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isNotFound } from '../../image/content-store.js';
-import { digestHex, sha256Digest } from '../../image/digest.js';
-import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type ImageIndex } from '../../image/oci.js';
+import { isNotFound } from '../../store/content-store.js';
+import { digestHex, sha256Digest } from '../../core/digest.js';
+import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type ImageIndex } from '../../core/oci.js';
 import type { CacheLocation } from './location.js';
 
 const refName = 'latest';

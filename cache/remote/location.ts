@@ -1,9 +1,9 @@
 /**
- * A place a shared cache is kept: a registry tag (image/registry/cache-location.ts) or an OCI
+ * A place a shared cache is kept: a registry tag (registry-location.ts) or an OCI
  * layout directory (local-dir.ts). Readers verify what they get; a location only moves bytes.
  */
 import type { Readable } from 'node:stream';
-import type { Descriptor } from '../../image/oci.js';
+import type { Descriptor } from '../../core/oci.js';
 
 export interface CacheLocation {
   /** How the user named it (`type=registry,ref=…`), for messages. */

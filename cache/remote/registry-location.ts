@@ -4,15 +4,15 @@
  * layer pushed with the image is HEADed (or mounted), never uploaded twice.
  */
 import type { Readable } from 'node:stream';
-import { isDigest, type Descriptor } from '../../image/oci.js';
-import { sha256Digest } from '../../image/digest.js';
-import { BlobIndex } from '../../image/registry/blob-index.js';
-import { ensureBlob } from '../../image/registry/blob-upload.js';
-import { RegistryClient, type RegistryClientOptions } from '../../image/registry/client.js';
-import { RegistryError } from '../../image/registry/errors.js';
-import { asBodyError } from '../../image/registry/http.js';
-import { parseReference, type ImageReference } from '../../image/registry/reference.js';
-import { MediaType } from '../../image/oci.js';
+import { isDigest, type Descriptor } from '../../core/oci.js';
+import { sha256Digest } from '../../core/digest.js';
+import { BlobIndex } from '../../registry/blob-index.js';
+import { ensureBlob } from '../../registry/blob-upload.js';
+import { RegistryClient, type RegistryClientOptions } from '../../registry/client.js';
+import { RegistryError } from '../../registry/errors.js';
+import { asBodyError } from '../../registry/http.js';
+import { parseReference, type ImageReference } from '../../registry/reference.js';
+import { MediaType } from '../../core/oci.js';
 import type { CacheLocation } from './location.js';
 
 export class RegistryCacheLocation implements CacheLocation {

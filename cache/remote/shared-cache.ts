@@ -3,8 +3,8 @@
  * exports written after it succeeded. Problems reading a cache are warnings (the build just runs
  * its steps, as buildx does); a failed export is an error, one line naming the destination.
  */
-import { UserError } from '../../errors.js';
-import type { ContentStore } from '../../ports.js';
+import { UserError } from '../../core/errors.js';
+import type { ContentStore } from '../../core/ports.js';
 import { exportCache, type ExportResult } from './export.js';
 import { readCache, type ImportedCache } from './import.js';
 import type { LayeredCacheStore } from './layered-cache-store.js';

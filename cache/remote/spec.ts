@@ -4,7 +4,7 @@
  * `--cache-from` means `type=registry,ref=R`.
  */
 import { resolve } from 'node:path';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../core/errors.js';
 
 /** Where a cache lives. */
 export type CacheLocationSpec = { type: 'registry'; ref: string } | { type: 'local'; dir: string };

@@ -2,10 +2,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { UserError, StepError } from '../../errors.js';
+import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions } from '../../builder/session.js';
-import type { ProgressSink } from '../../ports.js';
+import type { ProgressSink } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openStore, storeRoot, type OpenedStore } from '../compose.js';
@@ -115,7 +115,7 @@ async function shareResult(flags: BuildFlags, store: OpenedStore, shared: Shared
     for (const line of await shared.exportAll(store.sharedCache, store.images.content)) if (!flags.quiet) process.stderr.write(`${line}\n`);
   }
   if (!flags.push) return;
-  const { pushImage } = await import('../../image/registry/push.js');
+  const { pushImage } = await import('../../registry/push.js');
   for (const tag of flags.tag) {
     const pushed = await pushImage(store.images, tag);
     if (!flags.quiet) process.stderr.write(`pushed ${pushed.name}@${pushed.digest} (${pushed.uploaded} uploaded, ${pushed.existing} already there, ${pushed.mounted} mounted)\n`);

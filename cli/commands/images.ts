@@ -1,8 +1,8 @@
 /** `images`, `inspect`, `history`, `tag`, `rmi`, `system df`: reading and naming what the store holds. */
-import { StoreError } from '../../errors.js';
-import { diskUsage, listImages, manifestDescriptor, removeTag, resolveImage } from '../../image/images.js';
-import { normalizeName } from '../../image/tag-store.js';
-import type { ResolvedImage } from '../../ports.js';
+import { StoreError } from '../../core/errors.js';
+import { diskUsage, listImages, manifestDescriptor, removeTag, resolveImage } from '../../store/images.js';
+import { normalizeName } from '../../store/tag-store.js';
+import type { ResolvedImage } from '../../core/ports.js';
 import { openImageStore, storeRoot } from '../compose.js';
 import { formatAge, formatBytes, formatTable } from '../format.js';
 

@@ -1,6 +1,6 @@
 /** `tzbuild load FILE` / `load -i FILE`: import a docker-archive or OCI archive tar. */
-import { UserError } from '../../errors.js';
-import { loadArchive } from '../../image/archive.js';
+import { UserError } from '../../core/errors.js';
+import { loadArchive } from '../../archive/archive.js';
 import { openImageStore, storeRoot } from '../compose.js';
 
 export async function loadCommand(file: string | undefined, flags: { input?: string; root?: string }): Promise<void> {

@@ -1,7 +1,7 @@
 /** `tzbuild parse [-f FILE] [--json]`: the parsed instructions, for editors and CI linting. */
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../core/errors.js';
 import { parseDockerfile, toParseJson } from '../../builder/parse/index.js';
 
 export async function parseCommand(flags: { file: string; json?: boolean }): Promise<void> {

@@ -3,11 +3,11 @@
  * blob and phase; the result (name, digest) to stdout. Credentials are Docker's (config.json,
  * credential helpers), so `docker login` and `tzbuild login` are interchangeable.
  */
-import { UserError } from '../../errors.js';
+import { UserError } from '../../core/errors.js';
 import {
   eraseCredentials, familiarName, normalizeRegistryName, parsePlatform, parseReference, pullImage, pushImage,
   RegistryClient, storeCredentials, type BlobProgress, type Credentials, type LayerCompression,
-} from '../../image/registry/index.js';
+} from '../../registry/index.js';
 import { openImageStore, storeRoot } from '../compose.js';
 
 export interface CommonFlags {

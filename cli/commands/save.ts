@@ -1,6 +1,6 @@
 /** `tzbuild save IMAGE… -o FILE`: images to one tar that `docker load` and OCI tools read. */
-import { UserError } from '../../errors.js';
-import { saveImages } from '../../image/export.js';
+import { UserError } from '../../core/errors.js';
+import { saveImages } from '../../archive/export.js';
 import { openImageStore, storeRoot } from '../compose.js';
 
 export async function saveCommand(images: string[], flags: { output?: string; root?: string }): Promise<void> {

@@ -2,14 +2,14 @@
  * Store maintenance: `system fsck [--repair]`, `prune`, `builder prune`, and the automatic GC
  * run after each build (`gcAfterBuild`). What is kept and why is in docs/reliability.md.
  */
-import { StoreError, UserError } from '../../errors.js';
+import { StoreError, UserError } from '../../core/errors.js';
 import { parseGoDuration } from '../../builder/parse/duration.js';
 import { checkCacheRecords, listCacheRecords, removeCacheRecord, removeRecordTemps, type StoredRecord } from '../../cache/cache-store.js';
-import type { StoreProblem } from '../../image/fsck.js';
-import { collectGarbage, type GcResult } from '../../image/gc.js';
-import { loadManifest, type ImageStore } from '../../image/images.js';
-import { readLiveLeases } from '../../image/lease.js';
-import { openStore, type OpenedStore } from '../../image/store.js';
+import type { StoreProblem } from '../../store/fsck.js';
+import { collectGarbage, type GcResult } from '../../store/gc.js';
+import { loadManifest, type ImageStore } from '../../store/images.js';
+import { readLiveLeases } from '../../store/lease.js';
+import { openStore, type OpenedStore } from '../../store/store.js';
 import { storeRoot } from '../compose.js';
 import { formatBytes } from '../format.js';
 import { configuredKeep, parseSize } from '../gc-config.js';
@@ -24,7 +24,7 @@ export async function fsckCommand(flags: RootFlags & { repair?: boolean }): Prom
   const store = await openStore(storeRoot(flags.root));
   const repair = flags.repair === true;
   // fsck's checker is imported here, not at the top: `tzbuild build` imports this module for its GC.
-  const { checkStore } = await import('../../image/fsck.js');
+  const { checkStore } = await import('../../store/fsck.js');
   const storeProblems = await checkStore(store, { repair });
   const corrupt = new Set(storeProblems.filter((problem) => problem.kind === 'corrupt-blob').map((problem) => problem.subject));
   const problems: StoreProblem[] = [...storeProblems, ...(await checkCacheRecords(store.root, store.content, repair, corrupt))];

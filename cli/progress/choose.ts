@@ -3,8 +3,8 @@
  * (plain and TUI) and the `--metadata-file` writer, fanned out from one event stream.
  */
 import path from 'node:path';
-import type { ProgressSink } from '../../ports.js';
-import { storeLayout } from '../../image/layout.js';
+import type { ProgressSink } from '../../core/ports.js';
+import { storeLayout } from '../../store/layout.js';
 import { JsonSink } from './json.js';
 import { MetadataSink } from './metadata.js';
 import type { ProgressMode } from './mode.js';

@@ -6,8 +6,8 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../errors.js';
-import type { BuildEvent, ProgressSink } from '../../ports.js';
+import { UserError } from '../../core/errors.js';
+import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 
 /** One step's line in the metadata file. */
 export interface StepMetadata {

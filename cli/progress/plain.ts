@@ -2,7 +2,7 @@
  * Plain progress: one line per event, no escape codes, every RUN output line prefixed with its
  * step, nothing clipped. For CI logs and pipes (and `--progress=plain` anywhere).
  */
-import type { BuildEvent, ProgressSink } from '../../ports.js';
+import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { StepLogs } from './step-logs.js';
 

@@ -1,5 +1,5 @@
 /** Small sinks: nothing at all (`-q`), and one stream of events fanned out to several sinks. */
-import type { BuildEvent, ProgressSink } from '../../ports.js';
+import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 
 /** `-q`: nothing while building (the CLI prints the image ID at the end). */
 export class QuietSink implements ProgressSink {

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
-import type { BuildEvent, ProgressSink } from '../../ports.js';
+import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 
 /** Log directories of this many builds survive; older ones are removed when a build ends. */
 export const KEEP_BUILDS = 20;

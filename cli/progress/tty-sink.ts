@@ -5,7 +5,7 @@
  * pays the few hundred ms Ink and React take to load. A longer build loads Ink with a dynamic
  * import and replays the queue. If the TUI cannot load, the build falls back to plain lines.
  */
-import type { BuildEvent, ProgressSink } from '../../ports.js';
+import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 import { PlainSink } from './plain.js';
 import { renderStaticFrame } from './static-frame.js';
 import type { StepLogs } from './step-logs.js';

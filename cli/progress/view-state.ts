@@ -3,7 +3,7 @@
  * screen can be tested (and replayed from a recorded JSON stream) without a terminal. Nothing
  * here imports Ink or React.
  */
-import type { BuildEvent } from '../../ports.js';
+import type { BuildEvent } from '../../core/ports.js';
 
 /**
  * What a step is doing. `waiting`: announced, not yet checked against the cache (a FROM or

@@ -13,7 +13,7 @@
  * gains nothing). The write changes nothing: the child is where it was, and exits.
  */
 import path from 'node:path';
-import { cgroupMounts, type MountEntry } from '../../image/mounts.js';
+import { cgroupMounts, type MountEntry } from '../../sys/mounts.js';
 import { readText } from './runtime-binary.js';
 
 let known: { target: string | undefined } | undefined;

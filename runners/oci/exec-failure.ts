@@ -4,7 +4,7 @@
  * `… permission denied`). Docker reports these as exit codes 127 and 126, as a shell would; this
  * maps a runtime's message to the same result and a message worded like the namespace runner's.
  */
-import type { RunResult } from '../../ports.js';
+import type { RunResult } from '../../core/ports.js';
 
 /** The result and the one-line message for a command that could not be executed. */
 export interface ExecFailure {

@@ -16,19 +16,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { readContainerRecord, removeCgroups } from '../../runc-state.js';
+import { readContainerRecord, removeCgroups } from './container-record.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { UserError } from '../../errors.js';
-import type { RunResult, RunSpec, Runner } from '../../ports.js';
-import { runQuiet, SYSTEM_PATH, type ProcessExit } from '../../processes.js';
+import { UserError } from '../../core/errors.js';
+import type { RunResult, RunSpec, Runner } from '../../core/ports.js';
+import { runQuiet, SYSTEM_PATH, type ProcessExit } from '../../sys/processes.js';
 import { startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
-import { overlayFeatureOptions } from '../../image/overlay-options.js';
+import { overlayFeatureOptions } from '../../sys/overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
 import { viewLines } from '../step-mounts.js';
-import { canMountAsRoot } from '../../userns.js';
+import { canMountAsRoot } from '../../sys/userns.js';
 import { execFailureResult } from './exec-failure.js';
 import { cgroupPrimeTarget } from './cgroup-prime.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';

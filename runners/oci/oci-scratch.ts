@@ -9,9 +9,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunSpec } from '../../ports.js';
+import type { RunSpec } from '../../core/ports.js';
 import { createSandboxDir, removeSandboxDir, rmdirIfPresent, unlinkIfPresent, type SandboxDir } from '../sandbox-dir.js';
-import { inUserNamespace } from '../../userns.js';
+import { inUserNamespace } from '../../sys/userns.js';
 import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
 
 /** Paths of one step's scratch dir. */

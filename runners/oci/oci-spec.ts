@@ -8,7 +8,7 @@
  * build step that needs e.g. `unshare` should behave the same under every runner).
  */
 import path from 'node:path';
-import type { RunSpec } from '../../ports.js';
+import type { RunSpec } from '../../core/ports.js';
 import type { PreparedMount } from '../step-mounts.js';
 
 /** Docker's default capability set (moby `oci/caps/defaults.go`), which a build step gets. */

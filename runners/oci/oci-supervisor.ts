@@ -24,7 +24,7 @@ import { MOUNT_VIEWS_SH } from '../step-mounts.js';
 export const PRELUDE_SCRIPT = String.raw`
 set -eu
 fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
-# Lowerdirs are relative to TZB_LAYERS (image/overlay-options.ts): long chains fit one page.
+# Lowerdirs are relative to TZB_LAYERS (sys/overlay-options.ts): long chains fit one page.
 cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
 opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
 out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"

@@ -3,8 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { cgroupMounts, type MountEntry } from '../../image/mounts.js';
-import { systemTool } from '../../processes.js';
+import { cgroupMounts, type MountEntry } from '../../sys/mounts.js';
+import { systemTool } from '../../sys/processes.js';
 
 /** The OCI runtimes the runner knows how to drive. */
 export type OciRuntimeKind = 'runc' | 'crun';

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { Readable } from 'node:stream';
-import type { RunSpec } from '../../ports.js';
+import type { RunSpec } from '../../core/ports.js';
 
 /** What the supervisor reported on fd 3. */
 export interface SupervisorReport {

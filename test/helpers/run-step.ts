@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import type { RunResult, RunSpec, Runner } from '../../ports.js';
+import type { RunResult, RunSpec, Runner } from '../../core/ports.js';
 import { BUSYBOX_PATH, busyboxRootfs } from './busybox.js';
 
 /** What a step produced. */

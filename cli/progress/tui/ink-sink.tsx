@@ -4,7 +4,7 @@
  * costs one frame, not one per line. Loaded only through `TtySink` (a dynamic import).
  */
 import { render, type Instance } from 'ink';
-import type { BuildEvent, ProgressSink } from '../../../ports.js';
+import type { BuildEvent, ProgressSink } from '../../../core/ports.js';
 import { initialViewState, reduceView, type ViewState } from '../view-state.js';
 import type { TuiOptions } from '../tty-sink.js';
 import { BuildView } from './app.js';

@@ -1,0 +1,199 @@
+/**
+ * Importing images from archives: `docker save` tars (manifest.json + layer tars, possibly
+ * gzipped), OCI image-layout tars and OCI layout dirs (`FROM oci-layout://DIR[:TAG]`).
+ * Compressed layers are stored uncompressed (digest = diff ID), each verified against the config's
+ * `rootfs.diff_ids`; config bytes are kept as they are, so the image ID matches the source's.
+ * Manifests are rewritten for the uncompressed layers.
+ */
+import { StoreError } from '../core/errors.js';
+import type { LayerRef, ResolvedImage } from '../core/ports.js';
+import { openArchiveTar, openLayoutDir, type ArchiveFiles } from './archive-files.js';
+import { canonicalJson, digestHex, HashingStream, sha256Digest } from '../core/digest.js';
+import { decompress } from '../layers/decompress.js';
+import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
+import { storeLayout } from '../store/layout.js';
+import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest } from '../core/oci.js';
+
+/** Options for archive imports. */
+export interface LoadArchiveOptions {
+  /** Cap on decompressed bytes per archive and per layer. */
+  maxBytes?: number;
+}
+
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+/**
+ * Imports a docker-archive or OCI-layout tar. Returns the names it tagged; an image without a
+ * usable name is returned by its ID (`sha256:…`) and left untagged.
+ */
+export async function loadArchive(store: ImageStore, file: string, options: LoadArchiveOptions = {}): Promise<string[]> {
+  const files = await openArchiveTar(file, storeLayout(store.content.root).tmp, options.maxBytes);
+  try {
+    if (await files.has('manifest.json')) return await importDockerArchive(store, files, options);
+    if (await files.has('index.json')) {
+      const images = await importOciIndex(store, files, undefined, options);
+      return images.map((image) => image.names).flat();
+    }
+    throw new StoreError(`${file}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)`, 'BAD_ARCHIVE');
+  } finally {
+    await files.close();
+  }
+}
+
+/**
+ * Imports the image of an OCI layout dir into the store and returns it resolved. `selector` picks
+ * the index entry by tag (ref.name) or manifest digest; without it the layout must hold one image.
+ */
+export async function openOciLayoutDir(store: ImageStore, dir: string, selector?: string, options: LoadArchiveOptions = {}): Promise<ResolvedImage> {
+  const files = openLayoutDir(dir);
+  const [image] = await importOciIndex(store, files, selector ?? null, options);
+  if (image === undefined) throw new StoreError(`${dir}: no image in the layout`, 'IMAGE_NOT_FOUND');
+  return loadManifest(store, image.manifest.digest);
+}
+
+async function importDockerArchive(store: ImageStore, files: ArchiveFiles, options: LoadArchiveOptions): Promise<string[]> {
+  const entries = await files.readJson<DockerManifestEntry[]>('manifest.json');
+  if (!Array.isArray(entries)) throw new StoreError(`${files.label}: manifest.json is not a list`, 'BAD_ARCHIVE');
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) {
+      throw new StoreError(`${files.label}: manifest.json entry lacks Config or Layers`, 'BAD_ARCHIVE');
+    }
+    const configBytes = await files.readBytes(entry.Config);
+    const diffIds = diffIdsOf(files, entry.Config, configBytes, entry.Layers.length);
+    const layers: LayerRef[] = [];
+    for (const [i, layerPath] of entry.Layers.entries()) {
+      layers.push(await importLayer(store, files, layerPath, diffIds[i] as Digest, undefined, options));
+    }
+    const committed = await storeImage(store, configBytes, layers);
+    const tags = (entry.RepoTags ?? []).filter((tag) => typeof tag === 'string');
+    for (const tag of tags) await store.tags.set(tag, committed.descriptor);
+    names.push(...(tags.length > 0 ? tags : [committed.imageId]));
+  }
+  return names;
+}
+
+interface ImportedImage {
+  manifest: Descriptor;
+  names: string[];
+}
+
+/** Imports the images an OCI index lists; `select` = a tag to pick one, null for "the only one". */
+async function importOciIndex(store: ImageStore, files: ArchiveFiles, select: string | null | undefined, options: LoadArchiveOptions): Promise<ImportedImage[]> {
+  const index = await files.readJson<ImageIndex>('index.json');
+  if (!Array.isArray(index?.manifests)) throw new StoreError(`${files.label}: index.json has no manifests`, 'BAD_ARCHIVE');
+  let chosen = index.manifests;
+  if (select !== undefined) {
+    chosen = select === null ? chosen : chosen.filter((d) => d.digest === select || refName(d) === select || d.annotations?.['io.containerd.image.name'] === select);
+    if (chosen.length !== 1) {
+      const what = select === null ? 'exactly one image' : `an image tagged ${JSON.stringify(select)}`;
+      throw new StoreError(`${files.label}: expected ${what}, found ${chosen.length}`, 'IMAGE_NOT_FOUND');
+    }
+  }
+  const imported: ImportedImage[] = [];
+  for (const descriptor of chosen) {
+    const manifestDigest = await pickPlatform(files, descriptor);
+    const { descriptor: stored, imageId } = await importOciManifest(store, files, manifestDigest, options);
+    const name = fullName(descriptor);
+    if (name !== undefined) await store.tags.set(name, stored);
+    imported.push({ manifest: stored, names: [name ?? imageId] });
+  }
+  return imported;
+}
+
+async function importOciManifest(store: ImageStore, files: ArchiveFiles, digest: Digest, options: LoadArchiveOptions) {
+  const manifest = JSON.parse((await readVerifiedBlob(files, digest)).toString('utf8')) as ImageManifest;
+  if (!isDigest(manifest.config?.digest) || !Array.isArray(manifest.layers)) {
+    throw new StoreError(`${files.label}: blob ${digest} is not an image manifest`, 'BAD_ARCHIVE');
+  }
+  const configBytes = await readVerifiedBlob(files, manifest.config.digest);
+  const diffIds = diffIdsOf(files, blobPath(manifest.config.digest), configBytes, manifest.layers.length);
+  const layers: LayerRef[] = [];
+  for (const [i, layer] of manifest.layers.entries()) {
+    layers.push(await importLayer(store, files, blobPath(layer.digest), diffIds[i] as Digest, layer.digest, options));
+  }
+  return storeImage(store, configBytes, layers);
+}
+
+/** Streams one layer, decompressed, into the store; checks its diff ID (and blob digest if known). */
+async function importLayer(
+  store: ImageStore,
+  files: ArchiveFiles,
+  layerPath: string,
+  diffId: Digest,
+  blobDigest: Digest | undefined,
+  options: LoadArchiveOptions,
+): Promise<LayerRef> {
+  const raw = new HashingStream();
+  files.open(layerPath).on('error', (err) => raw.destroy(err)).pipe(raw);
+  const plain = await decompress(raw, { maxBytes: options.maxBytes, label: `${files.label}: ${layerPath}` });
+  try {
+    const { digest, size } = await store.content.putStream(plain, diffId);
+    const rawDigest = raw.digest();
+    if (blobDigest !== undefined && rawDigest !== blobDigest) throw new Error(`blob digest is ${rawDigest}`);
+    return { diffId: digest, size };
+  } catch (err) {
+    if (err instanceof StoreError && err.code !== 'DIGEST_MISMATCH') throw err;
+    throw new StoreError(`${files.label}: layer ${layerPath} does not match its digest ${blobDigest ?? diffId}`, 'BAD_ARCHIVE', { cause: err });
+  }
+}
+
+async function storeImage(store: ImageStore, configBytes: Buffer, layers: LayerRef[]) {
+  const configBlob = await store.content.putBytes(configBytes);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
+  return { descriptor: manifestDescriptor(manifestBlob, config), imageId: configBlob.digest };
+}
+
+function diffIdsOf(files: ArchiveFiles, configPath: string, configBytes: Buffer, layerCount: number): Digest[] {
+  let config: Partial<ImageConfig>;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as Partial<ImageConfig>;
+  } catch (err) {
+    throw new StoreError(`${files.label}: entry ${configPath} is not valid JSON`, 'BAD_ARCHIVE', { cause: err });
+  }
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
+    throw new StoreError(`${files.label}: entry ${configPath}: rootfs.diff_ids does not match the ${layerCount} layers`, 'BAD_ARCHIVE');
+  }
+  return diffIds;
+}
+
+/** Reads a small blob and checks its bytes against its digest. */
+async function readVerifiedBlob(files: ArchiveFiles, digest: Digest): Promise<Buffer> {
+  const bytes = await files.readBytes(blobPath(digest));
+  if (sha256Digest(bytes) !== digest) throw new StoreError(`${files.label}: blob ${digest} does not match its digest`, 'BAD_ARCHIVE');
+  return bytes;
+}
+
+/** Follows a nested index to one manifest: linux on this machine's architecture, else the first. */
+async function pickPlatform(files: ArchiveFiles, descriptor: Descriptor): Promise<Digest> {
+  if (!isDigest(descriptor.digest)) throw new StoreError(`${files.label}: malformed digest ${String(descriptor.digest)}`, 'BAD_ARCHIVE');
+  if (descriptor.mediaType !== MediaType.ociIndex && descriptor.mediaType !== MediaType.dockerManifestList) return descriptor.digest;
+  const nested = JSON.parse((await readVerifiedBlob(files, descriptor.digest)).toString('utf8')) as ImageIndex;
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch];
+  const best = nested.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ?? nested.manifests?.[0];
+  if (best === undefined) throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
+  return pickPlatform(files, best);
+}
+
+function blobPath(digest: string): string {
+  return `blobs/sha256/${digestHex(digest)}`;
+}
+
+function refName(descriptor: Descriptor): string | undefined {
+  return descriptor.annotations?.[RefNameAnnotation];
+}
+
+/** A name to tag with: containerd's full-name annotation, or a ref.name that is a full name. */
+function fullName(descriptor: Descriptor): string | undefined {
+  const containerd = descriptor.annotations?.['io.containerd.image.name'];
+  if (containerd !== undefined) return containerd;
+  const ref = refName(descriptor);
+  // A bare tag ("latest", as umoci writes) names no repository, so it cannot become a store name.
+  return ref !== undefined && /[:/]/.test(ref) ? ref : undefined;
+}

@@ -1,0 +1,269 @@
+/**
+ * The seams of tzbuild, in one place. Each interface below is a boundary between modules; the
+ * paragraph above it says what an implementation guarantees. Only `cli/compose.ts` (the
+ * composition root) constructs the concrete implementations.
+ *
+ * Arrows point down: cli → builder → (cache, runners) → image. These are type-only contracts.
+ */
+import type { Readable } from 'node:stream';
+import type { Descriptor, Digest, ImageConfig, ImageManifest } from './oci.js';
+
+// ───────────────────────────────────────────── content ──
+
+/**
+ * ContentStore: blobs by digest, in an OCI image layout (`blobs/sha256/<hex>`).
+ * Guarantees: a blob path exists only after its bytes were verified against its digest (written
+ * under `ingest/`, fsynced, renamed into place), so a crash never leaves a torn blob. Writing a blob
+ * that already exists is a cheap no-op. Reads of JSON are size-limited.
+ */
+export interface ContentStore {
+  readonly root: string;
+  has(digest: Digest): Promise<boolean>;
+  /** Absolute path of a blob, for streaming reads. Throws StoreError on a malformed digest. */
+  blobPath(digest: Digest): string;
+  size(digest: Digest): Promise<number>;
+  /** Stores bytes; returns their digest and size. */
+  putBytes(data: Uint8Array | string): Promise<{ digest: Digest; size: number }>;
+  /** Stores a stream; when `expected` is given a mismatch is an error and nothing is kept. */
+  putStream(stream: Readable, expected?: Digest): Promise<{ digest: Digest; size: number }>;
+  /** Parses a JSON blob, refusing blobs over `maxBytes` (default 4 MiB). */
+  getJson<T>(digest: Digest, maxBytes?: number): Promise<T>;
+  delete(digest: Digest): Promise<void>;
+  list(): Promise<Digest[]>;
+}
+
+/**
+ * TagStore: names → manifest descriptors, kept in the layout's `index.json` with the
+ * `org.opencontainers.image.ref.name` annotation holding the full name (`app:1`).
+ * Guarantees: updates are atomic (write temp + rename); readers never see a torn index.
+ */
+export interface TagStore {
+  resolve(name: string): Promise<Descriptor | undefined>;
+  set(name: string, manifest: Descriptor): Promise<void>;
+  remove(name: string): Promise<boolean>;
+  list(): Promise<{ name: string; manifest: Descriptor }[]>;
+}
+
+// ───────────────────────────────────────────── layers ──
+
+/** One entry of a layer, as the layer writer streams it into a tar. */
+export interface LayerEntry {
+  /** Path inside the layer, relative, `/`-separated, no leading `./` or `/` (dirs without trailing /). */
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'whiteout' | 'opaque';
+  /** Permission bits including setuid/setgid/sticky (no type bits). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch (clamped by the writer when SOURCE_DATE_EPOCH is set). */
+  mtime: number;
+  size?: number;
+  /** Symlink target, or for hardlinks the in-layer path linked to. */
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  /** Extended attributes (name → raw value), e.g. `security.capability`. */
+  xattrs?: Record<string, Buffer>;
+  /** Host file the content is read from (files only). */
+  source?: string;
+  /** In-memory content (heredocs, small generated files), used when `source` is absent. */
+  content?: Buffer;
+}
+
+/** A layer that exists in the store: uncompressed tar, so digest = diff ID. */
+export interface LayerRef {
+  diffId: Digest;
+  size: number;
+}
+
+/**
+ * Snapshotter: each layer unpacked once into `snapshots/<chainID>/` in overlay format (whiteouts
+ * as 0/0 char devices, opaque dirs marked `trusted.overlay.opaque=y`), read-only, shared by every
+ * build. Guarantees: `prepare` returns only complete snapshots (unpacked in a temp dir, renamed into
+ * place); unpacking never writes outside the snapshot root whatever the tar contains.
+ */
+export interface Snapshotter {
+  /** Makes sure every layer of the chain is unpacked; returns their dirs, lowest first. */
+  prepare(layers: LayerRef[]): Promise<string[]>;
+  /**
+   * Takes `dir`, an overlay upperdir holding exactly the top layer of `layers` (the layer was just
+   * written from it), as that layer's snapshot: moved into place, not unpacked again. False when
+   * the snapshot already exists; `dir` is then left to the caller.
+   */
+  adopt?(layers: LayerRef[], dir: string): Promise<boolean>;
+}
+
+/**
+ * LayerWriter: turns entries into a deterministic, uncompressed layer tar in the content store.
+ * Guarantees: the same entries (in the same order) give the same bytes and so the same diff ID.
+ */
+export interface LayerWriter {
+  write(entries: AsyncIterable<LayerEntry>, options?: { sourceDateEpoch?: number }): Promise<LayerRef & { entries: number }>;
+  /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
+  fromUpperdir(dir: string): AsyncIterable<LayerEntry>;
+}
+
+/** ImageCommitter: writes config + manifest blobs and points tags at the manifest. */
+export interface ImageCommitter {
+  commit(config: ImageConfig, layers: LayerRef[], tags: string[]): Promise<{ imageId: Digest; manifestDigest: Digest }>;
+}
+
+// ───────────────────────────────────────────── running ──
+
+export interface RunSpec {
+  /** Snapshot dirs of the parent image, lowest first (may be empty for scratch). */
+  lowerdirs: string[];
+  /** Empty dir that becomes the step's layer (overlay upperdir). */
+  upperdir: string;
+  /** Empty scratch dir on the same filesystem as upperdir (overlay workdir). */
+  workdir: string;
+  /** argv to execute (already shell-wrapped for shell form). */
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Numeric ids, already resolved against the image's /etc/passwd. */
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  hostname?: string;
+  /** `host` shares the host's network; `none` gives the step only a loopback device. */
+  network?: 'host' | 'none';
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  signal?: AbortSignal;
+  /**
+   * Takes what is left to tidy once the step's processes and mounts are gone (a stopped
+   * container's cgroups, a scratch dir): given it, a runner may resolve `run` first and hand that
+   * work over (the builder's StepContext.tidy, which the build waits for before it ends); without
+   * it, `run` settles only when that is done too.
+   */
+  tidy?: (work: Promise<unknown>) => void;
+  /**
+   * Extra mounts of the step (RUN --mount, heredoc scripts), applied in order after the system
+   * mounts. Their mountpoints never reach the upperdir: the runner provides missing ones from its
+   * init layer (or from the /dev tmpfs for targets under /dev).
+   */
+  mounts?: RunMount[];
+}
+
+/**
+ * One extra mount of a RUN step. `target` is an absolute path inside the step; symlinks in the
+ * image along it are followed, staying inside the rootfs (as runc resolves mount destinations).
+ */
+export interface RunMount {
+  /**
+   * `bind`: the host file or directory `source`. `layers`: `subpath` of the merged view of
+   * `lowerdirs` (a stage's or image's snapshots, lowest first). `tmpfs`: a fresh tmpfs.
+   */
+  kind: 'bind' | 'layers' | 'tmpfs';
+  target: string;
+  /** bind: absolute host path of the file or directory to mount. */
+  source?: string;
+  /** layers: snapshot dirs, lowest first (empty for scratch). */
+  lowerdirs?: string[];
+  /** layers: the path inside the merged view, relative, symlinks already resolved (default: the root). */
+  subpath?: string;
+  readonly: boolean;
+  /**
+   * Writable bind/layers mounts only: the step's writes go to a throwaway copy-on-write layer and
+   * are discarded when it ends (BuildKit's `type=bind,rw`). Without it writes reach `source`.
+   */
+  discardWrites?: boolean;
+  /** tmpfs: size limit as tmpfs takes it (bytes, or with a k/m/g suffix). */
+  size?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** Set when the process was killed by a signal. */
+  signal?: string;
+}
+
+/**
+ * Runner: executes one RUN step over an overlay of the parent's snapshots.
+ * Guarantees: the process sees only the merged rootfs (no host files); all changes land in
+ * `upperdir`; when `run` settles, every mount and process it created is gone.
+ */
+export interface Runner {
+  readonly name: string;
+  run(spec: RunSpec): Promise<RunResult>;
+}
+
+// ───────────────────────────────────────────── cache ──
+
+/** What a step produced, enough to replay it without running it. */
+export interface CacheRecord {
+  /** The layer the step added, or undefined for a config-only step. */
+  layer?: LayerRef;
+  /** How long the step took when it ran (ms), to report the time a hit saved. */
+  durationMs: number;
+  created: string;
+}
+
+/**
+ * CacheStore: step cache key → CacheRecord, persistent across runs (on disk under `cache/`,
+ * an lru-cache in front). A miss is `undefined`, never an error. Records are written after
+ * their layer blob is in the store, so a record never points at a missing layer.
+ */
+export interface CacheStore {
+  get(key: string): Promise<CacheRecord | undefined>;
+  put(key: string, record: CacheRecord): Promise<void>;
+  /** What a step's key was made of last time (for "why did this miss?"), keyed by step identity. */
+  getInputs(identity: string): Promise<Record<string, string> | undefined>;
+  putInputs(identity: string, inputs: Record<string, string>): Promise<void>;
+  /**
+   * Told of every record a build used (hit or newly written), with the stage it belongs to, so a
+   * cache export (`--cache-to`) knows what to send. Optional: stores that export nothing omit it.
+   */
+  noteUsed?(key: string, record: CacheRecord, scope: CacheUseScope): void;
+}
+
+/** Where a used record sits in the build: `inFinalImage` when its stage's layers end up in the image. */
+export interface CacheUseScope {
+  stage: number;
+  inFinalImage: boolean;
+}
+
+// ───────────────────────────────────────────── images ──
+
+/** A fully resolved image: manifest and config from the store. */
+export interface ResolvedImage {
+  manifestDigest: Digest;
+  manifest: ImageManifest;
+  config: ImageConfig;
+  configDigest: Digest;
+  layers: LayerRef[];
+}
+
+/**
+ * ImageSource: turns a FROM/`--from` reference into an image in the store. Guarantees: on
+ * success every layer blob of the returned image is present in the content store.
+ */
+export interface ImageSource {
+  resolve(reference: string): Promise<ResolvedImage>;
+}
+
+// ───────────────────────────────────────────── progress ──
+
+export type StepStatus = 'cached' | 'done' | 'failed';
+
+/** Everything the builder reports, as plain data. Sinks render it; the builder never prints. */
+export type BuildEvent =
+  | { type: 'build.start'; time: number; steps: number; stages: number }
+  | { type: 'stage.start'; time: number; stage: string }
+  | { type: 'step.start'; time: number; stepId: string; stage: string; index: number; total: number; text: string; line: number }
+  | { type: 'step.cached'; time: number; stepId: string; savedMs: number }
+  | { type: 'step.miss'; time: number; stepId: string; reason: string }
+  | { type: 'step.output'; time: number; stepId: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'step.done'; time: number; stepId: string; durationMs: number; layerSize?: number }
+  | { type: 'step.failed'; time: number; stepId: string; message: string }
+  | {
+      type: 'build.done'; time: number; imageId: Digest; manifestDigest: Digest; tags: string[]; cached: number; ran: number;
+      /** Bytes of the image's layers (as stored, uncompressed). */
+      size: number;
+    };
+
+/** ProgressSink: receives events in order. Must not throw and must not block the build. */
+export interface ProgressSink {
+  emit(event: BuildEvent): void;
+  close?(): Promise<void>;
+}

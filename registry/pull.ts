@@ -1,0 +1,209 @@
+/**
+ * `pull`: a registry image into the store. Only layers the store lacks are downloaded (several at
+ * once); each is verified against its blob digest and declared size while it streams, decompressed
+ * (gzip, zstd …) and stored uncompressed under its diff ID, which must match the config's
+ * `rootfs.diff_ids`. Config bytes are kept as they are, so the image ID equals the registry's.
+ * Nothing unverified reaches `blobs/`: a lying, stalling or broken registry leaves no partial blob.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { StoreError } from '../core/errors.js';
+import type { LayerRef, ResolvedImage } from '../core/ports.js';
+import { canonicalJson, HashingStream } from '../core/digest.js';
+import { decompress } from '../layers/decompress.js';
+import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
+import { isDigest, MediaType, type Descriptor, type Digest, type ImageConfig, type Platform } from '../core/oci.js';
+import { BlobIndex, type LayerCompression } from './blob-index.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { RegistryError } from './errors.js';
+import { asBodyError } from './http.js';
+import { defaultPlatform, fetchConfig, fetchImageManifest } from './manifests.js';
+import { mapLimit } from './parallel.js';
+import { formatReference, parseReference, type ImageReference } from './reference.js';
+
+/** Progress of one blob: `bytes` of `total` moved, or why nothing moved. */
+export interface BlobProgress {
+  digest: Digest;
+  phase: 'exists' | 'downloading' | 'compressing' | 'uploading' | 'mounted' | 'done';
+  bytes: number;
+  total: number;
+}
+
+/** Options of {@link pullImage}. */
+export interface PullOptions extends RegistryClientOptions {
+  /** Platform to pick from an index (default linux on this machine's architecture). */
+  platform?: Platform;
+  /** Layers downloaded at once (default 3). */
+  concurrency?: number;
+  onProgress?: (progress: BlobProgress) => void;
+  /** A client to reuse (its registry must be the reference's); else one is made and closed. */
+  client?: RegistryClient;
+}
+
+/** What {@link pullImage} stored. */
+export interface PullResult {
+  /** The full name it was tagged under (`docker.io/library/alpine:latest`). */
+  name: string;
+  /** The manifest digest in the registry (the store keeps a rewritten, uncompressed one). */
+  registryDigest: Digest;
+  image: ResolvedImage;
+  /** Layers actually downloaded (the others were already in the store). */
+  downloaded: number;
+}
+
+/** Pulls `reference` into `store` and tags it under its full normalised name. */
+export async function pullImage(store: ImageStore, reference: string | ImageReference, options: PullOptions = {}): Promise<PullResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const client = options.client ?? new RegistryClient(ref.registry, options);
+  try {
+    const fetched = await fetchImageManifest(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', options.platform ?? defaultPlatform());
+    const configBytes = await fetchConfig(client, ref.repository, fetched.manifest.config);
+    const diffIds = diffIdsOf(client, ref, configBytes, fetched.manifest.layers.length);
+    const index = new BlobIndex(store.content.root);
+    let downloaded = 0;
+    const layers = await mapLimit(fetched.manifest.layers, options.concurrency ?? 3, async (descriptor, i) => {
+      const layer = await pullLayer(store, client, ref.repository, descriptor, diffIds[i] as Digest, options.onProgress);
+      if (layer.downloaded) downloaded++;
+      await remember(index, client.registry, ref.repository, descriptor, layer.diffId);
+      return { diffId: layer.diffId, size: layer.size };
+    });
+    await index.markSeen(fetched.manifest.config.digest, client.registry, ref.repository);
+    const name = formatReference(ref);
+    const image = await commitPulled(store, name, configBytes, layers);
+    return { name, registryDigest: fetched.digest, image, downloaded };
+  } finally {
+    if (options.client === undefined) client.close();
+  }
+}
+
+function diffIdsOf(client: RegistryClient, ref: ImageReference, configBytes: Buffer, layerCount: number): Digest[] {
+  let config: Partial<ImageConfig>;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as Partial<ImageConfig>;
+  } catch (err) {
+    throw new RegistryError(client.label(`config of ${ref.repository} is not valid JSON`), 'REGISTRY_BAD_MANIFEST', { cause: err });
+  }
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
+    throw new RegistryError(client.label(`config of ${ref.repository}: rootfs.diff_ids does not match the manifest's ${layerCount} layers`), 'REGISTRY_BAD_MANIFEST');
+  }
+  return diffIds;
+}
+
+/** Stores config + a manifest for the uncompressed layers and tags it `name`. */
+async function commitPulled(store: ImageStore, name: string, configBytes: Buffer, layers: LayerRef[]): Promise<ResolvedImage> {
+  const configBlob = await store.content.putBytes(configBytes);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
+  await store.tags.set(name, manifestDescriptor(manifestBlob, config));
+  return loadManifest(store, manifestBlob.digest);
+}
+
+/** A layer pulled by a registry becomes a known compressed variant, and the repository a mount source. */
+async function remember(index: BlobIndex, registry: string, repository: string, descriptor: Descriptor, diffId: Digest): Promise<void> {
+  await index.markSeen(descriptor.digest, registry, repository);
+  const compression = compressionOf(descriptor.mediaType);
+  if (compression !== undefined && descriptor.digest !== diffId) {
+    await index.addVariant(diffId, { compression, digest: descriptor.digest, size: descriptor.size, mediaType: descriptor.mediaType });
+  }
+}
+
+function compressionOf(mediaType: string): LayerCompression | undefined {
+  if (mediaType === MediaType.ociLayerGzip || mediaType === MediaType.dockerLayerGzip) return 'gzip';
+  if (mediaType === MediaType.ociLayerZstd) return 'zstd';
+  return undefined;
+}
+
+interface PulledLayer extends LayerRef {
+  downloaded: boolean;
+}
+
+async function pullLayer(store: ImageStore, client: RegistryClient, repository: string, descriptor: Descriptor, diffId: Digest, onProgress?: PullOptions['onProgress']): Promise<PulledLayer> {
+  if (await store.content.has(diffId)) {
+    onProgress?.({ digest: descriptor.digest, phase: 'exists', bytes: 0, total: descriptor.size });
+    return { diffId, size: await store.content.size(diffId), downloaded: false };
+  }
+  const size = await client.retry(() => downloadLayer(store, client, repository, descriptor, diffId, onProgress));
+  onProgress?.({ digest: descriptor.digest, phase: 'done', bytes: descriptor.size, total: descriptor.size });
+  return { diffId, size, downloaded: true };
+}
+
+/** One download attempt: stream → size cap → blob hash → decompress → store (checked as diff ID). */
+async function downloadLayer(store: ImageStore, client: RegistryClient, repository: string, descriptor: Descriptor, diffId: Digest, onProgress?: PullOptions['onProgress']): Promise<number> {
+  const label = client.label(`layer ${descriptor.digest} of ${repository}`);
+  const res = await client.getBlob(repository, descriptor.digest);
+  const raw = new HashingStream();
+  const counter = new SizeLimit(descriptor.size, label, (bytes) => onProgress?.({ digest: descriptor.digest, phase: 'downloading', bytes, total: descriptor.size }));
+  let transportError: unknown;
+  const transfer = pipeline(res.body, counter, raw).catch((err: unknown) => {
+    transportError = err;
+  });
+  try {
+    const plain = await decompress(raw, { label });
+    const verified = plain.pipe(new CheckAtEnd(async () => {
+      await transfer;
+      if (transportError !== undefined) throw transportError;
+      await finished(raw).catch(() => undefined);
+      const got = raw.digest();
+      if (got !== descriptor.digest) throw new RegistryError(`${label}: content does not match its digest (got ${got})`, 'REGISTRY_DIGEST_MISMATCH');
+    }));
+    plain.on('error', (err) => verified.destroy(err));
+    const stored = await store.content.putStream(verified, diffId);
+    return stored.size;
+  } catch (err) {
+    res.body.destroy();
+    await transfer;
+    throw pullError(err, transportError, label, diffId);
+  }
+}
+
+function pullError(err: unknown, transportError: unknown, label: string, diffId: Digest): unknown {
+  // A cut connection shows up downstream as truncated gzip; report the cause, which is retryable.
+  if (transportError !== undefined) return asBodyError(transportError, label);
+  if (err instanceof StoreError && err.code === 'DIGEST_MISMATCH') {
+    return new RegistryError(`${label}: uncompressed content does not match diff ID ${diffId}`, 'REGISTRY_DIGEST_MISMATCH', { cause: err });
+  }
+  if (err instanceof StoreError && (err.code === 'BAD_COMPRESSION' || err.code === 'TOO_LARGE')) {
+    return new RegistryError(`${label}: ${err.message.replace(`${label}: `, '')}`, 'REGISTRY_BAD_BLOB', { cause: err });
+  }
+  return err;
+}
+
+/** Counts bytes, reports them, and fails once more arrive than the descriptor declared. */
+class SizeLimit extends Transform {
+  private seen = 0;
+  private lastReport = 0;
+
+  constructor(private readonly limit: number, private readonly label: string, private readonly report: (bytes: number) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      done(new RegistryError(`${this.label}: the registry sent more than the ${this.limit} bytes the manifest declares`, 'REGISTRY_TOO_LARGE'));
+      return;
+    }
+    // Report at most every 256 KiB, so progress costs nothing on big layers.
+    if (this.seen - this.lastReport >= 256 * 1024 || this.seen === this.limit) {
+      this.lastReport = this.seen;
+      this.report(this.seen);
+    }
+    done(null, chunk);
+  }
+}
+
+/** Passes bytes through and runs `check` before ending, so a failed check fails the stream. */
+class CheckAtEnd extends Transform {
+  constructor(private readonly check: () => Promise<void>) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.check().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Hostile input, the cases test/unit/layers/ and test/unit/archive/ does not already cover: device nodes (dropped, so a base
+ * image cannot hand out the host's disks), non-UTF-8 names, lying size headers, digests that
+ * would be paths, oversized JSON. Legit images keep working (absolute symlinks, /var/run -> /run).
+ */
+import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StoreError } from '../../../core/errors.js';
+import { FsContentStore } from '../../../store/content-store.js';
+import { applyLayer } from '../../../layers/layer-apply.js';
+import { encodeHeader, endOfArchive, paddingFor } from '../../../layers/tar-format.js';
+import { tempDir } from '../../helpers/build-fixture.js';
+import { header, rawTar, streamOf } from '../../helpers/layers.js';
+
+async function target(): Promise<{ base: string; dir: string }> {
+  const base = await tempDir('hostile');
+  const dir = path.join(base, 'root');
+  await mkdir(dir);
+  return { base, dir };
+}
+
+describe('device nodes in layers', () => {
+  for (const format of ['overlay', 'merged'] as const) {
+    it(`${format}: drops block and char devices, keeps whiteouts and fifos`, async () => {
+      const { dir } = await target();
+      const tar = rawTar([
+        { header: header('dev/sda', { type: 'block', devmajor: 8, devminor: 0, mode: 0o666 }) },
+        { header: header('dev/mem', { type: 'char', devmajor: 1, devminor: 1, mode: 0o666 }) },
+        { header: header('fifo', { type: 'fifo', mode: 0o644 }) },
+        { header: header('.wh.gone') },
+        { header: header('kept'), body: 'ok' },
+      ]);
+      await applyLayer(streamOf(tar), dir, { format, label: 'devices.tar' });
+      const names = (await readdir(dir, { recursive: true })).sort();
+      expect(names).toEqual(format === 'overlay' ? ['fifo', 'gone', 'kept'] : ['fifo', 'kept']);
+      expect((await lstat(path.join(dir, 'fifo'))).isFIFO()).toBe(true);
+      if (format === 'overlay') expect((await lstat(path.join(dir, 'gone'))).rdev).toBe(0);
+    });
+  }
+});
+
+describe('names and headers', () => {
+  it('keeps a non-UTF-8 name inside the root', async () => {
+    const { base, dir } = await target();
+    const block = encodeHeader(header('x', { size: 2 }));
+    // Overwrite the name field with bytes that are not UTF-8 and re-checksum.
+    block.fill(0, 0, 100);
+    Buffer.from([0x66, 0xff, 0xfe]).copy(block, 0); // "f\xff\xfe"
+    block.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const byte of block.subarray(0, 512)) sum += byte;
+    block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    const tar = Buffer.concat([block, Buffer.from('hi'), paddingFor(2), endOfArchive()]);
+    await applyLayer(streamOf(tar), dir, { format: 'overlay', label: 'names.tar' });
+    const [only, ...rest] = await readdir(dir);
+    expect(rest).toEqual([]);
+    expect(only?.startsWith('f')).toBe(true);
+    expect(await readFile(path.join(dir, only!), 'utf8')).toBe('hi');
+    expect((await readdir(base)).sort()).toEqual(['root']);
+  });
+
+  it('refuses a size header larger than the data, as a StoreError, writing nothing outside', async () => {
+    const { base, dir } = await target();
+    const good = rawTar([{ header: header('a'), body: 'short' }]);
+    // Claim 1 MiB for a 5-byte body.
+    const lying = Buffer.from(good);
+    const block = encodeHeader(header('a', { size: 1024 * 1024 }));
+    block.copy(lying, 0);
+    await expect(applyLayer(streamOf(lying.subarray(0, 1024)), dir, { format: 'overlay', label: 'lying.tar' })).rejects.toBeInstanceOf(StoreError);
+    expect((await readdir(base)).sort()).toEqual(['root']);
+  });
+
+  it('keeps absolute symlinks as they are and writes through /var/run -> /run inside the root', async () => {
+    const { dir } = await target();
+    const tar = rawTar([
+      { header: header('run', { type: 'directory', mode: 0o755 }) },
+      { header: header('var', { type: 'directory', mode: 0o755 }) },
+      { header: header('var/run', { type: 'symlink', linkname: '/run' }) },
+      { header: header('var/run/pid'), body: '1' },
+    ]);
+    await applyLayer(streamOf(tar), dir, { format: 'merged', label: 'legit.tar' });
+    expect(await readlink(path.join(dir, 'var/run'))).toBe('/run');
+    expect(await readFile(path.join(dir, 'run/pid'), 'utf8')).toBe('1');
+  });
+});
+
+describe('digests and JSON from untrusted sources', () => {
+  it('never turns a malformed digest into a path', async () => {
+    const store = await FsContentStore.open(await tempDir('store'));
+    for (const digest of ['sha256:../../etc/passwd', 'sha256:/etc/passwd', 'md5:abc', `sha256:${'A'.repeat(64)}`]) {
+      expect(() => store.blobPath(digest as `sha256:${string}`)).toThrow(StoreError);
+    }
+  });
+
+  it('refuses JSON blobs over the limit before reading them', async () => {
+    const store = await FsContentStore.open(await tempDir('store'));
+    const big = await store.putBytes(JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }));
+    await expect(store.getJson(big.digest)).rejects.toThrow(/over the 4194304-byte limit/);
+  });
+});

@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import { chmod, chown, link, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { getAttribute, setAttribute } from '@napi-rs/xattr';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { applyLayer } from '../../../layers/layer-apply.js';
+import { writeLayer } from '../../../layers/layer-writer.js';
+import { readTar } from '../../../layers/tar-reader.js';
+import { walkDir } from '../../../layers/upperdir.js';
+import type { LayerEntry } from '../../../core/ports.js';
+import { tempDir, tempStore } from '../../helpers/layers.js';
+
+const longName = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
+const tooLongForUstar = `${'x'.repeat(200)}/${'y'.repeat(150)}`;
+// Bytes above 0x7f are not valid UTF-8 alone: they must survive as raw PAX bytes.
+const capability = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+function sampleEntries(): LayerEntry[] {
+  return [
+    { path: 'etc', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 1_600_000_000 },
+    { path: 'etc/shadow', type: 'file', mode: 0, uid: 0, gid: 42, mtime: 1_600_000_000, content: Buffer.from('secret') },
+    { path: 'bin/ping', type: 'file', mode: 0o4755, uid: 0, gid: 0, mtime: 1_900_000_000, content: Buffer.from('ELF'), xattrs: { 'security.capability': capability } },
+    { path: longName, type: 'file', mode: 0o644, uid: 3_000_000, gid: 3_000_001, mtime: 1_600_000_000, content: Buffer.from('long') },
+    { path: tooLongForUstar, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 1_600_000_000, linkname: `/${'t'.repeat(150)}` },
+    { path: 'héllo/wörld', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, mtime: 1_600_000_000, linkname: 'etc/shadow' },
+    { path: 'gone', type: 'whiteout', mode: 0, uid: 0, gid: 0, mtime: 1_600_000_000 },
+    { path: 'etc', type: 'opaque', mode: 0, uid: 0, gid: 0, mtime: 1_600_000_000 },
+  ];
+}
+
+async function listTar(file: string) {
+  const seen = [];
+  for await (const { header, body } of readTar(createReadStream(file))) {
+    let text = '';
+    for await (const chunk of body) text += chunk.toString();
+    seen.push({ ...header, text });
+  }
+  return seen;
+}
+
+describe('writeLayer', () => {
+  it('gives the same digest for the same entries, byte for byte', async () => {
+    const store = await tempStore();
+    const first = await writeLayer(store.content, sampleEntries());
+    const second = await writeLayer(store.content, sampleEntries());
+    expect(second).toEqual(first);
+    const clamped = await writeLayer(store.content, sampleEntries(), { sourceDateEpoch: 1_700_000_000 });
+    expect(clamped.diffId).not.toBe(first.diffId);
+  });
+
+  it('writes PAX for long names, big ids and binary xattrs, whiteouts as .wh. files', async () => {
+    const store = await tempStore();
+    const layer = await writeLayer(store.content, sampleEntries(), { sourceDateEpoch: 1_700_000_000 });
+    const entries = await listTar(store.content.blobPath(layer.diffId));
+    expect(entries.map((e) => e.name)).toEqual([
+      'etc/', 'etc/shadow', 'bin/ping', longName, tooLongForUstar, 'héllo/wörld', '.wh.gone', 'etc/.wh..wh..opq',
+    ]);
+    const [dir, shadow, ping, long, sym, hard] = entries;
+    expect(dir?.type).toBe('directory');
+    expect(shadow).toMatchObject({ mode: 0, gid: 42, text: 'secret', mtime: 1_600_000_000 });
+    expect(ping?.mode).toBe(0o4755);
+    expect(ping?.mtime).toBe(1_700_000_000); // clamped
+    expect(ping?.xattrs['security.capability']).toEqual(capability);
+    expect(long).toMatchObject({ uid: 3_000_000, gid: 3_000_001, text: 'long' });
+    expect(sym).toMatchObject({ type: 'symlink', linkname: `/${'t'.repeat(150)}` });
+    expect(hard).toMatchObject({ type: 'hardlink', linkname: 'etc/shadow' });
+  });
+
+  it('produces tars GNU tar reads the same way', async () => {
+    const store = await tempStore();
+    const layer = await writeLayer(store.content, sampleEntries());
+    const { stdout } = await execa('tar', ['--numeric-owner', '-tvf', store.content.blobPath(layer.diffId)]);
+    const lines = stdout.split('\n');
+    expect(lines[1]).toMatch(/^---------- 0\/42 +6 .* etc\/shadow$/);
+    expect(lines[2]).toMatch(/^-rwsr-xr-x 0\/0 /);
+    expect(lines[3]).toContain('3000000/3000001');
+    expect(lines[3]).toContain(longName);
+    expect(lines[4]).toContain(`${tooLongForUstar} -> /${'t'.repeat(150)}`);
+    expect(lines[5]).toContain('héllo/wörld link to etc/shadow');
+  });
+
+  it('reads host files, measuring them when no size is given', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'data'), 'from disk');
+    const store = await tempStore();
+    const fromDisk = await writeLayer(store.content, [{ path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, source: path.join(dir, 'data') }]);
+    const inMemory = await writeLayer(store.content, [{ path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, content: Buffer.from('from disk') }]);
+    expect(fromDisk).toEqual(inMemory);
+    const [entry] = await listTar(store.content.blobPath(fromDisk.diffId));
+    expect(entry).toMatchObject({ name: 'data', size: 9, text: 'from disk' });
+  });
+
+  it('refuses a host file that shrank after it was listed', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'data'), 'short');
+    const store = await tempStore();
+    const entry: LayerEntry = { path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, size: 100, source: path.join(dir, 'data') };
+    await expect(writeLayer(store.content, [entry])).rejects.toMatchObject({ code: 'FILE_CHANGED' });
+    expect(await store.content.list()).toEqual([]);
+  });
+
+  it('refuses entry paths that are not clean relative paths', async () => {
+    const store = await tempStore();
+    for (const bad of ['../x', '/abs', 'a/../b', 'a//b', '']) {
+      const entry: LayerEntry = { path: bad, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('') };
+      await expect(writeLayer(store.content, [entry])).rejects.toMatchObject({ code: 'BAD_ENTRY' });
+    }
+  });
+});
+
+describe('walkDir → writeLayer → applyLayer(merged)', () => {
+  it('round-trips modes, owners, setuid, xattrs, symlinks, hardlinks and fifos', async () => {
+    const src = await tempDir();
+    await mkdir(path.join(src, 'bin'));
+    await writeFile(path.join(src, 'bin', 'tool'), 'tool');
+    await chown(path.join(src, 'bin', 'tool'), 1000, 2000);
+    await chmod(path.join(src, 'bin', 'tool'), 0o4751);
+    await setAttribute(path.join(src, 'bin', 'tool'), 'security.capability', capability);
+    await setAttribute(path.join(src, 'bin', 'tool'), 'user.note', 'kept');
+    await link(path.join(src, 'bin', 'tool'), path.join(src, 'bin', 'tool-alias'));
+    await symlink('/run', path.join(src, 'var-run'));
+    await execa('mknod', [path.join(src, 'pipe'), 'p']);
+    await utimes(path.join(src, 'bin'), 1_500_000_000, 1_500_000_000);
+
+    const store = await tempStore();
+    const layer = await writeLayer(store.content, walkDir(src));
+    const dest = await tempDir();
+    await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), dest, { format: 'merged' });
+
+    const tool = await lstat(path.join(dest, 'bin', 'tool'));
+    expect(tool.mode & 0o7777).toBe(0o4751);
+    expect([tool.uid, tool.gid]).toEqual([1000, 2000]);
+    expect(tool.nlink).toBe(2);
+    expect((await lstat(path.join(dest, 'bin', 'tool-alias'))).ino).toBe(tool.ino);
+    expect(await getAttribute(path.join(dest, 'bin', 'tool'), 'security.capability')).toEqual(capability);
+    expect((await getAttribute(path.join(dest, 'bin', 'tool'), 'user.note'))?.toString()).toBe('kept');
+    expect(await readFile(path.join(dest, 'bin', 'tool'), 'utf8')).toBe('tool');
+    expect(await readlink(path.join(dest, 'var-run'))).toBe('/run');
+    expect((await lstat(path.join(dest, 'pipe'))).isFIFO()).toBe(true);
+    expect((await lstat(path.join(dest, 'bin'))).mtimeMs).toBe(1_500_000_000_000);
+
+    // Walking the result again gives the very same layer.
+    const again = await writeLayer(store.content, walkDir(dest));
+    expect(again.diffId).toBe(layer.diffId);
+  });
+});
