@@ -3,7 +3,6 @@
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
 import { cacheKey, explainFormat, explainMiss } from '../cache/keys.js';
-import { withStepLock } from '../cache/cache-store.js';
 import { canonicalJson } from '../core/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../core/ports.js';
@@ -59,7 +58,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   const withEpoch = (op: Record<string, unknown>) => (epoch === undefined ? op : { ...op, sourceDateEpoch: epoch });
   const byContent = input.contentOp && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await input.contentOp())) } : undefined;
   // Two builds missing the same step at once: one runs it, the other waits and then hits.
-  return withStepLock(ctx.deps.cache, step.key, async () => {
+  return ctx.deps.cache.lock(step.key, async () => {
     const second = await lookup(ctx, step);
     if (second.outcome !== undefined) return second.outcome;
     if (byContent !== undefined && byContent.key !== step.key) {

@@ -5,7 +5,7 @@
  *
  * Last use is the record file's mtime (touched on every hit), which `builder prune` and the
  * automatic GC use to drop the least recently used records first. A step that two builds reach at
- * once runs once: see {@link withStepLock}.
+ * once runs once: see {@link DiskCacheStore.lock}.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -102,14 +102,6 @@ export class DiskCacheStore implements CacheStore {
   private pathOf(dir: string, key: string): string {
     return join(dir, this.checked(key).slice(0, 2), `${key}.json`);
   }
-}
-
-/**
- * Runs `work` under the step lock of `key` when `cache` is a {@link DiskCacheStore}; other cache
- * stores (test fakes) run it directly. builder/step-cache.ts wraps its lookup-run-record in this.
- */
-export function withStepLock<T>(cache: CacheStore, key: string, work: () => Promise<T>): Promise<T> {
-  return cache instanceof DiskCacheStore ? cache.lock(key, work) : work();
 }
 
 /** Every record file of the store at `root` (for prune, GC and fsck). */

@@ -211,6 +211,12 @@ export interface CacheStore {
   getInputs(identity: string): Promise<Record<string, string> | undefined>;
   putInputs(identity: string, inputs: Record<string, string>): Promise<void>;
   /**
+   * Runs `work` (look the key up and, on a miss, run the step and record it) so that two
+   * processes reaching the same missed key at once run the step once: the second waits, then
+   * hits. A store shared by no other process may simply run `work`.
+   */
+  lock<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /**
    * Told of every record a build used (hit or newly written), with the stage it belongs to, so a
    * cache export (`--cache-to`) knows what to send. Optional: stores that export nothing omit it.
    */

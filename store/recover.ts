@@ -3,7 +3,8 @@
  * one read of /proc/self/mountinfo) and without touching any live process's work.
  *
  * - `tmp/<owner>/` of a dead owner: OCI containers it left running are killed and their cgroups
- *   removed (recover-containers.ts), its overlay mounts are unmounted, then the dir is deleted.
+ *   removed (the `stopContainers` hook: runners/oci/recover-containers.ts, wired in by
+ *   cli/compose.ts), its overlay mounts are unmounted, then the dir is deleted.
  * - `ingest/<owner>-…` partial blobs and `leases/<owner>` of dead owners are deleted.
  * - Entries not named after an owner (made by code that uses the shared `tmp/`) are deleted only
  *   when no other live process has the store open, or when older than `graceMs`.
@@ -22,7 +23,6 @@ import { storeLayout, type StoreLayout } from './layout.js';
 import { otherLiveOwners, readLiveLeases } from './lease.js';
 import { mountsUnder, unmountAllUnder } from '../sys/mounts.js';
 import { acquireLock, isOwnerAlive, ownerOf } from '../sys/file-lock.js';
-import { stopOrphanedContainers } from '../runners/oci/recover-containers.js';
 
 /** What {@link recoverStore} cleaned up. */
 export interface RecoveryReport {
@@ -40,6 +40,11 @@ export interface RecoveryReport {
 export interface RecoverOptions {
   /** Entries not named after an owner are removed once this old (default one hour). */
   graceMs?: number;
+  /**
+   * Stops the containers a dead owner started whose state lies under `dir` (its scratch dir) and
+   * returns how many: the runners know their runtimes' records, the store does not.
+   */
+  stopContainers?: (dir: string) => Promise<number>;
 }
 
 /** Tidies the store at `root` after crashed processes; safe to run while other builds are live. */
@@ -60,7 +65,7 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
     if (name === 'logs' || !(await orphaned(layout.tmp, name))) continue;
     const dir = path.join(layout.tmp, name);
     // A container the dead owner started may still run (its cgroups and processes outlive it).
-    if (ownerOf(name) !== undefined) report.containersStopped += await stopOrphanedContainers(dir);
+    if (ownerOf(name) !== undefined) report.containersStopped += (await options.stopContainers?.(dir)) ?? 0;
     // Never recurse into something still mounted: rm would delete through the mount.
     if (!(await unmountAllUnder(dir))) continue;
     await rm(dir, { recursive: true, force: true });

@@ -1,19 +1,19 @@
 /**
- * One call to open everything that lives in a store root: the composition root uses this rather
- * than knowing each part's constructor.
+ * What opening a store root involves besides its parts: the default root, this process's lease,
+ * recovery after crashed processes, and this process's scratch dir. The parts themselves (content
+ * store, tag store, snapshotter) are constructed by the composition root, cli/compose.ts.
  */
 import { rmdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Snapshotter } from '../core/ports.js';
-import { FsContentStore } from './content-store.js';
+import type { FsContentStore } from './content-store.js';
 import type { ImageStore } from './images.js';
 import { processTmpDir } from './layout.js';
 import { processLease } from './lease.js';
 import { recoverStore, type RecoverOptions } from './recover.js';
-import { FsSnapshotter } from './snapshotter.js';
-import { IndexTagStore } from './tag-store.js';
+import type { IndexTagStore } from './tag-store.js';
 
 /** A store root opened: blobs, tags and snapshots. */
 export interface OpenedStore extends ImageStore {
@@ -28,7 +28,7 @@ export interface OpenedStore extends ImageStore {
   tmpDir: string;
 }
 
-/** Options for {@link openStore}. */
+/** Options for {@link claimStoreRoot}. */
 export interface OpenStoreOptions {
   /** Run {@link recoverStore} first (default true). */
   recover?: boolean | RecoverOptions;
@@ -45,21 +45,19 @@ export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Opens (creating when missing) the store at `root`: registers this process as a live user
- * (its lease), cleans up after crashed ones (recover.ts) and makes this process's scratch dir.
+ * Claims the store at `root` (its layout already made) for this process: registers it as a live
+ * user (its lease), cleans up after crashed ones (recover.ts) and makes its scratch dir, which it
+ * returns.
  */
-export async function openStore(root: string = defaultStoreRoot(), options: OpenStoreOptions = {}): Promise<OpenedStore> {
-  const content = await FsContentStore.open(root);
-  // Opening the content store created the layout; the tag store needs nothing more.
-  const tags = new IndexTagStore(content.root);
+export async function claimStoreRoot(root: string, options: OpenStoreOptions = {}): Promise<string> {
   // The lease first: a concurrent recovery must see this process as live before it has work in flight.
-  await processLease(content.root).open();
-  if (options.recover !== false) await recoverStore(content.root, options.recover === true ? {} : options.recover);
-  const tmpDir = processTmpDir(content.root);
+  await processLease(root).open();
+  if (options.recover !== false) await recoverStore(root, options.recover === true ? {} : options.recover);
+  const tmpDir = processTmpDir(root);
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   // Empty at a clean exit (what is left after a crash, recovery removes).
   process.once('exit', () => rmSafe(tmpDir));
-  return { root: content.root, content, tags, snapshotter: new FsSnapshotter(content), tmpDir };
+  return tmpDir;
 }
 
 function rmSafe(dir: string): void {

@@ -4,13 +4,9 @@
  * in order. A hit there whose layer the store lacks offers that layer to {@link LazyLayers}
  * (fetched only when something unpacks or commits it); the record is written to the disk cache
  * once its layer is in the store (a local record never points at a missing blob), and from then on
- * it is an ordinary local hit.
- *
- * It extends DiskCacheStore (rather than wrapping one) so builders still take the per-key step
- * lock (`withStepLock` recognises disk-backed stores by class).
+ * it is an ordinary local hit. Inputs and the step lock are the local cache's.
  */
-import type { CacheRecord, CacheUseScope, ContentStore } from '../../core/ports.js';
-import { DiskCacheStore } from '../cache-store.js';
+import type { CacheRecord, CacheStore, CacheUseScope, ContentStore } from '../../core/ports.js';
 import type { ExportedRecord } from './format.js';
 import type { ImportedCache } from './import.js';
 import { LazyLayers } from './lazy-layers.js';
@@ -21,18 +17,17 @@ interface UsedRecord {
   scope: CacheUseScope;
 }
 
-export class LayeredCacheStore extends DiskCacheStore {
+export class LayeredCacheStore implements CacheStore {
   private readonly used = new Map<string, UsedRecord>();
   readonly lazy: LazyLayers;
 
   /** `content` is the store's own content store (not the build's lazy view of it). */
-  constructor(root: string, private readonly content: ContentStore, private readonly imports: readonly ImportedCache[]) {
-    super(root);
+  constructor(private readonly local: CacheStore, private readonly content: ContentStore, private readonly imports: readonly ImportedCache[]) {
     this.lazy = new LazyLayers(content);
   }
 
-  override async get(key: string): Promise<CacheRecord | undefined> {
-    const local = await super.get(key);
+  async get(key: string): Promise<CacheRecord | undefined> {
+    const local = await this.local.get(key);
     if (local !== undefined && (await this.layerPresent(local))) return local;
     for (const source of this.imports) {
       const record = source.records.get(key);
@@ -42,6 +37,22 @@ export class LayeredCacheStore extends DiskCacheStore {
       return record;
     }
     return local;
+  }
+
+  put(key: string, record: CacheRecord): Promise<void> {
+    return this.local.put(key, record);
+  }
+
+  getInputs(identity: string): Promise<Record<string, string> | undefined> {
+    return this.local.getInputs(identity);
+  }
+
+  putInputs(identity: string, inputs: Record<string, string>): Promise<void> {
+    return this.local.putInputs(identity, inputs);
+  }
+
+  lock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.local.lock(key, work);
   }
 
   noteUsed(key: string, record: CacheRecord, scope: CacheUseScope): void {

@@ -8,7 +8,7 @@ import type { BuildOptions } from '../../builder/session.js';
 import type { ProgressSink } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
-import { openStore, storeRoot, type OpenedStore } from '../compose.js';
+import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
 import type { SharedCaches } from '../../cache/remote/shared-cache.js';
 import { sourceSnippet } from '../source-snippet.js';
 import { parseOutput, writeOutput } from '../output.js';
@@ -53,7 +53,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const secrets = parseSecrets(flags.secret ?? []);
   if (flags.push && flags.tag.length === 0) throw new UserError('--push needs a name to push to: give -t REGISTRY/NAME:TAG', 'USAGE');
   const shared = await openSharedCaches(flags);
-  const store = await openStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
+  const store = await openBuildStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
   const cancel = cancelOnSignals();
   const options: BuildOptionsWithSecrets = {
     secrets,
@@ -110,7 +110,7 @@ async function openSharedCaches(flags: BuildFlags): Promise<SharedCaches | undef
 }
 
 /** After a successful build: `--cache-to` exports, then `--push` of each tag (summaries on stderr). */
-async function shareResult(flags: BuildFlags, store: OpenedStore, shared: SharedCaches | undefined): Promise<void> {
+async function shareResult(flags: BuildFlags, store: BuildStore, shared: SharedCaches | undefined): Promise<void> {
   if (shared !== undefined && store.sharedCache !== undefined) {
     for (const line of await shared.exportAll(store.sharedCache, store.images.content)) if (!flags.quiet) process.stderr.write(`${line}\n`);
   }

@@ -9,8 +9,8 @@ import type { StoreProblem } from '../../store/fsck.js';
 import { collectGarbage, type GcResult } from '../../store/gc.js';
 import { loadManifest, type ImageStore } from '../../store/images.js';
 import { readLiveLeases } from '../../store/lease.js';
-import { openStore, type OpenedStore } from '../../store/store.js';
-import { storeRoot } from '../compose.js';
+import type { OpenedStore } from '../../store/store.js';
+import { openStore, storeRoot } from '../compose.js';
 import { formatBytes } from '../format.js';
 import { configuredKeep, parseSize } from '../gc-config.js';
 

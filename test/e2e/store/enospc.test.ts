@@ -12,7 +12,7 @@ import { StoreError } from '../../../core/errors.js';
 import { checkStore } from '../../../store/fsck.js';
 import { writeLayer } from '../../../layers/layer-writer.js';
 import { storeLayout } from '../../../store/layout.js';
-import { openStore } from '../../../store/store.js';
+import { openStore } from '../../../cli/compose.js';
 import { BASE, buildOk, readIn, tempDir, unpack, writeContext, build } from '../../helpers/build-fixture.js';
 import { makeBusyboxDockerArchive } from '../../helpers/busybox.js';
 import { runTzbuild } from '../../helpers/cli.js';

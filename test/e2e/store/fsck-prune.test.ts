@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { listCacheRecords } from '../../../cache/cache-store.js';
 import { checkStore } from '../../../store/fsck.js';
 import { storeLayout } from '../../../store/layout.js';
-import { openStore } from '../../../store/store.js';
+import { openStore } from '../../../cli/compose.js';
 import { tempStore } from '../../helpers/cli.js';
 import { planCachePrune, parseSize } from '../../../cli/commands/store.js';
 import { buildDockerfile, buildOk, cli, inspect, loadedStore, manifestOf, blobPath, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';

@@ -8,14 +8,14 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { DiskCacheStore, withStepLock } from '../../../cache/cache-store.js';
+import { DiskCacheStore } from '../../../cache/cache-store.js';
 import { acquireLock, isOwnerAlive, ownerId } from '../../../sys/file-lock.js';
 import { collectGarbage } from '../../../store/gc.js';
 import { storeLayout } from '../../../store/layout.js';
 import { readLiveLeases } from '../../../store/lease.js';
 import { mountsUnder } from '../../../sys/mounts.js';
 import { recoverStore } from '../../../store/recover.js';
-import { openStore } from '../../../store/store.js';
+import { openStore } from '../../../cli/compose.js';
 import { loadedStore, tempDir, writeContext } from '../../helpers/build-fixture.js';
 import { tempStore } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/paths.js';
@@ -55,7 +55,7 @@ describe('locks', () => {
     const second = new DiskCacheStore(root);
     const order: string[] = [];
     const run = (cache: DiskCacheStore, name: string) =>
-      withStepLock(cache, key, async () => {
+      cache.lock(key, async () => {
         if ((await cache.get(key)) !== undefined) return order.push(`${name} hit`);
         order.push(`${name} runs`);
         await new Promise((resolve) => setTimeout(resolve, 200));

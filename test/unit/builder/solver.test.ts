@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { build } from '../../../builder/build.js';
 import type { BuildDeps, BuildOptions } from '../../../builder/session.js';
 import { DiskCacheStore } from '../../../cache/cache-store.js';
-import { openStore } from '../../../store/store.js';
+import { openStore } from '../../../cli/compose.js';
 import { storeLayout } from '../../../store/layout.js';
 import { StoreImageSource } from '../../../archive/store-image-source.js';
 import { StoreImageCommitter, StoreLayerWriter } from '../../../store/store-adapters.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../../store/store.js';
+import { openStore } from '../../../cli/compose.js';
 import { splitDevice, walkDir, walkUpperdir } from '../../../layers/upperdir.js';
 import type { LayerEntry } from '../../../core/ports.js';
 import { tempDir } from '../../helpers/layers.js';

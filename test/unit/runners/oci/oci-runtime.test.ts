@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../../core/errors.js';
 import type { RunSpec } from '../../../../core/ports.js';
-import { createRunner, isRunnerKind } from '../../../../runners/index.js';
+import { createRunner } from '../../../../cli/compose.js';
+import { isRunnerKind } from '../../../../runners/kinds.js';
 import { NamespaceRunner } from '../../../../runners/namespaces.js';
 import { execFailureResult } from '../../../../runners/oci/exec-failure.js';
 import { OciRuntimeRunner } from '../../../../runners/oci/oci-runtime.js';
@@ -109,17 +110,17 @@ describe('createRunner', () => {
   const none = () => undefined;
   const only = (name: string) => (kind: string) => (kind === name ? `/opt/${name}` : undefined);
 
-  it('auto prefers crun, then runc, then the namespace runner', () => {
-    expect(createRunner('auto', { findRuntime: (kind) => `/opt/${kind}` }).name).toBe('crun');
-    expect(createRunner('auto', { findRuntime: only('runc') }).name).toBe('runc');
-    expect(createRunner('auto', { findRuntime: none })).toBeInstanceOf(NamespaceRunner);
+  it('auto prefers crun, then runc, then the namespace runner', async () => {
+    expect((await createRunner('auto', { findRuntime: (kind) => `/opt/${kind}` })).name).toBe('crun');
+    expect((await createRunner('auto', { findRuntime: only('runc') })).name).toBe('runc');
+    expect(await createRunner('auto', { findRuntime: none })).toBeInstanceOf(NamespaceRunner);
   });
 
-  it('gives the named runner, and a clear UserError for a runtime that is not installed', () => {
-    expect(createRunner('crun', { findRuntime: only('crun') })).toBeInstanceOf(OciRuntimeRunner);
-    expect(createRunner('namespaces', { findRuntime: none }).name).toBe('namespaces');
-    expect(() => createRunner('runc', { findRuntime: only('crun') })).toThrow(UserError);
-    expect(() => createRunner('runc', { findRuntime: none })).toThrow(/runc is not installed/);
+  it('gives the named runner, and a clear UserError for a runtime that is not installed', async () => {
+    expect(await createRunner('crun', { findRuntime: only('crun') })).toBeInstanceOf(OciRuntimeRunner);
+    expect((await createRunner('namespaces', { findRuntime: none })).name).toBe('namespaces');
+    await expect(createRunner('runc', { findRuntime: only('crun') })).rejects.toThrow(UserError);
+    await expect(createRunner('runc', { findRuntime: none })).rejects.toThrow(/runc is not installed/);
   });
 
   it('recognises the --runner values', () => {
