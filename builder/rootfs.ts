@@ -1,39 +1,12 @@
 /**
- * Views of an image's filesystem, for the steps that must look inside one (COPY's destination
- * checks, --chown and USER name lookup, WORKDIR, COPY --from, RUN --mount sources). Paths are
- * resolved as the container would resolve them: symlinks, absolute ones included, never lead out
- * of the root. {@link layeredView} answers from the snapshots themselves (no mount: a mount and an
- * unmount cost two processes per step); {@link withRootfs} mounts a real read-only overlay for the
- * steps that walk a whole tree.
+ * Looking inside an image's filesystem through the Snapshotter's views (COPY's destination
+ * checks, --chown and USER name lookup, WORKDIR, COPY --from, RUN --mount sources): paths
+ * resolved as the container would resolve them, and users and groups from /etc/passwd and
+ * /etc/group.
  */
-import type { Stats } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { resolveScoped } from './context/resolve.js';
-import { readFileFromLayers, resolveInLayers, topmostEntry } from '../layers/layered-read.js';
-import { lowerdirOption } from '../sys/overlay-options.js';
-import { inUserNamespace } from '../sys/userns.js';
-import { runQuiet } from '../sys/processes.js';
 import { join, posix } from 'node:path';
-
-/** What a step can ask of an image's filesystem. */
-export interface ImageView {
-  /** `path` (absolute, in the image) with every symlink followed, as an absolute image path. */
-  resolve(path: string): Promise<string>;
-  /** Stats of what `path` names, symlinks followed; undefined when absent or deleted. */
-  stat(path: string): Promise<Stats | undefined>;
-  /** A file's text; '' when absent. */
-  readText(path: string): Promise<string>;
-}
-
-/** The merged filesystem of `lowerdirs` (lowest first), read from the snapshots without a mount. */
-export function layeredView(lowerdirs: readonly string[]): ImageView {
-  const resolve = async (path: string) => `/${(await resolveInLayers(lowerdirs, path)).join('/')}`;
-  return {
-    resolve,
-    stat: async (path) => (await topmostEntry(lowerdirs, (await resolve(path)).slice(1)))?.stats,
-    readText: async (path) => (await readFileFromLayers(lowerdirs, path).catch(() => undefined))?.toString('utf8') ?? '',
-  };
-}
+import type { ImageView, LayerRef, Snapshotter } from '../core/ports.js';
 
 /** Kind of thing at an image path, following symlinks; undefined when absent. */
 export async function kindAt(view: ImageView, path: string): Promise<'directory' | 'file' | 'other' | undefined> {
@@ -44,59 +17,14 @@ export async function kindAt(view: ImageView, path: string): Promise<'directory'
   return info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';
 }
 
-/** Runs `use` with a directory showing the merged filesystem of `lowerdirs` (lowest first). */
-export async function withRootfs<T>(lowerdirs: string[], tmpRoot: string, use: (root: string) => Promise<T>): Promise<T> {
-  const view = await openRootfs(lowerdirs, tmpRoot);
+/** Runs `use` with a directory showing the merged filesystem of `layers`, then closes the view. */
+export async function withMountedView<T>(snapshotter: Snapshotter, layers: LayerRef[], use: (root: string) => Promise<T>): Promise<T> {
+  const view = await snapshotter.mount(layers);
   try {
     return await use(view.root);
   } finally {
     await view.close();
   }
-}
-
-/** A directory showing a merged filesystem, until `close` (see {@link openRootfs}). */
-export interface OpenedRootfs {
-  root: string;
-  close(): Promise<void>;
-}
-
-/**
- * A directory showing the merged filesystem of `lowerdirs` (lowest first): a read-only overlay
- * mount (a mount and an umount process), the snapshot itself when there is one, an empty dir
- * when there is none.
- */
-export async function openRootfs(lowerdirs: string[], tmpRoot: string): Promise<OpenedRootfs> {
-  if (lowerdirs.length === 1) return { root: lowerdirs[0]!, close: async () => undefined };
-  if (lowerdirs.length === 0) {
-    const empty = await mkdtemp(join(tmpRoot, 'empty-'));
-    return { root: empty, close: () => rm(empty, { recursive: true, force: true }) };
-  }
-  // `<dir>/root` is the mountpoint, `<dir>/layers` holds lowerdir links if the chain needs them.
-  const dir = await mkdtemp(join(tmpRoot, 'view-'));
-  const mountpoint = join(dir, 'root');
-  const removeDir = () => rm(dir, { recursive: true, force: true });
-  let mounted;
-  try {
-    await mkdir(mountpoint);
-    const lower = lowerdirOption(join(dir, 'layers'), lowerdirs);
-    // In a user namespace (rootless) overlay reads its markers from user.* xattrs.
-    const options = `ro,lowerdir=${lower.value}${inUserNamespace() ? ',userxattr' : ''}`;
-    mounted = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', options, mountpoint], { cwd: lower.from });
-  } catch (error) {
-    await removeDir();
-    throw error;
-  }
-  if (mounted.exitCode !== 0) {
-    await removeDir();
-    throw new Error(`cannot mount a view of the image: ${mounted.stderr.trim() || mounted.error?.message || `mount exited with ${mounted.exitCode ?? mounted.signal}`}`);
-  }
-  return {
-    root: mountpoint,
-    close: async () => {
-      await runQuiet('umount', [mountpoint]);
-      await removeDir();
-    },
-  };
 }
 
 /**

@@ -39,7 +39,12 @@ export interface BuildOptions {
   /** Where to keep the context's stat cache between builds. */
   statCachePath?: string;
   signal?: AbortSignal;
+  /** The build's secrets by id, for RUN --mount=type=secret (`--secret id=x,src=FILE|env=VAR`). */
+  secrets?: ReadonlyMap<string, SecretSource>;
 }
+
+/** Where a `--secret` value comes from: never part of a cache key, a layer or a log. */
+export type SecretSource = { kind: 'file'; path: string } | { kind: 'env'; name: string };
 
 /** Everything a step handler can reach. */
 export interface StepContext {

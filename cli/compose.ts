@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { StoreExporter } from '../archive/exporter.js';
 import { StoreImageSource } from '../archive/store-image-source.js';
 import type { BuildDeps } from '../builder/session.js';
 import { UserError } from '../core/errors.js';
-import type { ProgressSink, RunResult, RunSpec, Runner } from '../core/ports.js';
+import type { Exporter, ProgressSink, RunResult, RunSpec, Runner } from '../core/ports.js';
 import { DiskCacheStore } from '../cache/cache-store.js';
 import type { ImportedCache } from '../cache/remote/import.js';
 import { LayeredCacheStore } from '../cache/remote/layered-cache-store.js';
@@ -48,6 +49,8 @@ export interface BuildStore {
   root: string;
   images: ImageStore;
   deps: BuildDeps;
+  /** Writes `--output` targets. */
+  exporter: Exporter;
   /** Where the stat cache of one context directory lives. */
   statCachePath(contextDir: string): string;
   /** The step cache with `--cache-from` caches behind it, when the build shares its cache. */
@@ -83,6 +86,7 @@ export async function openBuildStore(root: string, sink: ProgressSink, runner: R
     root: store.root,
     images,
     deps,
+    exporter: new StoreExporter(images),
     ...(sharedCache === undefined ? {} : { sharedCache }),
     statCachePath: (contextDir) => join(store.root, 'cache', 'contexts', `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.json`),
     close: async () => {

@@ -5,9 +5,10 @@
  * a bare path means `type=local,dest=PATH`, `-` is not supported.
  */
 import { UserError } from '../core/errors.js';
-import { resolveImage, type ImageStore } from '../store/images.js';
+import type { ExportTarget } from '../core/ports.js';
 
-export type OutputSpec = { type: 'image' } | { type: 'docker' | 'oci' | 'local' | 'tar'; dest: string };
+/** `type=image` keeps the image in the store only; the others go to the Exporter too. */
+export type OutputSpec = { type: 'image' } | ExportTarget;
 
 const types = ['image', 'docker', 'oci', 'local', 'tar'];
 
@@ -22,22 +23,5 @@ export function parseOutput(text: string): OutputSpec {
   if (type === 'image') return { type: 'image' };
   const dest = fields.get('dest');
   if (dest === undefined || dest === '' || dest === '-') throw new UserError(`--output type=${type} needs dest=PATH`, 'USAGE');
-  return { type: type as 'docker' | 'oci' | 'local' | 'tar', dest };
-}
-
-/** Writes the built image (`imageRef`: its ID or a tag) where the spec says. */
-export async function writeOutput(store: ImageStore, imageRef: string, tags: string[], spec: OutputSpec): Promise<void> {
-  switch (spec.type) {
-    case 'image':
-      return;
-    // The exporters load only when asked for: most builds export nothing.
-    case 'docker':
-    case 'oci':
-      // One tar serves both: a docker-archive manifest.json beside an OCI layout (docker save's format since Docker 25).
-      return (await import('../archive/export.js')).saveImages(store, tags.length > 0 ? tags : [imageRef], spec.dest);
-    case 'local':
-      return (await import('../archive/export-fs.js')).exportRootfs(store, await resolveImage(store, imageRef), spec.dest);
-    case 'tar':
-      return (await import('../archive/export-fs.js')).exportRootfsTar(store, await resolveImage(store, imageRef), spec.dest);
-  }
+  return { type: type as ExportTarget['type'], dest };
 }

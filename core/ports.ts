@@ -3,8 +3,11 @@
  * paragraph above it says what an implementation guarantees. Only `cli/compose.ts` (the
  * composition root) constructs the concrete implementations.
  *
- * Arrows point down: cli → builder → (cache, runners) → image. These are type-only contracts.
+ * Imports point down: cli → builder → cache | runners → registry | archive → store → layers →
+ * sys → core (docs/architecture.md; test/unit/architecture.test.ts enforces it). These are
+ * type-only contracts.
  */
+import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from './oci.js';
 
@@ -91,6 +94,35 @@ export interface Snapshotter {
    * the snapshot already exists; `dir` is then left to the caller.
    */
   adopt?(layers: LayerRef[], dir: string): Promise<boolean>;
+  /**
+   * The merged filesystem of `layers` as a container would see it, read from the snapshots
+   * without a mount (cheap: what COPY's destination checks, WORKDIR and user lookups use).
+   */
+  view(layers: LayerRef[]): Promise<ImageView>;
+  /**
+   * A directory showing the merged filesystem of `layers`, read-only, until `close` (a mount when
+   * there are several layers): for the steps that walk a whole tree (COPY --from, RUN --mount).
+   */
+  mount(layers: LayerRef[]): Promise<MountedView>;
+}
+
+/**
+ * What a step can ask of an image's filesystem. Paths are absolute in the image and resolved as
+ * the container would resolve them: symlinks, absolute ones included, never lead out of the root.
+ */
+export interface ImageView {
+  /** `path` with every symlink followed, as an absolute image path. */
+  resolve(path: string): Promise<string>;
+  /** Stats of what `path` names, symlinks followed; undefined when absent or deleted. */
+  stat(path: string): Promise<Stats | undefined>;
+  /** A file's text; '' when absent. */
+  readText(path: string): Promise<string>;
+}
+
+/** A host directory showing an image's filesystem, until {@link MountedView.close}. */
+export interface MountedView {
+  root: string;
+  close(): Promise<void>;
 }
 
 /**
@@ -246,6 +278,23 @@ export interface ResolvedImage {
  */
 export interface ImageSource {
   resolve(reference: string): Promise<ResolvedImage>;
+}
+
+/** Where `--output` sends a built image besides the store (Docker's `type=…,dest=…`). */
+export interface ExportTarget {
+  /** `docker`/`oci`: an archive `docker load` and OCI tools read; `local`: the filesystem as a directory; `tar`: as one tar. */
+  type: 'docker' | 'oci' | 'local' | 'tar';
+  dest: string;
+}
+
+/**
+ * Exporter: writes an image of the store out as `target` says. Guarantees: nothing is written
+ * outside `dest`; the filesystem written is the one a container of the image sees (whiteouts
+ * applied, device nodes of layers dropped as in the snapshots).
+ */
+export interface Exporter {
+  /** `image` is an ID or a tag; `tags` name it inside an archive (none: the archive names it by ID). */
+  export(image: string, tags: string[], target: ExportTarget): Promise<void>;
 }
 
 // ───────────────────────────────────────────── progress ──

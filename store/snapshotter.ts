@@ -15,11 +15,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
-import type { ContentStore, LayerRef, Snapshotter } from '../core/ports.js';
+import type { ContentStore, ImageView, LayerRef, MountedView, Snapshotter } from '../core/ports.js';
 import { digestHex } from '../core/digest.js';
 import { ownerId, withLock } from '../sys/file-lock.js';
 import { storeWriteError } from '../sys/io-errors.js';
-import { storeLayout, type StoreLayout } from './layout.js';
+import { processTmpDir, storeLayout, type StoreLayout } from './layout.js';
+import { layeredView, mountView } from './snapshot-views.js';
 import { processLease } from './lease.js';
 import { clearOverlayBookkeeping } from '../layers/upperdir.js';
 import { markLayerFrozen } from '../layers/layered-read.js';
@@ -123,6 +124,15 @@ export class FsSnapshotter implements Snapshotter {
   private noteComplete(hex: string): void {
     this.known.add(hex);
     markLayerFrozen(path.join(this.layout.snapshots, hex));
+  }
+
+  async view(layers: LayerRef[]): Promise<ImageView> {
+    return layeredView(await this.prepare(layers));
+  }
+
+  /** The view's mount dir is in this process's scratch dir, so recovery knows whose it is. */
+  async mount(layers: LayerRef[]): Promise<MountedView> {
+    return mountView(await this.prepare(layers), processTmpDir(this.layout.root));
   }
 
   async adopt(layers: LayerRef[], dir: string): Promise<boolean> {

@@ -9,7 +9,8 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../core/ports.js';
 import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '../context/index.js';
-import { kindAt, type ImageView } from '../rootfs.js';
+import { kindAt } from '../rootfs.js';
+import type { ImageView } from '../../core/ports.js';
 import { readXattrs, splitDevice } from '../../layers/upperdir.js';
 import { LayerEntrySet, toLayerPath } from './layer-entries.js';
 

@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { DockerfileError, UserError } from '../../core/errors.js';
-import type { LayerRef } from '../../core/ports.js';
+import type { LayerRef, MountedView } from '../../core/ports.js';
 import type { AddInstruction, CopyInstruction } from '../instructions.js';
 import type { StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
@@ -15,7 +15,7 @@ import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { sourceInputs } from '../explain.js';
-import { kindAt, layeredView, openRootfs, resolveUser, type OpenedRootfs } from '../rootfs.js';
+import { kindAt, resolveUser } from '../rootfs.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
@@ -142,7 +142,7 @@ function parseChmod(value: string): number {
 /** Builds the layer: every source placed into the image being copied into, read from its snapshots. */
 async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext, origin: OriginView): Promise<LayerRef | undefined> {
   const { deps } = ctx;
-  const destView = layeredView(await deps.snapshotter.prepare(state.layers));
+  const destView = await deps.snapshotter.view(state.layers);
   const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destView, plan.chown, true);
   const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
   const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
@@ -205,7 +205,7 @@ async function withSourceTrees<T>(plan: CopyPlan, ctx: StepContext, origin: Orig
  * and an umount process.
  */
 class OriginView {
-  private opened: Promise<{ view: OpenedRootfs; group: SourceGroup }> | undefined;
+  private opened: Promise<{ view: MountedView; group: SourceGroup }> | undefined;
 
   constructor(
     private readonly plan: CopyPlan,
@@ -221,10 +221,10 @@ class OriginView {
     await opened?.view.close();
   }
 
-  private async open(): Promise<{ view: OpenedRootfs; group: SourceGroup }> {
+  private async open(): Promise<{ view: MountedView; group: SourceGroup }> {
     const { origin } = this.plan;
     if (origin.kind === 'context') throw new Error('unreachable: a context COPY has no origin view');
-    const view = await openRootfs(await this.ctx.deps.snapshotter.prepare(origin.layers), this.ctx.deps.tmpDir);
+    const view = await this.ctx.deps.snapshotter.mount(origin.layers);
     try {
       const tree = await BuildContext.open(view.root, { ignorePatterns: [], linkScope: 'rootfs' });
       const label = origin.kind === 'stage' ? `stage ${this.ctx.plan.stages[origin.index]!.name ?? origin.index}` : `image ${origin.reference}`;

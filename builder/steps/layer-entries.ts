@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../core/ports.js';
-import type { ImageView } from '../rootfs.js';
+import type { ImageView } from '../../core/ports.js';
 
 /** Component-wise path order: `a` < `a/b` < `a-b`, so a directory directly precedes its contents. */
 export function compareLayerPaths(a: string, b: string): number {

@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { DockerfileError, UserError } from '../../core/errors.js';
 import type { RunMount } from '../../core/ports.js';
 import type { StepContext } from '../session.js';
-import { resolveInRoot, withRootfs } from '../rootfs.js';
+import { resolveInRoot, withMountedView } from '../rootfs.js';
 import type { ContextSource } from '../context/index.js';
 import type { CopyOrigin } from './copy-sources.js';
 import { acquireCacheMount } from './run-cache-mounts.js';
@@ -78,8 +78,7 @@ export async function cacheMountSource(planned: PlannedMount, ctx: StepContext, 
 /** A new cache starts with the content of `source` in the `from` stage or image. */
 async function seedCache(dir: string, origin: CopyOrigin, source: string, ctx: StepContext): Promise<void> {
   if (origin.kind === 'context') return;
-  const lowerdirs = await ctx.deps.snapshotter.prepare(origin.layers);
-  await withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
+  await withMountedView(ctx.deps.snapshotter, origin.layers, async (root) => {
     const from = await resolveInRoot(root, source);
     // execa is imported only here: a static import cost every build ~0.1 s of module loading.
     if ((await lstat(from).catch(() => undefined))?.isDirectory()) await (await import('execa')).execa('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
@@ -92,7 +91,7 @@ export async function layersSource(planned: PlannedMount, origin: CopyOrigin, ct
   const { spec } = planned;
   const lowerdirs = await ctx.deps.snapshotter.prepare(origin.layers);
   const source = spec.source || '/';
-  const subpath = await withRootfs(lowerdirs, ctx.deps.tmpDir, async (root) => {
+  const subpath = await withMountedView(ctx.deps.snapshotter, origin.layers, async (root) => {
     const resolved = await resolveInRoot(root, source);
     const info = await lstat(resolved).catch(() => undefined);
     if (info === undefined || (info.isCharacterDevice() && info.rdev === 0)) {

@@ -11,19 +11,13 @@ import { DockerfileError } from '../../core/errors.js';
 import type { RunMount } from '../../core/ports.js';
 import type { RunInstruction } from '../instructions.js';
 import { parseMountSpec, type MountSpec } from '../mounts.js';
-import type { BuildOptions, StepContext } from '../session.js';
+import type { SecretSource, StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
 import { sourceInputs } from '../explain.js';
 import type { ContextSource } from '../context/index.js';
 import { resolveOrigin, type CopyOrigin } from './copy-sources.js';
 import { cacheMountSource, contextBindSource, layersSource, secretSource, type OpenedMount } from './run-mount-sources.js';
-
-/** Where a `--secret` value comes from (`tzbuild build --secret id=x,src=FILE|env=VAR`). */
-export type SecretSource = { kind: 'file'; path: string } | { kind: 'env'; name: string };
-
-/** BuildOptions plus the build's secrets by id (the CLI fills it; see cli/commands/build.ts). */
-export type BuildOptionsWithSecrets = BuildOptions & { secrets?: ReadonlyMap<string, SecretSource> };
 
 /** A mount with its inputs identified, ready for the key and for opening. */
 export interface PlannedMount {
@@ -87,7 +81,7 @@ async function planOne(spec: MountSpec, state: StageState, ctx: StepContext, lin
 function planSecret(spec: MountSpec, ctx: StepContext, workdir: string, fail: (message: string) => never): PlannedMount | undefined {
   const id = spec.id || (spec.target ? posix.basename(spec.target) : '');
   if (id === '') fail('RUN --mount=type=secret needs an id (or a target to take it from)');
-  const secret = (ctx.options as BuildOptionsWithSecrets).secrets?.get(id);
+  const secret = ctx.options.secrets?.get(id);
   if (secret === undefined) {
     if (spec.required) fail(`secret "${id}" is required but was not given (tzbuild build --secret id=${id},src=FILE)`);
     return undefined;

@@ -11,7 +11,7 @@ import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
-import { kindAt, layeredView, resolveUser } from '../rootfs.js';
+import { kindAt, resolveUser } from '../rootfs.js';
 import { DockerfileError } from '../../core/errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
 
@@ -30,7 +30,7 @@ export async function workdirStep(state: StageState, instruction: WorkdirInstruc
 }
 
 async function makeWorkdir(state: StageState, ctx: StepContext, path: string, user: string, line: number): Promise<LayerRef | undefined> {
-  const view = layeredView(await ctx.deps.snapshotter.prepare(state.layers));
+  const view = await ctx.deps.snapshotter.view(state.layers);
   if ((await kindAt(view, path)) === 'directory') return undefined;
   const ids = user === '' ? { uid: 0, gid: 0 } : await resolveUser(view, user, true).catch((error: Error) => {
     throw new DockerfileError(error.message, ctx.plan.file, line);

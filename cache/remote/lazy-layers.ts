@@ -114,6 +114,14 @@ export function lazySnapshotter(inner: Snapshotter, lazy: LazyLayers): Snapshott
       await lazy.ensure(layers);
       return inner.prepare(layers);
     },
+    async view(layers: LayerRef[]) {
+      await lazy.ensure(layers);
+      return inner.view(layers);
+    },
+    async mount(layers: LayerRef[]) {
+      await lazy.ensure(layers);
+      return inner.mount(layers);
+    },
     // The adopted layer was just made here: nothing to fetch.
     ...(inner.adopt === undefined ? {} : { adopt: (layers: LayerRef[], dir: string) => inner.adopt!(layers, dir) }),
   };

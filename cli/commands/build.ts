@@ -4,16 +4,15 @@ import { join, relative, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
-import type { BuildOptions } from '../../builder/session.js';
+import type { BuildOptions, SecretSource } from '../../builder/session.js';
 import type { ProgressSink } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
 import type { SharedCaches } from '../../cache/remote/shared-cache.js';
 import { sourceSnippet } from '../source-snippet.js';
-import { parseOutput, writeOutput } from '../output.js';
+import { parseOutput } from '../output.js';
 import { configuredKeep } from '../gc-config.js';
-import type { BuildOptionsWithSecrets, SecretSource } from '../../builder/steps/run-mounts.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
 
 export interface BuildFlags {
@@ -55,7 +54,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const shared = await openSharedCaches(flags);
   const store = await openBuildStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
   const cancel = cancelOnSignals();
-  const options: BuildOptionsWithSecrets = {
+  const options: BuildOptions = {
     secrets,
     signal: cancel.signal,
     contextDir,
@@ -73,7 +72,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   let result: BuildResult;
   try {
     result = await build(options, store.deps);
-    if (output !== undefined && result.imageId !== undefined) await writeOutput(store.images, result.imageId, flags.tag, output);
+    if (output !== undefined && output.type !== 'image' && result.imageId !== undefined) await store.exporter.export(result.imageId, flags.tag, output);
   } catch (error) {
     if (cancel.signal.aborted) {
       await store.close();

@@ -10,7 +10,8 @@ import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markLayerFrozen, readFileFromLayers, topmostEntry } from '../../../layers/layered-read.js';
-import { layeredView, resolveInRoot, resolveUser } from '../../../builder/rootfs.js';
+import { resolveInRoot, resolveUser } from '../../../builder/rootfs.js';
+import { layeredView } from '../../../store/snapshot-views.js';
 import { canRunPrivileged } from '../../helpers/host.js';
 
 const enabled = await canRunPrivileged();
