@@ -8,7 +8,7 @@ import type { StepContext } from './session.js';
 import type { StageState } from './state.js';
 import { cachedStep } from './step-cache.js';
 import { withStep } from './history.js';
-import { configInputs } from './explain.js';
+import { shownByInstruction } from './step-inputs.js';
 import * as meta from './steps/metadata.js';
 import { runStep } from './steps/run.js';
 import { copyStep } from './steps/copy.js';
@@ -36,8 +36,10 @@ function metadata<K extends InstructionKind>(apply: Pure<K>): Handler<K> {
       globalArgs: ctx.plan.globalArgs,
     });
     const outcome = await cachedStep(ctx, state, {
-      op: { kind: instruction.kind, createdBy: result.createdBy, config: state.config.config },
-      explain: { instruction: result.createdBy, ...configInputs(state) },
+      description: {
+        instruction: result.createdBy,
+        inputs: { kind: shownByInstruction(instruction.kind), createdBy: shownByInstruction(result.createdBy), config: { key: state.config.config } },
+      },
       execute: async () => undefined,
     });
     return result.history === false ? result.state : withStep(result.state, result.createdBy, outcome);

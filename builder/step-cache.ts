@@ -10,6 +10,7 @@ import type { StepContext } from './session.js';
 import type { StageState } from './state.js';
 import { chainParent } from './history.js';
 import type { StageBase } from './plan.js';
+import { describeStep, type StepDescription, type StepInputs } from './step-inputs.js';
 
 export interface StepOutcome {
   layer?: LayerRef;
@@ -19,21 +20,20 @@ export interface StepOutcome {
 }
 
 export interface CachedStepInput {
-  /** The normalised operation: everything the step can observe, nothing it cannot. */
-  op: Record<string, unknown>;
   /**
-   * Named inputs for "why did this miss?" (see cache/keys.ts explainMiss for the names:
-   * `instruction`, `arg:X`, `env:X`, `file:P`, `user` …). The base is added here.
+   * Everything the step can observe, nothing it cannot: the key's op and the inputs that explain
+   * a miss both come from it (the base is added here).
    */
-  explain: Record<string, string>;
+  description: StepDescription;
   /** Runs the step; returns the layer it added (undefined: no filesystem change). */
   execute: () => Promise<LayerRef | undefined>;
   /**
-   * A second op from the content the step reads rather than where it comes from (COPY --from a
-   * stage: the files, not the stage's chain ID). Tried when `op` misses; results are recorded
-   * under both keys. Computing it may cost a read of those files, hence only after a miss.
+   * Inputs that replace those of the same name for a second key, from the content the step reads
+   * rather than where it comes from (COPY --from a stage: the files, not the stage's chain ID).
+   * Tried when the first key misses; results are recorded under both keys. Computing them may
+   * cost a read of those files, hence only after a miss.
    */
-  contentOp?: () => Promise<Record<string, unknown>>;
+  byContent?: () => Promise<StepInputs>;
 }
 
 /**
@@ -44,10 +44,12 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   const parent = chainParent(state);
   // A record made without SOURCE_DATE_EPOCH has real mtimes: it must not serve a reproducible build.
   const epoch = ctx.options.sourceDateEpoch;
+  const withEpoch = (op: Record<string, unknown>) => (epoch === undefined ? op : { ...op, sourceDateEpoch: epoch });
+  const { op, explain } = describeStep(input.description);
   const step: KeyedStep = {
-    key: cacheKey(parent, epoch === undefined ? input.op : { ...input.op, sourceDateEpoch: epoch }),
+    key: cacheKey(parent, withEpoch(op)),
     identity: stepIdentity(ctx),
-    explain: { ...input.explain, base: parent, image: state.baseId, format: explainFormat },
+    explain: { ...explain, base: parent, image: state.baseId, format: explainFormat },
   };
   const first = await lookup(ctx, step);
   if (first.outcome !== undefined) return first.outcome;
@@ -55,8 +57,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
     return dryRunOutcome(step.key);
   }
-  const withEpoch = (op: Record<string, unknown>) => (epoch === undefined ? op : { ...op, sourceDateEpoch: epoch });
-  const byContent = input.contentOp && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await input.contentOp())) } : undefined;
+  const byContent = input.byContent && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await contentOp(input))) } : undefined;
   // Two builds missing the same step at once: one runs it, the other waits and then hits.
   return ctx.deps.cache.lock(step.key, async () => {
     const second = await lookup(ctx, step);
@@ -73,6 +74,12 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
     return runAndRecord(ctx, step, input, byContent?.key);
   });
+}
+
+/** The op of the second key: the description with the content inputs in place. */
+async function contentOp(input: CachedStepInput): Promise<Record<string, unknown>> {
+  const inputs = { ...input.description.inputs, ...(await input.byContent!()) };
+  return describeStep({ ...input.description, inputs }).op;
 }
 
 interface KeyedStep {

@@ -14,15 +14,15 @@ export function cacheKey(parent: string, op: Record<string, unknown>): string {
 }
 
 /** Version of the recorded inputs; records of another version are not compared. */
-export const explainFormat = '2';
+export const explainFormat = '3';
 
 /**
  * Explains a miss in one line: compares the inputs recorded the last time the same step (same
  * Dockerfile, target and position) ran with this time's, and names what changed, most telling
  * first: the instruction, build args and env, files, the base image, the step below.
  * Input names: `instruction`, `arg:X`, `env:X`, `file:P` (`<type> <mode> <content>`), `sources`,
- * `image` (what the stage starts from), `base` (chain below the step), `config`, and plain names
- * (`user`, `workdir`, `dest` …).
+ * `mount:T`, `image` (what the stage starts from), `base` (chain below the step), `config`, and
+ * the plain names of builder/step-inputs.ts descriptions (`user`, `workdir`, `dest`, `platform` …).
  */
 export function explainMiss(previous: Record<string, string> | undefined, current: Record<string, string>): string {
   if (previous === undefined) return 'no earlier build of this step';
@@ -34,6 +34,7 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
     ...namesWith(changed, 'arg:').map((name) => `build arg ${name}`),
     ...namesWith(changed, 'env:').map((name) => `ENV ${name}`),
     ...fileChanges(changed, previous, current),
+    ...namesWith(changed, 'mount:').map((target) => `--mount ${target}`),
     ...[...changed].flatMap((name) => (plainLabels[name] === undefined ? [] : [plainLabels[name]])),
   ];
   if (reasons.length > 0) return `changed: ${reasons.slice(0, 3).join(', ')}${reasons.length > 3 ? ` (+${reasons.length - 3} more)` : ''}`;
@@ -46,6 +47,9 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
 /** How plain input names read in a reason. */
 const plainLabels: Record<string, string> = {
   user: 'USER', workdir: 'WORKDIR', network: '--network', dest: 'the destination', chown: '--chown', chmod: '--chmod',
+  argv: 'the command (SHELL)', platform: 'the platform', script: 'the heredoc script', mounts: 'a --mount',
+  paths: 'the source paths', destIsDir: 'the destination', heredocs: 'the heredoc content', urls: 'the downloaded files',
+  excludes: '--exclude', parents: '--parents', path: 'the path',
 };
 
 function namesWith(changed: Set<string>, prefix: string): string[] {

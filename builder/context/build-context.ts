@@ -12,7 +12,7 @@ import { realpath, stat as statPath } from 'node:fs/promises';
 import path from 'node:path';
 import { ContextError } from '../../core/errors.js';
 import type { Digest } from '../../core/oci.js';
-import { maxRecordedFiles } from '../explain.js';
+import { maxRecordedFiles } from '../step-inputs.js';
 import { digestEntry, type DigestStats } from './digest.js';
 import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';
 import { excluded, notFound } from './errors.js';

@@ -14,7 +14,7 @@ import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
-import { sourceInputs } from '../explain.js';
+import { shownByInstruction, sourceInputs, type StepInputs } from '../step-inputs.js';
 import { kindAt, resolveUser } from '../rootfs.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
@@ -54,23 +54,24 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
   const summaries = new Map<string, string>();
   const digest = plan.origin.kind === 'context' && plan.paths.length > 0 ? await ctx.context.digestSources(plan.contextSources, summaries) : '';
   const identity = plan.origin.kind === 'context' ? digest : plan.origin.identity;
-  const op = {
-    kind: instruction.kind, paths: plan.paths, sources: identity, dest: plan.dest, destIsDir: plan.destIsDir,
-    heredocs: plan.heredocs.map((heredoc) => [heredoc.name, sha256(heredoc.content)]),
-    urls: downloads.map((download) => [download.url, download.digest]),
-    chown: plan.chown, chmod: plan.chmod, platform: platformOf(state),
+  const inputs: StepInputs = {
+    kind: shownByInstruction(instruction.kind), paths: { key: plan.paths }, sources: { key: identity, explain: sourceInputs(identity, summaries) },
+    dest: { key: plan.dest, explain: { dest: plan.dest } }, destIsDir: { key: plan.destIsDir },
+    heredocs: { key: plan.heredocs.map((heredoc) => [heredoc.name, sha256(heredoc.content)]) },
+    urls: { key: downloads.map((download) => [download.url, download.digest]) },
+    chown: { key: plan.chown, explain: { chown: plan.chown ?? '' } }, chmod: { key: plan.chmod, explain: { chmod: String(plan.chmod ?? '') } },
+    platform: { key: platformOf(state) },
     // Only when given, so keys of plain COPY/ADD stay as they were.
-    ...(plan.excludes.length > 0 ? { excludes: plan.excludes } : {}),
-    ...(instruction.kind === 'copy' && instruction.parents === true ? { parents: true } : {}),
+    excludes: plan.excludes.length > 0 ? { key: plan.excludes } : undefined,
+    parents: instruction.kind === 'copy' && instruction.parents === true ? { key: true } : undefined,
   };
   const origin = new OriginView(plan, ctx);
   try {
     const outcome = await cachedStep(ctx, state, {
-      op,
+      description: { instruction: instruction.original, inputs },
       // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
       // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
-      ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { contentOp: async () => ({ ...op, sources: `content ${await stageSourcesDigest(plan, ctx, origin)}` }) } : {}),
-      explain: { instruction: instruction.original, ...sourceInputs(identity, summaries), dest: plan.dest, chown: plan.chown ?? '', chmod: String(plan.chmod ?? '') },
+      ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { byContent: async () => ({ sources: { key: `content ${await stageSourcesDigest(plan, ctx, origin)}` } }) } : {}),
       execute: () => materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),
     });
     return withStep(state, historyText(plan), outcome);

@@ -14,7 +14,7 @@ import { parseMountSpec, type MountSpec } from '../mounts.js';
 import type { SecretSource, StepContext } from '../session.js';
 import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
-import { sourceInputs } from '../explain.js';
+import { sourceInputs } from '../step-inputs.js';
 import type { ContextSource } from '../context/index.js';
 import { resolveOrigin, type CopyOrigin } from './copy-sources.js';
 import { cacheMountSource, contextBindSource, layersSource, secretSource, type OpenedMount } from './run-mount-sources.js';

@@ -15,7 +15,7 @@ import type { StepContext } from '../session.js';
 import { DEFAULT_PATH, envMap, platformOf, type StageState } from '../state.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
-import { envInputs } from '../explain.js';
+import { envInput, shownByInstruction } from '../step-inputs.js';
 import { commandArgv } from './metadata.js';
 import { proxyArgs } from '../platform.js';
 import { resolveUser } from '../rootfs.js';
@@ -38,16 +38,19 @@ export async function runStep(state: StageState, instruction: RunInstruction, ct
   const user = state.config.config.User ?? '';
   const cwd = state.config.config.WorkingDir || '/';
   const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
-  // Mounts and scripts enter the key only when present, so plain RUN keys stay as they were.
-  const extra = {
-    ...(mounts.length > 0 ? { mounts: mountsKey(mounts) } : {}),
-    ...(script ? { script: [script.name, sha256(script.content)] } : {}),
-  };
-  const mountInputs = Object.assign({}, ...mounts.map((mount) => mount.explain)) as Record<string, string>;
   const run: RunPlan = { argv, env, user, cwd, network, mounts, line: instruction.range.startLine, endLine: instruction.range.endLine, ...(script ? { script } : {}) };
   const outcome = await cachedStep(ctx, state, {
-    op: { kind: 'run', argv, env: [...env].sort(), user, cwd, network, platform: platformOf(state), ...extra },
-    explain: { instruction: instruction.original, ...envInputs(state, env), user, workdir: cwd, network, ...mountInputs },
+    description: {
+      instruction: instruction.original,
+      inputs: {
+        kind: shownByInstruction('run'), argv: { key: argv }, env: envInput(state, env),
+        user: { key: user, explain: { user } }, cwd: { key: cwd, explain: { workdir: cwd } }, network: { key: network, explain: { network } },
+        platform: { key: platformOf(state) },
+        // Mounts and scripts enter the key only when present, so plain RUN keys stay as they were.
+        mounts: mounts.length > 0 ? { key: mountsKey(mounts), explain: Object.assign({}, ...mounts.map((mount) => mount.explain)) } : undefined,
+        script: script ? { key: [script.name, sha256(script.content)] } : undefined,
+      },
+    },
     execute: () => execute(state, ctx, run),
   });
   return withStep(state, createdBy, outcome);

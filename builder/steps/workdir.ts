@@ -14,6 +14,7 @@ import { withStep } from '../history.js';
 import { kindAt, resolveUser } from '../rootfs.js';
 import { DockerfileError } from '../../core/errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
+import { shownByInstruction } from '../step-inputs.js';
 
 export async function workdirStep(state: StageState, instruction: WorkdirInstruction, ctx: StepContext): Promise<StageState> {
   const where = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
@@ -22,8 +23,10 @@ export async function workdirStep(state: StageState, instruction: WorkdirInstruc
   const user = state.config.config.User ?? '';
   const next: StageState = { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir: path } } };
   const outcome = await cachedStep(ctx, state, {
-    op: { kind: 'workdir', path, user, platform: platformOf(state) },
-    explain: { instruction: instruction.original, user },
+    description: {
+      instruction: instruction.original,
+      inputs: { kind: shownByInstruction('workdir'), path: { key: path }, user: { key: user, explain: { user } }, platform: { key: platformOf(state) } },
+    },
     execute: () => (path === '/' ? Promise.resolve(undefined) : makeWorkdir(state, ctx, path, user, instruction.range.startLine)),
   });
   return withStep(next, `WORKDIR ${path}`, outcome);
