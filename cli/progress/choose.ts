@@ -39,7 +39,7 @@ function displaySink(options: SinkOptions, logs: StepLogs | undefined): Progress
     case 'json':
       return new JsonSink((line) => options.stdout.write(line));
     case 'tty':
-      return new TtySink({ stream: options.stderr, ...(logs ? { logs } : {}) });
+      return new TtySink({ stream: options.stderr, ...(logs ? { logs } : {}), fallback: (write) => new PlainSink(write, logs) });
     case 'plain':
       return new PlainSink((text) => options.stderr.write(text), logs);
   }

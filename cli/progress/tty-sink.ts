@@ -6,7 +6,6 @@
  * import and replays the queue. If the TUI cannot load, the build falls back to plain lines.
  */
 import type { BuildEvent, ProgressSink } from '../../core/ports.js';
-import { PlainSink } from './plain.js';
 import { renderStaticFrame } from './static-frame.js';
 import type { StepLogs } from './step-logs.js';
 import { initialViewState, reduceView, type ViewState } from './view-state.js';
@@ -19,6 +18,8 @@ export interface TuiOptions {
   logs?: StepLogs;
   /** How long a build runs before the live display starts (default 250 ms; 0 = at once). */
   liveAfterMs?: number;
+  /** The sink that takes over when the terminal UI cannot load (plain lines through `write`). */
+  fallback: (write: (text: string) => void) => ProgressSink;
 }
 
 type InkModule = typeof import('./tui/ink-sink.js');
@@ -70,7 +71,7 @@ export class TtySink implements ProgressSink {
     } catch (error) {
       const write = (line: string) => this.options.stream.write(line);
       write(`tzbuild: terminal UI unavailable (${(error as Error).message}); showing plain progress\n`);
-      inner = new PlainSink(write, this.options.logs);
+      inner = this.options.fallback(write);
     }
     for (const event of this.queue.splice(0)) inner.emit(event);
     this.inner = inner;

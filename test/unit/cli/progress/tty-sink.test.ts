@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../../../core/ports.js';
 import { TtySink } from '../../../../cli/progress/tty-sink.js';
+import { PlainSink } from '../../../../cli/progress/plain.js';
 import { repoRoot } from '../../../helpers/paths.js';
 import { recorded, stripAnsi } from './events.js';
 
@@ -46,7 +47,7 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
 
 /** A TTY sink whose live display starts at the first event (these tests exercise Ink). */
 function ttySink(terminal: FakeTerminal, liveAfterMs = 0): TtySink {
-  return new TtySink({ stream: terminal as unknown as NodeJS.WriteStream, liveAfterMs });
+  return new TtySink({ stream: terminal as unknown as NodeJS.WriteStream, liveAfterMs, fallback: (write) => new PlainSink(write) });
 }
 
 describe('TTY sink (Ink, loaded on first event)', () => {
