@@ -63,7 +63,7 @@ export function parseAst(text: string, file = 'Dockerfile'): AstNode[] {
 
 function parseLines(text: string): AstDocument {
   const lines = physicalLines(text);
-  const directives = readDirectives(text, lines.map((line) => line.replace(/[\r\n]+$/, '')));
+  const directives = readDirectives(lines.map((line) => line.replace(/[\r\n]+$/, '')));
   const escapeToken = escapeTokenOf(directives.find((directive) => directive.name === 'escape'));
   const scanner = new LineScanner(lines, escapeToken);
   const nodes: AstNode[] = [];

@@ -1,12 +1,9 @@
 /**
- * Parser directives (`# syntax=`, `# escape=`, `# check=`) in the leading comment block.
- *
- * dockerfile-ast finds the candidate lines (it flags every line BuildKit would accept, and a few
- * more); BuildKit's own pattern then decides, because dockerfile-ast cuts values at whitespace
- * (`# syntax=img // opts`) and accepts names and escape tokens BuildKit rejects.
+ * Parser directives (`# syntax=`, `# escape=`, `# check=`) in the leading comment block, found
+ * with BuildKit's own pattern. (dockerfile-ast was once asked for candidate lines first; it only
+ * ever flagged a superset of what this pattern accepts, cut values at whitespace and cost a
+ * module load, so it went.)
  */
-import { createRequire } from 'node:module';
-import type { DockerfileParser as Parser } from 'dockerfile-ast';
 
 /** BuildKit's directive pattern, applied to a line with leading whitespace removed. */
 const DIRECTIVE_LINE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
@@ -34,17 +31,9 @@ export class DirectiveError extends Error {
  * terminators (BOM already removed). The block ends at the first line that is not a known
  * directive. Throws {@link DirectiveError} for a repeated directive.
  */
-export function readDirectives(text: string, lines: string[]): Directive[] {
-  // A block must start on line 1: without a directive there, dockerfile-ast (and the ~30 ms of
-  // loading it and its language-server types) is not needed at all.
-  if (!DIRECTIVE_LINE.test((lines[0] ?? '').trimStart())) return [];
-  const candidates = new Set(
-    dockerfileParser().parse(text)
-      .getDirectives()
-      .map((directive) => directive.getRange().start.line),
-  );
+export function readDirectives(lines: string[]): Directive[] {
   const directives: Directive[] = [];
-  for (let index = 0; index < lines.length && candidates.has(index); index++) {
+  for (let index = 0; index < lines.length; index++) {
     const match = DIRECTIVE_LINE.exec((lines[index] ?? '').trimStart());
     const name = match?.[1]?.toLowerCase() ?? '';
     if (!match || !KNOWN_DIRECTIVES.has(name)) break;
@@ -54,14 +43,6 @@ export function readDirectives(text: string, lines: string[]): Directive[] {
     directives.push({ name, value: match[2] ?? '', line: index + 1 });
   }
   return directives;
-}
-
-let parser: typeof Parser | undefined;
-
-/** dockerfile-ast is CommonJS: loaded synchronously, on first use. */
-function dockerfileParser(): typeof Parser {
-  parser ??= (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
-  return parser;
 }
 
 /** Validates an `escape` directive value. */

@@ -1,7 +1,6 @@
 /**
  * The Dockerfile parser: text → typed instructions (`parseDockerfile`), the untyped BuildKit-style
  * AST (`parseAst`, `dumpAst`) and the `tzbuild parse --json` view (`toParseJson`).
- * Only this folder imports dockerfile-ast.
  */
 export { parseAst, parseAstDocument, type AstDocument, type AstNode } from './ast.js';
 export { findDirective, type Directive, type FoundDirective } from './directives.js';

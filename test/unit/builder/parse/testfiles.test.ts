@@ -141,7 +141,7 @@ describe('parser/testfile-line and extra_cases.json', () => {
 function checkDirectiveCase(spec: DirectiveCase): void {
   if (spec.api === 'ParseAll') {
     const lines = spec.input.split('\n');
-    const found = readDirectives(spec.input, lines).map(({ name, value }) => ({ name, value }));
+    const found = readDirectives(lines).map(({ name, value }) => ({ name, value }));
     expect(found, spec.input).toEqual(spec.directives);
     return;
   }
