@@ -6,7 +6,9 @@
 #   bench/run.sh
 # Environment: BENCH_N (runs per measurement, 3), BENCH_TOOLS ("tzbuild buildkit legacy"),
 # BENCH_CONTEXTS ("small many big multistage deletions"), BENCH_SMALL_FILES (20000),
-# BENCH_BIG_MB (300), BENCH_TMPDIR (/tmp), DOCKER_HOST=unix://… to use a running daemon.
+# BENCH_BIG_MB (300), BENCH_TMPDIR (/tmp), DOCKER_HOST=unix://… to use a running daemon,
+# BENCH_REF=DIR (another tzbuild checkout, built: measured as tool `ref` beside this one).
+
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,11 +24,15 @@ source "$BENCH/lib/builders.sh"
 
 N=${BENCH_N:-3}
 TOOLS=${BENCH_TOOLS:-tzbuild buildkit legacy}
+REF_REPO=${BENCH_REF:+$(cd "$BENCH_REF" && pwd)}
+[ -z "$REF_REPO" ] || [[ " $TOOLS " == *" ref "* ]] || TOOLS="ref $TOOLS"
 CONTEXTS=${BENCH_CONTEXTS:-$CONTEXTS_ALL}
 RESULTS=$BENCH/results
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/tzbench.XXXXXX")
 # shellcheck disable=SC2034 # read by lib/builders.sh
 TZ_STORE=$WORK/tzbuild-store
+# shellcheck disable=SC2034 # read by lib/builders.sh
+REF_STORE=$WORK/ref-store
 BASE_TAR=$WORK/busybox.tar
 RAW=$WORK/raw.tsv
 META=$WORK/meta.tsv
@@ -65,7 +71,7 @@ measure() {
     exit 1
   fi
   secs=$(seconds_since "$start")
-  [ "$tool" = tzbuild ] && steps=$(tzbuild_steps_run "$buildlog")
+  [ "$tool" = tzbuild ] || [ "$tool" = ref ] && steps=$(tzbuild_steps_run "$buildlog")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$ctx" "$phase" "$run" "$secs" "$steps" >>"$RAW"
   log "$(printf '%-10s %-9s %-7s %d/%d %8.3f s%s' "$ctx" "$tool" "$phase" "$run" "$N" "$secs" "${steps:+  ($steps steps run)}")"
 }
@@ -101,7 +107,7 @@ bench_reference() {
 compile_tzbuild() {
   log "compiling tzbuild"
   if ! (cd "$REPO" && npm run --silent build >&2); then
-    [ -f "$REPO/dist/tzbuild/start.js" ] || { log "the build failed and dist/tzbuild/start.js is missing"; exit 1; }
+    [ -f "$REPO/dist/tzbuild/start.cjs" ] || { log "the build failed and dist/tzbuild/start.cjs is missing"; exit 1; }
     log "warning: tsc reported type errors; benchmarking the JavaScript it emitted"
     TSC_WARNING="tsc reported type errors at the time of this run"
   fi
@@ -118,6 +124,7 @@ write_meta() {
     printf 'node\t%s\n' "$(node --version)"
     printf 'docker\t%s\n' "$(wants_docker && dk version --format '{{.Server.Version}}' || echo 'not run')"
     printf 'commit\t%s\n' "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+    [ -z "$REF_REPO" ] || printf 'ref\t%s\n' "$(git -C "$REF_REPO" rev-parse --short HEAD 2>/dev/null || echo "$REF_REPO")"
     printf 'runs\t%s\n' "$N"
     printf 'load\t%s at start, %s at end\n' "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'warning\t%s\n' "${TSC_WARNING:-}"
@@ -133,6 +140,9 @@ main() {
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   check_disk
   compile_tzbuild
+  if [ -n "$REF_REPO" ] && [ ! -f "$REF_REPO/dist/tzbuild/start.cjs" ]; then
+    log "BENCH_REF=$REF_REPO is not built (npm ci there first)"; exit 1
+  fi
   log "making the busybox base image"
   busybox_archive "$REPO" "$WORK/helper" "$BASE_TAR"
   if wants_docker; then

@@ -2,6 +2,7 @@
 # The three builders under test, behind one interface:
 #   builder_reset TOOL          empty build cache, busybox:latest present (not timed)
 #   builder_build TOOL NAME DIR LOG   one build of context DIR tagged bench-NAME, output to LOG
+# Tool `ref` is tzbuild from another checkout (REF_REPO, its own store REF_STORE), for before/after.
 # Needs: REPO, TZ_STORE (tzbuild store dir, a temp dir), BASE_TAR (busybox docker-archive) and,
 # for the docker tools, dockerd.sh's `dk` with a running daemon.
 
@@ -9,6 +10,7 @@
 builder_label() {
   case $1 in
     tzbuild) echo tzbuild ;;
+    ref) echo "tzbuild (reference checkout)" ;;
     buildkit) echo "docker BuildKit" ;;
     legacy) echo "docker legacy" ;;
   esac
@@ -16,7 +18,8 @@ builder_label() {
 
 builder_reset() {
   case $1 in
-    tzbuild) tzbuild_reset ;;
+    tzbuild) tzbuild_reset "$REPO" "$TZ_STORE" ;;
+    ref) tzbuild_reset "$REF_REPO" "$REF_STORE" ;;
     buildkit | legacy) docker_reset ;;
   esac
 }
@@ -25,18 +28,21 @@ builder_build() {
   local tool=$1 name=$2 dir=$3 log=$4
   case $tool in
     tzbuild) "$REPO/bin/tzbuild" --root "$TZ_STORE" -t "bench-$name:latest" "$dir" ;;
+    ref) "$REF_REPO/bin/tzbuild" --root "$REF_STORE" -t "bench-$name:latest" "$dir" ;;
     # No bridge exists in the private daemon: RUN steps get no network at all.
     buildkit) DOCKER_BUILDKIT=1 dk build --network=none --progress=plain -t "bench-$name:latest" "$dir" ;;
     legacy) DOCKER_BUILDKIT=0 dk build --network=none -t "bench-$name:latest" "$dir" ;;
   esac >"$log" 2>&1
 }
 
-# A brand-new store with only the base image: tzbuild's cache lives in its store.
+# A brand-new store (STORE) with only the base image, loaded by the checkout at REPO_DIR:
+# tzbuild's cache lives in its store.
 tzbuild_reset() {
-  unmount_under "$TZ_STORE"
-  rm -rf "$TZ_STORE"
-  mkdir -p "$TZ_STORE"
-  "$REPO/bin/tzbuild" load --root "$TZ_STORE" "$BASE_TAR" >/dev/null
+  local repo_dir=$1 store=$2
+  unmount_under "$store"
+  rm -rf "$store"
+  mkdir -p "$store"
+  "$repo_dir/bin/tzbuild" load --root "$store" "$BASE_TAR" >/dev/null
 }
 
 # Removes every bench image, the legacy builder's dangling intermediate images and all BuildKit

@@ -1,6 +1,7 @@
 // Turns the benchmark's raw timings into the Markdown report (bench/results/latest.md).
 // Usage: node report.mjs RAW.tsv META.tsv
-// RAW rows: tool, context, phase (cold|noop|onefile), run, seconds, steps run (tzbuild only).
+// RAW rows: tool, context, phase (cold|noop|onefile), run, seconds, steps run (tzbuild and ref only).
+// Tool `ref` is a second tzbuild checkout (BENCH_REF): its own table compares the two.
 // META rows: key, value (machine, versions, context descriptions as context:NAME).
 import { readFileSync } from 'node:fs';
 
@@ -54,6 +55,23 @@ function resultTable() {
   return lines;
 }
 
+/** With BENCH_REF: this checkout beside the reference checkout (and BuildKit), same run. */
+function refTable() {
+  if (!has('ref')) return [];
+  const lines = [
+    '', `Before/after: tzbuild at ${meta.get('commit')} (after) beside the reference checkout at ${meta.get('ref')} (before), interleaved per context.`, '',
+    '| context | phase | before (s) | after (s) | after/before | before/BuildKit | after/BuildKit |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const context of contexts.filter((c) => rows.some((r) => r.context === c && r.tool === 'ref'))) {
+    for (const [phase, label] of PHASES) {
+      const [before, after, bk] = ['ref', 'tzbuild', 'buildkit'].map((tool) => timing(tool, context, phase));
+      lines.push(`| ${context} | ${label} | ${secs(before)} | ${secs(after)} | ${ratio(after, before)} | ${ratio(before, bk)} | ${ratio(after, bk)} |`);
+    }
+  }
+  return lines;
+}
+
 /** The targets: every rebuild at or below BuildKit; the cold big COPY within 2× of the reference. */
 function targetLines() {
   if (!has('tzbuild')) return [];
@@ -90,6 +108,7 @@ const output = [
   ...contextLines,
   '',
   ...resultTable(),
+  ...refTable(),
   '',
   'Targets:',
   ...targetLines(),
