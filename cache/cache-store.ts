@@ -65,8 +65,8 @@ export class DiskCacheStore implements CacheStore {
   }
 
   async putInputs(identity: string, inputs: Record<string, string>): Promise<void> {
-    // Replaces the last build's inputs: ext4 flushes a file renamed over another (~0.3 ms here),
-    // which the thread pool can wait for instead of the build's thread.
+    // Replaces the last build's inputs: ext4 flushes a file renamed over another, which the
+    // thread pool can wait for instead of the build's thread.
     await writeAtomic(this.pathOf(this.inputsDir, identity), inputs, 'pool');
   }
 
@@ -146,8 +146,8 @@ export async function removeRecordTemps(root: string): Promise<number> {
 }
 
 /**
- * Records are small JSON files read and written for every step (a cached build of 60 steps makes
- * ~300 of these calls): synchronous calls cost a fraction of a thread-pool round trip each.
+ * Records are small JSON files read and written for every step (a few calls per step):
+ * synchronous calls cost a fraction of a thread-pool round trip each.
  */
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {

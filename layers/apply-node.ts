@@ -8,9 +8,8 @@
  * process per layer. Kernels ≥ 6.7 also accept xattr whiteouts, but 0/0 char devices work on
  * every overlayfs, which is why we keep them.
  *
- * The calls are synchronous: a node takes five to eight tiny metadata calls, each a few
- * microseconds made directly but ~0.25 ms as a promise (a thread-pool round trip); unpacking a
- * 300-file layer took 0.7 s the other way.
+ * The calls are synchronous: a node takes five to eight tiny metadata calls, each far cheaper
+ * made directly than as a promise (a thread-pool round trip; docs/performance.md).
  */
 import {
   chmodSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync,

@@ -64,7 +64,7 @@ const commands: Record<'bzip2' | 'xz' | 'zstd', string> = { bzip2: 'bzip2', xz: 
 
 function viaCommand(kind: 'bzip2' | 'xz' | 'zstd', source: Readable, label: string): Readable {
   async function* output(): AsyncGenerator<Buffer> {
-    // execa costs ~0.1 s to import; uncompressed layers (all of ours) never need it.
+    // execa is slow to import; uncompressed layers (all of ours) never need it.
     const { execa } = await import('execa');
     const child = execa(commands[kind], ['-dc'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
     // EPIPE here just means the tool stopped reading; its exit status tells the real story.

@@ -11,7 +11,7 @@
  *
  * The lookups are synchronous calls: a path in an image of 40 layers costs an lstat (and an
  * xattr read) per layer per component, each a few microseconds, where a promise per call was a
- * thread-pool round trip (WORKDIR's check for its directory took 8–11 ms that way). In a layer
+ * thread-pool round trip (docs/performance.md). In a layer
  * marked frozen (a complete snapshot: its dir is named after its content and never written
  * again) each answer is kept for the process: the steps of a build look up the same paths in the
  * same lower layers again and again, with one new layer on top each time.

@@ -123,7 +123,7 @@ async function plainEntry(
 export async function readXattrs(full: string): Promise<Record<string, Buffer>> {
   const xattrs: Record<string, Buffer> = {};
   // Synchronous calls: one cheap syscall each, where an async call per file cost a thread-pool
-  // round trip (COPY of 20,000 files: ~0.5 s of round trips).
+  // round trip (docs/performance.md).
   for (const name of xattr().listAttributesSync(full).sort()) {
     const value = xattr().getAttributeSync(full, name);
     if (value !== null) xattrs[name] = value;

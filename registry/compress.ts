@@ -58,7 +58,7 @@ function compressStream(source: Readable, compression: LayerCompression, level: 
   return Readable.from(output());
 }
 
-/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
+/** execa is slow to load: only pay for it when a process is actually spawned. */
 async function loadExeca() {
   return (await import('execa')).execa;
 }

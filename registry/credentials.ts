@@ -176,7 +176,7 @@ async function writeConfig(file: string, config: DockerConfigFile): Promise<void
   }
 }
 
-/** execa costs ~150 ms to load: only pay for it when a process is actually spawned. */
+/** execa is slow to load: only pay for it when a process is actually spawned. */
 async function loadExeca() {
   return (await import('execa')).execa;
 }

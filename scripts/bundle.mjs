@@ -47,7 +47,7 @@ const tuiImport = {
 };
 
 // commander requires node:child_process at import, for git-style subcommand executables we do
-// not use; loading it costs ~5 ms of every run (processes.ts loads it on first use for our spawns).
+// not use; loading it costs every run (sys/processes.ts loads it on first use for our spawns).
 const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
 const lazyCommanderChildProcess = {
   name: 'tzbuild-lazy-child-process',

@@ -9,7 +9,7 @@
  * after about 60 layers. Past a budget, or for a path with a character the option cannot carry
  * (`:` separates layers), each lowerdir gets a short symlink instead (`<linkDir>/0` for the
  * lowest, `1`, …) and the mount runs from `linkDir`: `lowerdir=2:1:0`. Links cost a create and a
- * remove each (~80 µs apiece here, 80 for a RUN over a 40-layer image), hence not by default.
+ * remove per layer per RUN, hence not by default (docs/performance.md).
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';

@@ -2,8 +2,8 @@
  * The certificates tzbuild's TLS connections (registries, ADD https://) trust: Node's roots plus
  * the file NODE_EXTRA_CA_CERTS names, as any Node program would.
  *
- * Node 20 reads that file, and builds its whole root store, while it starts: ~50 ms on our CI
- * machines, where the variable names Debian's bundle, before a line of tzbuild runs. So
+ * Node 20 reads that file, and builds its whole root store, while it starts, before a line of
+ * tzbuild runs: a cost every command would pay where the variable names Debian's bundle. So
  * bin/tzbuild's `#!` line starts Node without it and hands the path over as
  * TZBUILD_NODE_EXTRA_CA_CERTS; the file is read here, on the first TLS connection.
  */

@@ -4,7 +4,7 @@
  * files all hit the stat cache never reads an xattr.
  *
  * On Linux the glibc binding is tried directly: the package's own loader first reads
- * /usr/bin/ldd to tell glibc from musl, half of its ~5 ms load, which the first changed file of a
+ * /usr/bin/ldd to tell glibc from musl, half of its load, which the first changed file of a
  * rebuild waited for. Where that binding is not there or does not load (musl), the loader decides.
  */
 import { createRequire } from 'node:module';

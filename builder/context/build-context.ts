@@ -67,7 +67,7 @@ export class BuildContext {
    * The entries the last digest of each source saw, handed once to the next walk of that source:
    * a COPY that misses then copies the very listing it hashed, without an lstat per file again.
    * Bounded: keeping a big context's entries (20,000 of them, each with its Stats) alive through
-   * the digest cost a cached build more in garbage collection (~65 ms) than a second walk costs
+   * the digest cost a cached build more in garbage collection than a second walk costs
    * a build whose COPY runs, so a big context is simply walked twice.
    */
   private readonly replays = new WeakMap<ContextSource, ContextEntry[]>();

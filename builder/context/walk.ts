@@ -32,8 +32,8 @@ function joinBytes(dir: Buffer, name: Buffer): Buffer {
 /**
  * Walks the children of `dir` (recursively), skipping excluded ones. readdir and lstat are
  * synchronous on purpose: they are served from the kernel's caches in microseconds, while each
- * async call is a round trip through libuv's thread pool that cost more than the call itself
- * (20,000 files: ~1 s async, ~0.05 s sync). For the same reason it is a plain generator: an
+ * async call is a round trip through libuv's thread pool that costs more than the call itself
+ * (docs/performance.md). For the same reason it is a plain generator: an
  * async generator costs promise hops per entry, and async callers can still `for await` it.
  */
 export function* walkChildren(dir: ContextEntry, ignore: IgnoreMatcher): Generator<ContextEntry> {
