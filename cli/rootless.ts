@@ -10,13 +10,14 @@
  * root build; a file owned by any other id cannot be created (the kernel refuses the chown).
  *
  * This module is imported by bin/tzbuild before anything else, so it uses only Node's builtins
- * (and processes.ts, which does too): the parent process does nothing but wait for the
- * re-executed one.
+ * (and processes.ts and helper-files.ts, which do too): the parent process does nothing but wait
+ * for the re-executed one.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
+import { helperFile } from '../sys/helper-files.js';
 import { childProcess } from '../sys/processes.js';
 
 /** Set in the re-executed process's environment: it is already inside the namespace. */
@@ -88,11 +89,10 @@ export function planRootless(command: readonly string[], user = currentUser()): 
     );
   }
   const maps = subordinate ? ['--map-auto', '--map-root-user'] : ['--map-root-user'];
-  // The shell only moves fds: unshare's own errors (and newuidmap's) go to our pipe on fd 2, the
-  // real stderr waits on fd 3 and becomes fd 2 again just before tzbuild starts.
-  const restoreStderr = 'exec 2>&3 3>&-; exec "$@"';
+  // unshare's own errors (and newuidmap's) go to our pipe on fd 2; helpers/rootless-exec.sh gives
+  // the real stderr, waiting on fd 3, back as fd 2 just before tzbuild starts.
   // --pdeathsig TERM: if this parent dies, the build inside is cancelled cleanly, not orphaned.
-  const argv = [setpriv, '--pdeathsig', 'TERM', unshare, '--user', '--mount', ...maps, '--', '/bin/sh', '-c', restoreStderr, 'tzbuild', ...command];
+  const argv = [setpriv, '--pdeathsig', 'TERM', unshare, '--user', '--mount', ...maps, '--', '/bin/sh', helperFile('rootless-exec.sh'), ...command];
   return { user, subordinate, argv };
 }
 

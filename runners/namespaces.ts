@@ -2,9 +2,10 @@
  * NamespaceRunner: runs one RUN step in fresh Linux namespaces (mount, pid, ipc, uts, optionally
  * net) over overlayfs, as root, with nothing but util-linux `unshare`, `mount` and perl-base.
  *
- * The flow: a private scratch dir → `unshare` starts the setup script (namespace-setup.ts), which
- * mounts the overlay and /proc, /dev, /etc files inside the new mount namespace → the Perl init
- * (namespace-init.ts) pivots into the rootfs and runs the step → when the step ends, the init
+ * The flow: a private scratch dir → `unshare` starts the setup script (helpers/namespace-setup.sh),
+ * which mounts the overlay inside the new mount namespace → the Perl init
+ * (helpers/namespace-init.pl) mounts /proc, /dev, /etc files, pivots into the rootfs and runs the
+ * step (their inputs and status lines: step-helper-protocol.ts) → when the step ends, the init
  * exits, which ends the pid namespace and with it the mount namespace. Mountpoints come from an
  * init layer stacked on the image (sandbox-dir.ts), so none of them end up in the step's layer.
  *
@@ -23,14 +24,12 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../core/errors.js';
 import type { RunResult, RunSpec, Runner } from '../core/ports.js';
 import { startStepProcess } from './step-process.js';
-import { INIT_PERL } from './namespace-init.js';
-import { SETUP_SCRIPT, STEP_MOUNTS_SH } from './namespace-setup.js';
+import { helperDir, helperFile } from '../sys/helper-files.js';
 import { assertMountablePath, overlayFeatureOptions } from '../sys/overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
 import { createSandboxDir, defaultTmpRoot, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
-import { mountLines, viewLines } from './step-mounts.js';
+import { initArgv, readStepStatus, stepHelperEnv, type StepStatus } from './step-helper-protocol.js';
 import { canMountAsRoot } from '../sys/userns.js';
-import { SYSTEM_PATH } from '../sys/processes.js';
 
 /** How the step reaches the network. */
 export type NetworkMode = 'host' | 'none';
@@ -92,7 +91,7 @@ export class NamespaceRunner implements Runner {
     const child = this.spawnSetup(unshare, spec, sandbox);
     forwardOutput(child.stdout, 'stdout', spec.onOutput);
     forwardOutput(child.stderr, 'stderr', spec.onOutput);
-    const status = readAll(child.fd3);
+    const status = readStepStatus(child.fd3);
     let killing: Promise<void> | undefined;
     const onAbort = (): void => {
       killing ??= killNamespace(child.child.pid);
@@ -100,7 +99,7 @@ export class NamespaceRunner implements Runner {
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const result = await child.exited;
-      const report = parseStatus(await status);
+      const report = await status;
       if (killing) {
         await killing;
         return { ...SIGKILL_RESULT };
@@ -113,7 +112,7 @@ export class NamespaceRunner implements Runner {
 
   private spawnSetup(unshare: string, spec: RunSpec, sandbox: SandboxDir) {
     const network = spec.network ?? this.network;
-    const setupArgv = ['/bin/sh', '-c', SETUP_SCRIPT, 'tzbuild-setup', ...initArgs(spec, network)];
+    const setupArgv = ['/bin/sh', helperFile('namespace-setup.sh'), ...initArgs(spec, network)];
     const argv = [unshare, ...unshareFlags(network), '--', ...setupArgv];
     // setpriv --pdeathsig: should this process die without cleaning up, unshare gets SIGKILL and
     // its --kill-child takes the namespace down with it.
@@ -123,7 +122,7 @@ export class NamespaceRunner implements Runner {
 }
 
 /** Turns what the init reported and how unshare exited into the step's result. */
-function interpretExit(report: StatusReport, exitCode: number | undefined, signal: string | undefined): RunResult {
+function interpretExit(report: StepStatus, exitCode: number | undefined, signal: string | undefined): RunResult {
   if (report.error !== undefined || !report.started) throw setupError(report.error, exitCode);
   if (report.signal) return { exitCode: exitCode ?? 128, signal: report.signal };
   // unshare itself killed from outside (not by us): report it like a signal of the step.
@@ -160,29 +159,33 @@ async function killNamespace(unsharePid: number | undefined): Promise<void> {
 
 /** The setup script's environment: host PATH and the TZB_* inputs, never the step's env. */
 function setupEnv(spec: RunSpec, sandbox: SandboxDir): Record<string, string> {
-  return {
-    PATH: SYSTEM_PATH,
-    TZB_MERGED: sandbox.merged,
-    TZB_LAYERS: sandbox.mountFrom,
-    TZB_LOWER: sandbox.lowerdirOption,
-    TZB_UPPER: path.resolve(spec.upperdir),
-    TZB_WORK: path.resolve(spec.workdir),
-    TZB_OVERLAY_OPTS: overlayFeatureOptions(),
-    TZB_ETC: sandbox.etc,
-    TZB_HOSTNAME: spec.hostname ?? DEFAULT_HOSTNAME,
-    TZB_INIT: INIT_PERL,
-    TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
-    TZB_MOUNTS: mountLines(sandbox.mounts.mounts),
-    TZB_STEP_MOUNTS_SH: STEP_MOUNTS_SH,
-  };
+  return stepHelperEnv({
+    helpers: helperDir(),
+    merged: sandbox.merged,
+    layers: sandbox.mountFrom,
+    lower: sandbox.lowerdirOption,
+    upper: path.resolve(spec.upperdir),
+    work: path.resolve(spec.workdir),
+    overlayOptions: overlayFeatureOptions(),
+    etc: sandbox.etc,
+    hostname: spec.hostname ?? DEFAULT_HOSTNAME,
+    mountViews: sandbox.mounts.views,
+    mounts: sandbox.mounts.mounts,
+  });
 }
 
-/** argv of the Perl init, in the order it unpacks them. */
+/** argv of the Perl init (step-helper-protocol.ts). */
 function initArgs(spec: RunSpec, network: NetworkMode): string[] {
-  const cwd = path.posix.resolve('/', spec.cwd || '/');
-  const groups = (spec.additionalGids ?? []).join(',');
-  const ids = [String(spec.uid), String(spec.gid), groups];
-  return [...ids, cwd, network, String(lastCapability()), String(spec.env.length), ...spec.env, ...spec.args];
+  return initArgv({
+    uid: spec.uid,
+    gid: spec.gid,
+    groups: spec.additionalGids ?? [],
+    cwd: path.posix.resolve('/', spec.cwd || '/'),
+    network,
+    lastCapability: lastCapability(),
+    env: spec.env,
+    args: spec.args,
+  });
 }
 
 /** Highest capability number this kernel knows, so the init can drop every unlisted one. */
@@ -209,28 +212,6 @@ export function validateSpec(spec: RunSpec): void {
   }
 }
 
-/** What the init reported on fd 3. */
-interface StatusReport {
-  started: boolean;
-  error?: string;
-  signal?: string;
-}
-
-function parseStatus(text: string): StatusReport {
-  const report: StatusReport = { started: false };
-  for (const line of text.split('\n')) {
-    if (line === 'started') report.started = true;
-    else if (line.startsWith('error: ')) report.error = line.slice('error: '.length);
-    else if (line.startsWith('signal ')) report.signal = signalName(Number(line.slice('signal '.length)));
-  }
-  return report;
-}
-
-function signalName(signo: number): string {
-  const entry = Object.entries(os.constants.signals).find(([, value]) => value === signo);
-  return entry?.[0] ?? `SIG${signo}`;
-}
-
 function setupError(detail: string | undefined, exitCode: number | undefined): UserError {
   const why = detail ?? `the sandbox setup exited with code ${exitCode ?? 'unknown'}`;
   return new UserError(`could not start the RUN sandbox: ${why}`, 'RUNNER_SETUP');
@@ -242,14 +223,4 @@ function forwardOutput(
   onOutput: RunSpec['onOutput'],
 ): void {
   stream?.on('data', (chunk: Buffer) => onOutput?.(name, chunk));
-}
-
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.on('end', () => resolve(text));
-    stream.on('error', () => resolve(text));
-  });
 }

@@ -164,32 +164,3 @@ function tmpfsOptions(mount: RunMount): string[] {
   }
   return ['nosuid', 'nodev', 'mode=1777', ...(mount.size === undefined ? [] : [`size=${mount.size}`])];
 }
-
-/** The views as lines for the setup shells: `from TAB lower TAB upper|- TAB work|- TAB view`. */
-export function viewLines(views: readonly MountView[]): string {
-  return views.map((view) => [view.from, view.lowerdirOption, view.upper ?? '-', view.work ?? '-', view.view].join('\t')).join('\n');
-}
-
-/**
- * The final mounts as lines for the namespace runner's setup shell:
- * `bind|tmpfs TAB source TAB target TAB ro|rw|tmpfs-options TAB dir|file TAB dev|image`.
- */
-export function mountLines(mounts: readonly PreparedMount[]): string {
-  return mounts.map((mount) => [
-    mount.type, mount.source, mount.target, mount.type === 'tmpfs' ? mount.options.join(',') : mount.readonly ? 'ro' : 'rw',
-    mount.directory ? 'dir' : 'file', mount.inDev ? 'dev' : 'image',
-  ].join('\t')).join('\n');
-}
-
-/** Shell that mounts the views (sourced by both runners' setup scripts; needs `fail` and `$TZB_OVERLAY_OPTS`). */
-export const MOUNT_VIEWS_SH = String.raw`
-tab=$(printf '\t')
-while IFS="$tab" read -r from lower upper work view; do
-  [ -n "$from" ] || continue
-  if [ "$upper" = - ]; then o="ro,lowerdir=$lower"; else o="lowerdir=$lower,upperdir=$upper,workdir=$work"; fi
-  out=$(cd "$from" && mount -t overlay overlay -o "$o,$TZB_OVERLAY_OPTS" "$view" 2>&1) ||
-    fail "mounting a --mount source: $out"
-done <<TZB_EOF
-$TZB_MOUNT_VIEWS
-TZB_EOF
-`;

@@ -6,8 +6,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian packages the integration tests use (real runtimes, registry, docker, a terminal).
-APT_PACKAGES=(runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd)
+# Debian packages the tests use: real runtimes, registry, docker, a terminal for the integration
+# tests; the linter of helpers/*.sh (lint_helpers).
+APT_PACKAGES=(runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd shellcheck)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -57,6 +58,13 @@ build() {
   npx tsc -p tsconfig.test.json
 }
 
+# The helper programs (helpers/) run outside TypeScript's checks: Perl compiles each .pl, shellcheck
+# reads each .sh.
+lint_helpers() {
+  log "checking helpers/ (perl -c, shellcheck)"
+  npm run --silent lint:helpers
+}
+
 # ── Services for later integration suites (docker comparison, registry push/pull) ──
 # Each starts its service when a suite needs it and records how to stop it in stop_services.
 
@@ -77,6 +85,7 @@ main() {
   check_node
   install_node_modules
   build
+  lint_helpers
   start_dockerd
   start_registry
   trap stop_services EXIT

@@ -3,40 +3,20 @@
  * helper process makes them: one Perl process per layer apply, fed one node per request line and
  * answering each before the next, instead of one coreutils `mknod` process per node (a `RUN rm`
  * of 20 files used to cost 20 processes at every unpack). perl-base is Essential on Debian; on an
- * architecture whose mknodat number we do not know, each node falls back to coreutils `mknod`.
+ * architecture whose mknodat number we do not know (the helper answers `unsupported`), each node
+ * falls back to coreutils `mknod`. The helper is helpers/mknod.pl, its protocol mknod-protocol.ts.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import os from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
+import { helperFile } from './helper-files.js';
+import { encodeDevice, encodeMknodRequest, mknodArgs, nodeMode, parseMknodAnswer, type NodeKind } from './mknod-protocol.js';
 import { childProcess, executable } from './processes.js';
 
-/** The kind of node to make. */
-export type NodeKind = 'char' | 'block' | 'fifo';
+export type { NodeKind } from './mknod-protocol.js';
 
-/** mknodat(2) syscall numbers (x86_64 has its own table; arm64 and riscv64 use the generic one). */
-const mknodatNumbers: Partial<Record<string, number>> = { x64: 259, arm64: 33, riscv64: 33 };
-
-const typeBits: Record<NodeKind, number> = { char: 0o020000, block: 0o060000, fifo: 0o010000 };
-
-/**
- * Reads `MODE DEV HEXPATH` lines and answers `ok` or `err MESSAGE` for each. umask 0, so the mode
- * is exactly the tar's (the caller sets ownership and mode again afterwards anyway).
- */
-const helperPerl = String.raw`
-use strict; use warnings;
-$| = 1; umask 0;
-my $nr = shift @ARGV;
-while (my $line = <STDIN>) {
-  chomp $line;
-  my ($mode, $dev, $hex) = split / /, $line, 3;
-  my $path = pack('H*', $hex);
-  if (syscall($nr + 0, -100, $path, oct($mode), $dev + 0) == 0) { print "ok\n"; } else { print "err $!\n"; }
-}
-`;
-
-/** Linux's encoding of a device number (new_encode_dev), as mknodat takes it. */
-function encodeDevice(major: number, minor: number): number {
-  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
-}
+/** Set once a helper answered `unsupported`: this process then makes every node with coreutils. */
+let mknodatUnsupported = false;
 
 /** Makes device nodes through one long-lived helper; {@link close} it when the layer is done. */
 export class DeviceMaker {
@@ -67,19 +47,22 @@ export class DeviceMaker {
   }
 
   private async makeNow(target: string, kind: NodeKind, mode: number, major: number, minor: number): Promise<void> {
-    const nr = mknodatNumbers[process.arch];
-    if (nr === undefined) return mknodCommand(target, kind, mode, major, minor);
-    const helper = this.start(nr);
-    const fullMode = typeBits[kind] | (mode & 0o7777);
-    helper.child.stdin.write(`${fullMode.toString(8)} ${encodeDevice(major, minor)} ${Buffer.from(target).toString('hex')}\n`);
-    const answer = await helper.lines.next();
-    if (answer.done === true) throw new Error(`mknod ${target}: the helper process exited`);
-    if (answer.value !== 'ok') throw new Error(`mknod ${target}: ${answer.value.replace(/^err /, '')}`);
+    if (!mknodatUnsupported) {
+      const helper = this.start();
+      helper.child.stdin.write(encodeMknodRequest({ mode: nodeMode(kind, mode), device: encodeDevice(major, minor), path: target }));
+      const line = await helper.lines.next();
+      if (line.done === true) throw new Error(`mknod ${target}: the helper process exited`);
+      const answer = parseMknodAnswer(line.value);
+      if (answer.kind === 'ok') return;
+      if (answer.kind === 'error') throw new Error(`mknod ${target}: ${answer.message}`);
+      mknodatUnsupported = true;
+    }
+    return mknodCommand(target, kind, mode, major, minor);
   }
 
-  private start(nr: number): NonNullable<DeviceMaker['helper']> {
+  private start(): NonNullable<DeviceMaker['helper']> {
     if (this.helper !== undefined) return this.helper;
-    const child = childProcess().spawn(executable('perl'), ['-e', helperPerl, String(nr)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(executable('perl'), [helperFile('mknod.pl'), ...mknodArgs(os.machine())], { stdio: ['pipe', 'pipe', 'pipe'] });
     // A helper that failed to start shows up as the end of its output (the request then fails).
     child.on('error', () => undefined);
     child.stdin.on('error', () => undefined);

@@ -2,10 +2,11 @@
  * OciRuntimeRunner: runs one RUN step as a container of an OCI runtime (`runc` or `crun`), the way
  * BuildKit's runc executor does, over the same overlay and init layer as the namespace runner.
  *
- * The flow: a private scratch dir with an OCI bundle (oci-scratch.ts) → `unshare --mount` starts
- * the prelude, which mounts the overlay in that private namespace, and the Perl supervisor
- * (oci-supervisor.ts), which creates the working directory and runs `RUNTIME run --detach`, then
- * reaps the step as its subreaper → `RUNTIME delete --force` → the scratch dir is removed.
+ * The flow: a private scratch dir with an OCI bundle (oci-scratch.ts) → the Perl supervisor
+ * (helpers/oci-supervisor.pl; with --mount views, `unshare --mount` and helpers/oci-prelude.sh
+ * before it) mounts the overlay in a private mount namespace, creates the working directory and
+ * runs `RUNTIME run --detach`, then reaps the step as its subreaper → `RUNTIME delete --force` →
+ * the scratch dir is removed. Their inputs and status lines: ../step-helper-protocol.ts.
  *
  * Why we mount the overlay ourselves, and in a private namespace, rather than through the spec:
  * the spec's `root.path` must be a ready directory (runtimes do not mount the root themselves,
@@ -22,20 +23,20 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../core/errors.js';
 import type { RunResult, RunSpec, Runner } from '../../core/ports.js';
-import { runQuiet, SYSTEM_PATH, type ProcessExit } from '../../sys/processes.js';
+import { helperDir, helperFile } from '../../sys/helper-files.js';
+import { runQuiet, type ProcessExit } from '../../sys/processes.js';
 import { startStepProcess } from '../step-process.js';
 import { DEFAULT_HOSTNAME, validateSpec, type NetworkMode } from '../namespaces.js';
 import { overlayFeatureOptions } from '../../sys/overlay-options.js';
 import { defaultTmpRoot } from '../sandbox-dir.js';
-import { viewLines } from '../step-mounts.js';
+import { readStepStatus, stepHelperEnv, supervisorArgv, type StepStatus } from '../step-helper-protocol.js';
 import { canMountAsRoot } from '../../sys/userns.js';
 import { execFailureResult } from './exec-failure.js';
 import { cgroupPrimeTarget } from './cgroup-prime.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
 import { stepCwd } from './oci-spec.js';
-import { PRELUDE_SCRIPT, SUPERVISOR_PERL } from './oci-supervisor.js';
 import { findRuntime, hiddenCgroup2, ociCommand, runtimeGlobalArgs, type OciRuntimeKind } from './runtime-binary.js';
-import { OutputGate, readReport, type SupervisorReport } from './step-output.js';
+import { OutputGate } from './step-output.js';
 
 /** Options of the OCI runtime runner. */
 export interface OciRuntimeRunnerOptions {
@@ -123,7 +124,7 @@ export class OciRuntimeRunner implements Runner {
     const kill = (): void => {
       killing ??= container.kill();
     };
-    const report = readReport(child.fd3, () => {
+    const report = readStepStatus(child.fd3, () => {
       started = true;
       gate.release();
       if (spec.signal?.aborted) kill();
@@ -147,7 +148,7 @@ export class OciRuntimeRunner implements Runner {
   }
 
   /** Turns the supervisor's report into the step's result. */
-  private interpret(report: SupervisorReport, exit: ProcessExit, gate: OutputGate, spec: RunSpec): RunResult {
+  private interpret(report: StepStatus, exit: ProcessExit, gate: OutputGate, spec: RunSpec): RunResult {
     if (report.error !== undefined) throw setupError(report.error);
     if (exit.error !== undefined) throw setupError(`cannot start the supervisor: ${exit.error.message}`);
     if (report.runtimeFailed !== undefined) {
@@ -228,28 +229,29 @@ class Container {
 /** Starts prelude + supervisor in a private mount namespace; the step's stdio are its pipes. */
 function spawnSupervisor(container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
-  const supervisorArgs = [stepCwd(spec.cwd), String(spec.uid), String(spec.gid), container.scratch.pidFile, ...container.runArgs()];
+  const supervisorArgs = supervisorArgv({
+    cwd: stepCwd(spec.cwd), uid: spec.uid, gid: spec.gid, pidFile: container.scratch.pidFile, runtime: container.runArgs(),
+  });
   // The sh prelude only for --mount views; else the supervisor does the pdeathsig, the unshare and
   // the overlay mount itself. Either way: if we die, the supervisor dies (pdeathsig) and its
   // namespace, with the overlay, goes.
   const prelude = sandbox.mounts.views.length > 0;
   const [file, ...args] = prelude
-    ? ['setpriv', '--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', PRELUDE_SCRIPT, 'tzbuild-oci', ...supervisorArgs]
-    : ['perl', '-e', SUPERVISOR_PERL, '--', ...supervisorArgs];
-  return startStepProcess(file!, args, {
-    TZB_ARCH: os.machine(),
-    PATH: SYSTEM_PATH,
-    TZB_LAYERS: sandbox.mountFrom,
-    TZB_LOWER: sandbox.lowerdirOption,
-    TZB_UPPER: path.resolve(spec.upperdir),
-    TZB_WORK: path.resolve(spec.workdir),
-    TZB_OVERLAY_OPTS: overlayFeatureOptions(),
-    TZB_MERGED: sandbox.merged,
-    TZB_SUPERVISOR: SUPERVISOR_PERL,
-    TZB_HIDE_CGROUP2: container.hideCgroup2 ?? '',
-    TZB_CGROUP_PRIME: container.cgroupPrime ?? '',
-    TZB_MOUNT_VIEWS: viewLines(sandbox.mounts.views),
-  });
+    ? ['setpriv', '--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', helperFile('oci-prelude.sh'), ...supervisorArgs]
+    : ['perl', helperFile('oci-supervisor.pl'), ...supervisorArgs];
+  return startStepProcess(file!, args, stepHelperEnv({
+    helpers: helperDir(),
+    arch: os.machine(),
+    layers: sandbox.mountFrom,
+    lower: sandbox.lowerdirOption,
+    upper: path.resolve(spec.upperdir),
+    work: path.resolve(spec.workdir),
+    overlayOptions: overlayFeatureOptions(),
+    merged: sandbox.merged,
+    hideCgroup2: container.hideCgroup2,
+    cgroupPrime: container.cgroupPrime,
+    mountViews: sandbox.mounts.views,
+  }));
 }
 
 function setupError(detail: string): UserError {

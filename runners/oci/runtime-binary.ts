@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { helperFile } from '../../sys/helper-files.js';
 import { cgroupMounts, type MountEntry } from '../../sys/mounts.js';
 import { systemTool } from '../../sys/processes.js';
 
@@ -39,22 +40,13 @@ export function hiddenCgroup2(kind: OciRuntimeKind, mounts: readonly MountEntry[
 const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
 
 /**
- * Shell that hides the mount named by `$1` (for ociCommand; the supervisor does the same): an empty
- * tmpfs covers it, so crun finds no cgroup2 there. Not an unmount: crun still makes its cgroup
- * dir (and writes cgroup.procs) there, and with the mount gone that would land in the host's
- * /sys/fs/cgroup tmpfs underneath and stay; in our tmpfs it goes with the step's namespace. (A
- * user namespace could not unmount it anyway: inherited mounts are locked.)
- */
-export const HIDE_MOUNT_SH = 'mount -t tmpfs -o size=64k,mode=755 tzbuild-hidden "$1"';
-
-/**
  * argv for one runtime call; with `hideCgroup2` it runs in a throwaway private mount namespace
- * without that mount, so the host's mounts are never touched.
+ * where helpers/hide-mount.sh has covered that mount (an empty tmpfs, not an unmount: why is
+ * there), so the host's mounts are never touched.
  */
 export function ociCommand(argv: string[], hideCgroup2: string | undefined): string[] {
   if (hideCgroup2 === undefined) return argv;
-  const script = `{ ${HIDE_MOUNT_SH}; } && shift && exec "$@"`;
-  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'tzbuild-oci', hideCgroup2, ...argv];
+  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', helperFile('hide-mount.sh'), hideCgroup2, ...argv];
 }
 
 /** A file's text; '' when it cannot be read. */

@@ -3,7 +3,7 @@
  * The tag store and its imports are transpiled with the project's TypeScript so plain `node`
  * children can load them.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import ts from 'typescript';
@@ -12,11 +12,13 @@ import { IndexTagStore } from '../../../store/tag-store.js';
 import { tempDir } from '../../helpers/layers.js';
 import { repoRoot } from '../../helpers/paths.js';
 
-const modules = ['core/errors.ts', 'sys/processes.ts', 'core/oci.ts', 'store/layout.ts', 'sys/lock-server.ts', 'sys/file-lock.ts', 'store/tag-store.ts'];
+const modules = ['core/errors.ts', 'sys/processes.ts', 'core/oci.ts', 'store/layout.ts', 'sys/helper-files.ts', 'sys/lock-protocol.ts', 'sys/lock-server.ts', 'sys/file-lock.ts', 'store/tag-store.ts'];
 
 async function transpiled(): Promise<string> {
   const out = await tempDir('tzb-transpiled-');
-  await writeFile(path.join(out, 'package.json'), JSON.stringify({ type: 'module' }));
+  // A package root of tzbuild's, so helper-files.ts finds the lock server's helper there.
+  await writeFile(path.join(out, 'package.json'), JSON.stringify({ name: 'tzbuild', type: 'module' }));
+  await symlink(path.join(repoRoot, 'helpers'), path.join(out, 'helpers'));
   for (const file of modules) {
     const source = await readFile(path.join(repoRoot, file), 'utf8');
     const { outputText } = ts.transpileModule(source, {

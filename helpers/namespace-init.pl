@@ -1,21 +1,19 @@
-/**
- * The Perl half of the namespace runner: the init process of the step's pid namespace.
- *
- * Why Perl: after pivot_root no host binary can be started any more (their loaders and libraries
- * are gone with the host root), so the last steps — detaching the host root, creating the working
- * directory, dropping to the step's user and exec — must happen inside one process that is already
- * loaded. perl-base is Essential on Debian, so it is always there; no compiled helper is needed.
- *
- * It stays as pid 1 (reaping orphans) and runs the step as its child, so the step gets ordinary
- * signal semantics and its exit status, including a fatal signal, is reported exactly.
- *
- * argv: uid gid groups(comma-separated) cwd network capLastCap envCount env… argv…
- * fd 3: `error: …` for setup failures (exit 125), `started` once the step runs, `signal N` when
- * the step died of signal N.
- */
-
-/** Perl source, passed to `perl -e`. Every module is loaded before the host root disappears. */
-export const INIT_PERL = String.raw`
+#!/usr/bin/perl
+# The Perl half of the namespace runner: the init process of the step's pid namespace, started by
+# namespace-setup.sh. Inputs: runners/step-helper-protocol.ts.
+#
+# Why Perl: after pivot_root no host binary can be started any more (their loaders and libraries
+# are gone with the host root), so the last steps (detaching the host root, creating the working
+# directory, dropping to the step's user and exec) must happen inside one process that is already
+# loaded. perl-base is Essential on Debian, so it is always there; no compiled helper is needed.
+# Every module, and the syscall table, is loaded before the host root disappears.
+#
+# It stays as pid 1 (reaping orphans) and runs the step as its child, so the step gets ordinary
+# signal semantics and its exit status, including a fatal signal, is reported exactly.
+#
+# argv: uid gid groups(comma-separated) cwd network capLastCap envCount env... argv...
+# fd 3: `error: ...` for setup failures (exit 125), `started` once the step runs, `signal N` when
+# the step died of signal N.
 use strict; use warnings;
 use POSIX (); use Socket (); use Errno (); use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
 
@@ -30,23 +28,24 @@ my @argv = @rest;
 @argv or fail('no command to run');
 umask 022;
 
-# Syscall numbers: pivot_root, umount2, prctl, mount.
-my %nr = (x86_64 => [155, 166, 157, 165], aarch64 => [41, 39, 167, 40], riscv64 => [41, 39, 167, 40]);
+# Syscall numbers (syscalls.pl, next to this file), loaded while the host root is still there.
+my $helpers = __FILE__ =~ m{^(.*)/} ? $1 : '.';
+my $syscalls = do "$helpers/syscalls.pl" or fail("loading $helpers/syscalls.pl: " . ($@ || $!));
 my $arch = (POSIX::uname())[4];
-my $sys = $nr{$arch} or fail("unsupported architecture $arch");
+my $sys = $syscalls->{$arch} or fail("unsupported architecture $arch");
 
 # Still in the host's root, cwd = the merged rootfs: the mounts every step gets, then the step's own.
 system_mounts($ENV{TZB_MERGED});
 if (length($ENV{TZB_MOUNTS} // '')) {
-  system('/bin/sh', '-c', $ENV{TZB_STEP_MOUNTS_SH}) == 0 or POSIX::_exit(125);
+  system('/bin/sh', "$helpers/step-mounts.sh") == 0 or POSIX::_exit(125);
 }
 
 loopback_up() if $net eq 'none';
 
 # pivot_root(".", ".") stacks the host root on top of the new one; detaching it leaves only ours.
 my ($new, $old) = ('.', '.');
-syscall($sys->[0], $new, $old) == 0 or fail("pivot_root: $!");
-syscall($sys->[1], $old, 2) == 0 or fail("detaching the host root: $!");
+syscall($sys->{pivot_root}, $new, $old) == 0 or fail("pivot_root: $!");
+syscall($sys->{umount2}, $old, 2) == 0 or fail("detaching the host root: $!");
 chdir('/') or fail("chdir /: $!");
 make_dirs($cwd);
 chdir($cwd) or fail("working directory $cwd: $!");
@@ -83,7 +82,7 @@ use constant { MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS
 sub sys_mount {
   my ($source, $target, $type, $flags, $data, $what) = @_;
   $data //= '';
-  syscall($sys->[3], $source, $target, $type, $flags, $data) == 0 or fail("$what: $!");
+  syscall($sys->{mount}, $source, $target, $type, $flags, $data) == 0 or fail("$what: $!");
 }
 sub usable { my $p = "$_[0]/$_[1]"; return -e $p && !-l $p; }
 sub bind_mount { my ($from, $to, $what) = @_; sys_mount($from, $to, 'none', MS_BIND, '', $what); }
@@ -117,7 +116,7 @@ sub system_mounts {
     my $pts = 'newinstance,ptmxmode=0666,mode=0620';
     my ($devpts, $target) = ('devpts', "$m/dev/pts");
     my $tty = "$pts,gid=5";
-    syscall($sys->[3], $devpts, $target, $devpts, MS_NOSUID | MS_NOEXEC, $tty) == 0
+    syscall($sys->{mount}, $devpts, $target, $devpts, MS_NOSUID | MS_NOEXEC, $tty) == 0
       or sys_mount('devpts', "$m/dev/pts", 'devpts', MS_NOSUID | MS_NOEXEC, $pts, 'mounting /dev/pts');
     sys_mount('shm', "$m/dev/shm", 'tmpfs', $hidden, 'mode=1777,size=65536k', 'mounting /dev/shm');
     my %links = (fd => '/proc/self/fd', stdin => '/proc/self/fd/0', stdout => '/proc/self/fd/1', stderr => '/proc/self/fd/2', ptmx => 'pts/ptmx');
@@ -153,7 +152,7 @@ sub drop_bounding_caps {
   my %keep = map { $_ => 1 } (0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31);
   for my $cap (0 .. $lastCap) {
     next if $keep{$cap};
-    syscall($sys->[2], 24, $cap, 0, 0, 0) == 0 or fail("dropping capability $cap: $!");
+    syscall($sys->{prctl}, 24, $cap, 0, 0, 0) == 0 or fail("dropping capability $cap: $!");
   }
 }
 
@@ -174,4 +173,3 @@ sub exec_step {
   print STDERR "tzbuild: cannot run \"$argv[0]\": $why\n";
   POSIX::_exit($missing ? 127 : 126);
 }
-`;

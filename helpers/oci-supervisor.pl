@@ -1,62 +1,40 @@
-/**
- * The host-side helpers of the OCI runner, run inside a private mount namespace: made by
- * `unshare(1)` before the prelude, or by the supervisor itself when it is started directly:
- *
- * 1. The step's overlay is mounted on the scratch dir's `merged`: by PRELUDE (sh) when the step
- *    has --mount views (it mounts those too), else by the supervisor with mount(2). The mount
- *    exists only in this namespace, so the host never sees it and it cannot outlive the step,
- *    whatever happens to us. The supervisor hides crun's unwanted cgroup2 mount either way.
- * 2. SUPERVISOR (Perl, as for the namespace runner: perl-base is always there) creates the working
- *    directory from inside a chroot of the rootfs (so image symlinks resolve inside it, as
- *    BuildKit's `fs.RootPath` does), becomes a child subreaper, and starts `RUNTIME run --detach`.
- *    The container's init (the step) is then reparented to the supervisor, which reaps it and so
- *    learns its exact wait status: `runc run` itself folds a signal into `128 + N`, which cannot
- *    be told from `exit 137`.
- *
- * fd 3 reports, one line each: `error: …` (setup failed), `runtime-failed N` (the runtime exited
- * with N before starting the step: its message is on stderr), `started`, then `exit N` or
- * `signal N`.
- */
+#!/usr/bin/perl
+# The OCI runner's supervisor (runners/oci/oci-runtime.ts starts it, directly or through
+# oci-prelude.sh). Inputs: runners/step-helper-protocol.ts.
+#
+# Perl, as for the namespace runner: perl-base is always there. It creates the working directory
+# from inside a chroot of the rootfs (so image symlinks resolve inside it, as BuildKit's
+# `fs.RootPath` does), becomes a child subreaper, and starts `RUNTIME run --detach`. The
+# container's init (the step) is then reparented to the supervisor, which reaps it and so learns
+# its exact wait status: `runc run` itself folds a signal into `128 + N`, which cannot be told
+# from `exit 137`. The step's overlay exists only in the supervisor's private mount namespace,
+# so the host never sees it and it cannot outlive the step, whatever happens to us. It hides
+# crun's unwanted cgroup2 mount either way.
+#
+# argv: cwd uid gid pidfile runtime-argv... (cwd is run from `merged`). Without
+# TZB_OVERLAY_MOUNTED (no prelude ran) it enters a private mount namespace and mounts the overlay
+# itself.
+# fd 3, one line each: `error: ...` (setup failed, exit 125), `runtime-failed N` (the runtime
+# exited with N before starting the step: its message is on stderr), `started`, then `exit N` or
+# `signal N`.
 
-import { MOUNT_VIEWS_SH } from '../step-mounts.js';
-
-/** POSIX sh; `$@` is forwarded to the supervisor. */
-export const PRELUDE_SCRIPT = String.raw`
-set -eu
-fail() { printf 'error: %s\n' "$*" >&3; exit 125; }
-# Lowerdirs are relative to TZB_LAYERS (sys/overlay-options.ts): long chains fit one page.
-cd "$TZB_LAYERS" || fail "cannot enter $TZB_LAYERS"
-opts="lowerdir=$TZB_LOWER,upperdir=$TZB_UPPER,workdir=$TZB_WORK,$TZB_OVERLAY_OPTS"
-out=$(mount -t overlay overlay -o "$opts" "$TZB_MERGED" 2>&1) || fail "mounting overlay: $out"
-cd "$TZB_MERGED"
-# The RUN --mount sources that are overlay views: mounted here, so the runtime sees them.
-${MOUNT_VIEWS_SH}
-perl=$(command -v perl) || fail "perl is required by the OCI runtime runner"
-TZB_OVERLAY_MOUNTED=1 exec "$perl" -e "$TZB_SUPERVISOR" -- "$@"
-`;
-
-/**
- * Perl source, passed to `perl -e`. argv: cwd uid gid pidfile runtime-argv… (cwd is run from
- * `merged`). Without TZB_OVERLAY_MOUNTED (no prelude ran) it enters a private mount namespace and
- * mounts the overlay itself.
- */
-export const SUPERVISOR_PERL = String.raw`
-# No modules: POSIX costs ~6 ms to load, strict, warnings and Fcntl ~7 more, against a step's
-# ~50. Hence syscall numbers (TZB_ARCH is uname's machine, os.machine()), _exit as
-# exit_group(2), and Linux's F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1.
-my %prctl = (x86_64 => 157, aarch64 => 167, riscv64 => 167);
-my %mount = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
-my %unshare = (x86_64 => 272, aarch64 => 97, riscv64 => 97);
-my %exit_group = (x86_64 => 231, aarch64 => 94, riscv64 => 94);
+# No modules: loading POSIX, or strict, warnings and Fcntl, would cost a noticeable part of a
+# step's own overhead (docs/architecture.md, "Helper programs"). Hence syscall numbers (from
+# syscalls.pl, which `do` reads without loading a module; TZB_ARCH is uname's machine,
+# os.machine()), _exit as exit_group(2), and Linux's F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1.
+my $helpers = __FILE__ =~ m{^(.*)/} ? $1 : '.';
+my $syscalls = do "$helpers/syscalls.pl";
+my $unloaded = $syscalls ? '' : ($@ || "$!");
 my $arch = $ENV{TZB_ARCH} // '';
-sub _exit { syscall($exit_group{$arch}, $_[0]); }
+my $sys = $syscalls ? $syscalls->{$arch} : undef;
+sub _exit { syscall($sys->{exit_group}, $_[0]); }
 
 my ($cwd, $uid, $gid, $pidfile, @runtime) = @ARGV;
 open(my $status, '>&=', 3) or die "tzbuild supervisor: fd 3: $!\n";
 { my $prev = select($status); $| = 1; select($prev); }
 sub fail { print $status "error: $_[0]\n"; _exit(125); }
-exists $exit_group{$arch} or do { print $status "error: unsupported architecture $arch\n"; exit 125; };
-my $nr = $prctl{$arch};
+$syscalls or do { chomp $unloaded; print $status "error: loading $helpers/syscalls.pl: $unloaded\n"; exit 125; };
+$sys or do { print $status "error: unsupported architecture $arch\n"; exit 125; };
 my $flags = fcntl($status, 1, 0) or fail("fcntl: $!");
 fcntl($status, 2, $flags | 1) or fail("fcntl: $!");
 
@@ -65,14 +43,14 @@ fcntl($status, 2, $flags | 1) or fail("fcntl: $!");
 # CLONE_NEWNS = 0x20000, MS_REC | MS_PRIVATE = 0x44000. Lowerdirs are relative to
 # TZB_LAYERS. syscall() wants writable strings, hence the variables.
 unless ($ENV{TZB_OVERLAY_MOUNTED}) {
-  syscall($nr, 1, 9, 0, 0, 0) == 0 or fail("PR_SET_PDEATHSIG: $!");
-  syscall($unshare{$arch}, 0x20000) == 0 or fail("unshare(CLONE_NEWNS): $!");
+  syscall($sys->{prctl}, 1, 9, 0, 0, 0) == 0 or fail("PR_SET_PDEATHSIG: $!");
+  syscall($sys->{unshare}, 0x20000) == 0 or fail("unshare(CLONE_NEWNS): $!");
   my ($none, $root) = ('none', '/');
-  syscall($mount{$arch}, $none, $root, 0, 0x44000, 0) == 0 or fail("making / private: $!");
+  syscall($sys->{mount}, $none, $root, 0, 0x44000, 0) == 0 or fail("making / private: $!");
   chdir($ENV{TZB_LAYERS}) or fail("cannot enter $ENV{TZB_LAYERS}: $!");
   my ($source, $target, $type) = ('overlay', $ENV{TZB_MERGED}, 'overlay');
   my $options = "lowerdir=$ENV{TZB_LOWER},upperdir=$ENV{TZB_UPPER},workdir=$ENV{TZB_WORK},$ENV{TZB_OVERLAY_OPTS}";
-  syscall($mount{$arch}, $source, $target, $type, 0, $options) == 0 or fail("mounting overlay: $!");
+  syscall($sys->{mount}, $source, $target, $type, 0, $options) == 0 or fail("mounting overlay: $!");
   chdir($target) or fail("cannot enter $target: $!");
 }
 
@@ -80,11 +58,11 @@ unless ($ENV{TZB_OVERLAY_MOUNTED}) {
 # takes the cgroup dir crun still makes there away with this namespace (runtime-binary.ts).
 if ($ENV{TZB_HIDE_CGROUP2}) {
   my ($source, $target, $type, $data) = ('tzbuild-hidden', $ENV{TZB_HIDE_CGROUP2}, 'tmpfs', 'size=64k,mode=755');
-  syscall($mount{$arch}, $source, $target, $type, 0, $data) == 0 or fail("hiding $target: $!");
+  syscall($sys->{mount}, $source, $target, $type, 0, $data) == 0 or fail("hiding $target: $!");
 }
 
 make_cwd();
-syscall($nr, 36, 1, 0, 0, 0) == 0 or fail("PR_SET_CHILD_SUBREAPER: $!");
+syscall($sys->{prctl}, 36, 1, 0, 0, 0) == 0 or fail("PR_SET_CHILD_SUBREAPER: $!");
 
 my $runtime = fork();
 defined $runtime or fail("fork: $!");
@@ -153,4 +131,3 @@ sub make_cwd {
   waitpid($pid, 0);
   _exit(125) if $? != 0;
 }
-`;
