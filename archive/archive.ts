@@ -36,7 +36,7 @@ export async function loadArchive(store: ImageStore, file: string, options: Load
     if (await files.has('manifest.json')) return await importDockerArchive(store, files, options);
     if (await files.has('index.json')) {
       const images = await importOciIndex(store, files, undefined, options);
-      return images.map((image) => image.names).flat();
+      return images.flatMap((image) => image.names);
     }
     throw new StoreError(`${file}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)`, 'BAD_ARCHIVE');
   } finally {

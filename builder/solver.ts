@@ -77,7 +77,7 @@ export class Solver {
   private async buildStage(stage: StagePlan): Promise<StageState> {
     // Start every stage this one reads now, so independent stages run side by side.
     const prefetched = [...stage.deps].map((dep) => this.stageResult(dep));
-    prefetched.forEach((promise) => promise.catch(() => undefined));
+    for (const promise of prefetched) promise.catch(() => undefined);
     const label = stage.name ?? `stage-${stage.index}`;
     this.emit({ type: 'stage.start', stage: label });
     let state = await this.baseState(stage);

@@ -174,7 +174,11 @@ function forwardSignals(pid: number | undefined): { stop(): void } {
     }
   };
   for (const signal of signals) process.on(signal, handler);
-  return { stop: () => signals.forEach((signal) => process.off(signal, handler)) };
+  return {
+    stop: () => {
+      for (const signal of signals) process.off(signal, handler);
+    },
+  };
 }
 
 /** Kernel switches that forbid unprivileged user namespaces, checked first for a clear message. */

@@ -1,10 +1,4 @@
-/**
- * A client for one registry's distribution API (`/v2/`): manifests, blobs, uploads, mounts, tags.
- * Requests carry the registry's Authorization header only while they go to the registry's own
- * origin: a redirect elsewhere (blob storage) is followed without it. Plain http is used only for
- * loopback registries and those named insecure; everything else is https.
- */
-import type { Readable } from 'node:stream';
+
 import type { Digest } from '../core/oci.js';
 import { Authenticator, repositoryScope } from './auth.js';
 import { lookupCredentials, type CredentialOptions, type Credentials } from './credentials.js';

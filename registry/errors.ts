@@ -20,7 +20,7 @@ export class RegistryError extends UserError {
 }
 
 /** An invalid image reference (`tzbuild pull Foo//bar`). */
-export class ReferenceError extends UserError {
+export class ImageReferenceError extends UserError {
   constructor(message: string) {
     super(message, 'BAD_REFERENCE');
   }

@@ -2,7 +2,7 @@
 export { BlobIndex, type CompressedVariant, type LayerCompression } from './blob-index.js';
 export { RegistryClient, type RegistryClientOptions } from './client.js';
 export { dockerConfigDir, eraseCredentials, lookupCredentials, storeCredentials, type Credentials, type CredentialOptions } from './credentials.js';
-export { ReferenceError, RegistryError } from './errors.js';
+export { ImageReferenceError, RegistryError } from './errors.js';
 export { RegistryImageSource, type RegistryImageSourceOptions } from './image-source.js';
 export { defaultPlatform, parsePlatform } from './manifests.js';
 export { pullImage, type BlobProgress, type PullOptions, type PullResult } from './pull.js';

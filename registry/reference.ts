@@ -5,7 +5,7 @@
  * show (the digest wins).
  */
 import { isDigest, type Digest } from '../core/oci.js';
-import { ReferenceError } from './errors.js';
+import { ImageReferenceError } from './errors.js';
 
 /** Docker Hub's canonical name, and where its API really lives. */
 export const dockerHub = 'docker.io';
@@ -28,10 +28,10 @@ const hostPattern = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9
 const tagPattern = /^[\w][\w.-]{0,127}$/;
 const maxNameLength = 255;
 
-/** Parses and normalises `text`; throws ReferenceError with the reason when it is not a reference. */
+/** Parses and normalises `text`; throws ImageReferenceError with the reason when it is not a reference. */
 export function parseReference(text: string): ImageReference {
   const fail = (why: string): never => {
-    throw new ReferenceError(`invalid image reference ${JSON.stringify(text)}: ${why}`);
+    throw new ImageReferenceError(`invalid image reference ${JSON.stringify(text)}: ${why}`);
   };
   if (text === '' || /\s/.test(text)) fail('empty or contains whitespace');
   const [namePart = '', digestPart, extra] = text.split('@');

@@ -36,7 +36,7 @@ export async function mountView(lowerdirs: readonly string[], tmpRoot: string): 
   const dir = await mkdtemp(join(tmpRoot, 'view-'));
   const mountpoint = join(dir, 'root');
   const removeDir = () => rm(dir, { recursive: true, force: true });
-  let mounted;
+  let mounted: Awaited<ReturnType<typeof runQuiet>>;
   try {
     await mkdir(mountpoint);
     const lower = lowerdirOption(join(dir, 'layers'), lowerdirs);

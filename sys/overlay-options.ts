@@ -88,7 +88,7 @@ export function linkLowerdirs(linkDir: string, lowerdirs: readonly string[]): st
   checkLowerdirCount(lowerdirs);
   // Synchronous: one tiny metadata call each, per step (see runners/sandbox-dir.ts).
   mkdirSync(linkDir);
-  lowerdirs.forEach((dir, index) => symlinkSync(path.resolve(dir), path.join(linkDir, String(index))));
+  for (const [index, dir] of lowerdirs.entries()) symlinkSync(path.resolve(dir), path.join(linkDir, String(index)));
   return lowerdirValue(lowerdirs.length);
 }
 

@@ -101,7 +101,7 @@ function syntaxFromJson(body: string, offset: number): FoundDirective | undefine
   try {
     const parsed: unknown = JSON.parse(body);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const value = (parsed as Record<string, unknown>)['syntax'];
+      const value = (parsed as Record<string, unknown>).syntax;
       if (typeof value === 'string') return { ref: value, cmdline: value, line: offset };
     }
   } catch {

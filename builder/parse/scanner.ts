@@ -62,9 +62,9 @@ export class LineScanner {
     private readonly lines: string[],
     escapeToken: string,
   ) {
-    const escape = escapeToken === '\\' ? '\\\\' : escapeToken;
+    const token = escapeToken === '\\' ? '\\\\' : escapeToken;
     // An odd run of escape tokens at line end continues the line; `\\` is an escaped backslash.
-    this.continuation = new RegExp(`(^|[^${escape}])((?:${escape}${escape})*)${escape}[ \\t]*$`);
+    this.continuation = new RegExp(`(^|[^${token}])((?:${token}${token})*)${token}[ \\t]*$`);
   }
 
   /** The next instruction line, or undefined at end of file. */

@@ -12,7 +12,7 @@ import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '.
 import { kindAt } from '../rootfs.js';
 import type { ImageView } from '../../core/ports.js';
 import { readXattrs, splitDevice } from '../../layers/upperdir.js';
-import { LayerEntrySet, toLayerPath } from './layer-entries.js';
+import { type LayerEntrySet, toLayerPath } from './layer-entries.js';
 
 export interface Placement {
   /** Absolute destination inside the image (symlinks of the image already resolved). */

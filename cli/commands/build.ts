@@ -218,7 +218,9 @@ function cancelOnSignals(): { signal: AbortSignal; exit(): Promise<never>; dispo
     process.on(name as NodeJS.Signals, handler);
     return [name, handler] as const;
   });
-  const dispose = () => handlers.forEach(([name, handler]) => process.off(name as NodeJS.Signals, handler));
+  const dispose = () => {
+    for (const [name, handler] of handlers) process.off(name as NodeJS.Signals, handler);
+  };
   return {
     signal: controller.signal,
     dispose,

@@ -20,7 +20,6 @@ import { rm } from 'node:fs/promises';
 import { readContainerRecord, removeCgroups } from './container-record.js';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { UserError } from '../../core/errors.js';
 import type { RunResult, RunSpec, Runner } from '../../core/ports.js';
 import { helperDir, helperFile } from '../../sys/helper-files.js';

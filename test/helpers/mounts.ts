@@ -28,7 +28,7 @@ export async function listMounts(): Promise<MountInfo[]> {
 export async function mountsUnder(dir: string): Promise<MountInfo[]> {
   const prefix = path.resolve(dir);
   const mounts = await listMounts();
-  return mounts.filter((m) => m.mountPoint === prefix || m.mountPoint.startsWith(prefix + '/'));
+  return mounts.filter((m) => m.mountPoint === prefix || m.mountPoint.startsWith(`${prefix}/`));
 }
 
 /** Overlay mounts whose options name `dir` (as lowerdir, upperdir or workdir). */

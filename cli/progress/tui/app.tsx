@@ -91,6 +91,7 @@ function Pane({ lines }: { lines: string[] }) {
   return (
     <Box flexDirection="column" paddingLeft={4}>
       {lines.map((line, index) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
         <Text key={index} dimColor wrap="truncate-end">{`│ ${line}`}</Text>
       ))}
     </Box>
@@ -123,6 +124,7 @@ function FinishedStep({ step, width, logPath }: { step: StepView; width: number;
       {step.phase === 'failed' ? (
         <Box flexDirection="column" paddingLeft={4}>
           {step.tail.slice(-FAILED_TAIL).map((line, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
             <Text key={index}>{`│ ${line}`}</Text>
           ))}
           {logPath === undefined ? null : <Text dimColor>{`full output: ${logPath}`}</Text>}
@@ -154,6 +156,7 @@ function Summary({ state, now, logPathOf }: { state: ViewState; now: number; log
   return (
     <Box flexDirection="column">
       {summaryLines(state, now, logPathOf).map((line, index) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
         <Text key={index} color={line.color} bold={line.bold} wrap="truncate-end">{line.text}</Text>
       ))}
     </Box>

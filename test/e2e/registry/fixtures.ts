@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { type OpenedStore } from '../../../store/store.js';
+import type { OpenedStore } from '../../../store/store.js';
 import { openStore } from '../../../cli/compose.js';
 import type { ResolvedImage } from '../../../core/ports.js';
 import { runTzbuild } from '../../helpers/cli.js';

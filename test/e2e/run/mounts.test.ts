@@ -111,11 +111,11 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
   it('binds the context read-only, discards rw writes, hides ignored files and keys on content', async () => {
     const context = await writeContext({
       'data/a': 'one\n', 'data/ignored': 'hidden\n', '.dockerignore': 'data/ignored\n',
-      Dockerfile: [
+      Dockerfile: `${[
         'FROM busybox',
         'RUN --mount=type=bind,source=data,target=/data sh -c \'cat /data/a > /a; ls /data > /listing; touch /data/new 2>/dev/null || echo ro > /ro\'',
         'RUN --mount=type=bind,target=/ctx,rw sh -c \'echo changed > /ctx/data/a && cat /ctx/data/a > /rw\'',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     });
     await runOk(['-t', 'bind:1', context]);
     const rootfs = await unpack(store, 'bind:1');
@@ -135,14 +135,14 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('binds files from another stage, read-only unless rw (writes discarded)', async () => {
     const context = await writeContext({
-      Dockerfile: [
+      Dockerfile: `${[
         'FROM busybox AS tools',
         'RUN mkdir -p /opt/tool && echo v1 > /opt/tool/version && ln -s /opt/tool /tool-link',
         'FROM busybox',
         'RUN --mount=type=bind,from=tools,source=/tool-link,target=/t sh -c \'cat /t/version > /version; echo x > /t/new 2>/dev/null || echo ro > /ro\'',
         'RUN --mount=type=bind,from=tools,source=/opt,target=/o,rw sh -c \'echo v2 > /o/tool/version; cat /o/tool/version > /rw\'',
         'RUN --mount=type=bind,from=tools,source=/opt,target=/o cat /o/tool/version > /after',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     });
     await runOk(['-t', 'stagebind:1', context]);
     const rootfs = await unpack(store, 'stagebind:1');
