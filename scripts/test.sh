@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use: real runtimes, registry, docker, a terminal for the integration
-# tests; the linter of helpers/*.sh (lint_helpers).
+# tests; the linter of helpers/*.sh (npm run lint).
 APT_PACKAGES=(runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd shellcheck)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
@@ -58,11 +58,11 @@ build() {
   npx tsc -p tsconfig.test.json
 }
 
-# The helper programs (helpers/) run outside TypeScript's checks: Perl compiles each .pl, shellcheck
-# reads each .sh.
-lint_helpers() {
-  log "checking helpers/ (perl -c, shellcheck)"
-  npm run --silent lint:helpers
+# Formatting and lint (Biome), lines of at most 120 characters, and the helper programs, which
+# run outside TypeScript's checks (perl -c on each .pl, shellcheck on each .sh): npm run lint.
+lint() {
+  log "checking format and lint (biome, line length, helpers/)"
+  npm run --silent lint
 }
 
 # ── Services for later integration suites (docker comparison, registry push/pull) ──
@@ -85,7 +85,7 @@ main() {
   check_node
   install_node_modules
   build
-  lint_helpers
+  lint
   start_dockerd
   start_registry
   trap stop_services EXIT
