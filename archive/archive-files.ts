@@ -56,7 +56,10 @@ export async function openArchiveTar(file: string, tmpRoot: string, maxBytes?: n
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     if (err instanceof StoreError) throw err;
-    const detail = err instanceof EscapeError ? `unsafe entry: ${err.message}` : `cannot read entry ${JSON.stringify(current)}: ${(err as Error).message}`;
+    const detail =
+      err instanceof EscapeError
+        ? `unsafe entry: ${err.message}`
+        : `cannot read entry ${JSON.stringify(current)}: ${(err as Error).message}`;
     throw new StoreError(`${file}: ${detail}`, 'BAD_ARCHIVE', { cause: err });
   }
   const resolve = (archivePath: string): string | undefined => {
@@ -73,10 +76,18 @@ export async function openArchiveTar(file: string, tmpRoot: string, maxBytes?: n
 
 /** An OCI layout directory as archive files (paths confined to the dir). */
 export function openLayoutDir(dir: string): ArchiveFiles {
-  return filesFrom(dir, (archivePath) => path.join(dir, ...entryComponents(archivePath)), async () => undefined);
+  return filesFrom(
+    dir,
+    (archivePath) => path.join(dir, ...entryComponents(archivePath)),
+    async () => undefined,
+  );
 }
 
-function filesFrom(label: string, resolve: (archivePath: string) => string | undefined, close: () => Promise<void>): ArchiveFiles {
+function filesFrom(
+  label: string,
+  resolve: (archivePath: string) => string | undefined,
+  close: () => Promise<void>,
+): ArchiveFiles {
   const locate = (archivePath: string): string => {
     const hostPath = resolve(archivePath);
     if (hostPath === undefined) throw new StoreError(`${label}: missing entry ${archivePath}`, 'BAD_ARCHIVE');
@@ -84,16 +95,26 @@ function filesFrom(label: string, resolve: (archivePath: string) => string | und
   };
   const readBytes = async (archivePath: string, maxBytes = jsonLimit): Promise<Buffer> => {
     const hostPath = locate(archivePath);
-    const size = await stat(hostPath).then((s) => s.size, () => -1);
+    const size = await stat(hostPath).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size < 0) throw new StoreError(`${label}: missing entry ${archivePath}`, 'BAD_ARCHIVE');
-    if (size > maxBytes) throw new StoreError(`${label}: entry ${archivePath} is too large (${size} bytes)`, 'BAD_ARCHIVE');
+    if (size > maxBytes)
+      throw new StoreError(`${label}: entry ${archivePath} is too large (${size} bytes)`, 'BAD_ARCHIVE');
     return readFile(hostPath);
   };
   return {
     label,
     async has(archivePath) {
       const hostPath = resolve(archivePath);
-      return hostPath !== undefined && (await stat(hostPath).then((s) => s.isFile(), () => false));
+      return (
+        hostPath !== undefined &&
+        (await stat(hostPath).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      );
     },
     open: (archivePath) => createReadStream(locate(archivePath)),
     readBytes,

@@ -12,7 +12,16 @@ import { canonicalJson, digestHex, HashingStream, sha256Digest } from '../core/d
 import { decompress } from '../layers/decompress.js';
 import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
 import { storeLayout } from '../store/layout.js';
-import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest } from '../core/oci.js';
+import {
+  isDigest,
+  MediaType,
+  RefNameAnnotation,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from '../core/oci.js';
 
 /** Options for archive imports. */
 export interface LoadArchiveOptions {
@@ -30,7 +39,11 @@ interface DockerManifestEntry {
  * Imports a docker-archive or OCI-layout tar. Returns the names it tagged; an image without a
  * usable name is returned by its ID (`sha256:…`) and left untagged.
  */
-export async function loadArchive(store: ImageStore, file: string, options: LoadArchiveOptions = {}): Promise<string[]> {
+export async function loadArchive(
+  store: ImageStore,
+  file: string,
+  options: LoadArchiveOptions = {},
+): Promise<string[]> {
   const files = await openArchiveTar(file, storeLayout(store.content.root).tmp, options.maxBytes);
   try {
     if (await files.has('manifest.json')) return await importDockerArchive(store, files, options);
@@ -38,7 +51,10 @@ export async function loadArchive(store: ImageStore, file: string, options: Load
       const images = await importOciIndex(store, files, undefined, options);
       return images.flatMap((image) => image.names);
     }
-    throw new StoreError(`${file}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)`, 'BAD_ARCHIVE');
+    throw new StoreError(
+      `${file}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)`,
+      'BAD_ARCHIVE',
+    );
   } finally {
     await files.close();
   }
@@ -48,14 +64,23 @@ export async function loadArchive(store: ImageStore, file: string, options: Load
  * Imports the image of an OCI layout dir into the store and returns it resolved. `selector` picks
  * the index entry by tag (ref.name) or manifest digest; without it the layout must hold one image.
  */
-export async function openOciLayoutDir(store: ImageStore, dir: string, selector?: string, options: LoadArchiveOptions = {}): Promise<ResolvedImage> {
+export async function openOciLayoutDir(
+  store: ImageStore,
+  dir: string,
+  selector?: string,
+  options: LoadArchiveOptions = {},
+): Promise<ResolvedImage> {
   const files = openLayoutDir(dir);
   const [image] = await importOciIndex(store, files, selector ?? null, options);
   if (image === undefined) throw new StoreError(`${dir}: no image in the layout`, 'IMAGE_NOT_FOUND');
   return loadManifest(store, image.manifest.digest);
 }
 
-async function importDockerArchive(store: ImageStore, files: ArchiveFiles, options: LoadArchiveOptions): Promise<string[]> {
+async function importDockerArchive(
+  store: ImageStore,
+  files: ArchiveFiles,
+  options: LoadArchiveOptions,
+): Promise<string[]> {
   const entries = await files.readJson<DockerManifestEntry[]>('manifest.json');
   if (!Array.isArray(entries)) throw new StoreError(`${files.label}: manifest.json is not a list`, 'BAD_ARCHIVE');
   const names: string[] = [];
@@ -83,12 +108,24 @@ interface ImportedImage {
 }
 
 /** Imports the images an OCI index lists; `select` = a tag to pick one, null for "the only one". */
-async function importOciIndex(store: ImageStore, files: ArchiveFiles, select: string | null | undefined, options: LoadArchiveOptions): Promise<ImportedImage[]> {
+async function importOciIndex(
+  store: ImageStore,
+  files: ArchiveFiles,
+  select: string | null | undefined,
+  options: LoadArchiveOptions,
+): Promise<ImportedImage[]> {
   const index = await files.readJson<ImageIndex>('index.json');
-  if (!Array.isArray(index?.manifests)) throw new StoreError(`${files.label}: index.json has no manifests`, 'BAD_ARCHIVE');
+  if (!Array.isArray(index?.manifests))
+    throw new StoreError(`${files.label}: index.json has no manifests`, 'BAD_ARCHIVE');
   let chosen = index.manifests;
   if (select !== undefined) {
-    chosen = select === null ? chosen : chosen.filter((d) => d.digest === select || refName(d) === select || d.annotations?.['io.containerd.image.name'] === select);
+    chosen =
+      select === null
+        ? chosen
+        : chosen.filter(
+            (d) =>
+              d.digest === select || refName(d) === select || d.annotations?.['io.containerd.image.name'] === select,
+          );
     if (chosen.length !== 1) {
       const what = select === null ? 'exactly one image' : `an image tagged ${JSON.stringify(select)}`;
       throw new StoreError(`${files.label}: expected ${what}, found ${chosen.length}`, 'IMAGE_NOT_FOUND');
@@ -129,7 +166,10 @@ async function importLayer(
   options: LoadArchiveOptions,
 ): Promise<LayerRef> {
   const raw = new HashingStream();
-  files.open(layerPath).on('error', (err) => raw.destroy(err)).pipe(raw);
+  files
+    .open(layerPath)
+    .on('error', (err) => raw.destroy(err))
+    .pipe(raw);
   const plain = await decompress(raw, { maxBytes: options.maxBytes, label: `${files.label}: ${layerPath}` });
   try {
     const { digest, size } = await store.content.putStream(plain, diffId);
@@ -138,7 +178,11 @@ async function importLayer(
     return { diffId: digest, size };
   } catch (err) {
     if (err instanceof StoreError && err.code !== 'DIGEST_MISMATCH') throw err;
-    throw new StoreError(`${files.label}: layer ${layerPath} does not match its digest ${blobDigest ?? diffId}`, 'BAD_ARCHIVE', { cause: err });
+    throw new StoreError(
+      `${files.label}: layer ${layerPath} does not match its digest ${blobDigest ?? diffId}`,
+      'BAD_ARCHIVE',
+      { cause: err },
+    );
   }
 }
 
@@ -158,7 +202,10 @@ function diffIdsOf(files: ArchiveFiles, configPath: string, configBytes: Buffer,
   }
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
-    throw new StoreError(`${files.label}: entry ${configPath}: rootfs.diff_ids does not match the ${layerCount} layers`, 'BAD_ARCHIVE');
+    throw new StoreError(
+      `${files.label}: entry ${configPath}: rootfs.diff_ids does not match the ${layerCount} layers`,
+      'BAD_ARCHIVE',
+    );
   }
   return diffIds;
 }
@@ -166,18 +213,26 @@ function diffIdsOf(files: ArchiveFiles, configPath: string, configBytes: Buffer,
 /** Reads a small blob and checks its bytes against its digest. */
 async function readVerifiedBlob(files: ArchiveFiles, digest: Digest): Promise<Buffer> {
   const bytes = await files.readBytes(blobPath(digest));
-  if (sha256Digest(bytes) !== digest) throw new StoreError(`${files.label}: blob ${digest} does not match its digest`, 'BAD_ARCHIVE');
+  if (sha256Digest(bytes) !== digest)
+    throw new StoreError(`${files.label}: blob ${digest} does not match its digest`, 'BAD_ARCHIVE');
   return bytes;
 }
 
 /** Follows a nested index to one manifest: linux on this machine's architecture, else the first. */
 async function pickPlatform(files: ArchiveFiles, descriptor: Descriptor): Promise<Digest> {
-  if (!isDigest(descriptor.digest)) throw new StoreError(`${files.label}: malformed digest ${String(descriptor.digest)}`, 'BAD_ARCHIVE');
-  if (descriptor.mediaType !== MediaType.ociIndex && descriptor.mediaType !== MediaType.dockerManifestList) return descriptor.digest;
+  if (!isDigest(descriptor.digest))
+    throw new StoreError(`${files.label}: malformed digest ${String(descriptor.digest)}`, 'BAD_ARCHIVE');
+  if (descriptor.mediaType !== MediaType.ociIndex && descriptor.mediaType !== MediaType.dockerManifestList)
+    return descriptor.digest;
   const nested = JSON.parse((await readVerifiedBlob(files, descriptor.digest)).toString('utf8')) as ImageIndex;
-  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch];
-  const best = nested.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ?? nested.manifests?.[0];
-  if (best === undefined) throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
+  const arch = (
+    { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>
+  )[process.arch];
+  const best =
+    nested.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ??
+    nested.manifests?.[0];
+  if (best === undefined)
+    throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
   return pickPlatform(files, best);
 }
 

@@ -17,9 +17,14 @@ import { storeLayout } from '../store/layout.js';
 /** Writes the image's merged filesystem into `dest` (created when missing; must be empty). */
 export async function exportRootfs(store: ImageStore, image: ResolvedImage, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
-  if ((await readdir(dest)).length > 0) throw new StoreError(`--output type=local: ${dest} is not empty`, 'DEST_NOT_EMPTY');
+  if ((await readdir(dest)).length > 0)
+    throw new StoreError(`--output type=local: ${dest} is not empty`, 'DEST_NOT_EMPTY');
   for (const layer of image.layers) {
-    await (await import('../layers/layer-apply.js')).applyLayer(createReadStream(store.content.blobPath(layer.diffId)), dest, { format: 'merged', label: layer.diffId });
+    await (await import('../layers/layer-apply.js')).applyLayer(
+      createReadStream(store.content.blobPath(layer.diffId)),
+      dest,
+      { format: 'merged', label: layer.diffId },
+    );
   }
 }
 
@@ -30,8 +35,14 @@ export async function exportRootfsTar(store: ImageStore, image: ResolvedImage, f
   try {
     await exportRootfs(store, image, path.join(scratch, 'rootfs'));
     // Our own tar writer: exact modes (no umask), FIFOs and devices, hardlinks, xattrs, sorted.
-    const [{ layerTarChunks }, { walkDir }] = await Promise.all([import('../layers/layer-writer.js'), import('../layers/upperdir.js')]);
-    await pipeline(Readable.from(layerTarChunks(walkDir(path.join(scratch, 'rootfs')))), createWriteStream(temp, { flags: 'wx' }));
+    const [{ layerTarChunks }, { walkDir }] = await Promise.all([
+      import('../layers/layer-writer.js'),
+      import('../layers/upperdir.js'),
+    ]);
+    await pipeline(
+      Readable.from(layerTarChunks(walkDir(path.join(scratch, 'rootfs')))),
+      createWriteStream(temp, { flags: 'wx' }),
+    );
     await rename(temp, file);
   } finally {
     await rm(temp, { force: true });

@@ -84,7 +84,10 @@ function ociIndex(images: ExportedImage[]): ImageIndex {
   for (const image of images) {
     if (image.names.length === 0) manifests.push(image.descriptor);
     for (const name of image.names) {
-      manifests.push({ ...image.descriptor, annotations: { [RefNameAnnotation]: name, 'io.containerd.image.name': name } });
+      manifests.push({
+        ...image.descriptor,
+        annotations: { [RefNameAnnotation]: name, 'io.containerd.image.name': name },
+      });
     }
   }
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
@@ -111,7 +114,9 @@ function addBytes(pack: tarStream.Pack, name: string, content: string): Promise<
 async function addBlob(store: ImageStore, pack: tarStream.Pack, digest: Digest): Promise<void> {
   const size = await store.content.size(digest);
   await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry({ name: blobPath(digest), mode: 0o644, mtime: epoch, size }, (err) => (err ? reject(err) : resolve()));
+    const sink = pack.entry({ name: blobPath(digest), mode: 0o644, mtime: epoch, size }, (err) =>
+      err ? reject(err) : resolve(),
+    );
     createReadStream(store.content.blobPath(digest)).on('error', reject).pipe(sink);
   });
 }

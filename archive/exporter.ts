@@ -15,9 +15,17 @@ export class StoreExporter implements Exporter {
       case 'oci':
         return (await import('./export.js')).saveImages(this.store, tags.length > 0 ? tags : [image], target.dest);
       case 'local':
-        return (await import('./export-fs.js')).exportRootfs(this.store, await resolveImage(this.store, image), target.dest);
+        return (await import('./export-fs.js')).exportRootfs(
+          this.store,
+          await resolveImage(this.store, image),
+          target.dest,
+        );
       case 'tar':
-        return (await import('./export-fs.js')).exportRootfsTar(this.store, await resolveImage(this.store, image), target.dest);
+        return (await import('./export-fs.js')).exportRootfsTar(
+          this.store,
+          await resolveImage(this.store, image),
+          target.dest,
+        );
     }
   }
 }

@@ -21,7 +21,11 @@ export class StoreImageSource implements ImageSource {
       return await resolveImage(this.store, reference);
     } catch (error) {
       if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND') throw error;
-      throw new StoreError(`image "${reference}" is not in the store (bring it in with \`tzbuild load FILE\`)`, 'IMAGE_NOT_FOUND', { cause: error });
+      throw new StoreError(
+        `image "${reference}" is not in the store (bring it in with \`tzbuild load FILE\`)`,
+        'IMAGE_NOT_FOUND',
+        { cause: error },
+      );
     }
   }
 

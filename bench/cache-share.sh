@@ -43,7 +43,10 @@ trap 'exit 130' INT TERM
 
 now_ns() { date +%s%N; }
 seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+free_port() {
+  node -e 'const s = require("net").createServer();
+    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
 downloaded() { node -e 'const c=require(process.argv[1]);console.log(c.down)' "$COUNTS"; }
 uploaded() { node -e 'const c=require(process.argv[1]);console.log(c.up)' "$COUNTS"; }
 
@@ -62,7 +65,8 @@ RUN cat /deps/* | sha256sum > /deps/SUMS && i=0 && while [ $i -lt 600000 ]; do i
 
 FROM deps AS build
 COPY src/ /src/
-RUN mkdir -p /out && i=0 && while [ $i -lt 600000 ]; do i=$((i+1)); done && cat /src/* /deps/SUMS | sha256sum > /out/app && tar -cf /out/src.tar /src
+RUN mkdir -p /out && i=0 && while [ $i -lt 600000 ]; do i=$((i+1)); done && \
+    cat /src/* /deps/SUMS | sha256sum > /out/app && tar -cf /out/src.tar /src
 
 FROM busybox:latest
 COPY --from=build /out/ /opt/app/
@@ -119,7 +123,8 @@ measure_b() {
   local secs cached
   secs=$(printf '%s\n' $times | median)
   cached=$(grep -cE "$cached_pattern" "$WORK/b.log" || true)
-  printf '| %s | %s | %s | %s | %s |\n' "$label" "$secs" "$(($(downloaded) - down0))" "$(($(uploaded) - up0))" "$cached" >>"$REPORT"
+  printf '| %s | %s | %s | %s | %s |\n' "$label" "$secs" "$(($(downloaded) - down0))" "$(($(uploaded) - up0))" \
+    "$cached" >>"$REPORT"
   log "$label: B built in $times s (median $secs)"
 }
 
@@ -137,9 +142,11 @@ run_tzbuild() {
   fresh_tz_store "$TZ_A"
   log "tzbuild mode=$mode: A builds, pushes the image and the cache"
   echo "## A: tzbuild mode=$mode" >>"$COUNTS.log"
-  tz build --root "$TZ_A" -q -t "$REG/tz-$mode/app:1" --push --cache-to "type=registry,ref=$REG/tz-$mode/app:cache,mode=$mode" "$CTX" >/dev/null
+  tz build --root "$TZ_A" -q -t "$REG/tz-$mode/app:1" --push \
+    --cache-to "type=registry,ref=$REG/tz-$mode/app:cache,mode=$mode" "$CTX" >/dev/null
   measure_b "tzbuild, --cache-to mode=$mode" tz_reset_b ' CACHED$' \
-    "$REPO/bin/tzbuild" build --root "$TZ_B" --progress plain -t app:b --cache-from "type=registry,ref=$REG/tz-$mode/app:cache" "$CTX"
+    "$REPO/bin/tzbuild" build --root "$TZ_B" --progress plain -t app:b \
+      --cache-from "type=registry,ref=$REG/tz-$mode/app:cache" "$CTX"
   unmount_under "$TZ_A"; unmount_under "$TZ_B"
 }
 
@@ -150,7 +157,8 @@ run_buildkit() {
   echo "## A: docker BuildKit" >>"$COUNTS.log"
   dockerd_start "$WORK/dockerd-a"
   dk load -i "$BASE_TAR" >/dev/null
-  DOCKER_BUILDKIT=1 dk build --network=none --progress=plain --build-arg BUILDKIT_INLINE_CACHE=1 -t "$REG/bk/app:1" "$CTX" >"$WORK/bk-a.log" 2>&1 || { cat "$WORK/bk-a.log" >&2; return 1; }
+  DOCKER_BUILDKIT=1 dk build --network=none --progress=plain --build-arg BUILDKIT_INLINE_CACHE=1 -t "$REG/bk/app:1" \
+    "$CTX" >"$WORK/bk-a.log" 2>&1 || { cat "$WORK/bk-a.log" >&2; return 1; }
   dk push "$REG/bk/app:1" >/dev/null
   # (dockerd_stop's mount scan fails under pipefail when nothing is mounted: not an error.)
   dockerd_stop || true
@@ -158,18 +166,21 @@ run_buildkit() {
   dockerd_start "$WORK/dockerd-b"
   dk load -i "$BASE_TAR" >/dev/null
   measure_b "docker BuildKit, inline cache" docker_reset '^#[0-9]+ CACHED$' \
-    env DOCKER_BUILDKIT=1 "$DOCKER_CLI" -H "unix://$DOCKERD_SOCK" build --network=none --progress=plain --cache-from "$REG/bk/app:1" -t bench-b "$CTX"
+    env DOCKER_BUILDKIT=1 "$DOCKER_CLI" -H "unix://$DOCKERD_SOCK" build --network=none --progress=plain \
+      --cache-from "$REG/bk/app:1" -t bench-b "$CTX"
   dockerd_stop || true
 }
 
-command -v docker-registry >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+command -v docker-registry >/dev/null ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
 (cd "$REPO" && npm run --silent build)
 busybox_archive "$REPO" "$WORK/busybox-helper" "$BASE_TAR" >/dev/null
 CTX=$WORK/context
 make_context "$CTX"
 start_registry
 {
-  echo "| machine B (empty store) builds with --cache-from | B's build time, median of $N (s) | bytes from registry | bytes to registry | steps cached |"
+  echo "| machine B (empty store) builds with --cache-from | B's build time, median of $N (s) |" \
+    "bytes from registry | bytes to registry | steps cached |"
   echo "|---|---:|---:|---:|---:|"
 } >"$REPORT"
 for mode in $MODES; do run_tzbuild "$mode"; done

@@ -36,7 +36,8 @@ profiled_build() {
   local phase=$1 dir=$PROFILES/$CTX_NAME-$1
   mkdir -p "$dir"
   /usr/bin/time -f "$phase: %e s wall, %U s user, %S s sys, %M KB max RSS" \
-    node --cpu-prof --cpu-prof-dir="$dir" "$REPO/bin/tzbuild" --root "$TZ_STORE" -t "bench-$CTX_NAME:latest" "$WORK/ctx" \
+    node --cpu-prof --cpu-prof-dir="$dir" "$REPO/bin/tzbuild" --root "$TZ_STORE" -t "bench-$CTX_NAME:latest" \
+      "$WORK/ctx" \
     >"$WORK/$phase.log" 2>&1 || { tail -n 20 "$WORK/$phase.log"; exit 1; }
   tail -n 1 "$WORK/$phase.log"
   node "$BENCH/lib/profile-top.mjs" "$dir"/*.cpuprofile 15

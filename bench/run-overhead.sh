@@ -44,7 +44,11 @@ now_ns() { date +%s%N; }
 make_context() {
   local dir=$1 steps=$2 i
   mkdir -p "$dir"
-  { echo 'FROM busybox:latest'; echo 'ARG BUST'; for ((i = 1; i <= steps; i++)); do echo "RUN echo $i > /f$i"; done; } >"$dir/Dockerfile"
+  {
+    echo 'FROM busybox:latest'
+    echo 'ARG BUST'
+    for ((i = 1; i <= steps; i++)); do echo "RUN echo $i > /f$i"; done
+  } >"$dir/Dockerfile"
 }
 
 # Times one cold build; appends "tool steps seconds" to RAW.
@@ -53,7 +57,10 @@ measure() {
   bust="$tool-$run-$RANDOM$RANDOM"
   start=$(now_ns)
   case $tool in
-    tzbuild-*) "$REPO/bin/tzbuild" --root "$TZ_STORE" --runner "${tool#tzbuild-}" --progress plain --build-arg "BUST=$bust" "$dir" ;;
+    tzbuild-*)
+      "$REPO/bin/tzbuild" --root "$TZ_STORE" --runner "${tool#tzbuild-}" --progress plain \
+        --build-arg "BUST=$bust" "$dir"
+      ;;
     buildkit) DOCKER_BUILDKIT=1 dk build --network=none --progress=plain --build-arg "BUST=$bust" "$dir" ;;
   esac >"$WORK/last.log" 2>&1 || { log "$tool failed:"; tail -n 20 "$WORK/last.log" >&2; exit 1; }
   secs=$(awk -v a="$start" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
@@ -88,14 +95,17 @@ main() {
 
 # Medians per tool and the per-step overhead, as a markdown table.
 report() {
-  echo "Per-RUN overhead, $STEPS trivial RUN steps cold, median of $N; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+  echo "Per-RUN overhead, $STEPS trivial RUN steps cold, median of $N; $(nproc) CPUs," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
   echo
   echo "| builder | 1 RUN (s) | $STEPS RUNs (s) | per step (ms) | vs BuildKit |"
   echo "|---|---|---|---|---|"
   awk -F'\t' -v steps="$STEPS" '
     function median(list,   n, arr, i, j, t) {
       n = split(list, arr, " ")
-      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
+      for (i = 1; i <= n; i++)
+        for (j = i + 1; j <= n; j++)
+          if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
       return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
     }
     { times[$1, $2] = times[$1, $2] " " $3; if (!seen[$1]++) order[++count] = $1 }

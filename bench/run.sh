@@ -73,7 +73,8 @@ measure() {
   secs=$(seconds_since "$start")
   [ "$tool" = tzbuild ] || [ "$tool" = ref ] && steps=$(tzbuild_steps_run "$buildlog")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$ctx" "$phase" "$run" "$secs" "$steps" >>"$RAW"
-  log "$(printf '%-10s %-9s %-7s %d/%d %8.3f s%s' "$ctx" "$tool" "$phase" "$run" "$N" "$secs" "${steps:+  ($steps steps run)}")"
+  log "$(printf '%-10s %-9s %-7s %d/%d %8.3f s%s' "$ctx" "$tool" "$phase" "$run" "$N" "$secs" \
+    "${steps:+  ($steps steps run)}")"
 }
 
 # Cold (empty cache) N times, then no-op N times, then one-file-changed N times.
@@ -123,8 +124,11 @@ write_meta() {
     printf 'filesystem\t%s\n' "$(df -PT "$WORK" | awk 'NR == 2 { print $2 }')"
     printf 'node\t%s\n' "$(node --version)"
     printf 'docker\t%s\n' "$(wants_docker && dk version --format '{{.Server.Version}}' || echo 'not run')"
-    printf 'commit\t%s\n' "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
-    [ -z "$REF_REPO" ] || printf 'ref\t%s\n' "$(git -C "$REF_REPO" rev-parse --short HEAD 2>/dev/null || echo "$REF_REPO")"
+    local dirty
+    dirty=$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')
+    printf 'commit\t%s\n' "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty"
+    [ -z "$REF_REPO" ] || printf 'ref\t%s\n' "$(git -C "$REF_REPO" rev-parse --short HEAD 2>/dev/null ||
+      echo "$REF_REPO")"
     printf 'runs\t%s\n' "$N"
     printf 'load\t%s at start, %s at end\n' "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'warning\t%s\n' "${TSC_WARNING:-}"

@@ -30,7 +30,8 @@ mkdir -p "$work/ctx"
 } > "$work/ctx/Dockerfile"
 
 build() { # MODE: one build inside a 120x40 pty; its output goes nowhere
-  script -qefc "stty cols 120 rows 40; '$tzbuild' --root '$work/store' -t bench:1 --progress=$1 '$work/ctx'" /dev/null < /dev/null > /dev/null
+  script -qefc "stty cols 120 rows 40; '$tzbuild' --root '$work/store' -t bench:1 --progress=$1 '$work/ctx'" \
+    /dev/null </dev/null >/dev/null
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

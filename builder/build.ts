@@ -46,7 +46,16 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   if (committed === undefined) return { tags: [], cached, ran };
   const { imageId, manifestDigest } = committed;
   const size = state.layers.reduce((sum, layer) => sum + layer.size, 0);
-  deps.sink.emit({ type: 'build.done', time: Date.now(), imageId, manifestDigest, tags: options.tags, cached, ran, size });
+  deps.sink.emit({
+    type: 'build.done',
+    time: Date.now(),
+    imageId,
+    manifestDigest,
+    tags: options.tags,
+    cached,
+    ran,
+    size,
+  });
   return { imageId, manifestDigest, tags: options.tags, cached, ran };
 }
 
@@ -69,12 +78,19 @@ function checkSyntaxDirective(syntax: string | undefined, file: string): void {
   if (syntax === undefined) return;
   const name = syntax.replace(/^docker\.io\//, '').split(/[:@]/)[0];
   if (name === 'docker/dockerfile' || name === 'docker/dockerfile-upstream') return;
-  throw new DockerfileError(`unsupported frontend "${syntax}" in # syntax= (tzbuild implements the Dockerfile syntax itself)`, file, 1);
+  throw new DockerfileError(
+    `unsupported frontend "${syntax}" in # syntax= (tzbuild implements the Dockerfile syntax itself)`,
+    file,
+    1,
+  );
 }
 
 /** `--label` goes onto the final image only, like `docker build --label`. */
 function withLabels(state: StageState, labels: Record<string, string>): StageState {
   if (Object.keys(labels).length === 0) return state;
   const config = state.config.config;
-  return { ...state, config: { ...state.config, config: { ...config, Labels: { ...(config.Labels ?? {}), ...labels } } } };
+  return {
+    ...state,
+    config: { ...state.config, config: { ...config, Labels: { ...(config.Labels ?? {}), ...labels } } },
+  };
 }

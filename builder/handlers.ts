@@ -38,7 +38,11 @@ function metadata<K extends InstructionKind>(apply: Pure<K>): Handler<K> {
     const outcome = await cachedStep(ctx, state, {
       description: {
         instruction: result.createdBy,
-        inputs: { kind: shownByInstruction(instruction.kind), createdBy: shownByInstruction(result.createdBy), config: { key: state.config.config } },
+        inputs: {
+          kind: shownByInstruction(instruction.kind),
+          createdBy: shownByInstruction(result.createdBy),
+          config: { key: state.config.config },
+        },
       },
       execute: async () => undefined,
     });

@@ -18,7 +18,11 @@ export function chainIdOf(layers: LayerRef[]): string | undefined {
 }
 
 /** Appends the step's history entry, and its layer when it made one. */
-export function withStep(state: StageState, createdBy: string, outcome: Pick<StepOutcome, 'layer' | 'created'>): StageState {
+export function withStep(
+  state: StageState,
+  createdBy: string,
+  outcome: Pick<StepOutcome, 'layer' | 'created'>,
+): StageState {
   const { config } = state;
   const layer = outcome.layer;
   return {
@@ -30,7 +34,12 @@ export function withStep(state: StageState, createdBy: string, outcome: Pick<Ste
       rootfs: { type: 'layers', diff_ids: layer ? [...config.rootfs.diff_ids, layer.diffId] : config.rootfs.diff_ids },
       history: [
         ...config.history,
-        { created: outcome.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) },
+        {
+          created: outcome.created,
+          created_by: createdBy,
+          comment: 'buildkit.dockerfile.v0',
+          ...(layer ? {} : { empty_layer: true }),
+        },
       ],
     },
   };

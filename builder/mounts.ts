@@ -25,8 +25,25 @@ export interface MountSpec {
 
 const mountTypes: MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
 const mountKeys = [
-  'type', 'target', 'dst', 'destination', 'source', 'src', 'from', 'readonly', 'ro', 'rw', 'readwrite',
-  'id', 'sharing', 'mode', 'uid', 'gid', 'required', 'env', 'size',
+  'type',
+  'target',
+  'dst',
+  'destination',
+  'source',
+  'src',
+  'from',
+  'readonly',
+  'ro',
+  'rw',
+  'readwrite',
+  'id',
+  'sharing',
+  'mode',
+  'uid',
+  'gid',
+  'required',
+  'env',
+  'size',
 ];
 
 /** Parses one `--mount` value; throws a DockerfileError at `line` on any mistake. */
@@ -48,30 +65,61 @@ export function parseMountSpec(raw: string, file: string, line: number): MountSp
         }
         mount.type = value as MountType;
         break;
-      case 'target': case 'dst': case 'destination': mount.target = value ?? ''; break;
-      case 'source': case 'src': mount.source = value ?? ''; break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        mount.target = value ?? '';
+        break;
+      case 'source':
+      case 'src':
+        mount.source = value ?? '';
+        break;
       case 'from':
         if (value?.includes('$')) fail("'from' doesn't support variable expansion, define alias stage instead");
         mount.from = value ?? '';
         break;
-      case 'readonly': case 'ro': mount.readonly = parseBool(value, key, fail); readonlySet = true; break;
-      case 'rw': case 'readwrite': mount.readonly = !parseBool(value, key, fail); readonlySet = true; break;
-      case 'id': mount.id = value ?? ''; break;
+      case 'readonly':
+      case 'ro':
+        mount.readonly = parseBool(value, key, fail);
+        readonlySet = true;
+        break;
+      case 'rw':
+      case 'readwrite':
+        mount.readonly = !parseBool(value, key, fail);
+        readonlySet = true;
+        break;
+      case 'id':
+        mount.id = value ?? '';
+        break;
       case 'sharing':
-        if (value !== 'shared' && value !== 'private' && value !== 'locked') fail(`unsupported sharing value "${value ?? ''}"`);
+        if (value !== 'shared' && value !== 'private' && value !== 'locked')
+          fail(`unsupported sharing value "${value ?? ''}"`);
         mount.sharing = value as MountSpec['sharing'];
         break;
-      case 'mode': mount.mode = parseNumber(value, 8, key, fail); break;
-      case 'uid': mount.uid = parseNumber(value, 10, key, fail); break;
-      case 'gid': mount.gid = parseNumber(value, 10, key, fail); break;
-      case 'required': mount.required = parseBool(value, key, fail); break;
-      case 'env': mount.env = value ?? ''; break;
-      case 'size': mount.size = value ?? ''; break;
+      case 'mode':
+        mount.mode = parseNumber(value, 8, key, fail);
+        break;
+      case 'uid':
+        mount.uid = parseNumber(value, 10, key, fail);
+        break;
+      case 'gid':
+        mount.gid = parseNumber(value, 10, key, fail);
+        break;
+      case 'required':
+        mount.required = parseBool(value, key, fail);
+        break;
+      case 'env':
+        mount.env = value ?? '';
+        break;
+      case 'size':
+        mount.size = value ?? '';
+        break;
     }
   }
   // Cache and tmpfs mounts are writable unless asked otherwise; bind mounts are read-only.
   if (!readonlySet && (mount.type === 'cache' || mount.type === 'tmpfs')) mount.readonly = false;
-  if (mount.target === undefined && mount.type !== 'secret' && mount.type !== 'ssh') fail('mount destination (target) is required');
+  if (mount.target === undefined && mount.type !== 'secret' && mount.type !== 'ssh')
+    fail('mount destination (target) is required');
   return mount;
 }
 

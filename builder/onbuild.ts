@@ -15,7 +15,11 @@ export function parseTriggers(state: StageState, file: string, fromLine = 1): In
       return { ...instruction, range: { startLine: fromLine, endLine: fromLine } };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      throw new DockerfileError(`invalid ONBUILD trigger "${expression}" in base image: ${error.message}`, file, fromLine);
+      throw new DockerfileError(
+        `invalid ONBUILD trigger "${expression}" in base image: ${error.message}`,
+        file,
+        fromLine,
+      );
     }
   });
 }

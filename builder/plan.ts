@@ -5,17 +5,20 @@
  * Everything here needs the whole file but no image: the "convert" stage of BuildKit.
  */
 import { DockerfileError } from '../core/errors.js';
-import type { CopyInstruction, FromInstruction, Instruction, ParsedDockerfile, RunInstruction } from './instructions.js';
+import type {
+  CopyInstruction,
+  FromInstruction,
+  Instruction,
+  ParsedDockerfile,
+  RunInstruction,
+} from './instructions.js';
 import { expandOrThrow } from './expand.js';
 import { parseMountSpec } from './mounts.js';
 import { withSuggestion } from './suggest.js';
 import { defaultPlatform, formatPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
 
 /** Where a stage starts from. */
-export type StageBase =
-  | { kind: 'scratch' }
-  | { kind: 'stage'; index: number }
-  | { kind: 'image'; reference: string };
+export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; reference: string };
 
 /** One `FROM … [AS name]` and the instructions under it. */
 export interface StagePlan {
@@ -80,7 +83,12 @@ export function planBuild(parsed: ParsedDockerfile, options: PlanOptions): Build
   };
 }
 
-function evaluateGlobalArgs(parsed: ParsedDockerfile, file: string, buildArgs: Map<string, string>, platform: PlatformSpec) {
+function evaluateGlobalArgs(
+  parsed: ParsedDockerfile,
+  file: string,
+  buildArgs: Map<string, string>,
+  platform: PlatformSpec,
+) {
   // The platform ARGs are global ARGs too (BuildKit's defaultArgs): a bare `ARG TARGETARCH` in a stage gets its value.
   const globalArgs = new Map<string, string | undefined>(Object.entries(predefinedArgs(platform)));
   const env = new Map(Object.entries(predefinedArgs(platform)));
@@ -149,7 +157,13 @@ export function findStage(stages: StagePlan[], reference: string): StagePlan | u
   return undefined;
 }
 
-function resolveStage(stage: StagePlan, stages: StagePlan[], fromEnv: Map<string, string>, file: string, escapeToken: '\\' | '`'): void {
+function resolveStage(
+  stage: StagePlan,
+  stages: StagePlan[],
+  fromEnv: Map<string, string>,
+  file: string,
+  escapeToken: '\\' | '`',
+): void {
   const from = stage.from;
   const image = expandOrThrow(from.image, fromEnv, { escapeToken, file, range: from.range });
   if (image.trim() === '') {
@@ -172,12 +186,19 @@ function resolveStage(stage: StagePlan, stages: StagePlan[], fromEnv: Map<string
  * `FROM --platform=…` is accepted when it names the platform we build for (the common
  * `--platform=$BUILDPLATFORM` included); tzbuild does not emulate other architectures.
  */
-function checkStagePlatform(stage: StagePlan, fromEnv: Map<string, string>, target: PlatformSpec, file: string, escapeToken: '\\' | '`'): void {
+function checkStagePlatform(
+  stage: StagePlan,
+  fromEnv: Map<string, string>,
+  target: PlatformSpec,
+  file: string,
+  escapeToken: '\\' | '`',
+): void {
   const raw = stage.from.platform;
   if (raw === undefined) return;
   const expanded = expandOrThrow(raw, fromEnv, { escapeToken, file, range: stage.from.range });
   const wanted = parsePlatform(expanded);
-  if (wanted === undefined) throw new DockerfileError(`invalid platform "${expanded}" in FROM --platform`, file, stage.from.range.startLine);
+  if (wanted === undefined)
+    throw new DockerfileError(`invalid platform "${expanded}" in FROM --platform`, file, stage.from.range.startLine);
   if (wanted.os !== target.os || wanted.architecture !== target.architecture) {
     throw new DockerfileError(
       `FROM --platform=${expanded}: tzbuild builds for ${formatPlatform(target)} only (no cross-platform emulation)`,
@@ -202,7 +223,8 @@ function resolveCopyFrom(stage: StagePlan, copy: CopyInstruction, stages: StageP
   if (copy.from === undefined) return;
   if (copy.from.includes('$')) {
     throw new DockerfileError(
-      'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
+      'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a ' +
+        'workaround',
       file,
       copy.range.startLine,
     );
@@ -243,7 +265,11 @@ function checkCycles(stages: StagePlan[], file: string): void {
   const visit = (stage: StagePlan, root: StagePlan): void => {
     if (state.get(stage.index) === 'done') return;
     if (state.get(stage.index) === 'visiting') {
-      throw new DockerfileError(`circular dependency detected on stage: ${stageLabel(stage)}`, file, root.from.range.startLine);
+      throw new DockerfileError(
+        `circular dependency detected on stage: ${stageLabel(stage)}`,
+        file,
+        root.from.range.startLine,
+      );
     }
     state.set(stage.index, 'visiting');
     for (const dep of stage.deps) visit(stages[dep]!, root);
@@ -258,7 +284,8 @@ function checkForwardReferences(stages: StagePlan[], file: string): void {
       if (dep < stage.index) continue;
       const line = referenceLine(stage, stages[dep]!);
       throw new DockerfileError(
-        `cannot copy from stage "${stageLabel(stages[dep]!)}", it needs to be defined before current stage "${stageLabel(stage)}"`,
+        `cannot copy from stage "${stageLabel(stages[dep]!)}", it needs to be defined before current stage ` +
+          `"${stageLabel(stage)}"`,
         file,
         line,
       );
@@ -268,7 +295,8 @@ function checkForwardReferences(stages: StagePlan[], file: string): void {
 
 function referenceLine(stage: StagePlan, dep: StagePlan): number {
   const copy = stage.instructions.find(
-    (instruction) => instruction.kind === 'copy' && instruction.from !== undefined && findStage([dep], instruction.from) !== undefined,
+    (instruction) =>
+      instruction.kind === 'copy' && instruction.from !== undefined && findStage([dep], instruction.from) !== undefined,
   );
   return (copy ?? stage.from).range.startLine;
 }

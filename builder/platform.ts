@@ -6,7 +6,14 @@ export interface PlatformSpec {
   variant?: string;
 }
 
-const nodeArchToOci: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+const nodeArchToOci: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 /** This machine's platform, in OCI terms (`linux/amd64`). */
 export function defaultPlatform(): PlatformSpec {
@@ -44,5 +51,14 @@ export function predefinedArgs(target: PlatformSpec): Record<string, string> {
 
 /** Proxy args usable in RUN without an ARG line, and kept out of history and cache keys (as Docker). */
 export const proxyArgs = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);

@@ -18,7 +18,11 @@ export async function kindAt(view: ImageView, path: string): Promise<'directory'
 }
 
 /** Runs `use` with a directory showing the merged filesystem of `layers`, then closes the view. */
-export async function withMountedView<T>(snapshotter: Snapshotter, layers: LayerRef[], use: (root: string) => Promise<T>): Promise<T> {
+export async function withMountedView<T>(
+  snapshotter: Snapshotter,
+  layers: LayerRef[],
+  use: (root: string) => Promise<T>,
+): Promise<T> {
   const view = await snapshotter.mount(layers);
   try {
     return await use(view.root);

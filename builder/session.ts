@@ -3,7 +3,15 @@
  * options. Step handlers receive a StepContext built from these.
  */
 import type {
-  BuildEvent, CacheStore, ContentStore, ImageCommitter, ImageSource, LayerWriter, ProgressSink, Runner, Snapshotter,
+  BuildEvent,
+  CacheStore,
+  ContentStore,
+  ImageCommitter,
+  ImageSource,
+  LayerWriter,
+  ProgressSink,
+  Runner,
+  Snapshotter,
 } from '../core/ports.js';
 import type { BuildContext } from './context/build-context.js';
 import type { BuildPlan, StagePlan } from './plan.js';

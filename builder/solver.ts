@@ -110,14 +110,31 @@ export class Solver {
     const base = stage.base;
     let state: StageState;
     if (base.kind === 'scratch') {
-      state = { config: scratchConfig(this.plan.platform), layers: [], args: new Map(), cmdSet: false, baseId: 'scratch' };
+      state = {
+        config: scratchConfig(this.plan.platform),
+        layers: [],
+        args: new Map(),
+        cmdSet: false,
+        baseId: 'scratch',
+      };
     } else if (base.kind === 'stage') {
       const parent = await this.stageResult(base.index);
       // BuildKit: a stage built FROM another keeps that stage's ARGs (its build env carries over).
-      state = { ...parent, args: new Map(parent.args), cmdSet: false, baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}` };
+      state = {
+        ...parent,
+        args: new Map(parent.args),
+        cmdSet: false,
+        baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}`,
+      };
     } else {
       const image = await this.deps.images.resolve(base.reference);
-      state = { config: structuredClone(image.config), layers: image.layers, args: new Map(), cmdSet: false, baseId: image.manifestDigest };
+      state = {
+        config: structuredClone(image.config),
+        layers: image.layers,
+        args: new Map(),
+        cmdSet: false,
+        baseId: image.manifestDigest,
+      };
       state.config.config ??= {};
       state.config.history ??= [];
     }
@@ -148,9 +165,14 @@ export class Solver {
       stepId,
       cleanup: [],
       tidy: (work) => {
-        this.tidying.push(work.then(() => undefined, (error: unknown) => {
-          this.tidyFailure ??= error;
-        }));
+        this.tidying.push(
+          work.then(
+            () => undefined,
+            (error: unknown) => {
+              this.tidyFailure ??= error;
+            },
+          ),
+        );
       },
       emit: (event) => this.emit(event),
       stageResult: (index) => this.stageResult(index),

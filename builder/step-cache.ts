@@ -57,7 +57,10 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
     ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
     return dryRunOutcome(step.key);
   }
-  const byContent = input.byContent && useCache(ctx) ? { ...step, key: cacheKey(parent, withEpoch(await contentOp(input))) } : undefined;
+  const byContent =
+    input.byContent && useCache(ctx)
+      ? { ...step, key: cacheKey(parent, withEpoch(await contentOp(input))) }
+      : undefined;
   // Two builds missing the same step at once: one runs it, the other waits and then hits.
   return ctx.deps.cache.lock(step.key, async () => {
     const second = await lookup(ctx, step);
@@ -90,18 +93,32 @@ interface KeyedStep {
 }
 
 /** A hit (announced as `step.cached`), or why it missed. */
-async function lookup(ctx: StepContext, step: KeyedStep): Promise<{ outcome?: StepOutcome; record?: CacheRecord; reason: string }> {
+async function lookup(
+  ctx: StepContext,
+  step: KeyedStep,
+): Promise<{ outcome?: StepOutcome; record?: CacheRecord; reason: string }> {
   if (!useCache(ctx)) return { reason: 'cache disabled (--no-cache)' };
   const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
-  if (record === undefined || !(await layerPresent(ctx, record))) return { reason: explainMiss(previous, step.explain) };
+  if (record === undefined || !(await layerPresent(ctx, record)))
+    return { reason: explainMiss(previous, step.explain) };
   // The next miss is explained against this build, even when it was all hits.
-  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain)) ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
+  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain))
+    ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
   noteUsed(ctx, step.key, record);
   ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
-  return { outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true }, record, reason: '' };
+  return {
+    outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true },
+    record,
+    reason: '',
+  };
 }
 
-async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStepInput, contentKey?: string): Promise<StepOutcome> {
+async function runAndRecord(
+  ctx: StepContext,
+  step: KeyedStep,
+  input: CachedStepInput,
+  contentKey?: string,
+): Promise<StepOutcome> {
   const started = Date.now();
   const layer = await input.execute();
   const created = createdTime(ctx, started);
@@ -114,13 +131,21 @@ async function runAndRecord(ctx: StepContext, step: KeyedStep, input: CachedStep
     await ctx.deps.cache.put(contentKey, record);
     noteUsed(ctx, contentKey, record);
   }
-  ctx.emit({ type: 'step.done', stepId: ctx.stepId, durationMs: record.durationMs, ...(layer ? { layerSize: layer.size } : {}) });
+  ctx.emit({
+    type: 'step.done',
+    stepId: ctx.stepId,
+    durationMs: record.durationMs,
+    ...(layer ? { layerSize: layer.size } : {}),
+  });
   return { ...(layer ? { layer } : {}), created, cached: false };
 }
 
 /** Tells the cache (for `--cache-to`) which record this step used and whether its stage is in the image. */
 function noteUsed(ctx: StepContext, key: string, record: CacheRecord): void {
-  ctx.deps.cache.noteUsed?.(key, record, { stage: ctx.stage.index, inFinalImage: finalImageStages(ctx.plan).has(ctx.stage.index) });
+  ctx.deps.cache.noteUsed?.(key, record, {
+    stage: ctx.stage.index,
+    inFinalImage: finalImageStages(ctx.plan).has(ctx.stage.index),
+  });
 }
 
 /** Per plan, computed once: every step of the build asks. */
@@ -132,7 +157,7 @@ function finalImageStages(plan: StepContext['plan']): Set<number> {
   if (known !== undefined) return known;
   const stages = new Set<number>();
   imageStagesOf.set(plan, stages);
-  for (let index: number | undefined = plan.target; index !== undefined && !stages.has(index);) {
+  for (let index: number | undefined = plan.target; index !== undefined && !stages.has(index); ) {
     stages.add(index);
     const base: StageBase | undefined = plan.stages[index]?.base;
     index = base?.kind === 'stage' ? base.index : undefined;
@@ -145,7 +170,11 @@ function finalImageStages(plan: StepContext['plan']): Set<number> {
  * key, so every step after it (rightly) misses too.
  */
 function dryRunOutcome(key: string): StepOutcome {
-  return { layer: { diffId: `sha256:${createHash('sha256').update(`dry-run ${key}`).digest('hex')}`, size: 0 }, created: new Date(0).toISOString(), cached: false };
+  return {
+    layer: { diffId: `sha256:${createHash('sha256').update(`dry-run ${key}`).digest('hex')}`, size: 0 },
+    created: new Date(0).toISOString(),
+    cached: false,
+  };
 }
 
 function useCache(ctx: StepContext): boolean {

@@ -30,7 +30,10 @@ export interface StepDescription {
 }
 
 /** The cache key's op and the miss explanation's inputs of one description. */
-export function describeStep(description: StepDescription): { op: Record<string, unknown>; explain: Record<string, string> } {
+export function describeStep(description: StepDescription): {
+  op: Record<string, unknown>;
+  explain: Record<string, string>;
+} {
   const op: Record<string, unknown> = {};
   const explain: Record<string, string> = { instruction: description.instruction };
   for (const [name, input] of Object.entries(description.inputs)) {

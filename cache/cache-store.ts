@@ -180,14 +180,21 @@ async function writeAtomic(path: string, value: unknown, calls: 'direct' | 'pool
 
 /**
  * fsck for the step cache: a record that is not valid JSON, or whose layer blob is missing (or in
- * `corrupt`, the blobs fsck found damaged), is a problem; `repair` deletes it (a later build simply misses and runs the step again).
+ * `corrupt`, the blobs fsck found damaged), is a problem; `repair` deletes it (a later build simply misses and runs the
+ * step again).
  */
-export async function checkCacheRecords(root: string, content: ContentStore, repair = false, corrupt: ReadonlySet<string> = new Set()): Promise<StoreProblem[]> {
+export async function checkCacheRecords(
+  root: string,
+  content: ContentStore,
+  repair = false,
+  corrupt: ReadonlySet<string> = new Set(),
+): Promise<StoreProblem[]> {
   const problems: StoreProblem[] = [];
   for (const stored of await listCacheRecords(root)) {
     const layer = stored.record?.layer?.diffId;
     let problem: StoreProblem | undefined;
-    if (stored.record === undefined) problem = { kind: 'corrupt-record', subject: stored.key, detail: 'not valid JSON' };
+    if (stored.record === undefined)
+      problem = { kind: 'corrupt-record', subject: stored.key, detail: 'not valid JSON' };
     else if (layer !== undefined && (corrupt.has(layer) || !(await content.has(layer)))) {
       problem = { kind: 'dangling-record', subject: stored.key, detail: `layer ${layer} is missing or corrupt` };
     }

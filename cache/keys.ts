@@ -10,7 +10,9 @@ export const cacheKeyVersion = 1;
 
 /** The key of a step: hex sha256 of `{ v, parent, op }`. */
 export function cacheKey(parent: string, op: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson({ v: cacheKeyVersion, parent, op })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ v: cacheKeyVersion, parent, op }))
+    .digest('hex');
 }
 
 /** Version of the recorded inputs; records of another version are not compared. */
@@ -27,7 +29,9 @@ export const explainFormat = '3';
 export function explainMiss(previous: Record<string, string> | undefined, current: Record<string, string>): string {
   if (previous === undefined) return 'no earlier build of this step';
   if (previous.format !== current.format) return 'no comparable earlier build of this step (tzbuild was upgraded)';
-  const changed = new Set([...Object.keys(previous), ...Object.keys(current)].filter((name) => previous[name] !== current[name]));
+  const changed = new Set(
+    [...Object.keys(previous), ...Object.keys(current)].filter((name) => previous[name] !== current[name]),
+  );
   if (changed.size === 0) return 'cache record missing (pruned, or made by another store)';
   if (changed.has('instruction')) return 'the instruction changed';
   const reasons = [
@@ -37,7 +41,8 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
     ...namesWith(changed, 'mount:').map((target) => `--mount ${target}`),
     ...[...changed].flatMap((name) => (plainLabels[name] === undefined ? [] : [plainLabels[name]])),
   ];
-  if (reasons.length > 0) return `changed: ${reasons.slice(0, 3).join(', ')}${reasons.length > 3 ? ` (+${reasons.length - 3} more)` : ''}`;
+  if (reasons.length > 0)
+    return `changed: ${reasons.slice(0, 3).join(', ')}${reasons.length > 3 ? ` (+${reasons.length - 3} more)` : ''}`;
   if (changed.has('sources')) return 'changed: the files it copies';
   if (changed.has('image')) return 'the base image changed';
   if (changed.has('base')) return 'a step before it changed';
@@ -46,18 +51,38 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
 
 /** How plain input names read in a reason. */
 const plainLabels: Record<string, string> = {
-  user: 'USER', workdir: 'WORKDIR', network: '--network', dest: 'the destination', chown: '--chown', chmod: '--chmod',
-  argv: 'the command (SHELL)', platform: 'the platform', script: 'the heredoc script', mounts: 'a --mount',
-  paths: 'the source paths', destIsDir: 'the destination', heredocs: 'the heredoc content', urls: 'the downloaded files',
-  excludes: '--exclude', parents: '--parents', path: 'the path',
+  user: 'USER',
+  workdir: 'WORKDIR',
+  network: '--network',
+  dest: 'the destination',
+  chown: '--chown',
+  chmod: '--chmod',
+  argv: 'the command (SHELL)',
+  platform: 'the platform',
+  script: 'the heredoc script',
+  mounts: 'a --mount',
+  paths: 'the source paths',
+  destIsDir: 'the destination',
+  heredocs: 'the heredoc content',
+  urls: 'the downloaded files',
+  excludes: '--exclude',
+  parents: '--parents',
+  path: 'the path',
 };
 
 function namesWith(changed: Set<string>, prefix: string): string[] {
-  return [...changed].filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length)).sort();
+  return [...changed]
+    .filter((name) => name.startsWith(prefix))
+    .map((name) => name.slice(prefix.length))
+    .sort();
 }
 
 /** `file src/a.c (content)`, `file b (mode)`, `file c (added)`, `file d (removed)`. */
-function fileChanges(changed: Set<string>, previous: Record<string, string>, current: Record<string, string>): string[] {
+function fileChanges(
+  changed: Set<string>,
+  previous: Record<string, string>,
+  current: Record<string, string>,
+): string[] {
   return namesWith(changed, 'file:').map((path) => {
     const before = previous[`file:${path}`];
     const after = current[`file:${path}`];

@@ -37,11 +37,16 @@ export function storeRoot(flag?: string): string {
  * this process's lease and scratch dir, and, unless `recover` is false, recovery after crashed
  * processes, including the containers a killed build left running.
  */
-export async function openStore(root: string = defaultStoreRoot(), options: { recover?: boolean } = {}): Promise<OpenedStore> {
+export async function openStore(
+  root: string = defaultStoreRoot(),
+  options: { recover?: boolean } = {},
+): Promise<OpenedStore> {
   const content = await FsContentStore.open(root);
   // Opening the content store created the layout; the tag store needs nothing more.
   const tags = new IndexTagStore(content.root);
-  const tmpDir = await claimStoreRoot(content.root, { recover: options.recover === false ? false : { stopContainers: stopOrphanedContainers } });
+  const tmpDir = await claimStoreRoot(content.root, {
+    recover: options.recover === false ? false : { stopContainers: stopOrphanedContainers },
+  });
   return { root: content.root, content, tags, snapshotter: new FsSnapshotter(content), tmpDir };
 }
 
@@ -63,11 +68,17 @@ export interface BuildStore {
  * (`--cache-from`/`--cache-to` given): the step cache consults those imported caches and
  * remembers what the build used.
  */
-export async function openBuildStore(root: string, sink: ProgressSink, runner: RunnerKind = 'auto', shared?: { imports: ImportedCache[] }): Promise<BuildStore> {
+export async function openBuildStore(
+  root: string,
+  sink: ProgressSink,
+  runner: RunnerKind = 'auto',
+  shared?: { imports: ImportedCache[] },
+): Promise<BuildStore> {
   const store = await openStore(root);
   const images: ImageStore = { content: store.content, tags: store.tags };
   const localCache = new DiskCacheStore(store.root);
-  const sharedCache = shared === undefined ? undefined : new LayeredCacheStore(localCache, store.content, shared.imports);
+  const sharedCache =
+    shared === undefined ? undefined : new LayeredCacheStore(localCache, store.content, shared.imports);
   const lazy = sharedCache?.lazy;
   const deps: BuildDeps = {
     // With imported caches, their layers are fetched only when a step or the commit needs them.
@@ -88,7 +99,13 @@ export async function openBuildStore(root: string, sink: ProgressSink, runner: R
     deps,
     exporter: new StoreExporter(images),
     ...(sharedCache === undefined ? {} : { sharedCache }),
-    statCachePath: (contextDir) => join(store.root, 'cache', 'contexts', `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.json`),
+    statCachePath: (contextDir) =>
+      join(
+        store.root,
+        'cache',
+        'contexts',
+        `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.json`,
+      ),
     close: async () => {
       await sink.close?.();
     },
@@ -124,7 +141,8 @@ export async function createRunner(kind: RunnerKind, options: CreateRunnerOption
   const find = options.findRuntime ?? (await import('../runners/oci/runtime-binary.js')).findRuntime;
   const common = { tmpRoot: options.tmpRoot, network: options.network };
   const namespaces = async () => new (await import('../runners/namespaces.js')).NamespaceRunner(common);
-  const oci = async (runtime: OciRuntimeKind, binary: string) => new (await import('../runners/oci/oci-runtime.js')).OciRuntimeRunner({ ...common, runtime, binary });
+  const oci = async (runtime: OciRuntimeKind, binary: string) =>
+    new (await import('../runners/oci/oci-runtime.js')).OciRuntimeRunner({ ...common, runtime, binary });
   if (kind === 'namespaces') return namespaces();
   if (kind === 'auto') {
     // Rootless (in a user namespace): the namespace runner needs nothing the host withholds.
@@ -135,9 +153,14 @@ export async function createRunner(kind: RunnerKind, options: CreateRunnerOption
     }
     return namespaces();
   }
-  if (!(AUTO_ORDER as readonly string[]).includes(kind)) throw new UserError(`unknown runner "${String(kind)}" (use ${RUNNER_KINDS.join(', ')})`, 'RUNNER_UNKNOWN');
+  if (!(AUTO_ORDER as readonly string[]).includes(kind))
+    throw new UserError(`unknown runner "${String(kind)}" (use ${RUNNER_KINDS.join(', ')})`, 'RUNNER_UNKNOWN');
   const binary = find(kind as OciRuntimeKind);
-  if (!binary) throw new UserError(`--runner ${kind}: ${kind} is not installed (apt-get install ${kind}, or use --runner auto)`, 'RUNNER_UNAVAILABLE');
+  if (!binary)
+    throw new UserError(
+      `--runner ${kind}: ${kind} is not installed (apt-get install ${kind}, or use --runner auto)`,
+      'RUNNER_UNAVAILABLE',
+    );
   return oci(kind as OciRuntimeKind, binary);
 }
 

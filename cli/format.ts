@@ -23,10 +23,21 @@ export function formatDuration(ms: number): string {
 export function formatAge(iso: string | undefined, now = Date.now()): string {
   if (iso === undefined) return 'N/A';
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  const steps: [number, string][] = [[60, 'second'], [60, 'minute'], [24, 'hour'], [7, 'day'], [4.35, 'week'], [12, 'month'], [Infinity, 'year']];
+  const steps: [number, string][] = [
+    [60, 'second'],
+    [60, 'minute'],
+    [24, 'hour'],
+    [7, 'day'],
+    [4.35, 'week'],
+    [12, 'month'],
+    [Infinity, 'year'],
+  ];
   let value = seconds;
   for (const [size, name] of steps) {
-    if (value < size) return value <= 1 && name === 'second' ? 'Less than a second ago' : `${Math.floor(value)} ${name}${Math.floor(value) === 1 ? '' : 's'} ago`;
+    if (value < size)
+      return value <= 1 && name === 'second'
+        ? 'Less than a second ago'
+        : `${Math.floor(value)} ${name}${Math.floor(value) === 1 ? '' : 's'} ago`;
     value /= size;
   }
   return 'a long time ago';
@@ -35,5 +46,12 @@ export function formatAge(iso: string | undefined, now = Date.now()): string {
 /** Left-aligned columns separated by three spaces, like Docker's tables. */
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]! + 3))).join('').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]! + 3)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
 }

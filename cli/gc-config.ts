@@ -6,13 +6,29 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 
-const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const sizeUnits: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** `10GB`, `512MiB`, `1.5g`, `1000` → bytes. */
 export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const scale = match === null ? undefined : sizeUnits[(match[2] ?? '').toLowerCase()];
-  if (match === null || scale === undefined) throw new UserError(`invalid size "${text}" (use e.g. 10GB, 512MB, 1GiB)`, 'USAGE');
+  if (match === null || scale === undefined)
+    throw new UserError(`invalid size "${text}" (use e.g. 10GB, 512MB, 1GiB)`, 'USAGE');
   return Math.floor(Number(match[1]) * scale);
 }
 

@@ -16,7 +16,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
+const rootOption = () =>
+  new Option(
+    '--root <dir>',
+    'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)',
+  );
 
 export function makeProgram(): Command {
   const program = new Command('tzbuild')
@@ -28,7 +32,8 @@ export function makeProgram(): Command {
     .addOption(rootOption())
     .hook('preAction', (program, command) => {
       const root = program.opts<{ root?: string }>().root;
-      if (root !== undefined && command.opts<{ root?: string }>().root === undefined) command.setOptionValue('root', root);
+      if (root !== undefined && command.opts<{ root?: string }>().root === undefined)
+        command.setOptionValue('root', root);
     });
 
   program
@@ -41,17 +46,32 @@ export function makeProgram(): Command {
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--no-cache', 'do not use the cache')
     .option('--no-cache-filter <stage>', 'do not use the cache for these stages (repeatable)', collect, [])
-    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json', 'tty']).default('auto'))
+    .addOption(
+      new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json', 'tty']).default('auto'),
+    )
     .option('-q, --quiet', 'print only the image ID')
     .option('--iidfile <file>', 'write the image ID to this file')
-    .option('--metadata-file <file>', 'write the image ID, tags and each step\'s cache result to this file as JSON')
-    .option('-o, --output <spec>', 'also export the result: type=docker|oci|tar,dest=FILE or type=local,dest=DIR (a bare path: local)')
+    .option('--metadata-file <file>', "write the image ID, tags and each step's cache result to this file as JSON")
+    .option(
+      '-o, --output <spec>',
+      'also export the result: type=docker|oci|tar,dest=FILE or type=local,dest=DIR (a bare path: local)',
+    )
     .option('--dry-run', 'show which steps would be cached and which would run (and why); run nothing')
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
     .option('--secret <id=x,src=file|env=var>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
     .option('--runner <kind>', 'what runs RUN steps: auto, runc, crun or namespaces', 'auto')
-    .option('--cache-from <spec>', 'use a shared cache: type=registry,ref=NAME | type=local,src=DIR | NAME (repeatable)', collect, [])
-    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=NAME[,mode=min|max] | type=local,dest=DIR[,mode=…] (repeatable)', collect, [])
+    .option(
+      '--cache-from <spec>',
+      'use a shared cache: type=registry,ref=NAME | type=local,src=DIR | NAME (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--cache-to <spec>',
+      'export the build cache: type=registry,ref=NAME[,mode=min|max] | type=local,dest=DIR[,mode=…] (repeatable)',
+      collect,
+      [],
+    )
     .option('--push', 'push the tagged image (-t) to its registry after the build')
     .addOption(rootOption())
     .action(lazyAction(buildModule, 'buildCommand'));
@@ -63,19 +83,57 @@ export function makeProgram(): Command {
     .option('--json', 'print JSON (for editors and CI linting)')
     .action(lazyAction(() => import('./commands/parse.js'), 'parseCommand'));
 
-  program.command('images').description('list images').addOption(rootOption()).action(lazyAction(imagesModule, 'imagesCommand'));
-  program.command('inspect').description('show image details as JSON').argument('<image...>').addOption(rootOption()).action(lazyAction(imagesModule, 'inspectCommand'));
-  program.command('history').description('show the history of an image').argument('<image>').addOption(rootOption())
-    .option('--no-trunc', 'do not truncate output').action(lazyAction(imagesModule, 'historyCommand'));
-  program.command('tag').description('create a tag that refers to an image').argument('<source>').argument('<target>')
-    .addOption(rootOption()).action(lazyAction(imagesModule, 'tagCommand'));
-  program.command('rmi').description('remove image tags').argument('<image...>').addOption(rootOption()).action(lazyAction(imagesModule, 'rmiCommand'));
-  program.command('load').description('load an image from a docker-archive or OCI archive tar')
-    .argument('[file]').option('-i, --input <file>', 'read from this file').addOption(rootOption()).action(lazyAction(() => import('./commands/load.js'), 'loadCommand'));
-  program.command('save').description('write images to a tar that docker load and OCI tools read')
-    .argument('<image...>').option('-o, --output <file>', 'the archive to write').addOption(rootOption()).action(lazyAction(() => import('./commands/save.js'), 'saveCommand'));
+  program
+    .command('images')
+    .description('list images')
+    .addOption(rootOption())
+    .action(lazyAction(imagesModule, 'imagesCommand'));
+  program
+    .command('inspect')
+    .description('show image details as JSON')
+    .argument('<image...>')
+    .addOption(rootOption())
+    .action(lazyAction(imagesModule, 'inspectCommand'));
+  program
+    .command('history')
+    .description('show the history of an image')
+    .argument('<image>')
+    .addOption(rootOption())
+    .option('--no-trunc', 'do not truncate output')
+    .action(lazyAction(imagesModule, 'historyCommand'));
+  program
+    .command('tag')
+    .description('create a tag that refers to an image')
+    .argument('<source>')
+    .argument('<target>')
+    .addOption(rootOption())
+    .action(lazyAction(imagesModule, 'tagCommand'));
+  program
+    .command('rmi')
+    .description('remove image tags')
+    .argument('<image...>')
+    .addOption(rootOption())
+    .action(lazyAction(imagesModule, 'rmiCommand'));
+  program
+    .command('load')
+    .description('load an image from a docker-archive or OCI archive tar')
+    .argument('[file]')
+    .option('-i, --input <file>', 'read from this file')
+    .addOption(rootOption())
+    .action(lazyAction(() => import('./commands/load.js'), 'loadCommand'));
+  program
+    .command('save')
+    .description('write images to a tar that docker load and OCI tools read')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'the archive to write')
+    .addOption(rootOption())
+    .action(lazyAction(() => import('./commands/save.js'), 'saveCommand'));
   const system = program.command('system').description('manage the store');
-  system.command('df').description('show store disk usage').addOption(rootOption()).action(lazyAction(imagesModule, 'systemDfCommand'));
+  system
+    .command('df')
+    .description('show store disk usage')
+    .addOption(rootOption())
+    .action(lazyAction(imagesModule, 'systemDfCommand'));
   registerRegistryCommands(program);
   registerStoreCommands(program);
   return program;
@@ -106,6 +164,9 @@ function exitCodeFor(error: unknown): number {
     process.stderr.write(`error: ${error.message}\n${error.details ?? ''}`);
     return 1;
   }
-  process.stderr.write(`tzbuild: internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `tzbuild: internal error (please report): ` +
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 1;
 }

@@ -14,14 +14,17 @@ const types = ['image', 'docker', 'oci', 'local', 'tar'];
 
 export function parseOutput(text: string): OutputSpec {
   if (!text.includes('=')) return { type: 'local', dest: text };
-  const fields = new Map(text.split(',').map((field) => {
-    const eq = field.indexOf('=');
-    return [field.slice(0, eq).trim(), field.slice(eq + 1)] as const;
-  }));
+  const fields = new Map(
+    text.split(',').map((field) => {
+      const eq = field.indexOf('=');
+      return [field.slice(0, eq).trim(), field.slice(eq + 1)] as const;
+    }),
+  );
   const type = fields.get('type') ?? 'local';
   if (!types.includes(type)) throw new UserError(`--output: unknown type "${type}" (use ${types.join(', ')})`, 'USAGE');
   if (type === 'image') return { type: 'image' };
   const dest = fields.get('dest');
-  if (dest === undefined || dest === '' || dest === '-') throw new UserError(`--output type=${type} needs dest=PATH`, 'USAGE');
+  if (dest === undefined || dest === '' || dest === '-')
+    throw new UserError(`--output type=${type} needs dest=PATH`, 'USAGE');
   return { type: type as ExportTarget['type'], dest };
 }

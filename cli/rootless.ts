@@ -79,20 +79,36 @@ export function planRootless(command: readonly string[], user = currentUser()): 
   checkKernel();
   const unshare = findTool('unshare');
   const setpriv = findTool('setpriv');
-  if (!unshare || !setpriv) throw new RootlessUnavailableError('rootless mode needs `unshare` and `setpriv` from util-linux (apt-get install util-linux)');
+  if (!unshare || !setpriv)
+    throw new RootlessUnavailableError(
+      'rootless mode needs `unshare` and `setpriv` from util-linux (apt-get install util-linux)',
+    );
   const uids = subordinateRange(readText('/etc/subuid'), user);
   const gids = subordinateRange(readText('/etc/subgid'), user);
   const subordinate = uids && gids ? { uids, gids } : undefined;
   if (subordinate && (!findTool('newuidmap') || !findTool('newgidmap'))) {
     throw new RootlessUnavailableError(
-      `rootless mode: ${user.name} has subordinate ids in /etc/subuid and /etc/subgid, but newuidmap/newgidmap are missing (apt-get install uidmap)`,
+      `rootless mode: ${user.name} has subordinate ids in /etc/subuid and /etc/subgid, but newuidmap/newgidmap are ` +
+        `missing (apt-get install uidmap)`,
     );
   }
   const maps = subordinate ? ['--map-auto', '--map-root-user'] : ['--map-root-user'];
   // unshare's own errors (and newuidmap's) go to our pipe on fd 2; helpers/rootless-exec.sh gives
   // the real stderr, waiting on fd 3, back as fd 2 just before tzbuild starts.
   // --pdeathsig TERM: if this parent dies, the build inside is cancelled cleanly, not orphaned.
-  const argv = [setpriv, '--pdeathsig', 'TERM', unshare, '--user', '--mount', ...maps, '--', '/bin/sh', helperFile('rootless-exec.sh'), ...command];
+  const argv = [
+    setpriv,
+    '--pdeathsig',
+    'TERM',
+    unshare,
+    '--user',
+    '--mount',
+    ...maps,
+    '--',
+    '/bin/sh',
+    helperFile('rootless-exec.sh'),
+    ...command,
+  ];
   return { user, subordinate, argv };
 }
 
@@ -147,10 +163,16 @@ function reexec(plan: RootlessPlan): Promise<number> {
 
 /** One line saying why the namespace could not be made, with what to do about it. */
 export function namespaceFailure(output: string, plan: Pick<RootlessPlan, 'subordinate'>): string {
-  const detail = output.trim().split('\n').map((line) => line.trim()).filter(Boolean).join('; ');
+  const detail = output
+    .trim()
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('; ');
   const hint = plan.subordinate
     ? 'check the ranges in /etc/subuid and /etc/subgid and that newuidmap/newgidmap are setuid root'
-    : 'the host may forbid unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, or an AppArmor/SELinux policy)';
+    : 'the host may forbid unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone, ' +
+      'user.max_user_namespaces, or an AppArmor/SELinux policy)';
   return `rootless mode: cannot create a user namespace (${detail}); ${hint}`;
 }
 
@@ -184,10 +206,15 @@ function forwardSignals(pid: number | undefined): { stop(): void } {
 /** Kernel switches that forbid unprivileged user namespaces, checked first for a clear message. */
 function checkKernel(): void {
   if (readText('/proc/sys/kernel/unprivileged_userns_clone').trim() === '0') {
-    throw new RootlessUnavailableError('rootless mode needs unprivileged user namespaces, which this host disables (sysctl kernel.unprivileged_userns_clone=1 enables them)');
+    throw new RootlessUnavailableError(
+      'rootless mode needs unprivileged user namespaces, which this host disables (sysctl ' +
+        'kernel.unprivileged_userns_clone=1 enables them)',
+    );
   }
   if (readText('/proc/sys/user/max_user_namespaces').trim() === '0') {
-    throw new RootlessUnavailableError('rootless mode needs user namespaces, which this host limits to 0 (sysctl user.max_user_namespaces)');
+    throw new RootlessUnavailableError(
+      'rootless mode needs user namespaces, which this host limits to 0 (sysctl user.max_user_namespaces)',
+    );
   }
 }
 

@@ -2,7 +2,10 @@
 import type { SourceLocation } from '../core/errors.js';
 
 /** A few lines around `location` with the failing ones marked `>>>`; '' when it does not apply. */
-export function sourceSnippet(dockerfile: { text: string; name: string }, location: SourceLocation | undefined): string {
+export function sourceSnippet(
+  dockerfile: { text: string; name: string },
+  location: SourceLocation | undefined,
+): string {
   if (location === undefined || location.file !== dockerfile.name) return '';
   const lines = dockerfile.text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const first = location.line;

@@ -130,7 +130,10 @@ export interface MountedView {
  * Guarantees: the same entries (in the same order) give the same bytes and so the same diff ID.
  */
 export interface LayerWriter {
-  write(entries: AsyncIterable<LayerEntry>, options?: { sourceDateEpoch?: number }): Promise<LayerRef & { entries: number }>;
+  write(
+    entries: AsyncIterable<LayerEntry>,
+    options?: { sourceDateEpoch?: number },
+  ): Promise<LayerRef & { entries: number }>;
   /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
   fromUpperdir(dir: string): AsyncIterable<LayerEntry>;
 }
@@ -282,7 +285,10 @@ export interface ImageSource {
 
 /** Where `--output` sends a built image besides the store (Docker's `type=…,dest=…`). */
 export interface ExportTarget {
-  /** `docker`/`oci`: an archive `docker load` and OCI tools read; `local`: the filesystem as a directory; `tar`: as one tar. */
+  /**
+   * `docker`/`oci`: an archive `docker load` and OCI tools read; `local`: the filesystem as a directory; `tar`: as one
+   * tar.
+   */
   type: 'docker' | 'oci' | 'local' | 'tar';
   dest: string;
 }
@@ -305,14 +311,29 @@ export type StepStatus = 'cached' | 'done' | 'failed';
 export type BuildEvent =
   | { type: 'build.start'; time: number; steps: number; stages: number }
   | { type: 'stage.start'; time: number; stage: string }
-  | { type: 'step.start'; time: number; stepId: string; stage: string; index: number; total: number; text: string; line: number }
+  | {
+      type: 'step.start';
+      time: number;
+      stepId: string;
+      stage: string;
+      index: number;
+      total: number;
+      text: string;
+      line: number;
+    }
   | { type: 'step.cached'; time: number; stepId: string; savedMs: number }
   | { type: 'step.miss'; time: number; stepId: string; reason: string }
   | { type: 'step.output'; time: number; stepId: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'step.done'; time: number; stepId: string; durationMs: number; layerSize?: number }
   | { type: 'step.failed'; time: number; stepId: string; message: string }
   | {
-      type: 'build.done'; time: number; imageId: Digest; manifestDigest: Digest; tags: string[]; cached: number; ran: number;
+      type: 'build.done';
+      time: number;
+      imageId: Digest;
+      manifestDigest: Digest;
+      tags: string[];
+      cached: number;
+      ran: number;
       /** Bytes of the image's layers (as stored, uncompressed). */
       size: number;
     };

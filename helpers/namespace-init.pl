@@ -119,7 +119,10 @@ sub system_mounts {
     syscall($sys->{mount}, $devpts, $target, $devpts, MS_NOSUID | MS_NOEXEC, $tty) == 0
       or sys_mount('devpts', "$m/dev/pts", 'devpts', MS_NOSUID | MS_NOEXEC, $pts, 'mounting /dev/pts');
     sys_mount('shm', "$m/dev/shm", 'tmpfs', $hidden, 'mode=1777,size=65536k', 'mounting /dev/shm');
-    my %links = (fd => '/proc/self/fd', stdin => '/proc/self/fd/0', stdout => '/proc/self/fd/1', stderr => '/proc/self/fd/2', ptmx => 'pts/ptmx');
+    my %links = (
+      fd => '/proc/self/fd', stdin => '/proc/self/fd/0', stdout => '/proc/self/fd/1', stderr => '/proc/self/fd/2',
+      ptmx => 'pts/ptmx',
+    );
     for my $name (sort keys %links) { symlink($links{$name}, "$m/dev/$name") or fail("creating /dev/$name: $!"); }
   }
   # Bind-mounted, not written: edits during the step never reach the layer (as in Docker).

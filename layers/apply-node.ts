@@ -12,7 +12,17 @@
  * made directly than as a promise (a thread-pool round trip; docs/performance.md).
  */
 import {
-  chmodSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync,
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  lchownSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  writeSync,
 } from 'node:fs';
 import { xattr } from '../sys/xattr.js';
 import type { DeviceMaker } from '../sys/device-nodes.js';
@@ -25,7 +35,12 @@ const refusedXattrPrefixes = ['trusted.overlay.', 'user.overlay.'];
 const canChown = process.getuid?.() === 0;
 
 /** Creates the node `header` describes at `target` (which must not exist) with its metadata. */
-export async function createNode(target: string, header: TarHeader, body: AsyncIterable<Buffer>, devices: DeviceMaker): Promise<void> {
+export async function createNode(
+  target: string,
+  header: TarHeader,
+  body: AsyncIterable<Buffer>,
+  devices: DeviceMaker,
+): Promise<void> {
   switch (header.type) {
     case 'directory':
       mkdirSync(target, { mode: 0o700 });
@@ -97,7 +112,10 @@ function ownedBy(header: TarHeader, chown: () => void): void {
  */
 function explainUnmapped(error: unknown, header: TarHeader): never {
   if ((error as NodeJS.ErrnoException).code === 'EINVAL' && inUserNamespace()) {
-    throw new Error(`owner ${header.uid}:${header.gid} does not exist in this rootless user namespace (give the user subordinate ids in /etc/subuid and /etc/subgid: usermod --add-subuids/--add-subgids)`);
+    throw new Error(
+      `owner ${header.uid}:${header.gid} does not exist in this rootless user namespace (give the user subordinate ` +
+        `ids in /etc/subuid and /etc/subgid: usermod --add-subuids/--add-subgids)`,
+    );
   }
   throw error;
 }

@@ -37,7 +37,12 @@ export async function decompress(input: AsyncIterable<Buffer>, options: Decompre
   const source = Readable.from(rest);
   const label = options.label ?? 'input';
   // zlib loads only for gzip input (a few ms a cached build need not pay).
-  const plain = kind === 'none' ? source : kind === 'gzip' ? source.pipe((await import('node:zlib')).createGunzip()) : viaCommand(kind, source, label);
+  const plain =
+    kind === 'none'
+      ? source
+      : kind === 'gzip'
+        ? source.pipe((await import('node:zlib')).createGunzip())
+        : viaCommand(kind, source, label);
   if (kind === 'gzip') source.on('error', (err) => plain.destroy(err));
   return Readable.from(capped(plain, options.maxBytes ?? defaultMaxDecompressedBytes, label, kind));
 }
@@ -66,7 +71,12 @@ function viaCommand(kind: 'bzip2' | 'xz' | 'zstd', source: Readable, label: stri
   async function* output(): AsyncGenerator<Buffer> {
     // execa is slow to import; uncompressed layers (all of ours) never need it.
     const { execa } = await import('execa');
-    const child = execa(commands[kind], ['-dc'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    const child = execa(commands[kind], ['-dc'], {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false },
+    });
     // EPIPE here just means the tool stopped reading; its exit status tells the real story.
     pipeline(source, child.stdin).catch(() => undefined);
     try {
@@ -81,7 +91,12 @@ function viaCommand(kind: 'bzip2' | 'xz' | 'zstd', source: Readable, label: stri
   return Readable.from(output());
 }
 
-async function* capped(source: AsyncIterable<Buffer>, maxBytes: number, label: string, kind: Compression): AsyncGenerator<Buffer> {
+async function* capped(
+  source: AsyncIterable<Buffer>,
+  maxBytes: number,
+  label: string,
+  kind: Compression,
+): AsyncGenerator<Buffer> {
   let total = 0;
   try {
     for await (const chunk of source) {

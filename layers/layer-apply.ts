@@ -45,9 +45,20 @@ interface ApplyContext {
 }
 
 /** Unpacks `tar` into `targetDir` (which must exist). */
-export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDir: string, options: ApplyLayerOptions): Promise<void> {
+export async function applyLayer(
+  tar: Readable | AsyncIterable<Buffer>,
+  targetDir: string,
+  options: ApplyLayerOptions,
+): Promise<void> {
   const label = options.label ?? 'layer';
-  const ctx: ApplyContext = { root: await realpath(targetDir), format: options.format, label, created: new Set(), dirTimes: [], devices: new DeviceMaker() };
+  const ctx: ApplyContext = {
+    root: await realpath(targetDir),
+    format: options.format,
+    label,
+    created: new Set(),
+    dirTimes: [],
+    devices: new DeviceMaker(),
+  };
   let current = '';
   try {
     const plain = await decompress(tar, { maxBytes: options.maxBytes, label });
@@ -56,10 +67,15 @@ export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, targetDi
       await applyEntry(ctx, header, body);
     }
   } catch (err) {
-    if (err instanceof EscapeError) throw new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
+    if (err instanceof EscapeError)
+      throw new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
     if (err instanceof TarFormatError) throw new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
     if (err instanceof StoreError) throw err;
-    throw new StoreError(`${label}: cannot apply entry ${JSON.stringify(current)}: ${(err as Error).message}`, 'APPLY_FAILED', { cause: err });
+    throw new StoreError(
+      `${label}: cannot apply entry ${JSON.stringify(current)}: ${(err as Error).message}`,
+      'APPLY_FAILED',
+      { cause: err },
+    );
   } finally {
     await ctx.devices.close();
   }

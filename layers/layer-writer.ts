@@ -45,9 +45,10 @@ export async function* layerTarChunks(
   const out = new ChunkBuilder();
   for await (const listed of entries) {
     // A host file listed without a size is measured now; the body check below catches changes.
-    const entry = listed.type === 'file' && listed.source !== undefined && listed.size === undefined
-      ? { ...listed, size: (await stat(listed.source)).size }
-      : listed;
+    const entry =
+      listed.type === 'file' && listed.source !== undefined && listed.size === undefined
+        ? { ...listed, size: (await stat(listed.source)).size }
+        : listed;
     const header = toTarHeader(entry, options.sourceDateEpoch);
     yield* out.append(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
@@ -163,8 +164,13 @@ function toTarHeader(entry: LayerEntry, sourceDateEpoch: number | undefined): Ta
       return { ...base, type: entry.type };
     case 'symlink':
     case 'hardlink':
-      if (entry.linkname === undefined) throw new StoreError(`layer entry ${name}: ${entry.type} without a target`, 'BAD_ENTRY');
-      return { ...base, type: entry.type, linkname: entry.type === 'hardlink' ? checkedPath(entry.linkname) : entry.linkname };
+      if (entry.linkname === undefined)
+        throw new StoreError(`layer entry ${name}: ${entry.type} without a target`, 'BAD_ENTRY');
+      return {
+        ...base,
+        type: entry.type,
+        linkname: entry.type === 'hardlink' ? checkedPath(entry.linkname) : entry.linkname,
+      };
     case 'char':
     case 'block':
       return { ...base, type: entry.type, devmajor: entry.devmajor ?? 0, devminor: entry.devminor ?? 0 };
@@ -181,7 +187,11 @@ function sizeChanged(entryPath: string): StoreError {
 
 function checkedPath(entryPath: string): string {
   const parts = entryPath.split('/');
-  if (entryPath === '' || entryPath.startsWith('/') || parts.some((part) => part === '..' || part === '' || part === '.')) {
+  if (
+    entryPath === '' ||
+    entryPath.startsWith('/') ||
+    parts.some((part) => part === '..' || part === '' || part === '.')
+  ) {
     throw new StoreError(`layer entry has an invalid path: ${JSON.stringify(entryPath)}`, 'BAD_ENTRY');
   }
   return entryPath;

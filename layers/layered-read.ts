@@ -96,7 +96,11 @@ export async function resolveInLayers(lowerdirs: readonly string[], target: stri
  * The content of `file` (absolute, in the image) as the merged view shows it; undefined when
  * absent or not a regular file. Files over `maxBytes` are an error.
  */
-export async function readFileFromLayers(lowerdirs: readonly string[], file: string, maxBytes = 16 << 20): Promise<Buffer | undefined> {
+export async function readFileFromLayers(
+  lowerdirs: readonly string[],
+  file: string,
+  maxBytes = 16 << 20,
+): Promise<Buffer | undefined> {
   const parts = await resolveInLayers(lowerdirs, file);
   if (parts.length === 0) return undefined;
   const found = await topmostEntry(lowerdirs, parts.join('/'));

@@ -68,7 +68,10 @@ export function encodeHeader(header: TarHeader): Buffer {
   });
   if (pax.size === 0) return ustar;
   const records = encodePaxRecords(pax);
-  const paxHeader = encodeUstar({ ...header, type: 'file', name: 'PaxHeader', prefix: '', linkname: '', size: records.length }, 'x');
+  const paxHeader = encodeUstar(
+    { ...header, type: 'file', name: 'PaxHeader', prefix: '', linkname: '', size: records.length },
+    'x',
+  );
   return Buffer.concat([paxHeader, padToBlock(records), ustar]);
 }
 
@@ -108,7 +111,14 @@ function encodeUstar(h: UstarFields, typeFlag = typeFlags[h.type]): Buffer {
 }
 
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
-  block.write(Math.floor(value).toString(8).padStart(width - 1, '0'), offset, width - 1, 'ascii');
+  block.write(
+    Math.floor(value)
+      .toString(8)
+      .padStart(width - 1, '0'),
+    offset,
+    width - 1,
+    'ascii',
+  );
   block[offset + width - 1] = 0;
 }
 

@@ -18,8 +18,15 @@ export class TarFormatError extends Error {}
 const maxExtensionBytes = 1024 * 1024;
 
 const typeByFlag: Record<string, TarEntryType> = {
-  '0': 'file', '\u0000': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink',
-  '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo',
+  '0': 'file',
+  '\u0000': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'directory',
+  '6': 'fifo',
 };
 
 /** Reads the entries of the tar in `stream`, in order. */
@@ -41,7 +48,8 @@ export async function* readTar(stream: Readable | AsyncIterable<Buffer>): AsyncG
       continue;
     }
     const type = typeByFlag[raw.flag];
-    if (type === undefined) throw new TarFormatError(`entry ${JSON.stringify(raw.name)} has unsupported type ${JSON.stringify(raw.flag)}`);
+    if (type === undefined)
+      throw new TarFormatError(`entry ${JSON.stringify(raw.name)} has unsupported type ${JSON.stringify(raw.flag)}`);
     const header = applyPax({ ...raw, type }, new Map([...globalPax, ...localPax]));
     localPax = new Map();
     const bodySize = type === 'file' ? header.size : 0;
@@ -146,7 +154,12 @@ function readNumber(block: Buffer, offset: number, width: number): number {
     for (const byte of field.subarray(1)) value = value * 256 + byte;
     return value;
   }
-  const text = field.toString('ascii').replace(/[\u0000 ]+/g, ' ').trim().split(' ')[0] ?? '';
+  const text =
+    field
+      .toString('ascii')
+      .replace(/[\u0000 ]+/g, ' ')
+      .trim()
+      .split(' ')[0] ?? '';
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw new TarFormatError(`bad numeric header field ${JSON.stringify(text)}`);
   return parseInt(text, 8);

@@ -38,7 +38,8 @@ export function clearOverlayBookkeeping(dir: string): void {
   const visit = (full: string, isDir: boolean): void => {
     for (const name of xattr().listAttributesSync(full)) if (names.has(name)) xattr().removeAttributeSync(full, name);
     if (!isDir) return;
-    for (const child of readdirSync(full, { withFileTypes: true })) visit(path.join(full, child.name), child.isDirectory());
+    for (const child of readdirSync(full, { withFileTypes: true }))
+      visit(path.join(full, child.name), child.isDirectory());
   };
   visit(dir, true);
 }
@@ -139,7 +140,10 @@ function overlayMarksOf(rel: string, xattrs: Record<string, Buffer>): { opaque: 
     if (xattrs[`${prefix}whiteout`] !== undefined) marks.whiteout = true;
     if (xattrs[`${prefix}redirect`] !== undefined || xattrs[`${prefix}metacopy`] !== undefined) {
       // redirect_dir / metacopy make the upperdir depend on the lowers; mount without them.
-      throw new StoreError(`upperdir entry ${rel} uses overlay redirect/metacopy, which a layer cannot express`, 'OVERLAY_FEATURE');
+      throw new StoreError(
+        `upperdir entry ${rel} uses overlay redirect/metacopy, which a layer cannot express`,
+        'OVERLAY_FEATURE',
+      );
     }
   }
   return marks;

@@ -90,29 +90,58 @@ export class Authenticator {
     const wanted = [...scopes];
     if (wanted.length === 0 && params.scope) wanted.push(params.scope);
     const res = await this.transport.retry(async () => {
-      const sent = credentials?.identityToken !== undefined
-        ? await this.refreshTokenRequest(realm, params.service, wanted, credentials.identityToken, label)
-        : await this.transport.send({ method: 'GET', url: tokenUrl(realm, params.service, wanted), headers: basicAuth(credentials), label });
+      const sent =
+        credentials?.identityToken !== undefined
+          ? await this.refreshTokenRequest(realm, params.service, wanted, credentials.identityToken, label)
+          : await this.transport.send({
+              method: 'GET',
+              url: tokenUrl(realm, params.service, wanted),
+              headers: basicAuth(credentials),
+              label,
+            });
       if (sent.status >= 500 || sent.status === 429) throw await statusError(sent, label);
       return sent;
     });
     if (res.status === 401 || res.status === 403) {
       await drain(res);
-      throw new RegistryError(`registry ${this.registry}: ${credentials ? `credentials for ${credentials.username || 'the identity token'} were refused` : 'anonymous access refused (log in with `tzbuild login`)'}`, 'REGISTRY_UNAUTHORIZED');
+      const why = credentials
+        ? `credentials for ${credentials.username || 'the identity token'} were refused`
+        : 'anonymous access refused (log in with `tzbuild login`)';
+      throw new RegistryError(`registry ${this.registry}: ${why}`, 'REGISTRY_UNAUTHORIZED');
     }
     if (res.status !== 200) throw await statusError(res, label);
-    const body = JSON.parse((await readBody(res, 1024 * 1024, label)).toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
+    const body = JSON.parse((await readBody(res, 1024 * 1024, label)).toString('utf8')) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+    };
     const token = body.token ?? body.access_token;
     if (!token) throw new RegistryError(`${label}: the response holds no token`, 'REGISTRY_TOKEN');
     // Spec default lifetime is 60 s; renew a little early.
     return { header: `Bearer ${token}`, expiresAt: Date.now() + Math.max(10, (body.expires_in ?? 60) - 10) * 1000 };
   }
 
-  private refreshTokenRequest(realm: URL, service: string | undefined, scopes: string[], refreshToken: string, label: string) {
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'tzbuild' });
+  private refreshTokenRequest(
+    realm: URL,
+    service: string | undefined,
+    scopes: string[],
+    refreshToken: string,
+    label: string,
+  ) {
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'tzbuild',
+    });
     if (service) form.set('service', service);
     if (scopes.length > 0) form.set('scope', scopes.join(' '));
-    return this.transport.send({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), label });
+    return this.transport.send({
+      method: 'POST',
+      url: realm,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(form.toString()),
+      label,
+    });
   }
 
   /** The realm must be https, unless its host may be spoken to in plain http. */
@@ -121,10 +150,16 @@ export class Authenticator {
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError(`registry ${this.registry}: malformed token realm ${JSON.stringify(realm)}`, 'REGISTRY_TOKEN');
+      throw new RegistryError(
+        `registry ${this.registry}: malformed token realm ${JSON.stringify(realm)}`,
+        'REGISTRY_TOKEN',
+      );
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isPlainHttpAllowed(url.host, this.insecure))) {
-      throw new RegistryError(`registry ${this.registry}: refusing to send credentials to non-https token realm ${url.origin}`, 'REGISTRY_TOKEN');
+      throw new RegistryError(
+        `registry ${this.registry}: refusing to send credentials to non-https token realm ${url.origin}`,
+        'REGISTRY_TOKEN',
+      );
     }
     return url;
   }
@@ -139,7 +174,9 @@ function tokenUrl(realm: URL, service: string | undefined, scopes: readonly stri
 
 function basicAuth(credentials: Credentials | undefined): Record<string, string> {
   if (credentials?.password === undefined) return {};
-  return { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+  return {
+    Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+  };
 }
 
 function scopeKey(scopes: readonly string[]): string {

@@ -15,16 +15,29 @@ const monolithicMaxBytes = 8 * 1024 * 1024;
 /** How the repository came to hold the blob. */
 export type BlobOutcome = 'existing' | 'mounted' | 'uploaded';
 
-export async function ensureBlob(client: RegistryClient, index: BlobIndex, repository: string, blob: Descriptor, open: () => Readable): Promise<BlobOutcome> {
+export async function ensureBlob(
+  client: RegistryClient,
+  index: BlobIndex,
+  repository: string,
+  blob: Descriptor,
+  open: () => Readable,
+): Promise<BlobOutcome> {
   const outcome = await placeBlob(client, index, repository, blob, open);
   await index.markSeen(blob.digest, client.registry, repository);
   return outcome;
 }
 
-async function placeBlob(client: RegistryClient, index: BlobIndex, repository: string, blob: Descriptor, open: () => Readable): Promise<BlobOutcome> {
+async function placeBlob(
+  client: RegistryClient,
+  index: BlobIndex,
+  repository: string,
+  blob: Descriptor,
+  open: () => Readable,
+): Promise<BlobOutcome> {
   if (await client.hasBlob(repository, blob.digest)) return 'existing';
   const from = (await index.seenIn(blob.digest, client.registry)).find((other) => other !== repository);
-  if (from !== undefined && (await client.startUpload(repository, { digest: blob.digest, from })).mounted) return 'mounted';
+  if (from !== undefined && (await client.startUpload(repository, { digest: blob.digest, from })).mounted)
+    return 'mounted';
   const label = client.label(`upload of ${blob.digest} to ${repository}`);
   const body = { length: blob.size, open };
   await client.retry(async () => {

@@ -1,9 +1,16 @@
-
 import type { Digest } from '../core/oci.js';
 import { Authenticator, repositoryScope } from './auth.js';
 import { lookupCredentials, type CredentialOptions, type Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
-import { drain, readBody, statusError, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './http.js';
+import {
+  drain,
+  readBody,
+  statusError,
+  Transport,
+  type HttpResponse,
+  type RequestBody,
+  type TransportOptions,
+} from './http.js';
 import { isPlainHttpAllowed, registryApiHost } from './reference.js';
 
 /** Options of a registry client. */
@@ -46,7 +53,10 @@ export class RegistryClient {
   private readonly auth: Authenticator;
   private readonly insecure: readonly string[];
 
-  constructor(readonly registry: string, options: RegistryClientOptions = {}) {
+  constructor(
+    readonly registry: string,
+    options: RegistryClientOptions = {},
+  ) {
     this.insecure = options.insecureRegistries ?? [];
     const scheme = isPlainHttpAllowed(registry, this.insecure) ? 'http' : 'https';
     this.origin = new URL(`${scheme}://${registryApiHost(registry)}`);
@@ -68,22 +78,47 @@ export class RegistryClient {
   }
 
   /** GETs a manifest (tag or digest): bytes (size-capped), media type and the registry's digest header. */
-  async getManifest(repository: string, reference: string): Promise<{ bytes: Buffer; mediaType: string; digestHeader?: string }> {
+  async getManifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ bytes: Buffer; mediaType: string; digestHeader?: string }> {
     const label = this.label(`manifest ${repository}:${reference}`);
     const bytes = await this.transport.retry(async () => {
-      const res = await this.request({ method: 'GET', target: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'pull')], label, headers: { Accept: manifestAccept }, retry: false });
+      const res = await this.request({
+        method: 'GET',
+        target: `/v2/${repository}/manifests/${reference}`,
+        scopes: [repositoryScope(repository, 'pull')],
+        label,
+        headers: { Accept: manifestAccept },
+        retry: false,
+      });
       await this.expect(res, [200], label);
       return { body: await readBody(res, maxManifestBytes, label), headers: res.headers };
     });
-    const contentType = String(bytes.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const contentType =
+      String(bytes.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim() ?? '';
     const digestHeader = bytes.headers['docker-content-digest'];
     return { bytes: bytes.body, mediaType: contentType, ...(typeof digestHeader === 'string' ? { digestHeader } : {}) };
   }
 
   /** PUTs a manifest under a tag (or digest); returns the digest the registry reports. */
-  async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<string | undefined> {
+  async putManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    bytes: Buffer,
+  ): Promise<string | undefined> {
     const label = this.label(`manifest ${repository}:${reference}`);
-    const res = await this.request({ method: 'PUT', target: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'pull,push')], label, headers: { 'Content-Type': mediaType }, body: bytes });
+    const res = await this.request({
+      method: 'PUT',
+      target: `/v2/${repository}/manifests/${reference}`,
+      scopes: [repositoryScope(repository, 'pull,push')],
+      label,
+      headers: { 'Content-Type': mediaType },
+      body: bytes,
+    });
     await this.expect(res, [201, 200], label);
     await drain(res);
     const digest = res.headers['docker-content-digest'];
@@ -96,7 +131,13 @@ export class RegistryClient {
    */
   async getBlob(repository: string, digest: Digest): Promise<HttpResponse> {
     const label = this.label(`blob ${digest} of ${repository}`);
-    const res = await this.request({ method: 'GET', target: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')], label, retry: false });
+    const res = await this.request({
+      method: 'GET',
+      target: `/v2/${repository}/blobs/${digest}`,
+      scopes: [repositoryScope(repository, 'pull')],
+      label,
+      retry: false,
+    });
     await this.expect(res, [200], label);
     return res;
   }
@@ -104,7 +145,12 @@ export class RegistryClient {
   /** HEADs a blob: true when the repository has it. */
   async hasBlob(repository: string, digest: Digest): Promise<boolean> {
     const label = this.label(`blob ${digest} of ${repository}`);
-    const res = await this.request({ method: 'HEAD', target: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull,push')], label });
+    const res = await this.request({
+      method: 'HEAD',
+      target: `/v2/${repository}/blobs/${digest}`,
+      scopes: [repositoryScope(repository, 'pull,push')],
+      label,
+    });
     await drain(res);
     if (res.status === 404) return false;
     await this.expect(res, [200], label);
@@ -115,11 +161,20 @@ export class RegistryClient {
    * Starts an upload, asking for a cross-repository mount of `digest` from `from` when given.
    * Returns `mounted` when the registry linked the blob (201), else the upload location.
    */
-  async startUpload(repository: string, mount?: { digest: Digest; from: string }): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+  async startUpload(
+    repository: string,
+    mount?: { digest: Digest; from: string },
+  ): Promise<{ mounted: true } | { mounted: false; location: URL }> {
     const label = this.label(`upload to ${repository}`);
     const scopes = [repositoryScope(repository, 'pull,push'), ...(mount ? [repositoryScope(mount.from, 'pull')] : [])];
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
-    const res = await this.request({ method: 'POST', target: `/v2/${repository}/blobs/uploads/${query}`, scopes, label, body: Buffer.alloc(0) });
+    const res = await this.request({
+      method: 'POST',
+      target: `/v2/${repository}/blobs/uploads/${query}`,
+      scopes,
+      label,
+      body: Buffer.alloc(0),
+    });
     await this.expect(res, [201, 202], label);
     await drain(res);
     if (res.status === 201 && mount) return { mounted: true };
@@ -128,17 +183,39 @@ export class RegistryClient {
 
   /** Streams a chunk to an upload session (PATCH); returns the next location. */
   async uploadChunk(repository: string, location: URL, body: RequestBody, label: string): Promise<URL> {
-    const res = await this.request({ method: 'PATCH', target: location, scopes: [repositoryScope(repository, 'pull,push')], label, headers: { 'Content-Type': 'application/octet-stream' }, body, retry: false });
+    const res = await this.request({
+      method: 'PATCH',
+      target: location,
+      scopes: [repositoryScope(repository, 'pull,push')],
+      label,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body,
+      retry: false,
+    });
     await this.expect(res, [202, 204], label);
     await drain(res);
     return this.location(res, label);
   }
 
   /** Completes an upload (PUT ?digest=), with the last bytes when given; checks the digest reported. */
-  async completeUpload(repository: string, location: URL, digest: Digest, body: RequestBody | undefined, label: string): Promise<void> {
+  async completeUpload(
+    repository: string,
+    location: URL,
+    digest: Digest,
+    body: RequestBody | undefined,
+    label: string,
+  ): Promise<void> {
     const url = new URL(location);
     url.searchParams.set('digest', digest);
-    const res = await this.request({ method: 'PUT', target: url, scopes: [repositoryScope(repository, 'pull,push')], label, headers: { 'Content-Type': 'application/octet-stream' }, body: body ?? Buffer.alloc(0), retry: false });
+    const res = await this.request({
+      method: 'PUT',
+      target: url,
+      scopes: [repositoryScope(repository, 'pull,push')],
+      label,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: body ?? Buffer.alloc(0),
+      retry: false,
+    });
     await this.expect(res, [201, 204], label);
     await drain(res);
     const reported = res.headers['docker-content-digest'];
@@ -150,9 +227,16 @@ export class RegistryClient {
   /** The tags of a repository (first page). */
   async listTags(repository: string): Promise<string[]> {
     const label = this.label(`tags of ${repository}`);
-    const res = await this.request({ method: 'GET', target: `/v2/${repository}/tags/list`, scopes: [repositoryScope(repository, 'pull')], label });
+    const res = await this.request({
+      method: 'GET',
+      target: `/v2/${repository}/tags/list`,
+      scopes: [repositoryScope(repository, 'pull')],
+      label,
+    });
     await this.expect(res, [200], label);
-    const parsed = JSON.parse((await readBody(res, maxManifestBytes, label)).toString('utf8')) as { tags?: string[] | null };
+    const parsed = JSON.parse((await readBody(res, maxManifestBytes, label)).toString('utf8')) as {
+      tags?: string[] | null;
+    };
     return parsed.tags ?? [];
   }
 
@@ -184,16 +268,28 @@ export class RegistryClient {
       const ownOrigin = url.origin === this.origin.origin;
       const authorization = ownOrigin ? this.auth.headerFor(request.scopes) : undefined;
       const headers = { ...request.headers, ...(authorization ? { Authorization: authorization } : {}) };
-      const res = await this.transport.send({ method: request.method, url, headers, body: request.body, label: request.label });
+      const res = await this.transport.send({
+        method: request.method,
+        url,
+        headers,
+        body: request.body,
+        label: request.label,
+      });
       if (res.status === 401 && ownOrigin && !answered) {
         answered = true;
         if (await this.auth.answer(res, request.scopes)) continue;
         return this.unauthorized(request.label);
       }
       const location = res.headers.location;
-      if (![301, 302, 303, 307, 308].includes(res.status) || location === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return res;
+      if (
+        ![301, 302, 303, 307, 308].includes(res.status) ||
+        location === undefined ||
+        (request.method !== 'GET' && request.method !== 'HEAD')
+      )
+        return res;
       await drain(res);
-      if (++hops > maxRedirects) throw new RegistryError(`${request.label}: more than ${maxRedirects} redirects`, 'REGISTRY_REDIRECTS');
+      if (++hops > maxRedirects)
+        throw new RegistryError(`${request.label}: more than ${maxRedirects} redirects`, 'REGISTRY_REDIRECTS');
       url = this.redirectTarget(url, location, request.label);
     }
   }
@@ -201,12 +297,15 @@ export class RegistryClient {
   private redirectTarget(from: URL, location: string, label: string): URL {
     const next = new URL(location, from);
     if (next.protocol === 'https:') return next;
-    if (next.protocol === 'http:' && (from.protocol === 'http:' || isPlainHttpAllowed(next.host, this.insecure))) return next;
+    if (next.protocol === 'http:' && (from.protocol === 'http:' || isPlainHttpAllowed(next.host, this.insecure)))
+      return next;
     throw new RegistryError(`${label}: refusing a redirect to ${next.protocol}//${next.host}`, 'REGISTRY_REDIRECT');
   }
 
   private async unauthorized(label: string): Promise<never> {
-    const hint = (await this.auth.hasCredentials()) ? 'the credentials were refused' : `authentication required (run \`tzbuild login ${this.registry}\`)`;
+    const hint = (await this.auth.hasCredentials())
+      ? 'the credentials were refused'
+      : `authentication required (run \`tzbuild login ${this.registry}\`)`;
     throw new RegistryError(`${label}: ${hint}`, 'REGISTRY_UNAUTHORIZED');
   }
 

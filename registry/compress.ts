@@ -16,13 +16,24 @@ import { RegistryError } from './errors.js';
 export const defaultLevels: Record<LayerCompression, number> = { gzip: 6, zstd: 3 };
 
 /** A variant of `diffId` whose bytes are in the store, compressing (and recording) one when needed. */
-export async function ensureCompressed(content: ContentStore, index: BlobIndex, diffId: Digest, compression: LayerCompression, level?: number): Promise<{ variant: CompressedVariant; compressed: boolean }> {
+export async function ensureCompressed(
+  content: ContentStore,
+  index: BlobIndex,
+  diffId: Digest,
+  compression: LayerCompression,
+  level?: number,
+): Promise<{ variant: CompressedVariant; compressed: boolean }> {
   for (const variant of await index.variants(diffId, compression)) {
     if (await content.has(variant.digest)) return { variant, compressed: false };
   }
   const source = createReadStream(content.blobPath(diffId));
   const stored = await content.putStream(compressStream(source, compression, level ?? defaultLevels[compression]));
-  const variant: CompressedVariant = { compression, digest: stored.digest, size: stored.size, mediaType: compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd };
+  const variant: CompressedVariant = {
+    compression,
+    digest: stored.digest,
+    size: stored.size,
+    mediaType: compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd,
+  };
   await index.addVariant(diffId, variant);
   return { variant, compressed: true };
 }
@@ -43,14 +54,23 @@ function compressStream(source: Readable, compression: LayerCompression, level: 
     return source.pipe(gzip);
   }
   async function* output(): AsyncGenerator<Buffer> {
-    const child = (await loadExeca())('zstd', ['-c', '-q', `-${level}`], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    const child = (await loadExeca())('zstd', ['-c', '-q', `-${level}`], {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false },
+    });
     pipeline(source, child.stdin).catch(() => undefined);
     try {
       yield* child.stdout as AsyncIterable<Buffer>;
       await child;
     } catch (err) {
       const missing = (err as { code?: string }).code === 'ENOENT';
-      throw new RegistryError(missing ? 'zstd compression needs the zstd command (apt-get install zstd)' : 'zstd compression failed', 'COMPRESSION_FAILED', { cause: err });
+      throw new RegistryError(
+        missing ? 'zstd compression needs the zstd command (apt-get install zstd)' : 'zstd compression failed',
+        'COMPRESSION_FAILED',
+        { cause: err },
+      );
     } finally {
       if (child.exitCode === null) child.kill();
     }

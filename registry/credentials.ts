@@ -63,7 +63,10 @@ async function readConfig(file: string): Promise<DockerConfigFile> {
 }
 
 /** Credentials for `registry` (`docker.io`, `localhost:5000`), or undefined when none are configured. */
-export async function lookupCredentials(registry: string, options: CredentialOptions = {}): Promise<Credentials | undefined> {
+export async function lookupCredentials(
+  registry: string,
+  options: CredentialOptions = {},
+): Promise<Credentials | undefined> {
   const config = await readConfig(path.join(dockerConfigDir(options), 'config.json'));
   const helper = config.credHelpers?.[registry] ?? config.credsStore;
   if (helper) {
@@ -86,10 +89,12 @@ function decodeEntry(entry: AuthEntry, registry: string): Credentials | undefine
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon === -1) throw new RegistryError(`docker config: the auth entry for ${registry} is malformed`, 'BAD_DOCKER_CONFIG');
+    if (colon === -1)
+      throw new RegistryError(`docker config: the auth entry for ${registry} is malformed`, 'BAD_DOCKER_CONFIG');
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
+  if (entry.username !== undefined && entry.password !== undefined)
+    return { username: entry.username, password: entry.password };
   return undefined;
 }
 
@@ -98,13 +103,18 @@ async function helperGet(helper: string, serverUrl: string): Promise<Credentials
   if (result.exitCode !== 0) {
     // The protocol's way of saying "nothing stored for this server".
     if (/credentials not found/i.test(result.stdout + result.stderr)) return undefined;
-    throw new RegistryError(`docker-credential-${helper} get failed for ${serverUrl} (exit ${result.exitCode})`, 'CREDENTIAL_HELPER');
+    throw new RegistryError(
+      `docker-credential-${helper} get failed for ${serverUrl} (exit ${result.exitCode})`,
+      'CREDENTIAL_HELPER',
+    );
   }
   let parsed: { Username?: string; Secret?: string };
   try {
     parsed = JSON.parse(result.stdout) as typeof parsed;
   } catch (err) {
-    throw new RegistryError(`docker-credential-${helper} get printed something that is not JSON`, 'CREDENTIAL_HELPER', { cause: err });
+    throw new RegistryError(`docker-credential-${helper} get printed something that is not JSON`, 'CREDENTIAL_HELPER', {
+      cause: err,
+    });
   }
   if (!parsed.Secret) return undefined;
   // "<token>" as the user name marks an identity token (Docker's convention).
@@ -113,11 +123,18 @@ async function helperGet(helper: string, serverUrl: string): Promise<Credentials
 }
 
 async function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string) {
-  if (!/^[A-Za-z0-9_.-]+$/.test(helper)) throw new RegistryError(`invalid credential helper name ${JSON.stringify(helper)}`, 'BAD_DOCKER_CONFIG');
-  const result = await (await loadExeca())(`docker-credential-${helper}`, [action], { input, reject: false, timeout: 60_000 });
+  if (!/^[A-Za-z0-9_.-]+$/.test(helper))
+    throw new RegistryError(`invalid credential helper name ${JSON.stringify(helper)}`, 'BAD_DOCKER_CONFIG');
+  const result = await (await loadExeca())(`docker-credential-${helper}`, [action], {
+    input,
+    reject: false,
+    timeout: 60_000,
+  });
   // No exit code: the helper never ran (not on PATH, not executable) or was killed.
   if (result.exitCode === undefined) {
-    throw new RegistryError(`credential helper docker-credential-${helper} could not run`, 'CREDENTIAL_HELPER', { cause: result });
+    throw new RegistryError(`credential helper docker-credential-${helper} could not run`, 'CREDENTIAL_HELPER', {
+      cause: result,
+    });
   }
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
@@ -126,7 +143,11 @@ async function runHelper(helper: string, action: 'get' | 'store' | 'erase', inpu
  * Saves credentials for `registry` the way `docker login` does: through the configured helper,
  * else base64 in `auths` of config.json (written 0600, atomically).
  */
-export async function storeCredentials(registry: string, credentials: Credentials, options: CredentialOptions = {}): Promise<void> {
+export async function storeCredentials(
+  registry: string,
+  credentials: Credentials,
+  options: CredentialOptions = {},
+): Promise<void> {
   const file = path.join(dockerConfigDir(options), 'config.json');
   const config = await readConfig(file);
   const key = credentialKey(registry);
@@ -134,9 +155,17 @@ export async function storeCredentials(registry: string, credentials: Credential
   const auths = { ...config.auths };
   for (const existing of Object.keys(auths)) if (normalizeRegistryName(existing) === registry) delete auths[existing];
   if (helper) {
-    const payload = JSON.stringify({ ServerURL: key, Username: credentials.identityToken ? '<token>' : credentials.username, Secret: credentials.identityToken ?? credentials.password ?? '' });
+    const payload = JSON.stringify({
+      ServerURL: key,
+      Username: credentials.identityToken ? '<token>' : credentials.username,
+      Secret: credentials.identityToken ?? credentials.password ?? '',
+    });
     const result = await runHelper(helper, 'store', payload);
-    if (result.exitCode !== 0) throw new RegistryError(`docker-credential-${helper} store failed for ${key} (exit ${result.exitCode})`, 'CREDENTIAL_HELPER');
+    if (result.exitCode !== 0)
+      throw new RegistryError(
+        `docker-credential-${helper} store failed for ${key} (exit ${result.exitCode})`,
+        'CREDENTIAL_HELPER',
+      );
     auths[key] = {};
   } else {
     auths[key] = credentials.identityToken

@@ -9,11 +9,7 @@ export class RegistryError extends UserError {
   /** True for failures worth another attempt (connection reset, 5xx, 429, a stall). */
   readonly retryable: boolean;
 
-  constructor(
-    message: string,
-    code = 'REGISTRY',
-    options?: { cause?: unknown; retryable?: boolean },
-  ) {
+  constructor(message: string, code = 'REGISTRY', options?: { cause?: unknown; retryable?: boolean }) {
     super(message, code, options);
     this.retryable = options?.retryable ?? false;
   }

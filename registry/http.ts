@@ -41,7 +41,16 @@ export interface TransportOptions {
   retryDelayMs?: number;
 }
 
-const transientCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
+const transientCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+]);
 
 /** Keep-alive agents (their idle sockets do not hold the process open) and the policy. */
 export class Transport {
@@ -70,7 +79,11 @@ export class Transport {
       const req = lib.request(url, { method: request.method, headers, agent });
       req.setTimeout(this.idleTimeoutMs, () => {
         if (response?.complete) return;
-        const error = new RegistryError(`${request.label}: no data for ${this.idleTimeoutMs / 1000}s, giving up`, 'REGISTRY_TIMEOUT', { retryable: true });
+        const error = new RegistryError(
+          `${request.label}: no data for ${this.idleTimeoutMs / 1000}s, giving up`,
+          'REGISTRY_TIMEOUT',
+          { retryable: true },
+        );
         req.destroy(error);
         response?.destroy(error);
       });
@@ -116,7 +129,10 @@ export class Transport {
 function networkError(label: string, err: unknown): RegistryError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const message = err instanceof Error ? err.message : String(err);
-  return new RegistryError(`${label}: ${message}`, 'REGISTRY_CONNECTION', { cause: err, retryable: transientCodes.has(code) || /socket hang up|aborted/i.test(message) });
+  return new RegistryError(`${label}: ${message}`, 'REGISTRY_CONNECTION', {
+    cause: err,
+    retryable: transientCodes.has(code) || /socket hang up|aborted/i.test(message),
+  });
 }
 
 /** Reads a whole body, refusing more than `maxBytes`; errors name `label`. */
@@ -140,14 +156,28 @@ export async function readBody(res: HttpResponse, maxBytes: number, label: strin
   } catch (err) {
     throw asBodyError(err, label);
   }
-  if (!res.body.complete) throw new RegistryError(`${label}: connection closed before the body ended`, 'REGISTRY_CONNECTION', { retryable: true });
+  if (!res.body.complete)
+    throw new RegistryError(`${label}: connection closed before the body ended`, 'REGISTRY_CONNECTION', {
+      retryable: true,
+    });
   return Buffer.concat(chunks);
 }
 
 /** Normalises an error raised while a body streamed (resets, aborts) into a RegistryError. */
 export function asBodyError(err: unknown, label: string): unknown {
-  if (err instanceof RegistryError || (err instanceof Error && 'code' in err && typeof err.code === 'string' && !transientCodes.has(err.code) && err.code !== 'ERR_STREAM_PREMATURE_CLOSE')) return err;
-  return new RegistryError(`${label}: connection broke while reading the body`, 'REGISTRY_CONNECTION', { cause: err, retryable: true });
+  if (
+    err instanceof RegistryError ||
+    (err instanceof Error &&
+      'code' in err &&
+      typeof err.code === 'string' &&
+      !transientCodes.has(err.code) &&
+      err.code !== 'ERR_STREAM_PREMATURE_CLOSE')
+  )
+    return err;
+  return new RegistryError(`${label}: connection broke while reading the body`, 'REGISTRY_CONNECTION', {
+    cause: err,
+    retryable: true,
+  });
 }
 
 /** Reads and discards a (small) body so the connection can be reused; never throws. */
@@ -170,5 +200,9 @@ export async function statusError(res: HttpResponse, label: string): Promise<Reg
     // No JSON error body: the status says enough.
   }
   const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-  return new RegistryError(`${label}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, `REGISTRY_HTTP_${res.status}`, { retryable });
+  return new RegistryError(
+    `${label}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
+    `REGISTRY_HTTP_${res.status}`,
+    { retryable },
+  );
 }

@@ -58,9 +58,14 @@ export class RegistryImageSource implements ImageSource {
     let pending = this.pulling.get(full);
     if (pending === undefined) {
       // The client loads only when something is pulled: builds from the store never pay for it.
-      pending = import('./pull.js').then(({ pullImage }) => pullImage(this.store, ref, this.options)).then((result) => result.image);
+      pending = import('./pull.js')
+        .then(({ pullImage }) => pullImage(this.store, ref, this.options))
+        .then((result) => result.image);
       this.pulling.set(full, pending);
-      pending.then(() => this.pulling.delete(full), () => this.pulling.delete(full));
+      pending.then(
+        () => this.pulling.delete(full),
+        () => this.pulling.delete(full),
+      );
     }
     return pending;
   }

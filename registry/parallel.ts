@@ -4,7 +4,11 @@
  * Maps `items` through `work` with at most `limit` running at once; results keep the input order.
  * The first failure rejects, and no new item starts after it (running ones finish on their own).
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

@@ -52,17 +52,33 @@ export interface PullResult {
 }
 
 /** Pulls `reference` into `store` and tags it under its full normalised name. */
-export async function pullImage(store: ImageStore, reference: string | ImageReference, options: PullOptions = {}): Promise<PullResult> {
+export async function pullImage(
+  store: ImageStore,
+  reference: string | ImageReference,
+  options: PullOptions = {},
+): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const client = options.client ?? new RegistryClient(ref.registry, options);
   try {
-    const fetched = await fetchImageManifest(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', options.platform ?? defaultPlatform());
+    const fetched = await fetchImageManifest(
+      client,
+      ref.repository,
+      ref.digest ?? ref.tag ?? 'latest',
+      options.platform ?? defaultPlatform(),
+    );
     const configBytes = await fetchConfig(client, ref.repository, fetched.manifest.config);
     const diffIds = diffIdsOf(client, ref, configBytes, fetched.manifest.layers.length);
     const index = new BlobIndex(store.content.root);
     let downloaded = 0;
     const layers = await mapLimit(fetched.manifest.layers, options.concurrency ?? 3, async (descriptor, i) => {
-      const layer = await pullLayer(store, client, ref.repository, descriptor, diffIds[i] as Digest, options.onProgress);
+      const layer = await pullLayer(
+        store,
+        client,
+        ref.repository,
+        descriptor,
+        diffIds[i] as Digest,
+        options.onProgress,
+      );
       if (layer.downloaded) downloaded++;
       await remember(index, client.registry, ref.repository, descriptor, layer.diffId);
       return { diffId: layer.diffId, size: layer.size };
@@ -81,17 +97,27 @@ function diffIdsOf(client: RegistryClient, ref: ImageReference, configBytes: Buf
   try {
     config = JSON.parse(configBytes.toString('utf8')) as Partial<ImageConfig>;
   } catch (err) {
-    throw new RegistryError(client.label(`config of ${ref.repository} is not valid JSON`), 'REGISTRY_BAD_MANIFEST', { cause: err });
+    throw new RegistryError(client.label(`config of ${ref.repository} is not valid JSON`), 'REGISTRY_BAD_MANIFEST', {
+      cause: err,
+    });
   }
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
-    throw new RegistryError(client.label(`config of ${ref.repository}: rootfs.diff_ids does not match the manifest's ${layerCount} layers`), 'REGISTRY_BAD_MANIFEST');
+    throw new RegistryError(
+      client.label(`config of ${ref.repository}: rootfs.diff_ids does not match the manifest's ${layerCount} layers`),
+      'REGISTRY_BAD_MANIFEST',
+    );
   }
   return diffIds;
 }
 
 /** Stores config + a manifest for the uncompressed layers and tags it `name`. */
-async function commitPulled(store: ImageStore, name: string, configBytes: Buffer, layers: LayerRef[]): Promise<ResolvedImage> {
+async function commitPulled(
+  store: ImageStore,
+  name: string,
+  configBytes: Buffer,
+  layers: LayerRef[],
+): Promise<ResolvedImage> {
   const configBlob = await store.content.putBytes(configBytes);
   const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
   const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
@@ -100,11 +126,22 @@ async function commitPulled(store: ImageStore, name: string, configBytes: Buffer
 }
 
 /** A layer pulled by a registry becomes a known compressed variant, and the repository a mount source. */
-async function remember(index: BlobIndex, registry: string, repository: string, descriptor: Descriptor, diffId: Digest): Promise<void> {
+async function remember(
+  index: BlobIndex,
+  registry: string,
+  repository: string,
+  descriptor: Descriptor,
+  diffId: Digest,
+): Promise<void> {
   await index.markSeen(descriptor.digest, registry, repository);
   const compression = compressionOf(descriptor.mediaType);
   if (compression !== undefined && descriptor.digest !== diffId) {
-    await index.addVariant(diffId, { compression, digest: descriptor.digest, size: descriptor.size, mediaType: descriptor.mediaType });
+    await index.addVariant(diffId, {
+      compression,
+      digest: descriptor.digest,
+      size: descriptor.size,
+      mediaType: descriptor.mediaType,
+    });
   }
 }
 
@@ -118,7 +155,14 @@ interface PulledLayer extends LayerRef {
   downloaded: boolean;
 }
 
-async function pullLayer(store: ImageStore, client: RegistryClient, repository: string, descriptor: Descriptor, diffId: Digest, onProgress?: PullOptions['onProgress']): Promise<PulledLayer> {
+async function pullLayer(
+  store: ImageStore,
+  client: RegistryClient,
+  repository: string,
+  descriptor: Descriptor,
+  diffId: Digest,
+  onProgress?: PullOptions['onProgress'],
+): Promise<PulledLayer> {
   if (await store.content.has(diffId)) {
     onProgress?.({ digest: descriptor.digest, phase: 'exists', bytes: 0, total: descriptor.size });
     return { diffId, size: await store.content.size(diffId), downloaded: false };
@@ -129,24 +173,39 @@ async function pullLayer(store: ImageStore, client: RegistryClient, repository: 
 }
 
 /** One download attempt: stream → size cap → blob hash → decompress → store (checked as diff ID). */
-async function downloadLayer(store: ImageStore, client: RegistryClient, repository: string, descriptor: Descriptor, diffId: Digest, onProgress?: PullOptions['onProgress']): Promise<number> {
+async function downloadLayer(
+  store: ImageStore,
+  client: RegistryClient,
+  repository: string,
+  descriptor: Descriptor,
+  diffId: Digest,
+  onProgress?: PullOptions['onProgress'],
+): Promise<number> {
   const label = client.label(`layer ${descriptor.digest} of ${repository}`);
   const res = await client.getBlob(repository, descriptor.digest);
   const raw = new HashingStream();
-  const counter = new SizeLimit(descriptor.size, label, (bytes) => onProgress?.({ digest: descriptor.digest, phase: 'downloading', bytes, total: descriptor.size }));
+  const counter = new SizeLimit(descriptor.size, label, (bytes) =>
+    onProgress?.({ digest: descriptor.digest, phase: 'downloading', bytes, total: descriptor.size }),
+  );
   let transportError: unknown;
   const transfer = pipeline(res.body, counter, raw).catch((err: unknown) => {
     transportError = err;
   });
   try {
     const plain = await decompress(raw, { label });
-    const verified = plain.pipe(new CheckAtEnd(async () => {
-      await transfer;
-      if (transportError !== undefined) throw transportError;
-      await finished(raw).catch(() => undefined);
-      const got = raw.digest();
-      if (got !== descriptor.digest) throw new RegistryError(`${label}: content does not match its digest (got ${got})`, 'REGISTRY_DIGEST_MISMATCH');
-    }));
+    const verified = plain.pipe(
+      new CheckAtEnd(async () => {
+        await transfer;
+        if (transportError !== undefined) throw transportError;
+        await finished(raw).catch(() => undefined);
+        const got = raw.digest();
+        if (got !== descriptor.digest)
+          throw new RegistryError(
+            `${label}: content does not match its digest (got ${got})`,
+            'REGISTRY_DIGEST_MISMATCH',
+          );
+      }),
+    );
     plain.on('error', (err) => verified.destroy(err));
     const stored = await store.content.putStream(verified, diffId);
     return stored.size;
@@ -161,7 +220,11 @@ function pullError(err: unknown, transportError: unknown, label: string, diffId:
   // A cut connection shows up downstream as truncated gzip; report the cause, which is retryable.
   if (transportError !== undefined) return asBodyError(transportError, label);
   if (err instanceof StoreError && err.code === 'DIGEST_MISMATCH') {
-    return new RegistryError(`${label}: uncompressed content does not match diff ID ${diffId}`, 'REGISTRY_DIGEST_MISMATCH', { cause: err });
+    return new RegistryError(
+      `${label}: uncompressed content does not match diff ID ${diffId}`,
+      'REGISTRY_DIGEST_MISMATCH',
+      { cause: err },
+    );
   }
   if (err instanceof StoreError && (err.code === 'BAD_COMPRESSION' || err.code === 'TOO_LARGE')) {
     return new RegistryError(`${label}: ${err.message.replace(`${label}: `, '')}`, 'REGISTRY_BAD_BLOB', { cause: err });
@@ -174,14 +237,23 @@ class SizeLimit extends Transform {
   private seen = 0;
   private lastReport = 0;
 
-  constructor(private readonly limit: number, private readonly label: string, private readonly report: (bytes: number) => void) {
+  constructor(
+    private readonly limit: number,
+    private readonly label: string,
+    private readonly report: (bytes: number) => void,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.limit) {
-      done(new RegistryError(`${this.label}: the registry sent more than the ${this.limit} bytes the manifest declares`, 'REGISTRY_TOO_LARGE'));
+      done(
+        new RegistryError(
+          `${this.label}: the registry sent more than the ${this.limit} bytes the manifest declares`,
+          'REGISTRY_TOO_LARGE',
+        ),
+      );
       return;
     }
     // Report at most every 256 KiB, so progress costs nothing on big layers.
@@ -204,6 +276,9 @@ class CheckAtEnd extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    this.check().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    this.check().then(
+      () => done(),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
   }
 }

@@ -63,22 +63,46 @@ interface PushContext {
 /** Pushes the store image `source` (a name, ID or digest) to its own name or `options.destination`. */
 export async function pushImage(store: ImageStore, source: string, options: PushOptions = {}): Promise<PushResult> {
   const ref = parseReference(options.destination ?? source);
-  if (ref.tag === undefined) throw new RegistryError(`cannot push to a digest (${formatReference(ref)}); name a tag`, 'BAD_REFERENCE');
-  if (options.format === 'docker' && options.compression === 'zstd') throw new RegistryError('Docker manifests cannot carry zstd layers; use --format oci', 'BAD_PUSH_OPTIONS');
-  if (options.compressionLevel !== undefined) checkCompressionLevel(options.compression ?? 'gzip', options.compressionLevel);
+  if (ref.tag === undefined)
+    throw new RegistryError(`cannot push to a digest (${formatReference(ref)}); name a tag`, 'BAD_REFERENCE');
+  if (options.format === 'docker' && options.compression === 'zstd')
+    throw new RegistryError('Docker manifests cannot carry zstd layers; use --format oci', 'BAD_PUSH_OPTIONS');
+  if (options.compressionLevel !== undefined)
+    checkCompressionLevel(options.compression ?? 'gzip', options.compressionLevel);
   const image = await resolveLocal(store, source);
   const client = options.client ?? new RegistryClient(ref.registry, options);
-  const result: PushResult = { name: formatReference(ref), digest: 'sha256:', uploaded: 0, mounted: 0, existing: 0, compressed: 0 };
-  const context: PushContext = { content: store.content, client, index: new BlobIndex(store.content.root), ref, options, result };
+  const result: PushResult = {
+    name: formatReference(ref),
+    digest: 'sha256:',
+    uploaded: 0,
+    mounted: 0,
+    existing: 0,
+    compressed: 0,
+  };
+  const context: PushContext = {
+    content: store.content,
+    client,
+    index: new BlobIndex(store.content.root),
+    ref,
+    options,
+    result,
+  };
   try {
     const layers = await mapLimit(image.layers, options.concurrency ?? 3, (layer) => pushLayer(context, layer));
     const configSize = await store.content.size(image.configDigest);
-    await pushBlob(context, { digest: image.configDigest, size: configSize }, await context.index.seenIn(image.configDigest, client.registry));
+    await pushBlob(
+      context,
+      { digest: image.configDigest, size: configSize },
+      await context.index.seenIn(image.configDigest, client.registry),
+    );
     const { mediaType, bytes } = manifestBytes(image, configSize, layers, options.format ?? 'oci');
     const reported = await client.putManifest(ref.repository, ref.tag, mediaType, bytes);
     result.digest = sha256Digest(bytes);
     if (reported !== undefined && reported !== result.digest) {
-      throw new RegistryError(client.label(`manifest ${ref.repository}:${ref.tag}: registry reports ${reported}, expected ${result.digest}`), 'REGISTRY_DIGEST_MISMATCH');
+      throw new RegistryError(
+        client.label(`manifest ${ref.repository}:${ref.tag}: registry reports ${reported}, expected ${result.digest}`),
+        'REGISTRY_DIGEST_MISMATCH',
+      );
     }
     return result;
   } finally {
@@ -113,7 +137,13 @@ async function pushLayer(context: PushContext, layer: LayerRef): Promise<Compres
     if (seen.length === 0) continue;
     if (await existsOrMounted(context, variant, seen)) return variant;
   }
-  const { variant, compressed } = await ensureCompressed(content, index, layer.diffId, compression, options.compressionLevel);
+  const { variant, compressed } = await ensureCompressed(
+    content,
+    index,
+    layer.diffId,
+    compression,
+    options.compressionLevel,
+  );
   if (compressed) {
     context.result.compressed++;
     options.onProgress?.({ digest: variant.digest, phase: 'compressing', bytes: variant.size, total: variant.size });
@@ -123,7 +153,11 @@ async function pushLayer(context: PushContext, layer: LayerRef): Promise<Compres
 }
 
 /** HEAD, then a mount from the most recent other repository known to hold the blob. */
-async function existsOrMounted(context: PushContext, blob: { digest: Digest; size: number }, seen: string[]): Promise<boolean> {
+async function existsOrMounted(
+  context: PushContext,
+  blob: { digest: Digest; size: number },
+  seen: string[],
+): Promise<boolean> {
   const { client, ref, index, result, options } = context;
   if (await client.hasBlob(ref.repository, blob.digest)) {
     result.existing++;
@@ -162,7 +196,11 @@ async function pushBlob(context: PushContext, blob: { digest: Digest; size: numb
   await context.index.markSeen(blob.digest, client.registry, ref.repository);
 }
 
-function withProgress(stream: Readable, blob: { digest: Digest; size: number }, onProgress: PushOptions['onProgress']): Readable {
+function withProgress(
+  stream: Readable,
+  blob: { digest: Digest; size: number },
+  onProgress: PushOptions['onProgress'],
+): Readable {
   if (onProgress === undefined) return stream;
   let bytes = 0;
   const counter = new Transform({
@@ -177,7 +215,12 @@ function withProgress(stream: Readable, blob: { digest: Digest; size: number }, 
 }
 
 /** The manifest to push: the store's config as is, layers as pushed. */
-function manifestBytes(image: ResolvedImage, configSize: number, layers: CompressedVariant[], format: 'oci' | 'docker'): { mediaType: string; bytes: Buffer } {
+function manifestBytes(
+  image: ResolvedImage,
+  configSize: number,
+  layers: CompressedVariant[],
+  format: 'oci' | 'docker',
+): { mediaType: string; bytes: Buffer } {
   const docker = format === 'docker';
   const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
   const layerDescriptors: Descriptor[] = layers.map((layer) => ({
@@ -188,7 +231,11 @@ function manifestBytes(image: ResolvedImage, configSize: number, layers: Compres
   const manifest = {
     schemaVersion: 2,
     mediaType,
-    config: { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig, digest: image.configDigest, size: configSize },
+    config: {
+      mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
+      digest: image.configDigest,
+      size: configSize,
+    },
     layers: layerDescriptors,
   };
   return { mediaType, bytes: Buffer.from(JSON.stringify(manifest)) };

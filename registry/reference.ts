@@ -24,7 +24,10 @@ export interface ImageReference {
 }
 
 const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const hostPattern = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+/** A DNS label: letters, digits and inner hyphens. */
+const hostLabel = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+/** A host name (labels joined by dots) or a bracketed IPv6 address, with an optional port. */
+const hostPattern = new RegExp(`^(?:${hostLabel}(?:\\.${hostLabel})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
 const tagPattern = /^[\w][\w.-]{0,127}$/;
 const maxNameLength = 255;
 
@@ -38,7 +41,12 @@ export function parseReference(text: string): ImageReference {
   if (extra !== undefined) fail('more than one "@"');
   let digest: Digest | undefined;
   if (digestPart !== undefined) {
-    if (!isDigest(digestPart)) fail(/^[a-z0-9]+:/.test(digestPart) && !digestPart.startsWith('sha256:') ? 'only sha256 digests are supported' : 'malformed digest');
+    if (!isDigest(digestPart))
+      fail(
+        /^[a-z0-9]+:/.test(digestPart) && !digestPart.startsWith('sha256:')
+          ? 'only sha256 digests are supported'
+          : 'malformed digest',
+      );
     digest = digestPart as Digest;
   }
   const lastSlash = namePart.lastIndexOf('/');
@@ -123,5 +131,11 @@ export function normalizeRegistryName(server: string): string {
 /** Plain http is allowed only for loopback registries and ones the user named insecure. */
 export function isPlainHttpAllowed(registry: string, insecure: readonly string[] = []): boolean {
   const host = registry.replace(/:[0-9]+$/, '');
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || insecure.includes(registry) || insecure.includes(host);
+  return (
+    host === 'localhost' ||
+    host === '127.0.0.1' ||
+    host === '[::1]' ||
+    insecure.includes(registry) ||
+    insecure.includes(host)
+  );
 }

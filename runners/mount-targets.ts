@@ -17,7 +17,12 @@ import { resolveInLayers, topmostEntry } from '../layers/layered-read.js';
  * Makes sure `target` exists as a directory (or file) in the merged view of `imageLowerdirs` +
  * `initDir`, creating what is missing in `initDir`. Returns the resolved absolute target.
  */
-export async function placeMountpoint(initDir: string, imageLowerdirs: readonly string[], target: string, directory: boolean): Promise<string> {
+export async function placeMountpoint(
+  initDir: string,
+  imageLowerdirs: readonly string[],
+  target: string,
+  directory: boolean,
+): Promise<string> {
   const layers = [...imageLowerdirs, initDir];
   const parts = await resolveInLayers(layers, target);
   if (parts.length === 0) throw new UserError(`cannot mount over / (${target})`, 'RUNNER_SPEC');
@@ -25,7 +30,11 @@ export async function placeMountpoint(initDir: string, imageLowerdirs: readonly 
   const existing = await topmostEntry(layers, parts.join('/'));
   if (existing !== undefined) {
     if (existing.stats.isDirectory() !== directory) {
-      throw new UserError(`mount target ${target}: the image has a ${directory ? 'file' : 'directory'} there, the source is a ${directory ? 'directory' : 'file'}`, 'RUNNER_SPEC');
+      throw new UserError(
+        `mount target ${target}: the image has a ${directory ? 'file' : 'directory'} there, the source is a ` +
+          `${directory ? 'directory' : 'file'}`,
+        'RUNNER_SPEC',
+      );
     }
     return resolved;
   }
@@ -37,7 +46,13 @@ export async function placeMountpoint(initDir: string, imageLowerdirs: readonly 
       throw new UserError(`mount target ${target}: /${rel} is not a directory in the image`, 'RUNNER_SPEC');
     }
     const own = path.join(initDir, rel);
-    if (!(await lstat(own).then((info) => info.isDirectory(), () => false))) await mkdir(own, { mode: 0o755 });
+    if (
+      !(await lstat(own).then(
+        (info) => info.isDirectory(),
+        () => false,
+      ))
+    )
+      await mkdir(own, { mode: 0o755 });
     if (image !== undefined) restore.push({ dir: own, stats: image.stats });
   }
   const final = path.join(initDir, ...parts);

@@ -69,7 +69,12 @@ export class NamespaceRunner implements Runner {
     const unshare = this.checkHost();
     validateSpec(spec);
     if (spec.signal?.aborted) return { ...SIGKILL_RESULT };
-    const sandbox = await createSandboxDir(this.tmpRoot, spec.hostname ?? DEFAULT_HOSTNAME, spec.lowerdirs, spec.mounts);
+    const sandbox = await createSandboxDir(
+      this.tmpRoot,
+      spec.hostname ?? DEFAULT_HOSTNAME,
+      spec.lowerdirs,
+      spec.mounts,
+    );
     try {
       return await this.runInNamespaces(unshare, spec, sandbox);
     } finally {
@@ -79,7 +84,10 @@ export class NamespaceRunner implements Runner {
 
   private checkHost(): string {
     if (!canMountAsRoot()) {
-      throw new UserError('the namespace runner needs Linux and root, or tzbuild\'s rootless mode (it mounts overlayfs)', 'RUNNER_UNAVAILABLE');
+      throw new UserError(
+        "the namespace runner needs Linux and root, or tzbuild's rootless mode (it mounts overlayfs)",
+        'RUNNER_UNAVAILABLE',
+      );
     }
     if (!this.unsharePath) {
       throw new UserError('the namespace runner needs `unshare` from util-linux', 'RUNNER_UNAVAILABLE');
@@ -196,8 +204,12 @@ function lastCapability(): number {
 
 /** Rejects specs no runner can carry out (no command, ids out of range, bad hostname, NUL bytes). */
 export function validateSpec(spec: RunSpec): void {
-  if (spec.args.length === 0 || spec.args[0] === '') throw new UserError('RUN has no command to execute', 'RUNNER_SPEC');
-  for (const [what, dir] of [['upperdir', spec.upperdir], ['workdir', spec.workdir]] as const) {
+  if (spec.args.length === 0 || spec.args[0] === '')
+    throw new UserError('RUN has no command to execute', 'RUNNER_SPEC');
+  for (const [what, dir] of [
+    ['upperdir', spec.upperdir],
+    ['workdir', spec.workdir],
+  ] as const) {
     assertMountablePath(path.resolve(dir), what);
   }
   const ids = [spec.uid, spec.gid, ...(spec.additionalGids ?? [])];
@@ -217,10 +229,6 @@ function setupError(detail: string | undefined, exitCode: number | undefined): U
   return new UserError(`could not start the RUN sandbox: ${why}`, 'RUNNER_SETUP');
 }
 
-function forwardOutput(
-  stream: Readable | null,
-  name: 'stdout' | 'stderr',
-  onOutput: RunSpec['onOutput'],
-): void {
+function forwardOutput(stream: Readable | null, name: 'stdout' | 'stderr', onOutput: RunSpec['onOutput']): void {
   stream?.on('data', (chunk: Buffer) => onOutput?.(name, chunk));
 }

@@ -46,7 +46,10 @@ const MOUNT_DIRS = ['proc', 'dev'] as const;
  * mountpoints and sources of `mounts` prepared (step-mounts.ts).
  */
 export async function createSandboxDir(
-  tmpRoot: string, hostname: string, lowerdirs: readonly string[], mounts: readonly RunMount[] = [],
+  tmpRoot: string,
+  hostname: string,
+  lowerdirs: readonly string[],
+  mounts: readonly RunMount[] = [],
 ): Promise<SandboxDir> {
   const root = mkdtempSync(path.join(tmpRoot, 'tzbuild-run-'));
   const dir: SandboxDir = {
@@ -90,7 +93,10 @@ async function fillSandboxDir(dir: SandboxDir, hostname: string, lowerdirs: read
  */
 export async function removeSandboxDir(dir: SandboxDir): Promise<void> {
   await Promise.all([
-    ...ETC_FILES.flatMap((name) => [unlinkIfPresent(path.join(dir.etc, name)), unlinkIfPresent(path.join(dir.init, 'etc', name))]),
+    ...ETC_FILES.flatMap((name) => [
+      unlinkIfPresent(path.join(dir.etc, name)),
+      unlinkIfPresent(path.join(dir.init, 'etc', name)),
+    ]),
     unlinkLowerdirs(dir.layers),
     removeStepMounts(path.join(dir.root, 'mounts')),
   ]);

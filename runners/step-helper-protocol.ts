@@ -27,7 +27,9 @@ export interface StepHelperEnv {
   helpers: string;
   /** TZB_MERGED: where the step's overlay is mounted, the rootfs. */
   merged: string;
-  /** TZB_LAYERS: the directory the overlay is mounted from; the lowerdirs are relative to it (sys/overlay-options.ts). */
+  /**
+   * TZB_LAYERS: the directory the overlay is mounted from; the lowerdirs are relative to it (sys/overlay-options.ts).
+   */
   layers: string;
   /** TZB_LOWER: the overlay's `lowerdir=` value, relative to TZB_LAYERS. */
   lower: string;
@@ -35,23 +37,40 @@ export interface StepHelperEnv {
   upper: string;
   /** TZB_WORK: the overlay's workdir (absolute). */
   work: string;
-  /** TZB_OVERLAY_OPTS: the overlay options this kernel takes (sys/overlay-options.ts), for the step's overlay and every view. */
+  /**
+   * TZB_OVERLAY_OPTS: the overlay options this kernel takes (sys/overlay-options.ts), for the step's overlay and every
+   * view.
+   */
   overlayOptions: string;
   /** TZB_MOUNT_VIEWS: the --mount sources that are overlay views (viewLines), mounted by mount-views.sh. */
   mountViews: readonly MountView[];
-  /** TZB_ETC, namespace runner: the dir with the hosts, resolv.conf and hostname files the init binds over the image's. */
+  /**
+   * TZB_ETC, namespace runner: the dir with the hosts, resolv.conf and hostname files the init binds over the image's.
+   */
   etc?: string;
   /** TZB_HOSTNAME, namespace runner: the step's hostname, set by namespace-setup.sh. */
   hostname?: string;
   /** TZB_MOUNTS, namespace runner: the step's mounts (mountLines), made by step-mounts.sh. */
   mounts?: readonly PreparedMount[];
-  /** TZB_ARCH, OCI runner: uname's machine (os.machine()), which picks the supervisor's syscall numbers without loading POSIX. */
+  /**
+   * TZB_ARCH, OCI runner: uname's machine (os.machine()), which picks the supervisor's syscall numbers without loading
+   * POSIX.
+   */
   arch?: string;
-  /** TZB_HIDE_CGROUP2, OCI runner: a cgroup2 mount the supervisor covers with an empty tmpfs (crun on a hybrid host, oci/runtime-binary.ts). */
+  /**
+   * TZB_HIDE_CGROUP2, OCI runner: a cgroup2 mount the supervisor covers with an empty tmpfs (crun on a hybrid host,
+   * oci/runtime-binary.ts).
+   */
   hideCgroup2?: string;
-  /** TZB_CGROUP_PRIME, OCI runner: the cgroup.procs a child of the supervisor writes to warm the cgroup attach lock (oci/cgroup-prime.ts). */
+  /**
+   * TZB_CGROUP_PRIME, OCI runner: the cgroup.procs a child of the supervisor writes to warm the cgroup attach lock
+   * (oci/cgroup-prime.ts).
+   */
   cgroupPrime?: string;
-  /** TZB_OVERLAY_MOUNTED: `1` tells the supervisor the overlay is mounted; oci-prelude.sh sets it, a runner leaves it out. */
+  /**
+   * TZB_OVERLAY_MOUNTED: `1` tells the supervisor the overlay is mounted; oci-prelude.sh sets it, a runner leaves it
+   * out.
+   */
   overlayMounted?: boolean;
 }
 
@@ -104,8 +123,15 @@ export interface InitArgs {
 /** namespace-init.pl's argv: uid gid groups cwd network lastCap envCount env… args…. */
 export function initArgv(init: InitArgs): string[] {
   return [
-    String(init.uid), String(init.gid), init.groups.join(','), init.cwd, init.network, String(init.lastCapability),
-    String(init.env.length), ...init.env, ...init.args,
+    String(init.uid),
+    String(init.gid),
+    init.groups.join(','),
+    init.cwd,
+    init.network,
+    String(init.lastCapability),
+    String(init.env.length),
+    ...init.env,
+    ...init.args,
   ];
 }
 
@@ -133,7 +159,9 @@ export function supervisorArgv(supervisor: SupervisorArgs): string[] {
  * runs from, the `lowerdir=` value relative to it, `-` for a read-only view, the mountpoint).
  */
 export function viewLines(views: readonly MountView[]): string {
-  return views.map((view) => [view.from, view.lowerdirOption, view.upper ?? '-', view.work ?? '-', view.view].join('\t')).join('\n');
+  return views
+    .map((view) => [view.from, view.lowerdirOption, view.upper ?? '-', view.work ?? '-', view.view].join('\t'))
+    .join('\n');
 }
 
 /**
@@ -142,10 +170,18 @@ export function viewLines(views: readonly MountView[]): string {
  * init layer already).
  */
 export function mountLines(mounts: readonly PreparedMount[]): string {
-  return mounts.map((mount) => [
-    mount.type, mount.source, mount.target, mount.type === 'tmpfs' ? mount.options.join(',') : mount.readonly ? 'ro' : 'rw',
-    mount.directory ? 'dir' : 'file', mount.inDev ? 'dev' : 'image',
-  ].join('\t')).join('\n');
+  return mounts
+    .map((mount) =>
+      [
+        mount.type,
+        mount.source,
+        mount.target,
+        mount.type === 'tmpfs' ? mount.options.join(',') : mount.readonly ? 'ro' : 'rw',
+        mount.directory ? 'dir' : 'file',
+        mount.inDev ? 'dev' : 'image',
+      ].join('\t'),
+    )
+    .join('\n');
 }
 
 /** What a step helper reported on fd 3, one line each. */

@@ -57,7 +57,10 @@ const FORBIDDEN_ROOTS = ['/proc', '/sys'];
  * made, missing mountpoints created in `initDir` (the init layer over `imageLowerdirs`).
  */
 export async function prepareStepMounts(
-  dir: string, initDir: string, imageLowerdirs: readonly string[], mounts: readonly RunMount[],
+  dir: string,
+  initDir: string,
+  imageLowerdirs: readonly string[],
+  mounts: readonly RunMount[],
 ): Promise<PreparedMounts> {
   const prepared: PreparedMounts = { mounts: [], views: [] };
   if (mounts.length > 0) await mkdir(dir, { mode: 0o700 });
@@ -69,8 +72,13 @@ export async function prepareStepMounts(
     const inDev = target.startsWith('/dev/');
     const resolved = inDev ? target : await placeMountpoint(initDir, imageLowerdirs, target, source.directory);
     prepared.mounts.push({
-      type: mount.kind === 'tmpfs' ? 'tmpfs' : 'bind', source: source.path, target: resolved, readonly: mount.readonly,
-      directory: source.directory, inDev, options: mount.kind === 'tmpfs' ? tmpfsOptions(mount) : [],
+      type: mount.kind === 'tmpfs' ? 'tmpfs' : 'bind',
+      source: source.path,
+      target: resolved,
+      readonly: mount.readonly,
+      directory: source.directory,
+      inDev,
+      options: mount.kind === 'tmpfs' ? tmpfsOptions(mount) : [],
     });
   }
   return prepared;
@@ -85,9 +93,13 @@ export async function removeStepMounts(dir: string): Promise<void> {
 
 /** The normalised target; refuses the root, /proc, /sys, /dev itself and our /dev links. */
 function checkTarget(target: string): string {
-  if (/[\t\n\0]/.test(target)) throw new UserError(`mount target cannot contain a tab, newline or NUL: ${JSON.stringify(target)}`, 'RUNNER_SPEC');
+  if (/[\t\n\0]/.test(target))
+    throw new UserError(`mount target cannot contain a tab, newline or NUL: ${JSON.stringify(target)}`, 'RUNNER_SPEC');
   const normalised = path.posix.resolve('/', target);
-  const forbidden = normalised === '/' || normalised === '/dev' || FORBIDDEN_ROOTS.some((root) => normalised === root || normalised.startsWith(`${root}/`));
+  const forbidden =
+    normalised === '/' ||
+    normalised === '/dev' ||
+    FORBIDDEN_ROOTS.some((root) => normalised === root || normalised.startsWith(`${root}/`));
   if (forbidden) throw new UserError(`cannot mount over ${normalised} in a RUN step`, 'RUNNER_SPEC');
   if (normalised.startsWith('/dev/') && DEV_LINKS.has(normalised.split('/')[2]!)) {
     throw new UserError(`cannot mount over ${normalised}: it is a link made by the runner`, 'RUNNER_SPEC');
@@ -96,7 +108,11 @@ function checkTarget(target: string): string {
 }
 
 /** The host path the step's mount binds, and whether it is a directory. */
-async function mountSource(own: string, mount: RunMount, views: MountView[]): Promise<{ path: string; directory: boolean }> {
+async function mountSource(
+  own: string,
+  mount: RunMount,
+  views: MountView[],
+): Promise<{ path: string; directory: boolean }> {
   if (mount.kind === 'tmpfs') return { path: 'tmpfs', directory: true };
   if (mount.kind === 'layers') return layersSource(own, mount, views);
   if (mount.source === undefined) throw new UserError(`bind mount at ${mount.target} has no source`, 'RUNNER_SPEC');
@@ -112,17 +128,23 @@ async function mountSource(own: string, mount: RunMount, views: MountView[]): Pr
     await copyFile(source, copy);
     return { path: copy, directory };
   }
-  return { path: (await addView(own, [source], true, views)), directory };
+  return { path: await addView(own, [source], true, views), directory };
 }
 
 /** A stage's or image's layers: the snapshot itself when one is enough, else an overlay view. */
-async function layersSource(own: string, mount: RunMount, views: MountView[]): Promise<{ path: string; directory: boolean }> {
+async function layersSource(
+  own: string,
+  mount: RunMount,
+  views: MountView[],
+): Promise<{ path: string; directory: boolean }> {
   const lowerdirs = (mount.lowerdirs ?? []).map((dir) => path.resolve(dir));
   lowerdirs.forEach(checkHostPath);
   const subpath = path.posix.normalize(`/${mount.subpath ?? ''}`).slice(1);
   const entry = subpath === '' ? undefined : await topmostEntry(lowerdirs, subpath);
-  if (subpath !== '' && entry === undefined) throw new UserError(`mount source /${subpath} does not exist in the stage or image`, 'RUNNER_SPEC');
-  if (entry?.stats.isSymbolicLink()) throw new UserError(`mount source /${subpath} is a symlink (resolve it first)`, 'RUNNER_SPEC');
+  if (subpath !== '' && entry === undefined)
+    throw new UserError(`mount source /${subpath} does not exist in the stage or image`, 'RUNNER_SPEC');
+  if (entry?.stats.isSymbolicLink())
+    throw new UserError(`mount source /${subpath} is a symlink (resolve it first)`, 'RUNNER_SPEC');
   const directory = entry === undefined || entry.stats.isDirectory();
   const writable = !mount.readonly;
   if (!writable && lowerdirs.length === 1) return { path: path.join(lowerdirs[0]!, subpath), directory };

@@ -18,5 +18,11 @@ export interface StepProcess {
 /** Starts `file` with exactly `env` (nothing inherited) and pipes on fds 1–3. */
 export function startStepProcess(file: string, args: readonly string[], env: Record<string, string>): StepProcess {
   const child = childProcess().spawn(executable(file), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-  return { child, stdout: child.stdout!, stderr: child.stderr!, fd3: child.stdio[3] as Readable, exited: exitOf(child) };
+  return {
+    child,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    fd3: child.stdio[3] as Readable,
+    exited: exitOf(child),
+  };
 }

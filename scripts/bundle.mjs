@@ -5,7 +5,8 @@
 //   is never loaded). CommonJS because bin/tzbuild compiles them with vm.Script and a V8 code
 //   cache (Node 20 has no code cache for ES modules): most of a cached rebuild's own time was
 //   parsing and compiling this code.
-// - The Ink TUI as ES modules (tui/ink-sink.js, and a chunk for ink's devtools): ink's dependencies use top-level await, which
+// - The Ink TUI as ES modules (tui/ink-sink.js, and a chunk for ink's devtools): ink's dependencies use top-level
+// await, which
 //   CommonJS cannot hold. The CLI chunks import it through `__tzbuildImportTui`, a function
 //   bin/tzbuild hands every chunk (code compiled by vm.Script cannot use import() itself).
 // - modules.json maps each file to the modules inside it (the start-up import test reads it).
@@ -29,10 +30,12 @@ async function bundle(input, external, plugins, output) {
   const { output: items } = await build.write(output);
   await build.close();
   const chunks = items.filter((item) => item.type === 'chunk');
-  return Object.fromEntries(chunks.map((chunk) => [
-    path.relative(outDir, path.join(output.dir, chunk.fileName)),
-    chunk.moduleIds.map((id) => path.relative(repo, id.replace(/^\0/, ''))),
-  ]));
+  return Object.fromEntries(
+    chunks.map((chunk) => [
+      path.relative(outDir, path.join(output.dir, chunk.fileName)),
+      chunk.moduleIds.map((id) => path.relative(repo, id.replace(/^\0/, ''))),
+    ]),
+  );
 }
 
 // The one dynamic import of the TUI, handed to bin/tzbuild's importer (see above).
@@ -54,32 +57,42 @@ const lazyCommanderChildProcess = {
   transform(code, id) {
     if (!id.endsWith('/node_modules/commander/lib/command.js')) return undefined;
     if (!code.includes(COMMANDER_CHILD_PROCESS)) throw new Error(`${id}: expected ${COMMANDER_CHILD_PROCESS}`);
-    return code.replace(COMMANDER_CHILD_PROCESS, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };");
+    return code.replace(
+      COMMANDER_CHILD_PROCESS,
+      "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+    );
   },
 };
 
 // Chunk names carry content hashes (a code cache is found by its chunk's name): clear the old ones.
 rmSync(outDir, { recursive: true, force: true });
 const modules = {
-  ...await bundle({ start: path.join(repo, 'dist/cli/start.js') }, [/^node:/, '@napi-rs/xattr'], [tuiImport, lazyCommanderChildProcess], {
-    dir: outDir,
-    format: 'cjs',
-    // import() of a builtin (node:zlib) becomes a deferred require(): vm.Script code has no import().
-    dynamicImportInCjs: false,
-    entryFileNames: '[name].cjs',
-    chunkFileNames: '[name]-[hash].cjs',
-  }),
+  ...(await bundle(
+    { start: path.join(repo, 'dist/cli/start.js') },
+    [/^node:/, '@napi-rs/xattr'],
+    [tuiImport, lazyCommanderChildProcess],
+    {
+      dir: outDir,
+      format: 'cjs',
+      // import() of a builtin (node:zlib) becomes a deferred require(): vm.Script code has no import().
+      dynamicImportInCjs: false,
+      entryFileNames: '[name].cjs',
+      chunkFileNames: '[name]-[hash].cjs',
+    },
+  )),
   // ink's optional devtools (loaded only with DEV=true) is not installed.
-  ...await bundle({ 'ink-sink': tuiSource }, [/^node:/, 'react-devtools-core'], [], {
+  ...(await bundle({ 'ink-sink': tuiSource }, [/^node:/, 'react-devtools-core'], [], {
     dir: path.join(outDir, 'tui'),
     format: 'esm',
     chunkFileNames: '[name]-[hash].js',
-  }),
+  })),
 };
 writeFileSync(path.join(outDir, 'modules.json'), `${JSON.stringify(modules, null, 1)}\n`);
 // Outside comments (commander's JSDoc has `import("./command.js")` types).
 const IMPORT_CALL = /^(?!\s*(?:\*|\/\/)).*\bimport\(/m;
-const leftover = Object.keys(modules).filter((file) => file.endsWith('.cjs') && IMPORT_CALL.test(readFileSync(path.join(outDir, file), 'utf8')));
+const leftover = Object.keys(modules).filter(
+  (file) => file.endsWith('.cjs') && IMPORT_CALL.test(readFileSync(path.join(outDir, file), 'utf8')),
+);
 if (leftover.length > 0) throw new Error(`import() left in CommonJS chunks: ${leftover.join(', ')}`);
 
 warmCodeCache();
@@ -94,12 +107,27 @@ warmCodeCache();
 function warmCodeCache() {
   const work = mkdtempSync(path.join(os.tmpdir(), 'tzbuild-warm-'));
   const context = path.join(work, 'context');
-  const build = () => execFileSync(process.execPath, [path.join(repo, 'bin/tzbuild'), 'build', '--root', path.join(work, 'store'), '--progress', 'plain', '-t', 'warm:1', context], {
-    stdio: 'ignore',
-    env: { ...process.env, TZBUILD_REFRESH_CODE_CACHE: '1' },
-    // A build here takes about a second; one that hangs must not hang the install with it.
-    timeout: 120_000,
-  });
+  const build = () =>
+    execFileSync(
+      process.execPath,
+      [
+        path.join(repo, 'bin/tzbuild'),
+        'build',
+        '--root',
+        path.join(work, 'store'),
+        '--progress',
+        'plain',
+        '-t',
+        'warm:1',
+        context,
+      ],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, TZBUILD_REFRESH_CODE_CACHE: '1' },
+        // A build here takes about a second; one that hangs must not hang the install with it.
+        timeout: 120_000,
+      },
+    );
   const warmUp = (withRun) => {
     rmSync(path.join(outDir, 'v8'), { recursive: true, force: true });
     writeWarmContext(context, withRun);
@@ -136,9 +164,23 @@ function writeWarmContext(dir, withRun) {
   writeFileSync(path.join(dir, 'a.txt'), 'a\n');
   writeFileSync(path.join(dir, 'b.txt'), 'b\n');
   writeFileSync(path.join(dir, '.dockerignore'), 'ignored*\n');
-  const stage = (name) => [`FROM scratch AS ${name}`, 'COPY a.txt b.txt /files/', 'WORKDIR /files/sub', 'ENV WARM=1', 'LABEL warm=1'];
-  const run = withRun ? ['COPY busybox /bin/busybox', 'RUN ["/bin/busybox", "sh", "-c", "echo warm > /files.txt"]'] : [];
+  const stage = (name) => [
+    `FROM scratch AS ${name}`,
+    'COPY a.txt b.txt /files/',
+    'WORKDIR /files/sub',
+    'ENV WARM=1',
+    'LABEL warm=1',
+  ];
+  const run = withRun
+    ? ['COPY busybox /bin/busybox', 'RUN ["/bin/busybox", "sh", "-c", "echo warm > /files.txt"]']
+    : [];
   if (withRun) copyFileSync(busybox(), path.join(dir, 'busybox'));
-  const final = ['FROM scratch', ...run, 'COPY --from=one /files /one', 'COPY --from=two /files /two', 'CMD ["/bin/busybox", "true"]'];
+  const final = [
+    'FROM scratch',
+    ...run,
+    'COPY --from=one /files /one',
+    'COPY --from=two /files /two',
+    'CMD ["/bin/busybox", "true"]',
+  ];
   writeFileSync(path.join(dir, 'Dockerfile'), `${[...stage('one'), '', ...stage('two'), '', ...final].join('\n')}\n`);
 }

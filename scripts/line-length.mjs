@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const MAX = 120;
-const files = execFileSync('git', ['ls-files', '*.ts', '*.tsx', '*.mjs', '*.sh', '*.pl', 'bin/tzbuild'], { encoding: 'utf8' })
+const files = execFileSync('git', ['ls-files', '*.ts', '*.tsx', '*.mjs', '*.sh', '*.pl', 'bin/tzbuild'], {
+  encoding: 'utf8',
+})
   .split('\n')
   .filter((file) => file !== '' && !file.startsWith('test/e2e/parity/corpus/'));
 const long = files.flatMap((file) =>

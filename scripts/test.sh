@@ -8,7 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use: real runtimes, registry, docker, a terminal for the integration
 # tests; the linter of helpers/*.sh (npm run lint).
-APT_PACKAGES=(runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin zstd shellcheck)
+APT_PACKAGES=(
+  runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin
+  zstd shellcheck
+)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -93,8 +96,7 @@ main() {
   report=$(mktemp)
   npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
   # One plain closing line, whatever the reporter printed above it.
-  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$report" || true
+  node scripts/test-summary.mjs "$report" || true
   rm -f "$report"
   return "$status"
 }

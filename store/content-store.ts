@@ -67,7 +67,8 @@ export class FsContentStore implements ContentStore {
     // A rebuild commits the same config and manifest again: when the blob already holds exactly
     // these bytes, skip the write and its fsync (has() leases it, as putStream would).
     const digest = sha256Digest(bytes);
-    if ((await this.has(digest)) && (await sameBytes(this.blobPath(digest), bytes))) return { digest, size: bytes.length };
+    if ((await this.has(digest)) && (await sameBytes(this.blobPath(digest), bytes)))
+      return { digest, size: bytes.length };
     return this.putStream(Readable.from([bytes]));
   }
 
@@ -95,7 +96,10 @@ export class FsContentStore implements ContentStore {
   async getJson<T>(digest: Digest, maxBytes = defaultJsonLimit): Promise<T> {
     const size = await this.size(digest);
     if (size > maxBytes) {
-      throw new StoreError(`blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit for JSON`, 'BLOB_TOO_LARGE');
+      throw new StoreError(
+        `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit for JSON`,
+        'BLOB_TOO_LARGE',
+      );
     }
     const text = readFileSync(this.blobPath(digest), 'utf8');
     try {
@@ -123,7 +127,10 @@ export class FsContentStore implements ContentStore {
 const backgroundFlushBytes = 32 * 1024 * 1024;
 
 /** Writes `stream` to a new file, hashing on the way; fsynced before it resolves. */
-async function writeHashed(stream: AsyncIterable<Uint8Array | string>, file: string): Promise<{ digest: Digest; size: number }> {
+async function writeHashed(
+  stream: AsyncIterable<Uint8Array | string>,
+  file: string,
+): Promise<{ digest: Digest; size: number }> {
   const handle = await open(file, 'wx');
   const hash = createHash('sha256');
   let size = 0;

@@ -21,7 +21,14 @@ import { snapshotComplete } from './snapshotter.js';
 
 /** One thing fsck found wrong. */
 export interface StoreProblem {
-  kind: 'corrupt-blob' | 'corrupt-index' | 'broken-tag' | 'incomplete-snapshot' | 'stray-entry' | 'corrupt-record' | 'dangling-record';
+  kind:
+    | 'corrupt-blob'
+    | 'corrupt-index'
+    | 'broken-tag'
+    | 'incomplete-snapshot'
+    | 'stray-entry'
+    | 'corrupt-record'
+    | 'dangling-record';
   /** What it is about: a digest, a tag, a snapshot, a record key. */
   subject: string;
   detail: string;
@@ -69,7 +76,12 @@ async function checkBlobs(store: ImageStore, options: CheckOptions): Promise<Sto
   return problems;
 }
 
-async function checkTags(store: ImageStore, layout: StoreLayout, corrupt: Set<string>, options: CheckOptions): Promise<StoreProblem[]> {
+async function checkTags(
+  store: ImageStore,
+  layout: StoreLayout,
+  corrupt: Set<string>,
+  options: CheckOptions,
+): Promise<StoreProblem[]> {
   let tags: Awaited<ReturnType<ImageStore['tags']['list']>>;
   try {
     tags = await store.tags.list();
@@ -95,7 +107,11 @@ async function checkTags(store: ImageStore, layout: StoreLayout, corrupt: Set<st
 }
 
 /** Why the image a tag names cannot be used, or undefined when it is whole. */
-async function brokenReason(store: ImageStore, manifestDigest: Digest, corrupt: Set<string>): Promise<string | undefined> {
+async function brokenReason(
+  store: ImageStore,
+  manifestDigest: Digest,
+  corrupt: Set<string>,
+): Promise<string | undefined> {
   const usable = async (digest: Digest) => !corrupt.has(digest) && (await store.content.has(digest));
   if (!(await usable(manifestDigest))) return `manifest ${manifestDigest} is missing or corrupt`;
   let layers: Digest[];
@@ -127,7 +143,11 @@ async function checkSnapshots(layout: StoreLayout, options: CheckOptions): Promi
     if (lock === undefined) continue; // being unpacked right now
     try {
       if (await snapshotComplete(layout, name)) continue;
-      const problem: StoreProblem = { kind: 'incomplete-snapshot', subject: name, detail: 'no completion marker (unpack was interrupted)' };
+      const problem: StoreProblem = {
+        kind: 'incomplete-snapshot',
+        subject: name,
+        detail: 'no completion marker (unpack was interrupted)',
+      };
       if (options.repair) {
         await rm(dir, { recursive: true, force: true });
         problem.repaired = true;

@@ -41,7 +41,10 @@ export interface GcResult {
 }
 
 /** Deletes unreachable blobs and snapshots; see the module comment for what is kept. */
-export async function collectGarbage(store: ImageStore, options: GcOptions & { noWait: true }): Promise<GcResult | undefined>;
+export async function collectGarbage(
+  store: ImageStore,
+  options: GcOptions & { noWait: true },
+): Promise<GcResult | undefined>;
 export async function collectGarbage(store: ImageStore, options?: GcOptions): Promise<GcResult>;
 export async function collectGarbage(store: ImageStore, options: GcOptions = {}): Promise<GcResult | undefined> {
   const layout = storeLayout(store.content.root);
@@ -62,7 +65,9 @@ async function sweep(store: ImageStore, layout: StoreLayout, options: GcOptions)
   // Candidates are listed before the leases are read: anything renamed into place after the
   // listing was leased before it (content-store.ts), anything before it is in the list.
   const blobCandidates = (await store.content.list()).filter((digest) => !blobs.has(digest));
-  const snapshotCandidates = (await readdir(layout.snapshots).catch(() => [] as string[])).filter((hex) => !chains.has(`sha256:${hex}`));
+  const snapshotCandidates = (await readdir(layout.snapshots).catch(() => [] as string[])).filter(
+    (hex) => !chains.has(`sha256:${hex}`),
+  );
   const leases = await othersLeases(layout);
   const result: GcResult = { blobsRemoved: [], bytesFreed: 0, snapshotsRemoved: 0 };
   const aside = path.join(layout.tmp, `${ownerId()}-gc-${randomBytes(6).toString('hex')}`);
@@ -73,7 +78,8 @@ async function sweep(store: ImageStore, layout: StoreLayout, options: GcOptions)
       if (leases.blobs.has(digest)) continue;
       const info = await statOrUndefined(store.content.blobPath(digest));
       if (info === undefined || info.mtimeMs > cutoff) continue;
-      if (options.dryRun || (await moveIfPresent(store.content.blobPath(digest), path.join(aside, digest.slice(7))))) moved.push({ digest, size: info.size });
+      if (options.dryRun || (await moveIfPresent(store.content.blobPath(digest), path.join(aside, digest.slice(7)))))
+        moved.push({ digest, size: info.size });
     }
     const again = await othersLeases(layout);
     for (const { digest, size } of moved) {
@@ -100,7 +106,13 @@ function othersLeases(layout: StoreLayout): Promise<LiveLeases> {
 }
 
 /** Removes one snapshot (and its marker) under its unpack lock, unless it became leased. */
-async function removeSnapshot(layout: StoreLayout, hex: string, cutoff: number, aside: string, dryRun: boolean): Promise<boolean> {
+async function removeSnapshot(
+  layout: StoreLayout,
+  hex: string,
+  cutoff: number,
+  aside: string,
+  dryRun: boolean,
+): Promise<boolean> {
   const dir = path.join(layout.snapshots, hex);
   const info = await statOrUndefined(dir);
   if (info === undefined || info.mtimeMs > cutoff) return false;

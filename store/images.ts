@@ -8,7 +8,14 @@
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerRef, ResolvedImage, TagStore } from '../core/ports.js';
 import { canonicalJson } from '../core/digest.js';
-import { isDigest, MediaType, type Descriptor, type Digest, type ImageConfig, type ImageManifest } from '../core/oci.js';
+import {
+  isDigest,
+  MediaType,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type ImageManifest,
+} from '../core/oci.js';
 import { normalizeName } from './tag-store.js';
 
 /** The two halves of a store that images live in. */
@@ -51,11 +58,20 @@ export interface DiskUsage {
  * Writes the config and manifest for `layers` and points every name in `tags` at it. The config's
  * `rootfs.diff_ids` is taken from `layers`, so the two can never disagree.
  */
-export async function commitImage(store: ImageStore, tags: string[], config: ImageConfig, layers: LayerRef[]): Promise<CommittedImage> {
+export async function commitImage(
+  store: ImageStore,
+  tags: string[],
+  config: ImageConfig,
+  layers: LayerRef[],
+): Promise<CommittedImage> {
   for (const layer of layers) {
-    if (!(await store.content.has(layer.diffId))) throw new StoreError(`cannot commit image: layer ${layer.diffId} is not in the store`, 'BLOB_NOT_FOUND');
+    if (!(await store.content.has(layer.diffId)))
+      throw new StoreError(`cannot commit image: layer ${layer.diffId} is not in the store`, 'BLOB_NOT_FOUND');
   }
-  const fullConfig: ImageConfig = { ...config, rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) } };
+  const fullConfig: ImageConfig = {
+    ...config,
+    rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) },
+  };
   const configBlob = await store.content.putBytes(canonicalJson(fullConfig));
   const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
   const manifest = manifestDescriptor(manifestBlob, fullConfig);
@@ -75,7 +91,11 @@ export function manifestFor(config: { digest: Digest; size: number }, layers: La
 
 /** The index.json descriptor for a manifest blob, with the image's platform. */
 export function manifestDescriptor(blob: { digest: Digest; size: number }, config: ImageConfig): Descriptor {
-  const platform = { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) };
+  const platform = {
+    architecture: config.architecture,
+    os: config.os,
+    ...(config.variant ? { variant: config.variant } : {}),
+  };
   return { mediaType: MediaType.ociManifest, digest: blob.digest, size: blob.size, platform };
 }
 
@@ -91,7 +111,8 @@ export async function resolveImage(store: ImageStore, ref: string): Promise<Reso
   if (prefix !== undefined) {
     const matches = (await listImages(store)).filter((image) => image.id.slice(7).startsWith(prefix));
     const ids = new Set(matches.map((image) => image.id));
-    if (ids.size > 1) throw new StoreError(`image ID prefix ${ref} is ambiguous (${ids.size} images match)`, 'AMBIGUOUS_IMAGE');
+    if (ids.size > 1)
+      throw new StoreError(`image ID prefix ${ref} is ambiguous (${ids.size} images match)`, 'AMBIGUOUS_IMAGE');
     const match = matches[0];
     if (match !== undefined) return loadManifest(store, match.manifestDigest);
   }
@@ -107,11 +128,17 @@ export async function loadManifest(store: ImageStore, manifestDigest: Digest): P
   const config = await store.content.getJson<ImageConfig>(manifest.config.digest);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {
-    throw new StoreError(`image ${manifestDigest}: ${manifest.layers.length} layers but ${diffIds.length} diff IDs`, 'BAD_MANIFEST');
+    throw new StoreError(
+      `image ${manifestDigest}: ${manifest.layers.length} layers but ${diffIds.length} diff IDs`,
+      'BAD_MANIFEST',
+    );
   }
   const layers = manifest.layers.map((layer, i) => {
     if (layer.digest !== diffIds[i]) {
-      throw new StoreError(`image ${manifestDigest}: layer ${i} is stored compressed or does not match its diff ID`, 'BAD_MANIFEST');
+      throw new StoreError(
+        `image ${manifestDigest}: layer ${i} is stored compressed or does not match its diff ID`,
+        'BAD_MANIFEST',
+      );
     }
     return { diffId: layer.digest, size: layer.size };
   });
@@ -126,7 +153,8 @@ async function loadByDigest(store: ImageStore, digest: Digest): Promise<Resolved
     throw new StoreError(`${digest} is not an image`, 'IMAGE_NOT_FOUND', { cause: err });
   });
   if (blob.config !== undefined && Array.isArray(blob.layers)) return loadManifest(store, digest);
-  if (blob.rootfs === undefined) throw new StoreError(`${digest} is neither an image manifest nor an image config`, 'IMAGE_NOT_FOUND');
+  if (blob.rootfs === undefined)
+    throw new StoreError(`${digest} is neither an image manifest nor an image config`, 'IMAGE_NOT_FOUND');
   const layers: LayerRef[] = [];
   for (const diffId of blob.rootfs.diff_ids) layers.push({ diffId, size: await store.content.size(diffId) });
   const manifest = manifestFor({ digest, size: await store.content.size(digest) }, layers);
@@ -144,7 +172,14 @@ export async function listImages(store: ImageStore): Promise<ImageSummary[]> {
   for (const [manifestDigest, tags] of byManifest) {
     const image = await loadManifest(store, manifestDigest);
     const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
-    rows.push({ id: image.configDigest, manifestDigest, tags: tags.sort(), size, created: image.config.created, layers: image.layers });
+    rows.push({
+      id: image.configDigest,
+      manifestDigest,
+      tags: tags.sort(),
+      size,
+      created: image.config.created,
+      layers: image.layers,
+    });
   }
   return rows;
 }

@@ -50,7 +50,15 @@ export interface RecoverOptions {
 /** Tidies the store at `root` after crashed processes; safe to run while other builds are live. */
 export async function recoverStore(root: string, options: RecoverOptions = {}): Promise<RecoveryReport> {
   const layout = storeLayout(root);
-  const report: RecoveryReport = { scratchDirs: 0, unmounted: 0, partialIngests: 0, deadLeases: 0, incompleteSnapshots: 0, tempFiles: 0, containersStopped: 0 };
+  const report: RecoveryReport = {
+    scratchDirs: 0,
+    unmounted: 0,
+    partialIngests: 0,
+    deadLeases: 0,
+    incompleteSnapshots: 0,
+    tempFiles: 0,
+    containersStopped: 0,
+  };
   const mountedBefore = (await mountsUnder(layout.tmp)).length;
   const othersAlive = await otherLiveOwners(layout.root);
   const cutoff = Date.now() - (options.graceMs ?? 3_600_000);
@@ -92,7 +100,11 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
 }
 
 /** Temp files of dead owners' atomic writes in `dir`: `pattern` captures the owner part of a name. */
-async function removeDeadTemps(dir: string, pattern: RegExp, orphaned: (dir: string, name: string) => Promise<boolean>): Promise<number> {
+async function removeDeadTemps(
+  dir: string,
+  pattern: RegExp,
+  orphaned: (dir: string, name: string) => Promise<boolean>,
+): Promise<number> {
   let removed = 0;
   for (const name of await list(dir)) {
     const owner = pattern.exec(name)?.[1];

@@ -17,7 +17,8 @@ export function layeredView(lowerdirs: readonly string[]): ImageView {
   return {
     resolve,
     stat: async (path) => (await topmostEntry(lowerdirs, (await resolve(path)).slice(1)))?.stats,
-    readText: async (path) => (await readFileFromLayers(lowerdirs, path).catch(() => undefined))?.toString('utf8') ?? '',
+    readText: async (path) =>
+      (await readFileFromLayers(lowerdirs, path).catch(() => undefined))?.toString('utf8') ?? '',
   };
 }
 
@@ -49,7 +50,9 @@ export async function mountView(lowerdirs: readonly string[], tmpRoot: string): 
   }
   if (mounted.exitCode !== 0) {
     await removeDir();
-    throw new Error(`cannot mount a view of the image: ${mounted.stderr.trim() || mounted.error?.message || `mount exited with ${mounted.exitCode ?? mounted.signal}`}`);
+    const status = `mount exited with ${mounted.exitCode ?? mounted.signal}`;
+    const why = mounted.stderr.trim() || mounted.error?.message || status;
+    throw new Error(`cannot mount a view of the image: ${why}`);
   }
   return {
     root: mountpoint,

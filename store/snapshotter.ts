@@ -10,7 +10,17 @@
  * metadata calls (stat, mkdir, rename, the marker) are synchronous: each costs far less than a
  * thread-pool round trip, and the first RUN after a COPY waits for them.
  */
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';

@@ -11,7 +11,10 @@ import { walkUpperdir } from '../layers/upperdir.js';
 export class StoreLayerWriter implements LayerWriter {
   constructor(private readonly store: ImageStore) {}
 
-  async write(entries: AsyncIterable<LayerEntry>, options: { sourceDateEpoch?: number } = {}): Promise<LayerRef & { entries: number }> {
+  async write(
+    entries: AsyncIterable<LayerEntry>,
+    options: { sourceDateEpoch?: number } = {},
+  ): Promise<LayerRef & { entries: number }> {
     let count = 0;
     async function* counted(): AsyncGenerator<LayerEntry> {
       for await (const entry of entries) {
@@ -34,7 +37,11 @@ export class StoreLayerWriter implements LayerWriter {
 export class StoreImageCommitter implements ImageCommitter {
   constructor(private readonly store: ImageStore) {}
 
-  async commit(config: ImageConfig, layers: LayerRef[], tags: string[]): Promise<{ imageId: Digest; manifestDigest: Digest }> {
+  async commit(
+    config: ImageConfig,
+    layers: LayerRef[],
+    tags: string[],
+  ): Promise<{ imageId: Digest; manifestDigest: Digest }> {
     const committed = await commitImage(this.store, tags, config, layers);
     return { imageId: committed.imageId, manifestDigest: committed.manifest.digest };
   }

@@ -135,7 +135,9 @@ function writeFailure(err: unknown, indexPath: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EIO') return err;
   const what = (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/,.*$/, '');
-  return new StoreError(`${what} while updating ${indexPath}`, code === 'EIO' ? 'STORE_IO' : 'STORE_FULL', { cause: err });
+  return new StoreError(`${what} while updating ${indexPath}`, code === 'EIO' ? 'STORE_IO' : 'STORE_FULL', {
+    cause: err,
+  });
 }
 
 function emptyIndex(): ImageIndex {

@@ -10,7 +10,14 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import { helperFile } from './helper-files.js';
-import { encodeDevice, encodeMknodRequest, mknodArgs, nodeMode, parseMknodAnswer, type NodeKind } from './mknod-protocol.js';
+import {
+  encodeDevice,
+  encodeMknodRequest,
+  mknodArgs,
+  nodeMode,
+  parseMknodAnswer,
+  type NodeKind,
+} from './mknod-protocol.js';
 import { childProcess, executable } from './processes.js';
 
 export type { NodeKind } from './mknod-protocol.js';
@@ -49,7 +56,9 @@ export class DeviceMaker {
   private async makeNow(target: string, kind: NodeKind, mode: number, major: number, minor: number): Promise<void> {
     if (!mknodatUnsupported) {
       const helper = this.start();
-      helper.child.stdin.write(encodeMknodRequest({ mode: nodeMode(kind, mode), device: encodeDevice(major, minor), path: target }));
+      helper.child.stdin.write(
+        encodeMknodRequest({ mode: nodeMode(kind, mode), device: encodeDevice(major, minor), path: target }),
+      );
       const line = await helper.lines.next();
       if (line.done === true) throw new Error(`mknod ${target}: the helper process exited`);
       const answer = parseMknodAnswer(line.value);
@@ -62,7 +71,9 @@ export class DeviceMaker {
 
   private start(): NonNullable<DeviceMaker['helper']> {
     if (this.helper !== undefined) return this.helper;
-    const child = childProcess().spawn(executable('perl'), [helperFile('mknod.pl'), ...mknodArgs(os.machine())], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(executable('perl'), [helperFile('mknod.pl'), ...mknodArgs(os.machine())], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     // A helper that failed to start shows up as the end of its output (the request then fails).
     child.on('error', () => undefined);
     child.stdin.on('error', () => undefined);
@@ -77,10 +88,14 @@ export class DeviceMaker {
 function mknodCommand(target: string, kind: NodeKind, mode: number, major: number, minor: number): Promise<void> {
   const typeArgs = kind === 'fifo' ? ['p'] : [kind === 'char' ? 'c' : 'b', String(major), String(minor)];
   return new Promise((resolve, reject) => {
-    const child = childProcess().spawn('mknod', ['-m', (mode & 0o7777).toString(8), target, ...typeArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = childProcess().spawn('mknod', ['-m', (mode & 0o7777).toString(8), target, ...typeArgs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `mknod exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(stderr.trim() || `mknod exited with ${code}`)),
+    );
   });
 }

@@ -59,7 +59,11 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
 }
 
 /** Runs `work` holding the lock on `file`; always releases it. */
-export async function withLock<T>(file: string, work: () => Promise<T>, options: Omit<LockOptions, 'noWait'> = {}): Promise<T> {
+export async function withLock<T>(
+  file: string,
+  work: () => Promise<T>,
+  options: Omit<LockOptions, 'noWait'> = {},
+): Promise<T> {
   const lock = (await acquireLock(file, options)) as HeldLock;
   try {
     return await work();

@@ -45,7 +45,8 @@ function findHelperDir(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     const helpers = path.join(dir, 'helpers');
     if (existsSync(helpers) && packageName(path.join(dir, 'package.json')) === 'tzbuild') return helpers;
-    if (path.dirname(dir) === dir) throw new Error(`tzbuild's helpers/ folder was not found above ${start}: the installation is incomplete`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`tzbuild's helpers/ folder was not found above ${start}: the installation is incomplete`);
   }
 }
 

@@ -6,7 +6,11 @@
 import { StoreError } from '../core/errors.js';
 
 const hints: Record<string, { what: string; code: string; hint: string }> = {
-  ENOSPC: { what: 'no space left on device', code: 'STORE_FULL', hint: 'free some space or run `tzbuild builder prune`' },
+  ENOSPC: {
+    what: 'no space left on device',
+    code: 'STORE_FULL',
+    hint: 'free some space or run `tzbuild builder prune`',
+  },
   EDQUOT: { what: 'disk quota exceeded', code: 'STORE_FULL', hint: 'free some space or run `tzbuild builder prune`' },
   EIO: { what: 'I/O error', code: 'STORE_IO', hint: 'check the disk, then run `tzbuild system fsck`' },
   EROFS: { what: 'read-only file system', code: 'STORE_IO', hint: 'the store must be writable' },
@@ -18,7 +22,10 @@ const hints: Record<string, { what: string; code: string; hint: string }> = {
  */
 export function storeWriteError(err: unknown, doing: string): unknown {
   // applyLayer wraps what failed in a StoreError naming the entry: the errno is in its cause.
-  const errno = err instanceof StoreError ? (err.cause as NodeJS.ErrnoException | undefined) : (err as NodeJS.ErrnoException | undefined);
+  const errno =
+    err instanceof StoreError
+      ? (err.cause as NodeJS.ErrnoException | undefined)
+      : (err as NodeJS.ErrnoException | undefined);
   const code = errno?.code;
   const known = typeof code === 'string' ? hints[code] : undefined;
   if (known === undefined) return err;

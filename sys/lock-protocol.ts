@@ -12,26 +12,26 @@
 /** A line tzbuild sends. */
 export type LockRequest =
   | {
-    kind: 'lock';
-    /** Names the lock in later `U`/`C` lines and in the answer; unique per server. */
-    id: number;
-    /** `s`: a shared lock (LOCK_SH); `x`: exclusive (LOCK_EX). */
-    shared: boolean;
-    /** `w`: wait until the lock is free (the server retries); `n`: answer `busy` at once. */
-    wait: boolean;
-    /** The lock file, created when missing; no newline or NUL (the rest of the line). */
-    path: string;
-  }
+      kind: 'lock';
+      /** Names the lock in later `U`/`C` lines and in the answer; unique per server. */
+      id: number;
+      /** `s`: a shared lock (LOCK_SH); `x`: exclusive (LOCK_EX). */
+      shared: boolean;
+      /** `w`: wait until the lock is free (the server retries); `n`: answer `busy` at once. */
+      wait: boolean;
+      /** The lock file, created when missing; no newline or NUL (the rest of the line). */
+      path: string;
+    }
   | {
-    kind: 'release';
-    /** A lock answered `ok`. */
-    id: number;
-  }
+      kind: 'release';
+      /** A lock answered `ok`. */
+      id: number;
+    }
   | {
-    kind: 'cancel';
-    /** A lock request that may still be waiting. */
-    id: number;
-  };
+      kind: 'cancel';
+      /** A lock request that may still be waiting. */
+      id: number;
+    };
 
 /** What a lock request ends in. */
 export type LockAnswer = { kind: 'ok' } | { kind: 'busy' } | { kind: 'error'; message: string };
@@ -57,6 +57,11 @@ export function lockablePath(file: string): boolean {
 export function parseLockAnswer(line: string): { id: number; answer: LockAnswer } | undefined {
   const match = /^(ok|busy|err) (\d+)(?: (.*))?$/.exec(line);
   if (match === null) return undefined;
-  const answer: LockAnswer = match[1] === 'ok' ? { kind: 'ok' } : match[1] === 'busy' ? { kind: 'busy' } : { kind: 'error', message: match[3] ?? 'unknown error' };
+  const answer: LockAnswer =
+    match[1] === 'ok'
+      ? { kind: 'ok' }
+      : match[1] === 'busy'
+        ? { kind: 'busy' }
+        : { kind: 'error', message: match[3] ?? 'unknown error' };
   return { id: Number(match[2]), answer };
 }

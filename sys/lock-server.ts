@@ -27,8 +27,13 @@ const waiting = new Map<number, (answer: LockAnswer) => void>();
  * more gives up (cancels the request) after that many ms. Resolves once the lock is held (`ok`),
  * or is busy past the wait.
  */
-export function requestLock(file: string, shared: boolean, waitMs: number): { id: number; answer: Promise<LockAnswer> } {
-  if (!lockablePath(file)) throw new StoreError(`cannot lock ${JSON.stringify(file)}: newline or NUL in the path`, 'LOCK_FAILED');
+export function requestLock(
+  file: string,
+  shared: boolean,
+  waitMs: number,
+): { id: number; answer: Promise<LockAnswer> } {
+  if (!lockablePath(file))
+    throw new StoreError(`cannot lock ${JSON.stringify(file)}: newline or NUL in the path`, 'LOCK_FAILED');
   const id = nextId++;
   let timer: NodeJS.Timeout | undefined;
   const answer = new Promise<LockAnswer>((resolve) => waiting.set(id, resolve)).finally(() => clearTimeout(timer));
@@ -57,7 +62,9 @@ export async function releaseLock(id: number): Promise<void> {
 
 function ensureHelper(): Helper {
   if (helper !== undefined) return helper;
-  const child = childProcess().spawn(executable('perl'), [helperFile('lock-server.pl')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = childProcess().spawn(executable('perl'), [helperFile('lock-server.pl')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let pendingText = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {

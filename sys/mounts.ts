@@ -24,7 +24,9 @@ export function readMounts(mountinfo = readMountinfo()): MountEntry[] {
     const fields = line.split(' ');
     const [type, , superOptions = ''] = line.split(' - ')[1]?.split(' ') ?? [];
     if (fields[4] === undefined || fields[3] === undefined || type === undefined) return [];
-    return [{ point: unescapeField(fields[4]), type, root: unescapeField(fields[3]), superOptions: superOptions.split(',') }];
+    return [
+      { point: unescapeField(fields[4]), type, root: unescapeField(fields[3]), superOptions: superOptions.split(',') },
+    ];
   });
 }
 

@@ -43,7 +43,10 @@ export function lowerdirValue(count: number): string {
 /** Returns `lowerdirs`; a UserError past overlay's limit. */
 export function checkLowerdirCount<T extends readonly string[]>(lowerdirs: T): T {
   if (lowerdirs.length > MAX_LOWERDIRS) {
-    throw new UserError(`an image with ${lowerdirs.length} layers is over overlayfs's limit of ${MAX_LOWERDIRS}`, 'RUNNER_SETUP');
+    throw new UserError(
+      `an image with ${lowerdirs.length} layers is over overlayfs's limit of ${MAX_LOWERDIRS}`,
+      'RUNNER_SETUP',
+    );
   }
   return lowerdirs;
 }
@@ -64,7 +67,10 @@ export const RELATIVE_LOWERDIRS_BUDGET = 3072;
  * The lowerdirs (lowest first) relative to the dir of the lowest, top first as overlay lists
  * them; undefined when that is over `budget` or a path holds `:`, `,`, `\` or a newline.
  */
-export function relativeLowerdirs(lowerdirs: readonly string[], budget = RELATIVE_LOWERDIRS_BUDGET): LowerdirOption | undefined {
+export function relativeLowerdirs(
+  lowerdirs: readonly string[],
+  budget = RELATIVE_LOWERDIRS_BUDGET,
+): LowerdirOption | undefined {
   if (lowerdirs.length === 0) throw new Error('overlay needs at least one lowerdir');
   const from = path.dirname(path.resolve(lowerdirs[0]!));
   const names = lowerdirs.map((dir) => path.relative(from, path.resolve(dir)) || '.').reverse();

@@ -55,7 +55,11 @@ export function executable(file: string): string {
 }
 
 /** Runs a short command to its end; its stdout and stderr as text. */
-export async function runQuiet(file: string, args: readonly string[], options: { cwd?: string } = {}): Promise<ProcessExit & { stdout: string; stderr: string }> {
+export async function runQuiet(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): Promise<ProcessExit & { stdout: string; stderr: string }> {
   const child = childProcess().spawn(executable(file), args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -69,6 +73,8 @@ export async function runQuiet(file: string, args: readonly string[], options: {
 export function exitOf(child: ChildProcess): Promise<ProcessExit> {
   return new Promise((resolve) => {
     child.once('error', (error) => resolve({ error }));
-    child.once('close', (code, signal) => resolve({ ...(code === null ? {} : { exitCode: code }), ...(signal === null ? {} : { signal }) }));
+    child.once('close', (code, signal) =>
+      resolve({ ...(code === null ? {} : { exitCode: code }), ...(signal === null ? {} : { signal }) }),
+    );
   });
 }

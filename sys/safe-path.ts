@@ -21,7 +21,8 @@ export function entryComponents(name: string): string[] {
   if (name.startsWith('/')) throw new EscapeError(`entry ${JSON.stringify(name)} has an absolute path`);
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw new EscapeError(`entry ${JSON.stringify(name)} climbs out with '..'`);
-  if (parts.some((part) => part.includes('\u0000'))) throw new EscapeError(`entry ${JSON.stringify(name)} contains NUL`);
+  if (parts.some((part) => part.includes('\u0000')))
+    throw new EscapeError(`entry ${JSON.stringify(name)} contains NUL`);
   return parts;
 }
 
@@ -54,7 +55,8 @@ export function resolveDir(root: string, components: string[], entryName: string
     const part = queue.shift() as string;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (resolved.length === 0) throw new EscapeError(`entry ${JSON.stringify(entryName)} resolves outside the root through a symlink`);
+      if (resolved.length === 0)
+        throw new EscapeError(`entry ${JSON.stringify(entryName)} resolves outside the root through a symlink`);
       resolved.pop();
       continue;
     }

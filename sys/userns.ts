@@ -18,7 +18,10 @@ export function inUserNamespace(): boolean {
 
 /** Pure check of a `/proc/PID/uid_map` text; exported for tests. */
 export function isMappedUidMap(text: string): boolean {
-  const lines = text.trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
   if (lines.length !== 1) return true;
   return lines[0]!.join(' ') !== HOST_UID_MAP.join(' ');
 }

@@ -15,7 +15,9 @@ context_description() {
   case $1 in
     small) echo "3 files, 6 instructions (WORKDIR, COPY, RUN, ENV, CMD); change: a copied file" ;;
     many) echo "60 instructions (ENV/LABEL/RUN/COPY/WORKDIR, 12 RUNs); change: file copied at step 39 of 60" ;;
-    big) echo "$BENCH_SMALL_FILES small files + one ${BENCH_BIG_MB} MB random file, COPY . /data; change: one small file" ;;
+    big)
+      echo "$BENCH_SMALL_FILES small files + one ${BENCH_BIG_MB} MB random file, COPY . /data; change: one small file"
+      ;;
     multistage) echo "two independent stages (COPY + RUN each) joined by COPY --from; change: a file of one stage" ;;
     deletions) echo "COPY a tree, RUN rm of files from it, RUN rm -rf of a dir + recreate; change: a copied file" ;;
   esac

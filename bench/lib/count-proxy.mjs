@@ -16,21 +16,24 @@ function save() {
 
 const server = http.createServer((req, res) => {
   counts.requests++;
-  const upstream = http.request({ host: '127.0.0.1', port: Number(targetPort), method: req.method, path: req.url, headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.on('data', (chunk) => {
-      counts.down += chunk.length;
-    });
-    let down = 0;
-    answer.on('data', (chunk) => {
-      down += chunk.length;
-    });
-    answer.pipe(res);
-    answer.on('end', () => {
-      appendFileSync(`${countsFile}.log`, `${req.method} ${req.url} ${answer.statusCode} ${down}\n`);
-      save();
-    });
-  });
+  const upstream = http.request(
+    { host: '127.0.0.1', port: Number(targetPort), method: req.method, path: req.url, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.on('data', (chunk) => {
+        counts.down += chunk.length;
+      });
+      let down = 0;
+      answer.on('data', (chunk) => {
+        down += chunk.length;
+      });
+      answer.pipe(res);
+      answer.on('end', () => {
+        appendFileSync(`${countsFile}.log`, `${req.method} ${req.url} ${answer.statusCode} ${down}\n`);
+        save();
+      });
+    },
+  );
   upstream.on('error', () => res.destroy());
   req.on('data', (chunk) => {
     counts.up += chunk.length;

@@ -60,7 +60,9 @@ dockerd_stop() {
   DOCKERD_PID=
   if [ -n "$DOCKERD_DIR" ]; then
     # dockerd can leave overlay mounts behind when killed: unmount before deleting.
-    grep -o " $DOCKERD_DIR/[^ ]*" /proc/mounts | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+    grep -o " $DOCKERD_DIR/[^ ]*" /proc/mounts | sort -r | while read -r mnt; do
+      umount -l "$mnt" 2>/dev/null || true
+    done
     rm -rf "$DOCKERD_DIR"
     DOCKERD_DIR=
   fi

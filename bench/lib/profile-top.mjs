@@ -40,7 +40,9 @@ for (const node of profile.nodes) {
 function print(title, map) {
   console.log(`\n${title}`);
   for (const [key, micros] of [...map].sort((a, b) => b[1] - a[1]).slice(0, rows)) {
-    console.log(`${(micros / 1000).toFixed(1).padStart(9)} ms ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`);
+    console.log(
+      `${(micros / 1000).toFixed(1).padStart(9)} ms ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`,
+    );
   }
 }
 

@@ -7,16 +7,28 @@ import { readFileSync } from 'node:fs';
 
 const [rawFile, metaFile] = process.argv.slice(2);
 const rows = readTsv(rawFile).map(([tool, context, phase, run, seconds, steps]) => ({
-  tool, context, phase, run: Number(run), seconds: Number(seconds), steps,
+  tool,
+  context,
+  phase,
+  run: Number(run),
+  seconds: Number(seconds),
+  steps,
 }));
 const meta = new Map(readTsv(metaFile).map(([key, ...value]) => [key, value.join('\t')]));
 
-const PHASES = [['cold', 'cold (empty cache)'], ['noop', 'no-op rebuild'], ['onefile', 'one file changed']];
+const PHASES = [
+  ['cold', 'cold (empty cache)'],
+  ['noop', 'no-op rebuild'],
+  ['onefile', 'one file changed'],
+];
 const contexts = [...new Set(rows.map((row) => row.context))];
 const has = (tool) => rows.some((row) => row.tool === tool);
 
 function readTsv(file) {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
 }
 
 function median(values) {
@@ -27,12 +39,16 @@ function median(values) {
 }
 
 function timing(tool, context, phase) {
-  return median(rows.filter((r) => r.tool === tool && r.context === context && r.phase === phase).map((r) => r.seconds));
+  return median(
+    rows.filter((r) => r.tool === tool && r.context === context && r.phase === phase).map((r) => r.seconds),
+  );
 }
 
 /** The distinct "steps run" counts tzbuild reported, e.g. "4" or "4/5" when runs differed. */
 function stepsRun(context, phase) {
-  const counts = rows.filter((r) => r.tool === 'tzbuild' && r.context === context && r.phase === phase).map((r) => r.steps);
+  const counts = rows
+    .filter((r) => r.tool === 'tzbuild' && r.context === context && r.phase === phase)
+    .map((r) => r.steps);
   return [...new Set(counts.filter((c) => c !== ''))].join('/') || '–';
 }
 
@@ -41,17 +57,22 @@ const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '–' :
 
 function resultTable() {
   const lines = [
-    '| context | phase | tzbuild (s) | BuildKit (s) | legacy (s) | tzbuild/BuildKit | tzbuild/legacy | tzbuild steps run |',
+    '| context | phase | tzbuild (s) | BuildKit (s) | legacy (s) | tzbuild/BuildKit | tzbuild/legacy | tzbuild steps ' +
+      'run |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const context of contexts.filter((c) => rows.some((r) => r.context === c && r.tool !== 'reference'))) {
     for (const [phase, label] of PHASES) {
       const [tz, bk, legacy] = ['tzbuild', 'buildkit', 'legacy'].map((tool) => timing(tool, context, phase));
-      lines.push(`| ${context} | ${label} | ${secs(tz)} | ${secs(bk)} | ${secs(legacy)} | ${ratio(tz, bk)} | ${ratio(tz, legacy)} | ${stepsRun(context, phase)} |`);
+      lines.push(
+        `| ${context} | ${label} | ${secs(tz)} | ${secs(bk)} | ${secs(legacy)} | ${ratio(tz, bk)} | ` +
+          `${ratio(tz, legacy)} | ${stepsRun(context, phase)} |`,
+      );
     }
   }
   const reference = timing('reference', 'big', 'cold');
-  if (reference !== undefined) lines.push(`| big | \`tar c \\| sha256sum\` (reference) | ${secs(reference)} | | | | | |`);
+  if (reference !== undefined)
+    lines.push(`| big | \`tar c \\| sha256sum\` (reference) | ${secs(reference)} | | | | | |`);
   return lines;
 }
 
@@ -59,14 +80,20 @@ function resultTable() {
 function refTable() {
   if (!has('ref')) return [];
   const lines = [
-    '', `Before/after: tzbuild at ${meta.get('commit')} (after) beside the reference checkout at ${meta.get('ref')} (before), interleaved per context.`, '',
+    '',
+    `Before/after: tzbuild at ${meta.get('commit')} (after) beside the reference checkout at ${meta.get('ref')} ` +
+      `(before), interleaved per context.`,
+    '',
     '| context | phase | before (s) | after (s) | after/before | before/BuildKit | after/BuildKit |',
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const context of contexts.filter((c) => rows.some((r) => r.context === c && r.tool === 'ref'))) {
     for (const [phase, label] of PHASES) {
       const [before, after, bk] = ['ref', 'tzbuild', 'buildkit'].map((tool) => timing(tool, context, phase));
-      lines.push(`| ${context} | ${label} | ${secs(before)} | ${secs(after)} | ${ratio(after, before)} | ${ratio(before, bk)} | ${ratio(after, bk)} |`);
+      lines.push(
+        `| ${context} | ${label} | ${secs(before)} | ${secs(after)} | ${ratio(after, before)} | ${ratio(before, bk)} ` +
+          `| ${ratio(after, bk)} |`,
+      );
     }
   }
   return lines;
@@ -82,7 +109,9 @@ function targetLines() {
         const tz = timing('tzbuild', context, phase);
         const bk = timing('buildkit', context, phase);
         if (tz === undefined || bk === undefined) continue;
-        lines.push(`- ${context}, ${phase === 'noop' ? 'no-op' : 'one file changed'}: tzbuild ${secs(tz)} s vs BuildKit ${secs(bk)} s: ${tz <= bk ? 'met' : `**missed** (${ratio(tz, bk)})`}`);
+        const name = phase === 'noop' ? 'no-op' : 'one file changed';
+        const verdict = tz <= bk ? 'met' : `**missed** (${ratio(tz, bk)})`;
+        lines.push(`- ${context}, ${name}: tzbuild ${secs(tz)} s vs BuildKit ${secs(bk)} s: ${verdict}`);
       }
     }
   }
@@ -90,7 +119,10 @@ function targetLines() {
   const reference = timing('reference', 'big', 'cold');
   if (cold !== undefined && reference !== undefined) {
     const ok = cold <= 2 * reference;
-    lines.push(`- big, cold COPY: tzbuild ${secs(cold)} s vs \`tar c | sha256sum\` ${secs(reference)} s = ${ratio(cold, reference)} (target ≤ 2×): ${ok ? 'met' : '**missed**'}`);
+    lines.push(
+      `- big, cold COPY: tzbuild ${secs(cold)} s vs \`tar c | sha256sum\` ${secs(reference)} s = ` +
+        `${ratio(cold, reference)} (target ≤ 2×): ${ok ? 'met' : '**missed**'}`,
+    );
   }
   return lines;
 }
@@ -99,8 +131,10 @@ const contextLines = contexts.map((c) => `- **${c}**: ${meta.get(`context:${c}`)
 const output = [
   `# tzbuild benchmark — ${meta.get('date')}`,
   '',
-  `Machine: ${meta.get('cpus')} CPUs (${meta.get('cpu')}), ${meta.get('memory')} RAM, ${meta.get('kernel')}, ${meta.get('filesystem')}.`,
-  `Node ${meta.get('node')}, dockerd ${meta.get('docker')}, tzbuild at ${meta.get('commit')}. Median of ${meta.get('runs')} runs; wall-clock seconds.`,
+  `Machine: ${meta.get('cpus')} CPUs (${meta.get('cpu')}), ${meta.get('memory')} RAM, ${meta.get('kernel')}, ` +
+    `${meta.get('filesystem')}.`,
+  `Node ${meta.get('node')}, dockerd ${meta.get('docker')}, tzbuild at ${meta.get('commit')}. Median of ` +
+    `${meta.get('runs')} runs; wall-clock seconds.`,
   `Load average (1/5/15 min): ${meta.get('load')}.`,
   ...(meta.get('warning') ? ['', `Warning: ${meta.get('warning')}.`] : []),
   '',

@@ -93,9 +93,10 @@ export class BuildContext {
     } catch {
       throw new ContextError(`build context ${contextDir} is not a directory`, 'CONTEXT_MISSING');
     }
-    const ignore = options.ignorePatterns !== undefined
-      ? new IgnoreMatcher(options.ignorePatterns)
-      : await loadIgnoreMatcher(root, options.dockerfilePath);
+    const ignore =
+      options.ignorePatterns !== undefined
+        ? new IgnoreMatcher(options.ignorePatterns)
+        : await loadIgnoreMatcher(root, options.dockerfilePath);
     return new BuildContext(root, ignore, await StatCache.load(options.statCachePath), options.linkScope ?? 'context');
   }
 
@@ -213,8 +214,10 @@ export class BuildContext {
     const pattern = this.ignore.matchingPattern(rel) ?? this.ignore.matchingPattern(scoped.rel);
     if (pattern === undefined) return candidate;
     // An excluded directory still exists in the context when `!` patterns keep files inside it.
-    const kept = scoped.stat.isDirectory() && this.ignore.hasExceptions
-      && (await hasIncludedEntries(rootEntry(abs, scoped.rel, scoped.stat), this.ignore));
+    const kept =
+      scoped.stat.isDirectory() &&
+      this.ignore.hasExceptions &&
+      (await hasIncludedEntries(rootEntry(abs, scoped.rel, scoped.stat), this.ignore));
     return kept ? candidate : pattern;
   }
 }

@@ -78,7 +78,10 @@ function hashXattrs(entry: ContextEntry): string {
   let names: string[];
   try {
     // Synchronous for the same reason as the small-file reads (one cheap syscall per file).
-    names = xattr().listAttributesSync(entry.abs).filter((name) => !IGNORED_XATTRS.has(name)).sort();
+    names = xattr()
+      .listAttributesSync(entry.abs)
+      .filter((name) => !IGNORED_XATTRS.has(name))
+      .sort();
   } catch {
     return '';
   }
@@ -128,7 +131,14 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
  * summary of the entry (`<type> <mode> <content>`) so a cache miss can name the file that
  * changed and how; else ''.
  */
-export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry, cache: StatCache, stats: DigestStats, summarize = true): Promise<string> {
+export async function digestEntry(
+  hash: Hash,
+  name: Buffer,
+  entry: ContextEntry,
+  cache: StatCache,
+  stats: DigestStats,
+  summarize = true,
+): Promise<string> {
   const hashes = await entryHashes(entry, cache, stats);
   const link = entry.stat.isSymbolicLink() ? readlinkSync(entry.absBytes, { encoding: 'buffer' }) : EMPTY;
   const device = entry.stat.isCharacterDevice() || entry.stat.isBlockDevice() ? String(entry.stat.rdev) : '';
@@ -144,5 +154,6 @@ export async function digestEntry(hash: Hash, name: Buffer, entry: ContextEntry,
     hash.update(stringFields(device, hashes.xattrs, hashes.content ?? ''));
   }
   if (!summarize) return '';
-  return `${type} ${mode} ${(hashes.content ?? link.toString('hex') + device).slice(0, 16)}${hashes.xattrs.slice(0, 8)}`;
+  const content = (hashes.content ?? link.toString('hex') + device).slice(0, 16);
+  return `${type} ${mode} ${content}${hashes.xattrs.slice(0, 8)}`;
 }

@@ -16,18 +16,21 @@ import { cleanPath } from './paths.js';
 export function readIgnoreFile(text: string | null | undefined): string[] {
   if (text === null || text === undefined) return [];
   const patterns: string[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw) => {
-    if (raw.startsWith('#')) return;
-    let line = raw.trim();
-    if (line === '') return;
-    const invert = line.startsWith('!');
-    if (invert) line = line.slice(1).trim();
-    if (line !== '') {
-      line = cleanPath(line);
-      if (line.length > 1 && line.startsWith('/')) line = line.slice(1);
-    }
-    patterns.push(invert ? `!${line}` : line);
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw) => {
+      if (raw.startsWith('#')) return;
+      let line = raw.trim();
+      if (line === '') return;
+      const invert = line.startsWith('!');
+      if (invert) line = line.slice(1).trim();
+      if (line !== '') {
+        line = cleanPath(line);
+        if (line.length > 1 && line.startsWith('/')) line = line.slice(1);
+      }
+      patterns.push(invert ? `!${line}` : line);
+    });
   return patterns;
 }
 
@@ -77,7 +80,11 @@ function translateClass(chars: string[], start: number, pattern: string): { text
 }
 
 /** `**` at `i`: returns its regexp text and updates the match kind as Docker does. */
-function translateDoubleStar(chars: string[], i: number, kind: MatchKind): { text: string; next: number; kind: MatchKind } {
+function translateDoubleStar(
+  chars: string[],
+  i: number,
+  kind: MatchKind,
+): { text: string; next: number; kind: MatchKind } {
   let next = i + 2;
   if (chars[next] === '/') next++;
   let text = '';
@@ -144,7 +151,10 @@ function compilePattern(raw: string): CompiledPattern | undefined {
     return { source: raw, exclusion, cleaned, ...compile(cleaned) };
   } catch (error) {
     if (error instanceof GlobSyntaxError) {
-      throw new ContextError(`.dockerignore: bad pattern ${JSON.stringify(raw)}: syntax error in pattern`, 'DOCKERIGNORE');
+      throw new ContextError(
+        `.dockerignore: bad pattern ${JSON.stringify(raw)}: syntax error in pattern`,
+        'DOCKERIGNORE',
+      );
     }
     throw error;
   }

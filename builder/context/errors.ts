@@ -12,7 +12,8 @@ export function notFound(shown: string): ContextError {
 /** A source that exists on disk but that .dockerignore leaves out of the context. */
 export function excluded(shown: string, pattern: string): ContextError {
   return new ContextError(
-    `COPY failed: ${shown} is excluded by .dockerignore (pattern ${JSON.stringify(pattern)}); remove the pattern or add "!${shown}" to include it`,
+    `COPY failed: ${shown} is excluded by .dockerignore (pattern ${JSON.stringify(pattern)}); remove the pattern or ` +
+      `add "!${shown}" to include it`,
     'CONTEXT_EXCLUDED',
   );
 }

@@ -43,7 +43,12 @@ function classChar(chunk: string[], i: number, fail: () => never): { ch: string;
 }
 
 /** Matches a `[...]` class at `chunk[i]` (just after `[`) against `ch`; returns where it ends. */
-function matchClass(chunk: string[], i: number, ch: string | undefined, fail: () => never): { matched: boolean; next: number } {
+function matchClass(
+  chunk: string[],
+  i: number,
+  ch: string | undefined,
+  fail: () => never,
+): { matched: boolean; next: number } {
   let at = i;
   const negated = chunk[at] === '^';
   if (negated) at++;

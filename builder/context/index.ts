@@ -2,7 +2,14 @@
 import path from 'node:path';
 import { BuildContext, type OpenContextOptions } from './build-context.js';
 
-export { BuildContext, type ContextEntry, type ContextSource, type DigestStats, type OpenContextOptions, type ResolveOptions } from './build-context.js';
+export {
+  BuildContext,
+  type ContextEntry,
+  type ContextSource,
+  type DigestStats,
+  type OpenContextOptions,
+  type ResolveOptions,
+} from './build-context.js';
 export { IgnoreMatcher, findIgnoreFile, loadIgnoreMatcher, readIgnoreFile } from './dockerignore.js';
 export { globMatch, hasWildcard, validateGlob, GlobSyntaxError } from './glob.js';
 

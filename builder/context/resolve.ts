@@ -41,7 +41,13 @@ async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
 export type LinkScope = 'context' | 'rootfs';
 
 /** The parts a link target adds to the walk; in `context` scope an absolute target must point into the root. */
-function targetParts(root: string, linkRel: string, target: string, shown: string, scope: LinkScope): { parts: string[]; fromRoot: boolean } {
+function targetParts(
+  root: string,
+  linkRel: string,
+  target: string,
+  shown: string,
+  scope: LinkScope,
+): { parts: string[]; fromRoot: boolean } {
   if (!path.isAbsolute(target)) return { parts: target.split('/'), fromRoot: false };
   if (scope === 'rootfs') return { parts: target.split('/'), fromRoot: true };
   const inside = path.relative(root, target);
@@ -56,7 +62,13 @@ function targetParts(root: string, linkRel: string, target: string, shown: strin
  * `followLast`, in the last component. `shown` is the path as the user wrote it, for messages.
  * @throws ContextError when a step leaves the root or there are too many links.
  */
-export async function resolveScoped(root: string, rel: string, followLast: boolean, shown: string, scope: LinkScope = 'context'): Promise<ScopedPath> {
+export async function resolveScoped(
+  root: string,
+  rel: string,
+  followLast: boolean,
+  shown: string,
+  scope: LinkScope = 'context',
+): Promise<ScopedPath> {
   const done: string[] = [];
   const todo = rel.split('/');
   let links = 0;
@@ -117,7 +129,12 @@ function unescapeSegment(segment: string): string {
  * Expands a cleaned source with wildcards, one path segment at a time (`*` never crosses `/`,
  * as in Go's filepath.Match). Returns the matching context paths, unresolved, sorted by name.
  */
-export async function expandWildcards(root: string, cleaned: string, shown: string, scope: LinkScope = 'context'): Promise<string[]> {
+export async function expandWildcards(
+  root: string,
+  cleaned: string,
+  shown: string,
+  scope: LinkScope = 'context',
+): Promise<string[]> {
   let candidates = ['.'];
   for (const segment of cleaned.split('/')) {
     const next: string[] = [];

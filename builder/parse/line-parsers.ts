@@ -34,8 +34,7 @@ const maybeJsonToList: LineParser = (rest) => {
   return array ? { args: array, json: true } : whitespaceDelimited(rest, '');
 };
 
-const whitespaceDelimited: LineParser = (rest) =>
-  rest === '' ? none : { args: splitOnWhitespace(rest), json: false };
+const whitespaceDelimited: LineParser = (rest) => (rest === '' ? none : { args: splitOnWhitespace(rest), json: false });
 
 const wholeString: LineParser = (rest) => (rest === '' ? none : { args: [rest], json: false });
 

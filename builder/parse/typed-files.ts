@@ -5,7 +5,11 @@ import { parseHeredocWord } from './heredoc.js';
 import { baseOf, flagsOf, InstructionError, type InstructionRequest } from './request.js';
 
 /** Sources, destination and the flags COPY and ADD share. */
-function fileBase(request: InstructionRequest, name: string, flags: FlagValues): Omit<FileInstructionBase, 'range' | 'original'> {
+function fileBase(
+  request: InstructionRequest,
+  name: string,
+  flags: FlagValues,
+): Omit<FileInstructionBase, 'range' | 'original'> {
   const sources = request.args.slice(0, -1);
   const dest = request.args.at(-1) ?? '';
   if (heredocOrThrow(dest)) throw new InstructionError(`${name} cannot accept a heredoc as a destination`);

@@ -28,7 +28,11 @@ export interface ExpandedWord {
   unmatched: Set<string>;
 }
 
-function runLexer(word: string, env: ReadonlyMap<string, string>, opts: ExpandOptions): { lexer: ShellLexer; text: string; words: string[] } {
+function runLexer(
+  word: string,
+  env: ReadonlyMap<string, string>,
+  opts: ExpandOptions,
+): { lexer: ShellLexer; text: string; words: string[] } {
   const lexer = new ShellLexer(word, env, opts.escapeToken ?? '\\');
   try {
     const { text, words } = lexer.run();

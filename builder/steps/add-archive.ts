@@ -30,9 +30,11 @@ export async function extractArchives<T>(
       dirs.push(dir);
       // The unpacker loads only when an ADD meets an archive (a cached build never does).
       const { applyLayer } = await import('../../layers/layer-apply.js');
-      await applyLayer(createReadStream(source.abs), dir, { format: 'merged', label: source.rel }).catch((error: Error) => {
-        throw new UserError(`ADD ${source.rel}: cannot extract archive: ${error.message}`, 'ADD_ARCHIVE');
-      });
+      await applyLayer(createReadStream(source.abs), dir, { format: 'merged', label: source.rel }).catch(
+        (error: Error) => {
+          throw new UserError(`ADD ${source.rel}: cannot extract archive: ${error.message}`, 'ADD_ARCHIVE');
+        },
+      );
       const tree = await BuildContext.open(dir, { ignorePatterns: [], linkScope: 'rootfs' });
       staged.push({ tree, sources: await tree.resolveSources(['.']) });
     }

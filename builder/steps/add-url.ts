@@ -31,7 +31,8 @@ const stallTimeoutMs = 60_000;
 const maxRedirects = 20;
 
 export async function downloadAll(urls: string[], ctx: StepContext, checksum: string | undefined): Promise<Download[]> {
-  if (checksum !== undefined && urls.length !== 1) throw new UserError('ADD --checksum needs exactly one URL source', 'ADD_CHECKSUM');
+  if (checksum !== undefined && urls.length !== 1)
+    throw new UserError('ADD --checksum needs exactly one URL source', 'ADD_CHECKSUM');
   const dir = await mkdtemp(join(ctx.deps.tmpDir, 'url-'));
   ctx.cleanup.push(() => rm(dir, { recursive: true, force: true }));
   const downloads: Download[] = [];
@@ -65,7 +66,9 @@ async function fetchToFile(url: string, path: string, signal: AbortSignal | unde
     await pipeline(response, meter, createWriteStream(path, { mode: 0o600 }));
     const modified = Date.parse(response.headers['last-modified'] ?? '');
     return {
-      url, path, size,
+      url,
+      path,
+      size,
       digest: `sha256:${hash.digest('hex')}`,
       fileName: posix.basename(new URL(url).pathname) || 'index.html',
       mtime: Number.isNaN(modified) ? 0 : Math.floor(modified / 1000),
@@ -86,7 +89,11 @@ async function get(url: URL, signal: AbortSignal, redirects = 0): Promise<Incomi
   // Loaded here: most builds download nothing.
   const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = client.get(url, { signal, headers: { 'User-Agent': 'tzbuild/0.1' }, ...(url.protocol === 'https:' ? tlsTrust() : {}) }, resolve);
+    const request = client.get(
+      url,
+      { signal, headers: { 'User-Agent': 'tzbuild/0.1' }, ...(url.protocol === 'https:' ? tlsTrust() : {}) },
+      resolve,
+    );
     request.on('error', reject);
   });
   const status = response.statusCode ?? 0;

@@ -48,9 +48,16 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
     const intoDir = placement.destIsDir || (await kindAt(placement.destView, placement.dest)) === 'directory';
     const base = placement.parents
       ? posix.join(placement.dest, keptPath(source))
-      : isDir || !intoDir ? placement.dest : posix.join(placement.dest, posix.basename(source.rel));
+      : isDir || !intoDir
+        ? placement.dest
+        : posix.join(placement.dest, posix.basename(source.rel));
     for await (const entry of tree.walk(source)) {
-      if (placement.exclude !== undefined && entry.rel !== '.' && placement.exclude.matches(isDir ? entry.rel : posix.basename(source.rel))) continue;
+      if (
+        placement.exclude !== undefined &&
+        entry.rel !== '.' &&
+        placement.exclude.matches(isDir ? entry.rel : posix.basename(source.rel))
+      )
+        continue;
       const target = entry.rel === '.' ? base : posix.join(base, entry.rel);
       if (entry.rel === '.' && isDir) {
         // An existing destination directory keeps its metadata. A missing one is made the way
@@ -58,7 +65,14 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
         // mode (a 0700 context must not give a 0700 /app); only its time comes from the source.
         if ((await kindAt(placement.destView, target)) === 'directory') continue;
         const mtime = Math.floor(entry.stat.mtimeMs / 1000);
-        set.set({ path: toLayerPath(target), type: 'directory', mode: 0o755, uid: placement.uid, gid: placement.gid, mtime });
+        set.set({
+          path: toLayerPath(target),
+          type: 'directory',
+          mode: 0o755,
+          uid: placement.uid,
+          gid: placement.gid,
+          mtime,
+        });
         continue;
       }
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
@@ -75,7 +89,12 @@ function keptPath(source: ContextSource): string {
   return posix.relative(prefix === '.' ? '' : prefix, source.rel);
 }
 
-async function entryFor(path: string, entry: ContextEntry, placement: Placement, hardlinks: Map<string, string>): Promise<LayerEntry> {
+async function entryFor(
+  path: string,
+  entry: ContextEntry,
+  placement: Placement,
+  hardlinks: Map<string, string>,
+): Promise<LayerEntry> {
   const stat = entry.stat;
   const mode = placement.chmod ?? stat.mode & 0o7777;
   const base = { path, mode, uid: placement.uid, gid: placement.gid, mtime: Math.floor(stat.mtimeMs / 1000) };
@@ -107,6 +126,21 @@ function deviceOf(stat: Stats): Pick<LayerEntry, 'type' | 'devmajor' | 'devminor
 }
 
 /** A new file with given content (heredocs, downloads), owned and moded per the placement. */
-export function contentEntry(path: string, content: Buffer, placement: Placement, mode: number, mtime: number): LayerEntry {
-  return { path: toLayerPath(path), type: 'file', mode: placement.chmod ?? mode, uid: placement.uid, gid: placement.gid, mtime, size: content.length, content };
+export function contentEntry(
+  path: string,
+  content: Buffer,
+  placement: Placement,
+  mode: number,
+  mtime: number,
+): LayerEntry {
+  return {
+    path: toLayerPath(path),
+    type: 'file',
+    mode: placement.chmod ?? mode,
+    uid: placement.uid,
+    gid: placement.gid,
+    mtime,
+    size: content.length,
+    content,
+  };
 }

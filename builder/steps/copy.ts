@@ -50,16 +50,26 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
   const where: ExpandWhere = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
   const plan = await planCopy(state, instruction, ctx, where).catch((error: unknown) => rethrowAt(error, where));
   const checksum = instruction.kind === 'add' ? instruction.checksum : undefined;
-  const downloads = plan.urls.length > 0 ? await downloadAll(plan.urls, ctx, checksum).catch((error: unknown) => rethrowAt(error, where)) : [];
+  const downloads =
+    plan.urls.length > 0
+      ? await downloadAll(plan.urls, ctx, checksum).catch((error: unknown) => rethrowAt(error, where))
+      : [];
   const summaries = new Map<string, string>();
-  const digest = plan.origin.kind === 'context' && plan.paths.length > 0 ? await ctx.context.digestSources(plan.contextSources, summaries) : '';
+  const digest =
+    plan.origin.kind === 'context' && plan.paths.length > 0
+      ? await ctx.context.digestSources(plan.contextSources, summaries)
+      : '';
   const identity = plan.origin.kind === 'context' ? digest : plan.origin.identity;
   const inputs: StepInputs = {
-    kind: shownByInstruction(instruction.kind), paths: { key: plan.paths }, sources: { key: identity, explain: sourceInputs(identity, summaries) },
-    dest: { key: plan.dest, explain: { dest: plan.dest } }, destIsDir: { key: plan.destIsDir },
+    kind: shownByInstruction(instruction.kind),
+    paths: { key: plan.paths },
+    sources: { key: identity, explain: sourceInputs(identity, summaries) },
+    dest: { key: plan.dest, explain: { dest: plan.dest } },
+    destIsDir: { key: plan.destIsDir },
     heredocs: { key: plan.heredocs.map((heredoc) => [heredoc.name, sha256(heredoc.content)]) },
     urls: { key: downloads.map((download) => [download.url, download.digest]) },
-    chown: { key: plan.chown, explain: { chown: plan.chown ?? '' } }, chmod: { key: plan.chmod, explain: { chmod: String(plan.chmod ?? '') } },
+    chown: { key: plan.chown, explain: { chown: plan.chown ?? '' } },
+    chmod: { key: plan.chmod, explain: { chmod: String(plan.chmod ?? '') } },
     platform: { key: platformOf(state) },
     // Only when given, so keys of plain COPY/ADD stay as they were.
     excludes: plan.excludes.length > 0 ? { key: plan.excludes } : undefined,
@@ -71,8 +81,11 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
       description: { instruction: instruction.original, inputs },
       // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
       // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
-      ...(plan.origin.kind === 'stage' && plan.paths.length > 0 ? { byContent: async () => ({ sources: { key: `content ${await stageSourcesDigest(plan, ctx, origin)}` } }) } : {}),
-      execute: () => materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),
+      ...(plan.origin.kind === 'stage' && plan.paths.length > 0
+        ? { byContent: async () => ({ sources: { key: `content ${await stageSourcesDigest(plan, ctx, origin)}` } }) }
+        : {}),
+      execute: () =>
+        materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),
     });
     return withStep(state, historyText(plan), outcome);
   } finally {
@@ -96,7 +109,12 @@ function historyText(plan: CopyPlan): string {
   return `${words.join(' ')} # buildkit`;
 }
 
-async function planCopy(state: StageState, instruction: FileInstruction, ctx: StepContext, where: ExpandWhere): Promise<CopyPlan> {
+async function planCopy(
+  state: StageState,
+  instruction: FileInstruction,
+  ctx: StepContext,
+  where: ExpandWhere,
+): Promise<CopyPlan> {
   const env = expansionEnv(state);
   const expand = (word: string) => expandOrThrow(word, env, where);
   const heredocNames = new Set(instruction.heredocs.map((heredoc) => heredoc.name));
@@ -108,14 +126,26 @@ async function planCopy(state: StageState, instruction: FileInstruction, ctx: St
   const count = instruction.sources.length;
   const destIsDir = /\/\.?$/.test(destRaw) || destRaw === '.';
   if (count > 1 && !destIsDir) {
-    throw new UserError(`When using ${instruction.kind.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`, 'COPY_DEST');
+    throw new UserError(
+      `When using ${instruction.kind.toUpperCase()} with more than one source file, the destination must be a ` +
+        `directory and end with a /`,
+      'COPY_DEST',
+    );
   }
   const chmodText = instruction.chmod === undefined ? undefined : expand(instruction.chmod);
   const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
   const origin = await resolveOrigin(instruction.kind === 'copy' ? instruction.from : undefined, ctx);
   const contextSources = origin.kind === 'context' && paths.length > 0 ? await ctx.context.resolveSources(paths) : [];
   return {
-    instruction, paths, urls, words, destRaw, destIsDir, origin, contextSources, excludes: instruction.excludes.map(expand),
+    instruction,
+    paths,
+    urls,
+    words,
+    destRaw,
+    destIsDir,
+    origin,
+    contextSources,
+    excludes: instruction.excludes.map(expand),
     dest: posix.resolve(state.config.config.WorkingDir || '/', destRaw),
     heredocs: instruction.heredocs.map((heredoc) => ({ name: heredoc.name, content: heredocContent(heredoc, expand) })),
     ...(instruction.chown === undefined ? {} : { chown: expand(instruction.chown) }),
@@ -135,20 +165,33 @@ function heredocContent(heredoc: FileInstruction['heredocs'][number], expand: (w
 
 function parseChmod(value: string): number {
   if (!/^[0-7]{1,4}$/.test(value)) {
-    throw new UserError(`invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`, 'CHMOD');
+    throw new UserError(
+      `invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`,
+      'CHMOD',
+    );
   }
   return Number.parseInt(value, 8);
 }
 
 /** Builds the layer: every source placed into the image being copied into, read from its snapshots. */
-async function materialize(state: StageState, plan: CopyPlan, downloads: Download[], ctx: StepContext, origin: OriginView): Promise<LayerRef | undefined> {
+async function materialize(
+  state: StageState,
+  plan: CopyPlan,
+  downloads: Download[],
+  ctx: StepContext,
+  origin: OriginView,
+): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const destView = await deps.snapshotter.view(state.layers);
   const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destView, plan.chown, true);
   const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
   const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
   const placement: Placement = {
-    dest: await destView.resolve(plan.dest), destIsDir: plan.destIsDir || multiple || parents, uid: ids.uid, gid: ids.gid, destView,
+    dest: await destView.resolve(plan.dest),
+    destIsDir: plan.destIsDir || multiple || parents,
+    uid: ids.uid,
+    gid: ids.gid,
+    destView,
     ...(plan.chmod === undefined ? {} : { chmod: plan.chmod }),
     ...(parents ? { parents } : {}),
     ...(plan.excludes.length > 0 ? { exclude: new IgnoreMatcher(plan.excludes) } : {}),
@@ -169,18 +212,32 @@ async function materialize(state: StageState, plan: CopyPlan, downloads: Downloa
 }
 
 /** Heredoc files and downloaded URLs: content that does not come from a tree. */
-async function addGenerated(set: LayerEntrySet, plan: CopyPlan, downloads: Download[], placement: Placement): Promise<void> {
+async function addGenerated(
+  set: LayerEntrySet,
+  plan: CopyPlan,
+  downloads: Download[],
+  placement: Placement,
+): Promise<void> {
   if (plan.heredocs.length + downloads.length === 0) return;
   const intoDir = placement.destIsDir || (await kindAt(placement.destView, placement.dest)) === 'directory';
   const into = (name: string) => (intoDir ? posix.join(placement.dest, name) : placement.dest);
   const now = Math.floor(Date.now() / 1000);
-  for (const heredoc of plan.heredocs) set.set(contentEntry(into(heredoc.name), heredoc.content, placement, 0o644, now));
+  for (const heredoc of plan.heredocs)
+    set.set(contentEntry(into(heredoc.name), heredoc.content, placement, 0o644, now));
   for (const download of downloads) {
-    set.set({ ...contentEntry(into(download.fileName), Buffer.alloc(0), placement, 0o600, download.mtime), content: undefined, source: download.path, size: download.size });
+    set.set({
+      ...contentEntry(into(download.fileName), Buffer.alloc(0), placement, 0o600, download.mtime),
+      content: undefined,
+      source: download.path,
+      size: download.size,
+    });
   }
 }
 
-/** Content digest of the sources of a COPY --from=stage in that stage's filesystem (path, type, mode, link, xattrs, content). */
+/**
+ * Content digest of the sources of a COPY --from=stage in that stage's filesystem (path, type, mode, link, xattrs,
+ * content).
+ */
 async function stageSourcesDigest(plan: CopyPlan, ctx: StepContext, origin: OriginView): Promise<string> {
   return withSourceTrees(plan, ctx, origin, async (groups) => {
     const [group] = groups;
@@ -188,13 +245,22 @@ async function stageSourcesDigest(plan: CopyPlan, ctx: StepContext, origin: Orig
   });
 }
 
-/** Opens the trees the sources come from (context, a view of a stage/image, extracted archives) for the duration of `use`. */
-async function withSourceTrees<T>(plan: CopyPlan, ctx: StepContext, origin: OriginView, use: (groups: SourceGroup[]) => Promise<T>): Promise<T> {
+/**
+ * Opens the trees the sources come from (context, a view of a stage/image, extracted archives) for the duration of
+ * `use`.
+ */
+async function withSourceTrees<T>(
+  plan: CopyPlan,
+  ctx: StepContext,
+  origin: OriginView,
+  use: (groups: SourceGroup[]) => Promise<T>,
+): Promise<T> {
   if (plan.origin.kind === 'context') {
     if (plan.instruction.kind !== 'add') return use([{ tree: ctx.context, sources: plan.contextSources }]);
     const keepOwner = plan.chown === undefined;
     return extractArchives(plan.contextSources, ctx.deps.tmpDir, (plain, staged) =>
-      use([{ tree: ctx.context, sources: plain }, ...staged.map((group) => ({ ...group, keepOwner }))]));
+      use([{ tree: ctx.context, sources: plain }, ...staged.map((group) => ({ ...group, keepOwner }))]),
+    );
   }
   if (plan.paths.length === 0) return use([]);
   return use([await origin.group()]);
@@ -228,9 +294,16 @@ class OriginView {
     const view = await this.ctx.deps.snapshotter.mount(origin.layers);
     try {
       const tree = await BuildContext.open(view.root, { ignorePatterns: [], linkScope: 'rootfs' });
-      const label = origin.kind === 'stage' ? `stage ${this.ctx.plan.stages[origin.index]!.name ?? origin.index}` : `image ${origin.reference}`;
+      const label =
+        origin.kind === 'stage'
+          ? `stage ${this.ctx.plan.stages[origin.index]!.name ?? origin.index}`
+          : `image ${origin.reference}`;
       const sources = await tree.resolveSources(this.plan.paths).catch((error: unknown) => {
-        if (error instanceof UserError) throw new UserError(`${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`, error.code);
+        if (error instanceof UserError)
+          throw new UserError(
+            `${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`,
+            error.code,
+          );
         throw error;
       });
       return { view, group: { tree, sources } };
@@ -244,6 +317,7 @@ class OriginView {
 /** Context and expansion errors get the instruction's line. */
 function rethrowAt(error: unknown, where: ExpandWhere): never {
   if (error instanceof DockerfileError) throw error;
-  if (error instanceof UserError) throw new DockerfileError(error.message, where.file, where.range.startLine, where.range.endLine, error.code);
+  if (error instanceof UserError)
+    throw new DockerfileError(error.message, where.file, where.range.startLine, where.range.endLine, error.code);
   throw error;
 }

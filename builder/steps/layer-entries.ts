@@ -44,7 +44,14 @@ export class LayerEntrySet {
       if (this.entries.has(parent)) continue;
       const existing = await view.stat(`/${parent}`);
       if (existing?.isDirectory()) {
-        this.set({ path: parent, type: 'directory', mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid, mtime: Math.floor(existing.mtimeMs / 1000) });
+        this.set({
+          path: parent,
+          type: 'directory',
+          mode: existing.mode & 0o7777,
+          uid: existing.uid,
+          gid: existing.gid,
+          mtime: Math.floor(existing.mtimeMs / 1000),
+        });
       } else {
         this.set({ ...created, path: parent, type: 'directory' });
       }

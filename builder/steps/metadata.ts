@@ -3,9 +3,20 @@
  * its syntax. They return the new state and the history `created_by` text, BuildKit style.
  */
 import type {
-  ArgInstruction, CmdInstruction, CommandLine, EntrypointInstruction, EnvInstruction, ExposeInstruction,
-  HealthcheckInstruction, LabelInstruction, MaintainerInstruction, OnbuildInstruction, ShellInstruction,
-  StopsignalInstruction, UserInstruction, VolumeInstruction,
+  ArgInstruction,
+  CmdInstruction,
+  CommandLine,
+  EntrypointInstruction,
+  EnvInstruction,
+  ExposeInstruction,
+  HealthcheckInstruction,
+  LabelInstruction,
+  MaintainerInstruction,
+  OnbuildInstruction,
+  ShellInstruction,
+  StopsignalInstruction,
+  UserInstruction,
+  VolumeInstruction,
 } from '../instructions.js';
 import type { ContainerConfig } from '../../core/oci.js';
 import { DockerfileError } from '../../core/errors.js';
@@ -58,7 +69,10 @@ export function applyEnv(state: StageState, instruction: EnvInstruction, ctx: Me
     shown.push(`${key}=${value}`);
   }
   // An ENV set after an ARG of the same name wins again.
-  const argOverrides = withoutKeys(state.argOverrides, instruction.pairs.map((pair) => expandOrThrow(pair.key, env, where(ctx, instruction))));
+  const argOverrides = withoutKeys(
+    state.argOverrides,
+    instruction.pairs.map((pair) => expandOrThrow(pair.key, env, where(ctx, instruction))),
+  );
   return { state: { ...withConfig(state, { Env: list ?? [] }), argOverrides }, createdBy: `ENV ${shown.join(' ')}` };
 }
 
@@ -103,7 +117,10 @@ export function applyEntrypoint(state: StageState, instruction: EntrypointInstru
 // SHELL ["executable", "params"]
 export function applyShell(state: StageState, instruction: ShellInstruction): MetadataResult {
   // BuildKit formats the list with Go's %v: `SHELL [/bin/sh -e -c]`, no quotes.
-  return { state: withConfig(state, { Shell: instruction.shell }), createdBy: `SHELL [${instruction.shell.join(' ')}]` };
+  return {
+    state: withConfig(state, { Shell: instruction.shell }),
+    createdBy: `SHELL [${instruction.shell.join(' ')}]`,
+  };
 }
 
 // EXPOSE <port>[/<protocol>] ...
@@ -119,7 +136,10 @@ export function applyExpose(state: StageState, instruction: ExposeInstruction, c
       }
     }
   }
-  return { state: withConfig(state, { ExposedPorts: ports }), createdBy: `EXPOSE map[${added.map((p) => `${p}:{}`).join(' ')}]` };
+  return {
+    state: withConfig(state, { ExposedPorts: ports }),
+    createdBy: `EXPOSE map[${added.map((p) => `${p}:{}`).join(' ')}]`,
+  };
 }
 
 /** `80`, `80/udp`, `8000-8002/tcp` → the port keys Docker stores. */
@@ -129,7 +149,8 @@ function expandPortSpec(spec: string, ctx: MetadataContext, line: number): strin
   const start = Number(match[1]);
   const end = match[2] === undefined ? start : Number(match[2]);
   const protocol = (match[3] ?? 'tcp').toLowerCase();
-  if (end < start || end > 65535) throw new DockerfileError(`invalid range specified for containerPort: ${spec}`, ctx.file, line);
+  if (end < start || end > 65535)
+    throw new DockerfileError(`invalid range specified for containerPort: ${spec}`, ctx.file, line);
   return Array.from({ length: end - start + 1 }, (_, offset) => `${start + offset}/${protocol}`);
 }
 
@@ -140,7 +161,8 @@ export function applyVolume(state: StageState, instruction: VolumeInstruction, c
   const added: string[] = [];
   for (const path of instruction.paths) {
     const expanded = expandOrThrow(path, env, where(ctx, instruction)).trim();
-    if (expanded === '') throw new DockerfileError('VOLUME specified can not be an empty string', ctx.file, instruction.range.startLine);
+    if (expanded === '')
+      throw new DockerfileError('VOLUME specified can not be an empty string', ctx.file, instruction.range.startLine);
     volumes[expanded] = {};
     added.push(expanded);
   }
@@ -154,18 +176,23 @@ export function applyUser(state: StageState, instruction: UserInstruction, ctx: 
 }
 
 // STOPSIGNAL <signal>
-export function applyStopsignal(state: StageState, instruction: StopsignalInstruction, ctx: MetadataContext): MetadataResult {
+export function applyStopsignal(
+  state: StageState,
+  instruction: StopsignalInstruction,
+  ctx: MetadataContext,
+): MetadataResult {
   const signal = expandOrThrow(instruction.signal, expansionEnv(state), where(ctx, instruction));
   return { state: withConfig(state, { StopSignal: signal }), createdBy: `STOPSIGNAL ${signal}` };
 }
 
 // HEALTHCHECK [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD … | NONE
 export function applyHealthcheck(state: StageState, instruction: HealthcheckInstruction): MetadataResult {
-  const test = instruction.test.type === 'none'
-    ? ['NONE']
-    : instruction.test.command.json
-      ? ['CMD', ...instruction.test.command.args]
-      : ['CMD-SHELL', instruction.test.command.args[0] ?? ''];
+  const test =
+    instruction.test.type === 'none'
+      ? ['NONE']
+      : instruction.test.command.json
+        ? ['CMD', ...instruction.test.command.args]
+        : ['CMD-SHELL', instruction.test.command.args[0] ?? ''];
   const health = {
     Test: test,
     ...(instruction.interval === undefined ? {} : { Interval: instruction.interval }),
@@ -174,14 +201,20 @@ export function applyHealthcheck(state: StageState, instruction: HealthcheckInst
     ...(instruction.startInterval === undefined ? {} : { StartInterval: instruction.startInterval }),
     ...(instruction.retries === undefined ? {} : { Retries: instruction.retries }),
   };
-  return { state: withConfig(state, { Healthcheck: health }), createdBy: `HEALTHCHECK ${healthcheckText(test, instruction)}` };
+  return {
+    state: withConfig(state, { Healthcheck: health }),
+    createdBy: `HEALTHCHECK ${healthcheckText(test, instruction)}`,
+  };
 }
 
 /** BuildKit's `%+v` of its HealthcheckConfig struct: every field, durations in Go's notation. */
 function healthcheckText(test: string[], instruction: HealthcheckInstruction): string {
   const duration = (ns: number | undefined) => goDuration(ns ?? 0);
-  return `{Test:[${test.join(' ')}] Interval:${duration(instruction.interval)} Timeout:${duration(instruction.timeout)} `
-    + `StartPeriod:${duration(instruction.startPeriod)} StartInterval:${duration(instruction.startInterval)} Retries:${instruction.retries ?? 0}}`;
+  return (
+    `{Test:[${test.join(' ')}] Interval:${duration(instruction.interval)} Timeout:${duration(instruction.timeout)} ` +
+    `StartPeriod:${duration(instruction.startPeriod)} StartInterval:${duration(instruction.startInterval)} ` +
+    `Retries:${instruction.retries ?? 0}}`
+  );
 }
 
 /** Go's time.Duration.String(): `0s`, `500ms`, `1m30s`, `1h0m0s`, `1.5s`. */
@@ -204,7 +237,11 @@ export function goDuration(ns: number): string {
 // ONBUILD <INSTRUCTION>
 export function applyOnbuild(state: StageState, instruction: OnbuildInstruction): MetadataResult {
   const onBuild = [...(state.config.config.OnBuild ?? []), instruction.expression];
-  return { state: withConfig(state, { OnBuild: onBuild }), createdBy: `ONBUILD ${instruction.expression}`, history: false };
+  return {
+    state: withConfig(state, { OnBuild: onBuild }),
+    createdBy: `ONBUILD ${instruction.expression}`,
+    history: false,
+  };
 }
 
 // ARG <name>[=<default value>] ...

@@ -40,18 +40,29 @@ const maxPrivateInstances = 64;
 
 /** Takes the cache for one step, waiting for its lock when `sharing` is `locked`. */
 export async function acquireCacheMount(root: string, request: CacheMountRequest): Promise<HeldCacheMount> {
-  const home = path.join(root, createHash('sha256').update(JSON.stringify([request.id, request.platform])).digest('hex').slice(0, 32));
+  const home = path.join(
+    root,
+    createHash('sha256')
+      .update(JSON.stringify([request.id, request.platform]))
+      .digest('hex')
+      .slice(0, 32),
+  );
   await mkdir(home, { recursive: true, mode: 0o700 });
-  if (request.sharing === 'shared') return { dir: await ensureInstance(home, 0, request), release: async () => undefined };
+  if (request.sharing === 'shared')
+    return { dir: await ensureInstance(home, 0, request), release: async () => undefined };
   if (request.sharing === 'locked') {
     const lock = (await acquireLock(path.join(home, '0.lock'), lockOptions(request))) as HeldLock;
     return held(await ensureInstance(home, 0, request).catch(releaseOnError(lock)), lock);
   }
   for (let instance = 0; instance < maxPrivateInstances; instance++) {
     const lock = await acquireLock(path.join(home, `${instance}.lock`), { ...lockOptions(request), noWait: true });
-    if (lock !== undefined) return held(await ensureInstance(home, instance, request).catch(releaseOnError(lock)), lock);
+    if (lock !== undefined)
+      return held(await ensureInstance(home, instance, request).catch(releaseOnError(lock)), lock);
   }
-  throw new UserError(`cache mount ${request.id}: more than ${maxPrivateInstances} steps use it privately at once`, 'CACHE_MOUNT');
+  throw new UserError(
+    `cache mount ${request.id}: more than ${maxPrivateInstances} steps use it privately at once`,
+    'CACHE_MOUNT',
+  );
 }
 
 function held(dir: string, lock: HeldLock): HeldCacheMount {

@@ -9,7 +9,20 @@
  * - bind from the context: the context path itself, or a copy without the files .dockerignore
  *   leaves out (the step must see what BuildKit would send it, no more).
  */
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DockerfileError, UserError } from '../../core/errors.js';
@@ -55,7 +68,8 @@ export async function secretSource(planned: PlannedMount, scratch: string): Prom
 async function secretValue(id: string, secret: NonNullable<PlannedMount['secret']>): Promise<Buffer> {
   if (secret.kind === 'env') {
     const value = process.env[secret.name];
-    if (value === undefined) throw new UserError(`secret "${id}": environment variable ${secret.name} is not set`, 'SECRET');
+    if (value === undefined)
+      throw new UserError(`secret "${id}": environment variable ${secret.name} is not set`, 'SECRET');
     return Buffer.from(value);
   }
   return readFile(secret.path).catch((error: Error) => {
@@ -64,15 +78,28 @@ async function secretValue(id: string, secret: NonNullable<PlannedMount['secret'
 }
 
 /** The persistent cache dir, taken (and locked) for this step. */
-export async function cacheMountSource(planned: PlannedMount, ctx: StepContext, platform: string): Promise<OpenedMount> {
+export async function cacheMountSource(
+  planned: PlannedMount,
+  ctx: StepContext,
+  platform: string,
+): Promise<OpenedMount> {
   const { spec, origin } = planned;
   const root = join(ctx.deps.content.root, 'cache-mounts');
   const seed = origin === undefined ? undefined : (dir: string) => seedCache(dir, origin, spec.source ?? '/', ctx);
   const held = await acquireCacheMount(root, {
-    id: planned.id, platform, sharing: spec.sharing ?? 'shared', uid: spec.uid ?? 0, gid: spec.gid ?? 0, mode: spec.mode ?? 0o755,
-    ...(seed ? { seed } : {}), ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+    id: planned.id,
+    platform,
+    sharing: spec.sharing ?? 'shared',
+    uid: spec.uid ?? 0,
+    gid: spec.gid ?? 0,
+    mode: spec.mode ?? 0o755,
+    ...(seed ? { seed } : {}),
+    ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
   });
-  return { mount: { kind: 'bind', source: held.dir, target: planned.target, readonly: spec.readonly }, close: () => held.release() };
+  return {
+    mount: { kind: 'bind', source: held.dir, target: planned.target, readonly: spec.readonly },
+    close: () => held.release(),
+  };
 }
 
 /** A new cache starts with the content of `source` in the `from` stage or image. */
@@ -81,7 +108,8 @@ async function seedCache(dir: string, origin: CopyOrigin, source: string, ctx: S
   await withMountedView(ctx.deps.snapshotter, origin.layers, async (root) => {
     const from = await resolveInRoot(root, source);
     // execa is imported only here: a static import would load it in every build.
-    if ((await lstat(from).catch(() => undefined))?.isDirectory()) await (await import('execa')).execa('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
+    if ((await lstat(from).catch(() => undefined))?.isDirectory())
+      await (await import('execa')).execa('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
   });
 }
 
@@ -99,15 +127,32 @@ export async function layersSource(planned: PlannedMount, origin: CopyOrigin, ct
     }
     return relative(root, resolved);
   });
-  const mount: RunMount = { kind: 'layers', lowerdirs, subpath, target: planned.target, readonly: spec.readonly, discardWrites: !spec.readonly };
+  const mount: RunMount = {
+    kind: 'layers',
+    lowerdirs,
+    subpath,
+    target: planned.target,
+    readonly: spec.readonly,
+    discardWrites: !spec.readonly,
+  };
   return { mount, close: noop };
 }
 
 /** A context path: bound as is, or as a filtered copy when .dockerignore leaves something out. */
-export async function contextBindSource(planned: PlannedMount, ctx: StepContext, scratch: string): Promise<OpenedMount> {
+export async function contextBindSource(
+  planned: PlannedMount,
+  ctx: StepContext,
+  scratch: string,
+): Promise<OpenedMount> {
   const source = planned.contextSource!;
-  const base: Omit<RunMount, 'source'> = { kind: 'bind', target: planned.target, readonly: planned.spec.readonly, discardWrites: !planned.spec.readonly };
-  if (!source.stat.isDirectory() || !(await excludesSomething(ctx, source))) return { mount: { ...base, source: source.abs }, close: noop };
+  const base: Omit<RunMount, 'source'> = {
+    kind: 'bind',
+    target: planned.target,
+    readonly: planned.spec.readonly,
+    discardWrites: !planned.spec.readonly,
+  };
+  if (!source.stat.isDirectory() || !(await excludesSomething(ctx, source)))
+    return { mount: { ...base, source: source.abs }, close: noop };
   const copy = join(scratch, 'context');
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {

@@ -17,7 +17,13 @@ import { expandOrThrow } from '../expand.js';
 import { sourceInputs } from '../step-inputs.js';
 import type { ContextSource } from '../context/index.js';
 import { resolveOrigin, type CopyOrigin } from './copy-sources.js';
-import { cacheMountSource, contextBindSource, layersSource, secretSource, type OpenedMount } from './run-mount-sources.js';
+import {
+  cacheMountSource,
+  contextBindSource,
+  layersSource,
+  secretSource,
+  type OpenedMount,
+} from './run-mount-sources.js';
 
 /** A mount with its inputs identified, ready for the key and for opening. */
 export interface PlannedMount {
@@ -36,7 +42,11 @@ export interface PlannedMount {
 }
 
 /** Expands, parses and identifies every `--mount` of the instruction. */
-export async function planMounts(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<PlannedMount[]> {
+export async function planMounts(
+  state: StageState,
+  instruction: RunInstruction,
+  ctx: StepContext,
+): Promise<PlannedMount[]> {
   const line = instruction.range.startLine;
   const where = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
   const env = expansionEnv(state);
@@ -49,7 +59,12 @@ export async function planMounts(state: StageState, instruction: RunInstruction,
   return planned;
 }
 
-async function planOne(spec: MountSpec, state: StageState, ctx: StepContext, line: number): Promise<PlannedMount | undefined> {
+async function planOne(
+  spec: MountSpec,
+  state: StageState,
+  ctx: StepContext,
+  line: number,
+): Promise<PlannedMount | undefined> {
   const fail = (message: string): never => {
     throw new DockerfileError(message, ctx.plan.file, line);
   };
@@ -58,13 +73,36 @@ async function planOne(spec: MountSpec, state: StageState, ctx: StepContext, lin
   if (spec.type === 'secret') return planSecret(spec, ctx, workdir, fail);
   const target = posix.resolve(workdir, spec.target ?? '');
   const base = { type: spec.type, target, readonly: spec.readonly };
-  if (spec.type === 'tmpfs') return { spec, target, id: '', key: { ...base, size: spec.size }, explain: { [`mount:${target}`]: `tmpfs ${spec.size ?? ''}` } };
+  if (spec.type === 'tmpfs')
+    return {
+      spec,
+      target,
+      id: '',
+      key: { ...base, size: spec.size },
+      explain: { [`mount:${target}`]: `tmpfs ${spec.size ?? ''}` },
+    };
   const origin = spec.from === undefined ? undefined : await resolveOrigin(spec.from, ctx);
   const source = spec.source ?? '';
   if (spec.type === 'cache') {
     const id = spec.id || target;
-    const key = { ...base, id, sharing: spec.sharing ?? 'shared', mode: spec.mode, uid: spec.uid, gid: spec.gid, from: origin && identityOf(origin), source };
-    return { spec, target, id, key, explain: { [`mount:${target}`]: JSON.stringify(key) }, ...(origin ? { origin } : {}) };
+    const key = {
+      ...base,
+      id,
+      sharing: spec.sharing ?? 'shared',
+      mode: spec.mode,
+      uid: spec.uid,
+      gid: spec.gid,
+      from: origin && identityOf(origin),
+      source,
+    };
+    return {
+      spec,
+      target,
+      id,
+      key,
+      explain: { [`mount:${target}`]: JSON.stringify(key) },
+      ...(origin ? { origin } : {}),
+    };
   }
   if (origin !== undefined) {
     const key = { ...base, from: identityOf(origin), source };
@@ -74,11 +112,23 @@ async function planOne(spec: MountSpec, state: StageState, ctx: StepContext, lin
   const summaries = new Map<string, string>();
   const digest = await ctx.context.digestSources([contextSource!], summaries);
   const key = { ...base, source, digest };
-  return { spec, target, id: '', key, explain: { [`mount:${target}`]: `bind ${source} ${spec.readonly}`, ...sourceInputs(digest, summaries) }, contextSource: contextSource! };
+  return {
+    spec,
+    target,
+    id: '',
+    key,
+    explain: { [`mount:${target}`]: `bind ${source} ${spec.readonly}`, ...sourceInputs(digest, summaries) },
+    contextSource: contextSource!,
+  };
 }
 
 /** A secret: its id and target in the key, its value only looked up (a missing required one fails). */
-function planSecret(spec: MountSpec, ctx: StepContext, workdir: string, fail: (message: string) => never): PlannedMount | undefined {
+function planSecret(
+  spec: MountSpec,
+  ctx: StepContext,
+  workdir: string,
+  fail: (message: string) => never,
+): PlannedMount | undefined {
   const id = spec.id || (spec.target ? posix.basename(spec.target) : '');
   if (id === '') fail('RUN --mount=type=secret needs an id (or a target to take it from)');
   const secret = ctx.options.secrets?.get(id);
@@ -113,13 +163,19 @@ export interface OpenedMounts {
  * Opens every planned mount for one run (cache dirs taken and locked, secrets written, stage
  * views resolved); `close` undoes it all. `scratch` is a private dir for this run.
  */
-export async function openMounts(planned: readonly PlannedMount[], state: StageState, ctx: StepContext, scratch: string): Promise<OpenedMounts> {
+export async function openMounts(
+  planned: readonly PlannedMount[],
+  state: StageState,
+  ctx: StepContext,
+  scratch: string,
+): Promise<OpenedMounts> {
   const opened: OpenedMount[] = [];
   const close = async () => {
     for (const mount of opened.reverse()) await mount.close();
   };
   try {
-    for (const [index, mount] of planned.entries()) opened.push(await openOne(mount, state, ctx, `${scratch}/${index}`));
+    for (const [index, mount] of planned.entries())
+      opened.push(await openOne(mount, state, ctx, `${scratch}/${index}`));
   } catch (error) {
     await close();
     throw error;
@@ -135,7 +191,10 @@ function openOne(mount: PlannedMount, state: StageState, ctx: StepContext, scrat
   const { spec, target } = mount;
   switch (spec.type) {
     case 'tmpfs':
-      return Promise.resolve({ mount: { kind: 'tmpfs', target, readonly: spec.readonly, ...(spec.size ? { size: spec.size } : {}) }, close: async () => undefined });
+      return Promise.resolve({
+        mount: { kind: 'tmpfs', target, readonly: spec.readonly, ...(spec.size ? { size: spec.size } : {}) },
+        close: async () => undefined,
+      });
     case 'secret':
       return secretSource(mount, scratch);
     case 'cache':

@@ -26,28 +26,50 @@ import { sha256 } from './copy-sources.js';
 import type { RunMount } from '../../core/ports.js';
 
 export async function runStep(state: StageState, instruction: RunInstruction, ctx: StepContext): Promise<StageState> {
-  const where = (message: string) => new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);
+  const where = (message: string) =>
+    new DockerfileError(message, ctx.plan.file, instruction.range.startLine, instruction.range.endLine);
   if (instruction.security !== undefined && instruction.security !== 'sandbox') {
     throw where(`RUN --security=${instruction.security} is not supported (only sandbox)`);
   }
   const network = instruction.network ?? 'default';
-  if (!['default', 'none', 'host'].includes(network)) throw where(`unsupported network mode "${network}" (use default, none or host)`);
+  if (!['default', 'none', 'host'].includes(network))
+    throw where(`unsupported network mode "${network}" (use default, none or host)`);
   const { argv, script } = runArgv(state, instruction);
-  const mounts = await planMounts(state, instruction, ctx).catch((error: unknown) => atLine(error, ctx.plan.file, instruction.range.startLine));
+  const mounts = await planMounts(state, instruction, ctx).catch((error: unknown) =>
+    atLine(error, ctx.plan.file, instruction.range.startLine),
+  );
   const { env, shownArgs } = runEnv(state, ctx);
   const user = state.config.config.User ?? '';
   const cwd = state.config.config.WorkingDir || '/';
-  const createdBy = `RUN ${shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
-  const run: RunPlan = { argv, env, user, cwd, network, mounts, line: instruction.range.startLine, endLine: instruction.range.endLine, ...(script ? { script } : {}) };
+  const argsShown = shownArgs.length > 0 ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : '';
+  const createdBy = `RUN ${argsShown}${argv.join(' ')} # buildkit`;
+  const run: RunPlan = {
+    argv,
+    env,
+    user,
+    cwd,
+    network,
+    mounts,
+    line: instruction.range.startLine,
+    endLine: instruction.range.endLine,
+    ...(script ? { script } : {}),
+  };
   const outcome = await cachedStep(ctx, state, {
     description: {
       instruction: instruction.original,
       inputs: {
-        kind: shownByInstruction('run'), argv: { key: argv }, env: envInput(state, env),
-        user: { key: user, explain: { user } }, cwd: { key: cwd, explain: { workdir: cwd } }, network: { key: network, explain: { network } },
+        kind: shownByInstruction('run'),
+        argv: { key: argv },
+        env: envInput(state, env),
+        user: { key: user, explain: { user } },
+        cwd: { key: cwd, explain: { workdir: cwd } },
+        network: { key: network, explain: { network } },
         platform: { key: platformOf(state) },
         // Mounts and scripts enter the key only when present, so plain RUN keys stay as they were.
-        mounts: mounts.length > 0 ? { key: mountsKey(mounts), explain: Object.assign({}, ...mounts.map((mount) => mount.explain)) } : undefined,
+        mounts:
+          mounts.length > 0
+            ? { key: mountsKey(mounts), explain: Object.assign({}, ...mounts.map((mount) => mount.explain)) }
+            : undefined,
         script: script ? { key: [script.name, sha256(script.content)] } : undefined,
       },
     },
@@ -75,7 +97,8 @@ function runArgv(state: StageState, instruction: RunInstruction): { argv: string
   if (heredocs.length === 1 && /^\s*\d*<<-?\s*(["']?)[^\s"']+\1\s*$/.test(line)) {
     // `RUN <<EOF` alone: the body is the script.
     const body = only.chomp ? only.content.replace(/^\t+/gm, '') : only.content;
-    if (body.startsWith('#!')) return { argv: [`${scriptDir}/${only.name}`], script: { name: only.name, content: body } };
+    if (body.startsWith('#!'))
+      return { argv: [`${scriptDir}/${only.name}`], script: { name: only.name, content: body } };
     return { argv: [...shell, body] };
   }
   // Otherwise the heredocs feed the command: the shell itself reads them, as it would in a script.
@@ -92,7 +115,9 @@ function runEnv(state: StageState, ctx: StepContext): { env: string[]; shownArgs
   for (const [key, value] of state.args) if (value !== undefined && !env.has(key)) env.set(key, value);
   for (const [key, value] of state.argOverrides ?? []) env.set(key, value);
   // BuildKit's `|N` prefix lists every declared ARG with the value the step sees ('' when unset).
-  const shownArgs = [...state.args.keys()].filter((key) => !proxyArgs.has(key)).map((key) => `${key}=${env.get(key) ?? ''}`);
+  const shownArgs = [...state.args.keys()]
+    .filter((key) => !proxyArgs.has(key))
+    .map((key) => `${key}=${env.get(key) ?? ''}`);
   for (const [key, value] of ctx.plan.buildArgs) if (proxyArgs.has(key) && !env.has(key)) env.set(key, value);
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   return { env: [...env].map(([key, value]) => `${key}=${value}`), shownArgs };
@@ -127,17 +152,28 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
     const workdir = join(work, 'work');
     mkdirSync(upperdir);
     mkdirSync(workdir);
-    opened = await openMounts(run.mounts, state, ctx, join(work, 'mounts')).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
+    opened = await openMounts(run.mounts, state, ctx, join(work, 'mounts')).catch((error: unknown) =>
+      atLine(error, ctx.plan.file, run.line),
+    );
     const scriptMount = run.script ? [await writeScript(work, run.script)] : [];
-    const result = await deps.runner.run({
-      lowerdirs, upperdir, workdir, args: run.argv, env: withSecretEnv(baseEnv, opened.env), cwd: run.cwd, uid: ids.uid, gid: ids.gid,
-      network: run.network === 'none' ? 'none' : 'host',
-      onOutput: (stream, chunk) => tail.push(stream, chunk),
-      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-      // The stopped container's cgroups and scratch dir go while the build moves on.
-      tidy: ctx.tidy,
-      mounts: [...opened.mounts, ...scriptMount],
-    }).catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
+    const result = await deps.runner
+      .run({
+        lowerdirs,
+        upperdir,
+        workdir,
+        args: run.argv,
+        env: withSecretEnv(baseEnv, opened.env),
+        cwd: run.cwd,
+        uid: ids.uid,
+        gid: ids.gid,
+        network: run.network === 'none' ? 'none' : 'host',
+        onOutput: (stream, chunk) => tail.push(stream, chunk),
+        ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+        // The stopped container's cgroups and scratch dir go while the build moves on.
+        tidy: ctx.tidy,
+        mounts: [...opened.mounts, ...scriptMount],
+      })
+      .catch((error: unknown) => atLine(error, ctx.plan.file, run.line));
     tail.flush();
     if (result.exitCode !== 0 || result.signal !== undefined) throw failure(ctx, run, result, tail.lines());
     const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
@@ -173,10 +209,19 @@ async function writeScript(work: string, script: HeredocScript): Promise<RunMoun
   return { kind: 'bind', source: dir, target: scriptDir, readonly: true };
 }
 
-function failure(ctx: StepContext, run: RunPlan, result: { exitCode: number; signal?: string }, lines: string[]): StepError {
+function failure(
+  ctx: StepContext,
+  run: RunPlan,
+  result: { exitCode: number; signal?: string },
+  lines: string[],
+): StepError {
   const how = result.signal !== undefined ? `killed by signal ${result.signal}` : `exit code: ${result.exitCode}`;
   const message = `${ctx.plan.file}:${run.line}: process "${run.argv.join(' ')}" did not complete successfully: ${how}`;
   const error = new StepError(message, result.exitCode, result.signal, lines);
-  error.location = { file: ctx.plan.file, line: run.line, ...(run.endLine === run.line ? {} : { endLine: run.endLine }) };
+  error.location = {
+    file: ctx.plan.file,
+    line: run.line,
+    ...(run.endLine === run.line ? {} : { endLine: run.endLine }),
+  };
   return error;
 }

@@ -16,28 +16,50 @@ import { DockerfileError } from '../../core/errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
 import { shownByInstruction } from '../step-inputs.js';
 
-export async function workdirStep(state: StageState, instruction: WorkdirInstruction, ctx: StepContext): Promise<StageState> {
+export async function workdirStep(
+  state: StageState,
+  instruction: WorkdirInstruction,
+  ctx: StepContext,
+): Promise<StageState> {
   const where = { file: ctx.plan.file, escapeToken: ctx.plan.escapeToken, range: instruction.range };
   const expanded = expandOrThrow(instruction.path, expansionEnv(state), where);
   const path = posix.resolve(state.config.config.WorkingDir || '/', expanded);
   const user = state.config.config.User ?? '';
-  const next: StageState = { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir: path } } };
+  const next: StageState = {
+    ...state,
+    config: { ...state.config, config: { ...state.config.config, WorkingDir: path } },
+  };
   const outcome = await cachedStep(ctx, state, {
     description: {
       instruction: instruction.original,
-      inputs: { kind: shownByInstruction('workdir'), path: { key: path }, user: { key: user, explain: { user } }, platform: { key: platformOf(state) } },
+      inputs: {
+        kind: shownByInstruction('workdir'),
+        path: { key: path },
+        user: { key: user, explain: { user } },
+        platform: { key: platformOf(state) },
+      },
     },
-    execute: () => (path === '/' ? Promise.resolve(undefined) : makeWorkdir(state, ctx, path, user, instruction.range.startLine)),
+    execute: () =>
+      path === '/' ? Promise.resolve(undefined) : makeWorkdir(state, ctx, path, user, instruction.range.startLine),
   });
   return withStep(next, `WORKDIR ${path}`, outcome);
 }
 
-async function makeWorkdir(state: StageState, ctx: StepContext, path: string, user: string, line: number): Promise<LayerRef | undefined> {
+async function makeWorkdir(
+  state: StageState,
+  ctx: StepContext,
+  path: string,
+  user: string,
+  line: number,
+): Promise<LayerRef | undefined> {
   const view = await ctx.deps.snapshotter.view(state.layers);
   if ((await kindAt(view, path)) === 'directory') return undefined;
-  const ids = user === '' ? { uid: 0, gid: 0 } : await resolveUser(view, user, true).catch((error: Error) => {
-    throw new DockerfileError(error.message, ctx.plan.file, line);
-  });
+  const ids =
+    user === ''
+      ? { uid: 0, gid: 0 }
+      : await resolveUser(view, user, true).catch((error: Error) => {
+          throw new DockerfileError(error.message, ctx.plan.file, line);
+        });
   const set = new LayerEntrySet();
   const mtime = Math.floor(Date.now() / 1000);
   const dir = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };

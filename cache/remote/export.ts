@@ -24,15 +24,22 @@ export interface ExportResult {
   sentBytes: number;
 }
 
-export async function exportCache(content: ContentStore, records: ExportedRecord[], location: CacheLocation): Promise<ExportResult> {
+export async function exportCache(
+  content: ContentStore,
+  records: ExportedRecord[],
+  location: CacheLocation,
+): Promise<ExportResult> {
   const index = new BlobIndex(content.root);
   const diffIds = [...new Set(records.flatMap((record) => (record.layer ? [record.layer.diffId] : [])))].sort();
   const result: ExportResult = { records: records.length, layers: diffIds.length, sent: 0, sentBytes: 0 };
-  const sizes = new Map(records.flatMap((record) => (record.layer ? [[record.layer.diffId, record.layer.size] as const] : [])));
+  const sizes = new Map(
+    records.flatMap((record) => (record.layer ? [[record.layer.diffId, record.layer.size] as const] : [])),
+  );
   const layers = await mapLimit(diffIds, 3, async (diffId: Digest): Promise<ExportedLayer> => {
     const { variant } = await ensureCompressed(content, index, diffId, 'gzip');
     const blob = { mediaType: variant.mediaType, digest: variant.digest, size: variant.size };
-    if (await location.writeBlob(blob, () => createReadStream(content.blobPath(variant.digest)))) count(result, blob.size);
+    if (await location.writeBlob(blob, () => createReadStream(content.blobPath(variant.digest))))
+      count(result, blob.size);
     return { diffId, size: sizes.get(diffId) ?? 0, blob };
   });
   const { configBytes, configDescriptor, manifestBytes } = cacheManifest({ records, layers });

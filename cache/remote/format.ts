@@ -39,16 +39,34 @@ export interface CacheContents {
 }
 
 /** The bytes of the config and of the manifest that carries it (both canonical JSON). */
-export function cacheManifest({ records, layers }: CacheContents): { configBytes: Buffer; configDescriptor: Descriptor; manifestBytes: Buffer } {
+export function cacheManifest({ records, layers }: CacheContents): {
+  configBytes: Buffer;
+  configDescriptor: Descriptor;
+  manifestBytes: Buffer;
+} {
   const position = new Map(layers.map((layer, index) => [layer.diffId, index]));
   const config: CacheConfigJson = {
     keyVersion: cacheKeyVersion,
     layers: layers.map(({ diffId, size }) => ({ diffId, size })),
-    records: records.map(({ key, layer, durationMs, created }) => ({ key, ...(layer ? { layer: indexOf(position, layer.diffId) } : {}), durationMs, created })),
+    records: records.map(({ key, layer, durationMs, created }) => ({
+      key,
+      ...(layer ? { layer: indexOf(position, layer.diffId) } : {}),
+      durationMs,
+      created,
+    })),
   };
   const configBytes = Buffer.from(canonicalJson(config));
-  const configDescriptor: Descriptor = { mediaType: cacheConfigMediaType, digest: sha256Digest(configBytes), size: configBytes.length };
-  const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor, layers: layers.map((layer) => layer.blob) };
+  const configDescriptor: Descriptor = {
+    mediaType: cacheConfigMediaType,
+    digest: sha256Digest(configBytes),
+    size: configBytes.length,
+  };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDescriptor,
+    layers: layers.map((layer) => layer.blob),
+  };
   return { configBytes, configDescriptor, manifestBytes: Buffer.from(canonicalJson(manifest)) };
 }
 
@@ -57,17 +75,37 @@ const hexKey = /^[a-f0-9]{64}$/;
 /** Parses and checks a cache config against its manifest's layers; throws an Error naming the first problem. */
 export function parseCacheConfig(bytes: Buffer, manifestLayers: readonly Descriptor[]): CacheContents {
   const parsed = JSON.parse(bytes.toString('utf8')) as Partial<CacheConfigJson>;
-  if (parsed.keyVersion !== cacheKeyVersion) throw new Error(`made with cache key version ${String(parsed.keyVersion)}, this tzbuild uses ${cacheKeyVersion}`);
-  if (!Array.isArray(parsed.records) || !Array.isArray(parsed.layers)) throw new Error('the config has no records or layers list');
-  if (parsed.layers.length !== manifestLayers.length) throw new Error(`the config names ${parsed.layers.length} layers, the manifest has ${manifestLayers.length}`);
+  if (parsed.keyVersion !== cacheKeyVersion)
+    throw new Error(`made with cache key version ${String(parsed.keyVersion)}, this tzbuild uses ${cacheKeyVersion}`);
+  if (!Array.isArray(parsed.records) || !Array.isArray(parsed.layers))
+    throw new Error('the config has no records or layers list');
+  if (parsed.layers.length !== manifestLayers.length)
+    throw new Error(`the config names ${parsed.layers.length} layers, the manifest has ${manifestLayers.length}`);
   const layers = parsed.layers.map((layer, index): ExportedLayer => {
     const blob = manifestLayers[index];
-    if (!isDigest(layer?.diffId) || typeof layer.size !== 'number' || blob === undefined || !isDigest(blob.digest) || typeof blob.size !== 'number') throw new Error(`layer ${index} is malformed`);
-    return { diffId: layer.diffId, size: layer.size, blob: { mediaType: String(blob.mediaType), digest: blob.digest, size: blob.size } };
+    if (
+      !isDigest(layer?.diffId) ||
+      typeof layer.size !== 'number' ||
+      blob === undefined ||
+      !isDigest(blob.digest) ||
+      typeof blob.size !== 'number'
+    )
+      throw new Error(`layer ${index} is malformed`);
+    return {
+      diffId: layer.diffId,
+      size: layer.size,
+      blob: { mediaType: String(blob.mediaType), digest: blob.digest, size: blob.size },
+    };
   });
   // Only the known fields are kept: an import never carries anything else into the store.
   const records = parsed.records.map(({ key, layer, durationMs, created }): ExportedRecord => {
-    if (!hexKey.test(String(key)) || typeof durationMs !== 'number' || typeof created !== 'string' || Number.isNaN(Date.parse(created))) throw new Error('a record is malformed');
+    if (
+      !hexKey.test(String(key)) ||
+      typeof durationMs !== 'number' ||
+      typeof created !== 'string' ||
+      Number.isNaN(Date.parse(created))
+    )
+      throw new Error('a record is malformed');
     if (layer === undefined) return { key, durationMs, created };
     const ref = typeof layer === 'number' ? layers[layer] : undefined;
     if (ref === undefined) throw new Error(`record ${key} points at a layer the cache does not carry`);

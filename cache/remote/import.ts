@@ -28,11 +28,14 @@ export class ImportedCache {
   /** Brings the layer `diffId` into `content` (verified), remembering its compressed form for pushes. */
   async fetchLayer(content: ContentStore, diffId: Digest): Promise<void> {
     const blob = this.blobs.get(diffId);
-    if (blob === undefined) throw new UserError(`--cache-from ${this.location.label}: no blob for layer ${diffId}`, 'CACHE_IMPORT');
+    if (blob === undefined)
+      throw new UserError(`--cache-from ${this.location.label}: no blob for layer ${diffId}`, 'CACHE_IMPORT');
     const label = `--cache-from ${this.location.label}: layer ${blob.digest}`;
-    await this.location.readBlob(blob, (bytes) => content.putStream(capped(bytes, blob.size, label), blob.digest)).catch((error: unknown) => {
-      throw importError(error, label, 'does not match its digest');
-    });
+    await this.location
+      .readBlob(blob, (bytes) => content.putStream(capped(bytes, blob.size, label), blob.digest))
+      .catch((error: unknown) => {
+        throw importError(error, label, 'does not match its digest');
+      });
     try {
       const plain = await decompress(createReadStream(content.blobPath(blob.digest)), { label });
       await content.putStream(plain, diffId);
@@ -40,7 +43,13 @@ export class ImportedCache {
       throw importError(error, label, `does not decompress to the layer ${diffId}`);
     }
     const compression = compressionOf(blob.mediaType);
-    if (compression !== undefined) await new BlobIndex(content.root).addVariant(diffId, { compression, digest: blob.digest, size: blob.size, mediaType: blob.mediaType });
+    if (compression !== undefined)
+      await new BlobIndex(content.root).addVariant(diffId, {
+        compression,
+        digest: blob.digest,
+        size: blob.size,
+        mediaType: blob.mediaType,
+      });
   }
 }
 
@@ -73,7 +82,8 @@ function compressionOf(mediaType: string): LayerCompression | undefined {
 }
 
 function importError(error: unknown, label: string, mismatch: string): unknown {
-  if (error instanceof StoreError && error.code === 'DIGEST_MISMATCH') return new UserError(`${label} ${mismatch}`, 'CACHE_IMPORT', { cause: error });
+  if (error instanceof StoreError && error.code === 'DIGEST_MISMATCH')
+    return new UserError(`${label} ${mismatch}`, 'CACHE_IMPORT', { cause: error });
   return error;
 }
 
@@ -81,13 +91,17 @@ function importError(error: unknown, label: string, mismatch: string): unknown {
 class SizeCap extends Transform {
   private seen = 0;
 
-  constructor(private readonly limit: number, private readonly label: string) {
+  constructor(
+    private readonly limit: number,
+    private readonly label: string,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.limit) done(new UserError(`${this.label}: more than the ${this.limit} bytes declared`, 'CACHE_IMPORT'));
+    if (this.seen > this.limit)
+      done(new UserError(`${this.label}: more than the ${this.limit} bytes declared`, 'CACHE_IMPORT'));
     else done(null, chunk);
   }
 }

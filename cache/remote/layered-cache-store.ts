@@ -22,7 +22,11 @@ export class LayeredCacheStore implements CacheStore {
   readonly lazy: LazyLayers;
 
   /** `content` is the store's own content store (not the build's lazy view of it). */
-  constructor(private readonly local: CacheStore, private readonly content: ContentStore, private readonly imports: readonly ImportedCache[]) {
+  constructor(
+    private readonly local: CacheStore,
+    private readonly content: ContentStore,
+    private readonly imports: readonly ImportedCache[],
+  ) {
     this.lazy = new LazyLayers(content);
   }
 
@@ -32,7 +36,8 @@ export class LayeredCacheStore implements CacheStore {
     for (const source of this.imports) {
       const record = source.records.get(key);
       if (record === undefined) continue;
-      if (record.layer !== undefined && !(await this.content.has(record.layer.diffId))) this.lazy.offer(record.layer.diffId, source, () => this.put(key, record));
+      if (record.layer !== undefined && !(await this.content.has(record.layer.diffId)))
+        this.lazy.offer(record.layer.diffId, source, () => this.put(key, record));
       else await this.put(key, record);
       return record;
     }
@@ -63,7 +68,12 @@ export class LayeredCacheStore implements CacheStore {
   async usedRecords(mode: CacheExportMode): Promise<ExportedRecord[]> {
     const records = [...this.used]
       .filter(([, used]) => mode === 'max' || used.scope.inFinalImage)
-      .map(([key, { record }]) => ({ key, ...(record.layer ? { layer: { diffId: record.layer.diffId, size: record.layer.size } } : {}), durationMs: record.durationMs, created: record.created }))
+      .map(([key, { record }]) => ({
+        key,
+        ...(record.layer ? { layer: { diffId: record.layer.diffId, size: record.layer.size } } : {}),
+        durationMs: record.durationMs,
+        created: record.created,
+      }))
       .sort((a, b) => a.key.localeCompare(b.key));
     await this.lazy.ensure(records.flatMap((record) => (record.layer ? [record.layer] : [])));
     return records;

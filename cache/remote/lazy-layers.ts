@@ -41,7 +41,11 @@ export class LazyLayers {
 
   /** Makes sure every layer of `layers` is in the store (fetching offered ones, each once). */
   async ensure(layers: readonly { diffId: Digest }[]): Promise<void> {
-    await mapLimit(layers.filter((layer) => this.offers.has(layer.diffId)), 3, (layer) => this.ensureOne(layer.diffId));
+    await mapLimit(
+      layers.filter((layer) => this.offers.has(layer.diffId)),
+      3,
+      (layer) => this.ensureOne(layer.diffId),
+    );
   }
 
   private ensureOne(diffId: Digest): Promise<void> {
@@ -70,7 +74,10 @@ export class LazyLayers {
 export class LazyContentStore implements ContentStore {
   readonly root: string;
 
-  constructor(private readonly inner: ContentStore, private readonly lazy: LazyLayers) {
+  constructor(
+    private readonly inner: ContentStore,
+    private readonly lazy: LazyLayers,
+  ) {
     this.root = inner.root;
   }
 

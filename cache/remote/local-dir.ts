@@ -30,10 +30,13 @@ export class LocalDirCacheLocation implements CacheLocation {
       throw error;
     });
     if (index === undefined) return undefined;
-    const entry = (JSON.parse(index) as ImageIndex).manifests?.find((m) => m.annotations?.[RefNameAnnotation] === refName);
+    const entry = (JSON.parse(index) as ImageIndex).manifests?.find(
+      (m) => m.annotations?.[RefNameAnnotation] === refName,
+    );
     if (entry === undefined || !isDigest(entry.digest)) return undefined;
     const bytes = await readFile(this.blobPath(entry));
-    if (sha256Digest(bytes) !== entry.digest) throw new Error(`${this.label}: manifest ${entry.digest} does not match its digest`);
+    if (sha256Digest(bytes) !== entry.digest)
+      throw new Error(`${this.label}: manifest ${entry.digest} does not match its digest`);
     return bytes;
   }
 
@@ -63,7 +66,9 @@ export class LocalDirCacheLocation implements CacheLocation {
     const index: ImageIndex = {
       schemaVersion: 2,
       mediaType: MediaType.ociIndex,
-      manifests: [{ mediaType: MediaType.ociManifest, digest, size: bytes.length, annotations: { [RefNameAnnotation]: refName } }],
+      manifests: [
+        { mediaType: MediaType.ociManifest, digest, size: bytes.length, annotations: { [RefNameAnnotation]: refName } },
+      ],
     };
     await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index));
   }

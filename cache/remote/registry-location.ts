@@ -23,7 +23,8 @@ export class RegistryCacheLocation implements CacheLocation {
 
   constructor(reference: string, storeRoot: string, options: RegistryClientOptions = {}) {
     this.ref = parseReference(reference);
-    if (this.ref.tag === undefined) throw new RegistryError(`cache ref ${reference} must name a tag, not a digest`, 'BAD_REFERENCE');
+    if (this.ref.tag === undefined)
+      throw new RegistryError(`cache ref ${reference} must name a tag, not a digest`, 'BAD_REFERENCE');
     this.label = `type=registry,ref=${reference}`;
     this.client = new RegistryClient(this.ref.registry, options);
     this.index = new BlobIndex(storeRoot);
@@ -33,7 +34,10 @@ export class RegistryCacheLocation implements CacheLocation {
     try {
       const { bytes, digestHeader } = await this.client.getManifest(this.ref.repository, this.ref.tag ?? 'latest');
       if (digestHeader !== undefined && isDigest(digestHeader) && sha256Digest(bytes) !== digestHeader) {
-        throw new RegistryError(this.client.label(`cache manifest ${this.ref.repository}:${this.ref.tag} does not match its digest`), 'REGISTRY_DIGEST_MISMATCH');
+        throw new RegistryError(
+          this.client.label(`cache manifest ${this.ref.repository}:${this.ref.tag} does not match its digest`),
+          'REGISTRY_DIGEST_MISMATCH',
+        );
       }
       return bytes;
     } catch (error) {
@@ -62,9 +66,17 @@ export class RegistryCacheLocation implements CacheLocation {
   }
 
   async writeManifest(bytes: Buffer): Promise<void> {
-    const reported = await this.client.putManifest(this.ref.repository, this.ref.tag ?? 'latest', MediaType.ociManifest, bytes);
+    const reported = await this.client.putManifest(
+      this.ref.repository,
+      this.ref.tag ?? 'latest',
+      MediaType.ociManifest,
+      bytes,
+    );
     if (reported !== undefined && reported !== sha256Digest(bytes)) {
-      throw new RegistryError(this.client.label(`cache manifest ${this.ref.repository}:${this.ref.tag}: registry reports ${reported}`), 'REGISTRY_DIGEST_MISMATCH');
+      throw new RegistryError(
+        this.client.label(`cache manifest ${this.ref.repository}:${this.ref.tag}: registry reports ${reported}`),
+        'REGISTRY_DIGEST_MISMATCH',
+      );
     }
   }
 

@@ -22,7 +22,12 @@ export class SharedCaches {
   ) {}
 
   /** Parses the flags (usage errors throw) and reads each `--cache-from` cache; undefined when there are none. */
-  static async open(cacheFrom: string[], cacheTo: string[], storeRoot: string, warn: (line: string) => void): Promise<SharedCaches | undefined> {
+  static async open(
+    cacheFrom: string[],
+    cacheTo: string[],
+    storeRoot: string,
+    warn: (line: string) => void,
+  ): Promise<SharedCaches | undefined> {
     if (cacheFrom.length === 0 && cacheTo.length === 0) return undefined;
     const importSpecs = cacheFrom.map(parseCacheFrom);
     const exports = cacheTo.map(parseCacheTo);
@@ -52,11 +57,16 @@ export class SharedCaches {
       try {
         result = await exportCache(content, await cache.usedRecords(spec.mode), location);
       } catch (error) {
-        throw new UserError(`--cache-to ${spec.text}: cache export failed: ${oneLine(error)}`, 'CACHE_EXPORT', { cause: error });
+        throw new UserError(`--cache-to ${spec.text}: cache export failed: ${oneLine(error)}`, 'CACHE_EXPORT', {
+          cause: error,
+        });
       } finally {
         location.close();
       }
-      lines.push(`cache exported to ${spec.text}: ${result.records} records, ${result.layers} layers (${result.sent} blobs sent, ${result.sentBytes} bytes)`);
+      lines.push(
+        `cache exported to ${spec.text}: ${result.records} records, ${result.layers} layers (${result.sent} blobs ` +
+          `sent, ${result.sentBytes} bytes)`,
+      );
     }
     return lines;
   }
@@ -67,7 +77,9 @@ export class SharedCaches {
 }
 
 function openLocation(spec: CacheLocationSpec, storeRoot: string): CacheLocation {
-  return spec.type === 'registry' ? new RegistryCacheLocation(spec.ref, storeRoot) : new LocalDirCacheLocation(spec.dir);
+  return spec.type === 'registry'
+    ? new RegistryCacheLocation(spec.ref, storeRoot)
+    : new LocalDirCacheLocation(spec.dir);
 }
 
 function oneLine(error: unknown): string {

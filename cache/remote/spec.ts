@@ -37,7 +37,12 @@ export function parseCacheFrom(text: string): CacheImportSpec {
   return { location: location('--cache-from', text, fields, 'src'), text };
 }
 
-function location(flag: string, text: string, fields: Map<string, string>, dirField: 'src' | 'dest'): CacheLocationSpec {
+function location(
+  flag: string,
+  text: string,
+  fields: Map<string, string>,
+  dirField: 'src' | 'dest',
+): CacheLocationSpec {
   const type = fields.get('type');
   if (type === 'registry') {
     const ref = fields.get('ref');
@@ -49,7 +54,13 @@ function location(flag: string, text: string, fields: Map<string, string>, dirFi
     if (!dir) throw usage(flag, text, `type=local needs ${dirField}=DIR`);
     return { type, dir: resolve(dir) };
   }
-  throw usage(flag, text, type === undefined ? 'give type=registry or type=local' : `unsupported cache type "${type}" (use registry or local)`);
+  throw usage(
+    flag,
+    text,
+    type === undefined
+      ? 'give type=registry or type=local'
+      : `unsupported cache type "${type}" (use registry or local)`,
+  );
 }
 
 function parseFields(flag: string, text: string, known: string[]): Map<string, string> {
@@ -57,7 +68,8 @@ function parseFields(flag: string, text: string, known: string[]): Map<string, s
   for (const field of text.split(',')) {
     const eq = field.indexOf('=');
     const name = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    if (eq < 0 || !known.includes(name)) throw usage(flag, text, `unknown field "${field}" (expected ${known.join(', ')})`);
+    if (eq < 0 || !known.includes(name))
+      throw usage(flag, text, `unknown field "${field}" (expected ${known.join(', ')})`);
     fields.set(name, field.slice(eq + 1).trim());
   }
   return fields;

@@ -50,7 +50,8 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const sink = chooseSink(flags);
   const secrets = parseSecrets(flags.secret ?? []);
-  if (flags.push && flags.tag.length === 0) throw new UserError('--push needs a name to push to: give -t REGISTRY/NAME:TAG', 'USAGE');
+  if (flags.push && flags.tag.length === 0)
+    throw new UserError('--push needs a name to push to: give -t REGISTRY/NAME:TAG', 'USAGE');
   const shared = await openSharedCaches(flags);
   const store = await openBuildStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
   const cancel = cancelOnSignals();
@@ -72,7 +73,8 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   let result: BuildResult;
   try {
     result = await build(options, store.deps);
-    if (output !== undefined && output.type !== 'image' && result.imageId !== undefined) await store.exporter.export(result.imageId, flags.tag, output);
+    if (output !== undefined && output.type !== 'image' && result.imageId !== undefined)
+      await store.exporter.export(result.imageId, flags.tag, output);
   } catch (error) {
     if (cancel.signal.aborted) {
       await store.close();
@@ -80,7 +82,8 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     }
     if (error instanceof UserError) {
       // Plain progress already showed the output; -q did not, so the tail goes with the error.
-      const tail = error instanceof StepError && flags.quiet ? error.outputTail.map((line) => `  ${line}\n`).join('') : '';
+      const tail =
+        error instanceof StepError && flags.quiet ? error.outputTail.map((line) => `  ${line}\n`).join('') : '';
       error.details = `${sourceSnippet(dockerfile, error.location)}${tail}`;
     }
     throw error;
@@ -94,7 +97,10 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   // After the sink closed, so a TUI's last redraw cannot cover these lines.
   if (result.imageId === undefined) {
     // JSON progress already carries every hit and miss; stdout stays pure JSON lines.
-    if (flags.progress !== 'json') process.stdout.write(`dry run: ${result.cached} step${result.cached === 1 ? '' : 's'} would be cached, ${result.ran} would run\n`);
+    if (flags.progress !== 'json')
+      process.stdout.write(
+        `dry run: ${result.cached} step${result.cached === 1 ? '' : 's'} would be cached, ${result.ran} would run\n`,
+      );
     return;
   }
   if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
@@ -105,19 +111,26 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
 async function openSharedCaches(flags: BuildFlags): Promise<SharedCaches | undefined> {
   if ((flags.cacheFrom ?? []).length === 0 && (flags.cacheTo ?? []).length === 0) return undefined;
   const { SharedCaches } = await import('../../cache/remote/shared-cache.js');
-  return SharedCaches.open(flags.cacheFrom ?? [], flags.cacheTo ?? [], storeRoot(flags.root), (line) => process.stderr.write(`warning: ${line}\n`));
+  return SharedCaches.open(flags.cacheFrom ?? [], flags.cacheTo ?? [], storeRoot(flags.root), (line) =>
+    process.stderr.write(`warning: ${line}\n`),
+  );
 }
 
 /** After a successful build: `--cache-to` exports, then `--push` of each tag (summaries on stderr). */
 async function shareResult(flags: BuildFlags, store: BuildStore, shared: SharedCaches | undefined): Promise<void> {
   if (shared !== undefined && store.sharedCache !== undefined) {
-    for (const line of await shared.exportAll(store.sharedCache, store.images.content)) if (!flags.quiet) process.stderr.write(`${line}\n`);
+    for (const line of await shared.exportAll(store.sharedCache, store.images.content))
+      if (!flags.quiet) process.stderr.write(`${line}\n`);
   }
   if (!flags.push) return;
   const { pushImage } = await import('../../registry/push.js');
   for (const tag of flags.tag) {
     const pushed = await pushImage(store.images, tag);
-    if (!flags.quiet) process.stderr.write(`pushed ${pushed.name}@${pushed.digest} (${pushed.uploaded} uploaded, ${pushed.existing} already there, ${pushed.mounted} mounted)\n`);
+    if (!flags.quiet)
+      process.stderr.write(
+        `pushed ${pushed.name}@${pushed.digest} (${pushed.uploaded} uploaded, ${pushed.existing} already there, ` +
+          `${pushed.mounted} mounted)\n`,
+      );
   }
 }
 
@@ -140,7 +153,10 @@ function displayName(path: string): string {
 /** The display `--progress`/`-q` and the terminal call for, plus step logs and `--metadata-file`. */
 function chooseSink(flags: BuildFlags): ProgressSink {
   return createProgressSink({
-    mode: progressMode(flags.progress, flags.quiet === true, { isTTY: process.stderr.isTTY === true, env: process.env }),
+    mode: progressMode(flags.progress, flags.quiet === true, {
+      isTTY: process.stderr.isTTY === true,
+      env: process.env,
+    }),
     storeRoot: storeRoot(flags.root),
     ...(flags.metadataFile === undefined ? {} : { metadataFile: flags.metadataFile }),
     stderr: process.stderr,
@@ -175,18 +191,23 @@ function sourceDateEpoch(): { sourceDateEpoch?: number } {
 function parseSecrets(items: string[]): Map<string, SecretSource> {
   const secrets = new Map<string, SecretSource>();
   for (const item of items) {
-    const fields = new Map(item.split(',').map((field) => {
-      const eq = field.indexOf('=');
-      return eq < 0 ? [field.trim(), ''] : [field.slice(0, eq).trim().toLowerCase(), field.slice(eq + 1)];
-    }));
+    const fields = new Map(
+      item.split(',').map((field) => {
+        const eq = field.indexOf('=');
+        return eq < 0 ? [field.trim(), ''] : [field.slice(0, eq).trim().toLowerCase(), field.slice(eq + 1)];
+      }),
+    );
     const id = fields.get('id');
     const unknown = [...fields.keys()].filter((key) => !['id', 'src', 'source', 'env', 'type'].includes(key));
-    if (!id || unknown.length > 0) throw new UserError(`--secret ${item}: expected id=NAME,src=FILE or id=NAME,env=VAR`, 'USAGE');
+    if (!id || unknown.length > 0)
+      throw new UserError(`--secret ${item}: expected id=NAME,src=FILE or id=NAME,env=VAR`, 'USAGE');
     const file = fields.get('src') ?? fields.get('source');
     const env = fields.get('env');
-    if (file !== undefined && env !== undefined) throw new UserError(`--secret ${item}: give src or env, not both`, 'USAGE');
+    if (file !== undefined && env !== undefined)
+      throw new UserError(`--secret ${item}: give src or env, not both`, 'USAGE');
     if (file !== undefined) secrets.set(id, { kind: 'file', path: resolve(file) });
-    else if (env !== undefined || fields.get('type') === 'env' || process.env[id] !== undefined) secrets.set(id, { kind: 'env', name: env ?? id });
+    else if (env !== undefined || fields.get('type') === 'env' || process.env[id] !== undefined)
+      secrets.set(id, { kind: 'env', name: env ?? id });
     else secrets.set(id, { kind: 'file', path: resolve(id) });
   }
   return secrets;
@@ -194,7 +215,8 @@ function parseSecrets(items: string[]): Map<string, SecretSource> {
 
 function runnerKind(flag: string | undefined): RunnerKind {
   if (flag === undefined) return 'auto';
-  if (!isRunnerKind(flag)) throw new UserError(`--runner ${flag}: unknown runner (use ${RUNNER_KINDS.join(', ')})`, 'USAGE');
+  if (!isRunnerKind(flag))
+    throw new UserError(`--runner ${flag}: unknown runner (use ${RUNNER_KINDS.join(', ')})`, 'USAGE');
   return flag;
 }
 
@@ -228,7 +250,9 @@ function cancelOnSignals(): { signal: AbortSignal; exit(): Promise<never>; dispo
       dispose();
       process.stderr.write('build cancelled\n');
       // Let what is queued for the pipes (JSON progress, this line) drain before exiting.
-      await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));
+      await Promise.all(
+        [process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))),
+      );
       process.exit(cancelExitCodes[received ?? 'SIGINT']);
     },
   };

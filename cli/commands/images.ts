@@ -23,7 +23,8 @@ export async function imagesCommand(flags: RootFlags): Promise<void> {
   const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
   const images = (await listImages(store)).sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
   for (const image of images) {
-    for (const name of image.tags) rows.push([...splitName(name), shortId(image.id), formatAge(image.created), formatBytes(image.size)]);
+    for (const name of image.tags)
+      rows.push([...splitName(name), shortId(image.id), formatAge(image.created), formatBytes(image.size)]);
   }
   process.stdout.write(`${formatTable(rows)}\n`);
 }
@@ -56,7 +57,10 @@ export async function inspectCommand(names: string[], flags: RootFlags): Promise
   const views = [];
   for (const name of names) {
     const image = await resolveImage(store, name);
-    const tags = all.filter((entry) => entry.manifest.digest === image.manifestDigest).map((entry) => entry.name).sort();
+    const tags = all
+      .filter((entry) => entry.manifest.digest === image.manifestDigest)
+      .map((entry) => entry.name)
+      .sort();
     views.push(inspectView(image, tags));
   }
   process.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
@@ -67,12 +71,14 @@ export async function historyCommand(name: string, flags: RootFlags & { trunc: b
   const image = await resolveImage(store, name);
   const layers = [...image.layers];
   // History entries that are not empty consume the layers in order.
-  const rows = image.config.history.map((entry) => {
-    const size = entry.empty_layer ? 0 : (layers.shift()?.size ?? 0);
-    const createdBy = entry.created_by ?? '';
-    const shown = flags.trunc && createdBy.length > 45 ? `${createdBy.slice(0, 44)}…` : createdBy;
-    return ['<missing>', formatAge(entry.created), shown, formatBytes(size), entry.comment ?? ''];
-  }).reverse();
+  const rows = image.config.history
+    .map((entry) => {
+      const size = entry.empty_layer ? 0 : (layers.shift()?.size ?? 0);
+      const createdBy = entry.created_by ?? '';
+      const shown = flags.trunc && createdBy.length > 45 ? `${createdBy.slice(0, 44)}…` : createdBy;
+      return ['<missing>', formatAge(entry.created), shown, formatBytes(size), entry.comment ?? ''];
+    })
+    .reverse();
   if (rows[0] !== undefined) rows[0][0] = flags.trunc ? shortId(image.configDigest) : image.configDigest;
   process.stdout.write(`${formatTable([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows])}\n`);
 }
@@ -96,9 +102,17 @@ export async function systemDfCommand(flags: RootFlags): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
   const usage = await diskUsage(store);
   const saved = usage.totalImageSize === 0 ? 0 : Math.round((usage.sharedSize / usage.totalImageSize) * 100);
-  process.stdout.write(`${formatTable([
-    ['TYPE', 'TOTAL', 'SIZE', 'SHARED', 'ON DISK'],
-    ['Images', String(usage.images), formatBytes(usage.totalImageSize), `${formatBytes(usage.sharedSize)} (${saved}%)`, formatBytes(usage.uniqueLayerSize)],
-  ])}\n`);
+  process.stdout.write(
+    `${formatTable([
+      ['TYPE', 'TOTAL', 'SIZE', 'SHARED', 'ON DISK'],
+      [
+        'Images',
+        String(usage.images),
+        formatBytes(usage.totalImageSize),
+        `${formatBytes(usage.sharedSize)} (${saved}%)`,
+        formatBytes(usage.uniqueLayerSize),
+      ],
+    ])}\n`,
+  );
   process.stdout.write(`Layers shared by several images are stored once: ${formatBytes(usage.sharedSize)} saved.\n`);
 }

@@ -4,7 +4,10 @@
  */
 
 /** An action that imports `load()` when the command runs and calls its export `name`. */
-export function lazyAction<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
+export function lazyAction<M, K extends keyof M>(
+  load: () => Promise<M>,
+  name: K,
+): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const action = (await load())[name] as (...actionArgs: unknown[]) => Promise<void> | void;
     await action(...args);

@@ -9,26 +9,57 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const rootOption = () => new Option('--root <dir>', 'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)');
-const insecureOption = () => new Option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; localhost and 127.0.0.1 always are)').argParser(collect).default([]);
+const rootOption = () =>
+  new Option(
+    '--root <dir>',
+    'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)',
+  );
+const insecureOption = () =>
+  new Option(
+    '--insecure-registry <host[:port]>',
+    'allow plain http to this registry (repeatable; localhost and 127.0.0.1 always are)',
+  )
+    .argParser(collect)
+    .default([]);
 const registryModule = () => import('./registry.js');
 
 /** Adds `pull`, `push`, `login` and `logout` to the program. */
 export function registerRegistryCommands(program: Command): void {
-  program.command('pull').description('pull an image from a registry into the store').argument('<name>')
-    .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: linux on this machine\'s architecture)')
-    .addOption(insecureOption()).option('-q, --quiet', 'print only the image name').addOption(rootOption())
+  program
+    .command('pull')
+    .description('pull an image from a registry into the store')
+    .argument('<name>')
+    .option(
+      '--platform <os/arch[/variant]>',
+      "platform to pull from a multi-platform image (default: linux on this machine's architecture)",
+    )
+    .addOption(insecureOption())
+    .option('-q, --quiet', 'print only the image name')
+    .addOption(rootOption())
     .action(lazyAction(registryModule, 'pullCommand'));
-  program.command('push').description('push an image from the store to a registry').argument('<name>')
+  program
+    .command('push')
+    .description('push an image from the store to a registry')
+    .argument('<name>')
     .addOption(new Option('--compression <kind>', 'layer compression').choices(['gzip', 'zstd']).default('gzip'))
     .option('--compression-level <n>', 'compression level (gzip 1-9, default 6; zstd 1-19, default 3)')
     .addOption(new Option('--format <format>', 'manifest format').choices(['oci', 'docker']).default('oci'))
-    .addOption(insecureOption()).option('-q, --quiet', 'print only the pushed digest').addOption(rootOption())
+    .addOption(insecureOption())
+    .option('-q, --quiet', 'print only the pushed digest')
+    .addOption(rootOption())
     .action(lazyAction(registryModule, 'pushCommand'));
-  program.command('login').description('log in to a registry (stores credentials in Docker\'s config.json)').argument('[server]', 'registry', 'docker.io')
-    .option('-u, --username <user>', 'user name').option('-p, --password <password>', 'password (prefer --password-stdin)')
-    .option('--password-stdin', 'read the password from standard input').addOption(insecureOption())
+  program
+    .command('login')
+    .description("log in to a registry (stores credentials in Docker's config.json)")
+    .argument('[server]', 'registry', 'docker.io')
+    .option('-u, --username <user>', 'user name')
+    .option('-p, --password <password>', 'password (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input')
+    .addOption(insecureOption())
     .action(lazyAction(registryModule, 'loginCommand'));
-  program.command('logout').description('forget the credentials of a registry').argument('[server]', 'registry', 'docker.io')
+  program
+    .command('logout')
+    .description('forget the credentials of a registry')
+    .argument('[server]', 'registry', 'docker.io')
     .action(lazyAction(registryModule, 'logoutCommand'));
 }

@@ -5,8 +5,18 @@
  */
 import { UserError } from '../../core/errors.js';
 import {
-  eraseCredentials, familiarName, normalizeRegistryName, parsePlatform, parseReference, pullImage, pushImage,
-  RegistryClient, storeCredentials, type BlobProgress, type Credentials, type LayerCompression,
+  eraseCredentials,
+  familiarName,
+  normalizeRegistryName,
+  parsePlatform,
+  parseReference,
+  pullImage,
+  pushImage,
+  RegistryClient,
+  storeCredentials,
+  type BlobProgress,
+  type Credentials,
+  type LayerCompression,
 } from '../../registry/index.js';
 import { openImageStore, storeRoot } from '../compose.js';
 
@@ -44,7 +54,11 @@ export async function pullCommand(name: string, flags: CommonFlags & { platform?
 export async function pushCommand(name: string, flags: PushFlags): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
   const level = flags.compressionLevel === undefined ? undefined : Number(flags.compressionLevel);
-  if (level !== undefined && !Number.isInteger(level)) throw new UserError(`--compression-level must be an integer, not ${JSON.stringify(flags.compressionLevel)}`, 'USAGE');
+  if (level !== undefined && !Number.isInteger(level))
+    throw new UserError(
+      `--compression-level must be an integer, not ${JSON.stringify(flags.compressionLevel)}`,
+      'USAGE',
+    );
   const result = await pushImage(store, name, {
     insecureRegistries: flags.insecureRegistry,
     compression: flags.compression,
@@ -56,7 +70,9 @@ export async function pushCommand(name: string, flags: PushFlags): Promise<void>
     process.stdout.write(`${result.digest}\n`);
     return;
   }
-  const counts = `${result.uploaded} uploaded, ${result.mounted} mounted, ${result.existing} already there, ${result.compressed} layers compressed`;
+  const counts =
+    `${result.uploaded} uploaded, ${result.mounted} mounted, ${result.existing} already there, ` +
+    `${result.compressed} layers compressed`;
   process.stderr.write(`${counts}\n`);
   process.stdout.write(`${familiarName(parseReference(result.name))}: digest: ${result.digest}\n`);
 }
@@ -70,10 +86,14 @@ export async function loginCommand(server: string, flags: LoginFlags): Promise<v
     password = (await readStdin()).replace(/\r?\n$/, '');
   }
   if (!password) throw new UserError('login: give a password with --password-stdin (or -p)', 'USAGE');
-  if (flags.password !== undefined) process.stderr.write('WARNING! Using --password via the command line is insecure. Use --password-stdin.\n');
+  if (flags.password !== undefined)
+    process.stderr.write('WARNING! Using --password via the command line is insecure. Use --password-stdin.\n');
   const credentials: Credentials = { username: flags.username, password };
   // Verify before storing, as `docker login` does: a typo must not be saved.
-  const client = new RegistryClient(registry, { insecureRegistries: flags.insecureRegistry, credentials: async () => credentials });
+  const client = new RegistryClient(registry, {
+    insecureRegistries: flags.insecureRegistry,
+    credentials: async () => credentials,
+  });
   try {
     await client.ping();
   } finally {
@@ -99,7 +119,12 @@ async function readStdin(): Promise<string> {
 function progressPrinter(): (progress: BlobProgress) => void {
   const last = new Map<string, string>();
   const words: Record<BlobProgress['phase'], string> = {
-    exists: 'Already exists', downloading: 'Downloading', compressing: 'Compressed', uploading: 'Pushing', mounted: 'Mounted from another repository', done: 'Done',
+    exists: 'Already exists',
+    downloading: 'Downloading',
+    compressing: 'Compressed',
+    uploading: 'Pushing',
+    mounted: 'Mounted from another repository',
+    done: 'Done',
   };
   return (progress) => {
     if (last.get(progress.digest) === progress.phase) return;

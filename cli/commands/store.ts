@@ -4,7 +4,13 @@
  */
 import { StoreError, UserError } from '../../core/errors.js';
 import { parseGoDuration } from '../../builder/parse/duration.js';
-import { checkCacheRecords, listCacheRecords, removeCacheRecord, removeRecordTemps, type StoredRecord } from '../../cache/cache-store.js';
+import {
+  checkCacheRecords,
+  listCacheRecords,
+  removeCacheRecord,
+  removeRecordTemps,
+  type StoredRecord,
+} from '../../cache/cache-store.js';
 import type { StoreProblem } from '../../store/fsck.js';
 import { collectGarbage, type GcResult } from '../../store/gc.js';
 import { loadManifest, type ImageStore } from '../../store/images.js';
@@ -26,14 +32,27 @@ export async function fsckCommand(flags: RootFlags & { repair?: boolean }): Prom
   // fsck's checker is imported here, not at the top: `tzbuild build` imports this module for its GC.
   const { checkStore } = await import('../../store/fsck.js');
   const storeProblems = await checkStore(store, { repair });
-  const corrupt = new Set(storeProblems.filter((problem) => problem.kind === 'corrupt-blob').map((problem) => problem.subject));
-  const problems: StoreProblem[] = [...storeProblems, ...(await checkCacheRecords(store.root, store.content, repair, corrupt))];
+  const corrupt = new Set(
+    storeProblems.filter((problem) => problem.kind === 'corrupt-blob').map((problem) => problem.subject),
+  );
+  const problems: StoreProblem[] = [
+    ...storeProblems,
+    ...(await checkCacheRecords(store.root, store.content, repair, corrupt)),
+  ];
   for (const problem of problems) {
-    process.stdout.write(`${problem.kind} ${problem.subject}: ${problem.detail}${problem.repaired ? ' (removed)' : ''}\n`);
+    process.stdout.write(
+      `${problem.kind} ${problem.subject}: ${problem.detail}${problem.repaired ? ' (removed)' : ''}\n`,
+    );
   }
   const left = problems.filter((problem) => !problem.repaired).length;
-  process.stdout.write(`fsck: ${problems.length} problem${problems.length === 1 ? '' : 's'} found, ${problems.length - left} repaired\n`);
-  if (left > 0) throw new StoreError(`the store has ${left} problem${left === 1 ? '' : 's'} (run tzbuild system fsck --repair)`, 'FSCK_PROBLEMS');
+  process.stdout.write(
+    `fsck: ${problems.length} problem${problems.length === 1 ? '' : 's'} found, ${problems.length - left} repaired\n`,
+  );
+  if (left > 0)
+    throw new StoreError(
+      `the store has ${left} problem${left === 1 ? '' : 's'} (run tzbuild system fsck --repair)`,
+      'FSCK_PROBLEMS',
+    );
 }
 
 export async function pruneCommand(flags: RootFlags): Promise<void> {
@@ -53,7 +72,9 @@ export interface CachePruneOptions {
   all?: boolean;
 }
 
-export async function builderPruneCommand(flags: RootFlags & { keepStorage?: string; filter: string[]; all?: boolean }): Promise<void> {
+export async function builderPruneCommand(
+  flags: RootFlags & { keepStorage?: string; filter: string[]; all?: boolean },
+): Promise<void> {
   const options: CachePruneOptions = {
     ...(flags.keepStorage === undefined ? {} : { keepStorage: parseSize(flags.keepStorage) }),
     ...parseFilters(flags.filter),
@@ -69,7 +90,11 @@ export async function builderPruneCommand(flags: RootFlags & { keepStorage?: str
  * `config.json`) sets a size, prunes the cache down to it, least recently used first. Skips
  * silently when another GC is running (the last build to finish will do it).
  */
-export async function gcAfterBuild(root: string, env: NodeJS.ProcessEnv = process.env, limit?: number): Promise<GcResult | undefined> {
+export async function gcAfterBuild(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  limit?: number,
+): Promise<GcResult | undefined> {
   limit ??= await configuredKeep(root, env);
   if (limit === undefined) return undefined;
   const store = await openStore(root, { recover: false });
@@ -77,7 +102,11 @@ export async function gcAfterBuild(root: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** Removes cache records by the options, then what only they kept. */
-async function pruneCache(store: OpenedStore, options: CachePruneOptions, noWait = false): Promise<{ removed: number; result: GcResult | undefined }> {
+async function pruneCache(
+  store: OpenedStore,
+  options: CachePruneOptions,
+  noWait = false,
+): Promise<{ removed: number; result: GcResult | undefined }> {
   const records = await listCacheRecords(store.root);
   const tagged = await taggedLayers(store);
   const leased = (await readLiveLeases(store.root, { excludeSelf: true })).records;
@@ -92,7 +121,13 @@ async function pruneCache(store: OpenedStore, options: CachePruneOptions, noWait
  * `unusedForMs`; without `all`, only ones whose layer no tagged image uses (the others free
  * nothing); with `keepStorage`, least recently used first until the cache's unique layers fit.
  */
-export function planCachePrune(records: StoredRecord[], tagged: Set<string>, leased: Set<string>, options: CachePruneOptions, now: number): Set<string> {
+export function planCachePrune(
+  records: StoredRecord[],
+  tagged: Set<string>,
+  leased: Set<string>,
+  options: CachePruneOptions,
+  now: number,
+): Set<string> {
   const users = new Map<string, number>();
   const sizes = new Map<string, number>();
   for (const { record } of records) {
@@ -140,7 +175,10 @@ function printResult(result: GcResult | undefined, records: number): void {
     return;
   }
   const { blobsRemoved, snapshotsRemoved, bytesFreed } = result;
-  process.stdout.write(`Deleted ${records} cache record${records === 1 ? '' : 's'}, ${blobsRemoved.length} blob${blobsRemoved.length === 1 ? '' : 's'}, ${snapshotsRemoved} snapshot${snapshotsRemoved === 1 ? '' : 's'}\n`);
+  process.stdout.write(
+    `Deleted ${records} cache record${records === 1 ? '' : 's'}, ${blobsRemoved.length} ` +
+      `blob${blobsRemoved.length === 1 ? '' : 's'}, ${snapshotsRemoved} snapshot${snapshotsRemoved === 1 ? '' : 's'}\n`,
+  );
   process.stdout.write(`Total reclaimed space: ${formatBytes(bytesFreed)}\n`);
 }
 
@@ -157,5 +195,3 @@ function parseFilters(filters: string[]): { unusedForMs?: number } {
   }
   return result;
 }
-
-

@@ -25,11 +25,18 @@ export interface SinkOptions {
 }
 
 export function createProgressSink(options: SinkOptions): ProgressSink {
-  const logs = options.mode === 'plain' || options.mode === 'tty' ? new StepLogs(newBuildLogDir(path.join(storeLayout(options.storeRoot).tmp, 'logs'))) : undefined;
+  const logs =
+    options.mode === 'plain' || options.mode === 'tty'
+      ? new StepLogs(newBuildLogDir(path.join(storeLayout(options.storeRoot).tmp, 'logs')))
+      : undefined;
   const display = displaySink(options, logs);
-  const extras = [logs, options.metadataFile === undefined ? undefined : new MetadataSink(options.metadataFile)].filter((sink) => sink !== undefined);
+  const extras = [logs, options.metadataFile === undefined ? undefined : new MetadataSink(options.metadataFile)].filter(
+    (sink) => sink !== undefined,
+  );
   // Logs go first, so a failed step's log path exists when the display prints it.
-  return extras.length === 0 ? display : new TeeSink([...(logs ? [logs] : []), display, ...extras.filter((sink) => sink !== logs)]);
+  return extras.length === 0
+    ? display
+    : new TeeSink([...(logs ? [logs] : []), display, ...extras.filter((sink) => sink !== logs)]);
 }
 
 function displaySink(options: SinkOptions, logs: StepLogs | undefined): ProgressSink {
@@ -39,7 +46,11 @@ function displaySink(options: SinkOptions, logs: StepLogs | undefined): Progress
     case 'json':
       return new JsonSink((line) => options.stdout.write(line));
     case 'tty':
-      return new TtySink({ stream: options.stderr, ...(logs ? { logs } : {}), fallback: (write) => new PlainSink(write, logs) });
+      return new TtySink({
+        stream: options.stderr,
+        ...(logs ? { logs } : {}),
+        fallback: (write) => new PlainSink(write, logs),
+      });
     case 'plain':
       return new PlainSink((text) => options.stderr.write(text), logs);
   }

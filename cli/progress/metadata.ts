@@ -68,7 +68,9 @@ export class MetadataSink implements ProgressSink {
       await writeFile(temp, `${JSON.stringify(this.metadata, null, 2)}\n`);
       await rename(temp, this.file);
     } catch (error) {
-      throw new UserError(`cannot write --metadata-file ${this.file}: ${(error as Error).message}`, 'METADATA_FILE', { cause: error });
+      throw new UserError(`cannot write --metadata-file ${this.file}: ${(error as Error).message}`, 'METADATA_FILE', {
+        cause: error,
+      });
     }
   }
 

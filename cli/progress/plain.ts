@@ -38,18 +38,22 @@ export class PlainSink implements ProgressSink {
         return `${this.tag(event.stepId)} cache miss: ${event.reason}`;
       case 'step.output':
         return `${this.tag(event.stepId)} | ${event.line}`;
-      case 'step.done':
+      case 'step.done': {
         // FROM steps only mark the base as ready; their start line already said which base.
         if (event.stepId.endsWith('.0')) return undefined;
-        return `${this.tag(event.stepId)} DONE ${formatDuration(event.durationMs)}${event.layerSize === undefined ? '' : ` (layer ${formatBytes(event.layerSize)})`}`;
+        const layer = event.layerSize === undefined ? '' : ` (layer ${formatBytes(event.layerSize)})`;
+        return `${this.tag(event.stepId)} DONE ${formatDuration(event.durationMs)}${layer}`;
+      }
       case 'step.failed':
         return this.failed(event.stepId, event.message);
-      case 'build.done':
+      case 'build.done': {
+        const saved = this.savedMs > 0 ? `, cache saved ${formatDuration(this.savedMs)}` : '';
         return [
-          `${event.cached} cached, ${event.ran} run${this.savedMs > 0 ? `, cache saved ${formatDuration(this.savedMs)}` : ''}`,
+          `${event.cached} cached, ${event.ran} run${saved}`,
           `image ${event.imageId}`,
           ...event.tags.map((tag) => `tagged ${tag}`),
         ].join('\n');
+      }
     }
   }
 

@@ -59,7 +59,12 @@ export class TtySink implements ProgressSink {
 
   private staticFrame(): string {
     const logs = this.options.logs;
-    return renderStaticFrame(this.state, this.options.stream.columns || 80, Date.now(), logs ? (stepId) => logs.pathOf(stepId) : undefined);
+    return renderStaticFrame(
+      this.state,
+      this.options.stream.columns || 80,
+      Date.now(),
+      logs ? (stepId) => logs.pathOf(stepId) : undefined,
+    );
   }
 
   private async load(): Promise<void> {

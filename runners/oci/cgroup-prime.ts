@@ -36,7 +36,9 @@ export function primeTarget(cgroupFile: string, mounts: readonly MountEntry[]): 
   const v1 = memberships.filter((entry) => entry.controllers.length > 0);
   for (const mount of mounts) {
     const candidates = mount.type === 'cgroup' ? v1 : mount.type === 'cgroup2' && v1.length === 0 ? memberships : [];
-    const member = candidates.find((entry) => mount.type === 'cgroup2' || entry.controllers.every((name) => mount.superOptions.includes(name)));
+    const member = candidates.find(
+      (entry) => mount.type === 'cgroup2' || entry.controllers.every((name) => mount.superOptions.includes(name)),
+    );
     const inside = member && relativeTo(mount.root, member.cgroup);
     if (inside !== undefined) return path.join(mount.point, inside, 'cgroup.procs');
   }

@@ -18,13 +18,18 @@ interface RuncState {
 
 /** The state in `file`, or undefined when it is missing or not runc's. */
 async function readRuncState(file: string): Promise<RuncState | undefined> {
-  const state = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Partial<RuncState>, () => undefined);
+  const state = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as Partial<RuncState>,
+    () => undefined,
+  );
   return typeof state?.id === 'string' ? (state as RuncState) : undefined;
 }
 
 /** The container's own leaf cgroups: never anything else a damaged file might name. */
 function containerCgroups(state: RuncState): string[] {
-  return Object.values(state.cgroup_paths ?? {}).filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === state.id);
+  return Object.values(state.cgroup_paths ?? {}).filter(
+    (dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === state.id,
+  );
 }
 
 /** What recovery and the runner need of a container either runtime left: its init (pid and start time) and cgroups. */
@@ -53,7 +58,10 @@ export async function readContainerRecord(file: string): Promise<ContainerRecord
 }
 
 async function readCrunStatus(file: string, id: string): Promise<ContainerRecord | undefined> {
-  const status = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
+  const status = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as Record<string, unknown>,
+    () => undefined,
+  );
   const cgroupPath = status?.['cgroup-path'];
   if (typeof cgroupPath !== 'string' || path.posix.basename(cgroupPath) !== id) return undefined;
   const pid = status?.pid;
@@ -67,7 +75,9 @@ async function readCrunStatus(file: string, id: string): Promise<ContainerRecord
 
 /** Where the cgroup hierarchies are mounted. */
 function cgroupHierarchies(): string[] {
-  return cgroupMounts().filter((mount) => mount.point.startsWith('/sys/fs/cgroup')).map((mount) => mount.point);
+  return cgroupMounts()
+    .filter((mount) => mount.point.startsWith('/sys/fs/cgroup'))
+    .map((mount) => mount.point);
 }
 
 /**
@@ -78,7 +88,10 @@ export async function removeCgroups(dirs: readonly string[], waitMs = 0): Promis
   const deadline = Date.now() + waitMs;
   const remove = async (dir: string): Promise<boolean> => {
     for (;;) {
-      const code = await rmdir(dir).then(() => undefined, (error: NodeJS.ErrnoException) => error.code);
+      const code = await rmdir(dir).then(
+        () => undefined,
+        (error: NodeJS.ErrnoException) => error.code,
+      );
       if (code === undefined || code === 'ENOENT') return true;
       if (code !== 'EBUSY' || Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -107,9 +107,13 @@ export class OciRuntimeRunner implements Runner {
 
   private checkHost(): string {
     if (!canMountAsRoot()) {
-      throw new UserError(`the ${this.name} runner needs Linux and root, or tzbuild's rootless mode (it mounts overlayfs)`, 'RUNNER_UNAVAILABLE');
+      throw new UserError(
+        `the ${this.name} runner needs Linux and root, or tzbuild's rootless mode (it mounts overlayfs)`,
+        'RUNNER_UNAVAILABLE',
+      );
     }
-    if (!this.binary) throw new UserError(`${this.name} is not installed (apt-get install ${this.name})`, 'RUNNER_UNAVAILABLE');
+    if (!this.binary)
+      throw new UserError(`${this.name} is not installed (apt-get install ${this.name})`, 'RUNNER_UNAVAILABLE');
     return this.binary;
   }
 
@@ -153,11 +157,13 @@ export class OciRuntimeRunner implements Runner {
     if (report.runtimeFailed !== undefined) {
       const message = gate.discard();
       const failure = execFailureResult(message, spec.args[0] ?? '');
-      if (!failure) throw setupError(`${this.name} failed: ${lastLine(message) || `exit status ${report.runtimeFailed}`}`);
+      if (!failure)
+        throw setupError(`${this.name} failed: ${lastLine(message) || `exit status ${report.runtimeFailed}`}`);
       spec.onOutput?.('stderr', Buffer.from(`${failure.message}\n`));
       return failure.result;
     }
-    if (report.signal) return { exitCode: 128 + (os.constants.signals[report.signal as NodeJS.Signals] ?? 0), signal: report.signal };
+    if (report.signal)
+      return { exitCode: 128 + (os.constants.signals[report.signal as NodeJS.Signals] ?? 0), signal: report.signal };
     if (report.exitCode !== undefined) return { exitCode: report.exitCode };
     gate.release();
     const why = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode ?? 'unknown'}`;
@@ -178,7 +184,17 @@ class Container {
   /** argv of `RUNTIME run --detach` for this container (run inside the supervisor's namespace). */
   runArgs(): string[] {
     const { scratch } = this;
-    return [this.binary, ...runtimeGlobalArgs(scratch.state), 'run', '--detach', '--pid-file', scratch.pidFile, '--bundle', scratch.bundle, this.id];
+    return [
+      this.binary,
+      ...runtimeGlobalArgs(scratch.state),
+      'run',
+      '--detach',
+      '--pid-file',
+      scratch.pidFile,
+      '--bundle',
+      scratch.bundle,
+      this.id,
+    ];
   }
 
   /** SIGKILL to the container's init: the kernel then kills the whole pid namespace. */
@@ -220,7 +236,10 @@ class Container {
   }
 
   private async call(args: string[]) {
-    const [file = this.binary, ...rest] = ociCommand([this.binary, ...runtimeGlobalArgs(this.scratch.state), ...args], this.hideCgroup2);
+    const [file = this.binary, ...rest] = ociCommand(
+      [this.binary, ...runtimeGlobalArgs(this.scratch.state), ...args],
+      this.hideCgroup2,
+    );
     return await runQuiet(file, rest);
   }
 }
@@ -229,28 +248,48 @@ class Container {
 function spawnSupervisor(container: Container, spec: RunSpec) {
   const { sandbox } = container.scratch;
   const supervisorArgs = supervisorArgv({
-    cwd: stepCwd(spec.cwd), uid: spec.uid, gid: spec.gid, pidFile: container.scratch.pidFile, runtime: container.runArgs(),
+    cwd: stepCwd(spec.cwd),
+    uid: spec.uid,
+    gid: spec.gid,
+    pidFile: container.scratch.pidFile,
+    runtime: container.runArgs(),
   });
   // The sh prelude only for --mount views; else the supervisor does the pdeathsig, the unshare and
   // the overlay mount itself. Either way: if we die, the supervisor dies (pdeathsig) and its
   // namespace, with the overlay, goes.
   const prelude = sandbox.mounts.views.length > 0;
   const [file, ...args] = prelude
-    ? ['setpriv', '--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', helperFile('oci-prelude.sh'), ...supervisorArgs]
+    ? [
+        'setpriv',
+        '--pdeathsig',
+        'KILL',
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        helperFile('oci-prelude.sh'),
+        ...supervisorArgs,
+      ]
     : ['perl', helperFile('oci-supervisor.pl'), ...supervisorArgs];
-  return startStepProcess(file!, args, stepHelperEnv({
-    helpers: helperDir(),
-    arch: os.machine(),
-    layers: sandbox.mountFrom,
-    lower: sandbox.lowerdirOption,
-    upper: path.resolve(spec.upperdir),
-    work: path.resolve(spec.workdir),
-    overlayOptions: overlayFeatureOptions(),
-    merged: sandbox.merged,
-    hideCgroup2: container.hideCgroup2,
-    cgroupPrime: container.cgroupPrime,
-    mountViews: sandbox.mounts.views,
-  }));
+  return startStepProcess(
+    file!,
+    args,
+    stepHelperEnv({
+      helpers: helperDir(),
+      arch: os.machine(),
+      layers: sandbox.mountFrom,
+      lower: sandbox.lowerdirOption,
+      upper: path.resolve(spec.upperdir),
+      work: path.resolve(spec.workdir),
+      overlayOptions: overlayFeatureOptions(),
+      merged: sandbox.merged,
+      hideCgroup2: container.hideCgroup2,
+      cgroupPrime: container.cgroupPrime,
+      mountViews: sandbox.mounts.views,
+    }),
+  );
 }
 
 function setupError(detail: string): UserError {

@@ -10,7 +10,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSpec } from '../../core/ports.js';
-import { createSandboxDir, removeSandboxDir, rmdirIfPresent, unlinkIfPresent, type SandboxDir } from '../sandbox-dir.js';
+import {
+  createSandboxDir,
+  removeSandboxDir,
+  rmdirIfPresent,
+  unlinkIfPresent,
+  type SandboxDir,
+} from '../sandbox-dir.js';
 import { inUserNamespace } from '../../sys/userns.js';
 import { buildOciSpec, EXTRA_MOUNTPOINTS, type OciSpecOptions } from './oci-spec.js';
 
@@ -45,7 +51,11 @@ export async function createOciScratch(tmpRoot: string, spec: RunSpec, options: 
     const scratch: OciScratch = { ...partial, pidFile: path.join(root, 'step.pid'), mountpoints, sandbox };
     const etcDir = hasInitEtc(sandbox) ? sandbox.etc : undefined;
     const paths = { rootfs: sandbox.merged, etcDir, stepMounts: sandbox.mounts.mounts };
-    const config = buildOciSpec(spec, paths, { ...options, maxOpenFiles: kernelMaxOpenFiles(), rootless: inUserNamespace() });
+    const config = buildOciSpec(spec, paths, {
+      ...options,
+      maxOpenFiles: kernelMaxOpenFiles(),
+      rootless: inUserNamespace(),
+    });
     writeFileSync(path.join(scratch.bundle, 'config.json'), JSON.stringify(config));
     return scratch;
   } catch (error) {

@@ -135,14 +135,24 @@ function namespaces(network: 'host' | 'none'): { type: string }[] {
 function systemMounts(options: Pick<OciSpecOptions, 'network' | 'rootless'>): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
     {
       destination: '/dev/pts',
       type: 'devpts',
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     sysMount(options),
   ];
@@ -155,7 +165,12 @@ function systemMounts(options: Pick<OciSpecOptions, 'network' | 'rootless'>): Oc
  */
 function sysMount(options: Pick<OciSpecOptions, 'network' | 'rootless'>): OciMount {
   if (options.rootless === true && options.network === 'host') {
-    return { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'rprivate', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    return {
+      destination: '/sys',
+      type: 'bind',
+      source: '/sys',
+      options: ['rbind', 'rprivate', 'nosuid', 'noexec', 'nodev', 'ro'],
+    };
   }
   return { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
 }
@@ -173,6 +188,12 @@ function etcMounts(etcDir: string | undefined): OciMount[] {
 
 /** A RUN --mount as a spec mount: binds stay private to the step, read-only ones are remounted so. */
 function stepMount(mount: PreparedMount): OciMount {
-  if (mount.type === 'tmpfs') return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: [...mount.options] };
-  return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', 'rprivate', ...(mount.readonly ? ['ro'] : [])] };
+  if (mount.type === 'tmpfs')
+    return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: [...mount.options] };
+  return {
+    destination: mount.target,
+    type: 'bind',
+    source: mount.source,
+    options: ['rbind', 'rprivate', ...(mount.readonly ? ['ro'] : [])],
+  };
 }

@@ -40,7 +40,11 @@ async function stateFiles(dir: string, depth = 4): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const found: string[] = [];
   for (const entry of entries) {
-    if (entry.isFile() && (entry.name === 'state.json' || entry.name === 'status') && path.basename(path.dirname(dir)) === 'state') {
+    if (
+      entry.isFile() &&
+      (entry.name === 'state.json' || entry.name === 'status') &&
+      path.basename(path.dirname(dir)) === 'state'
+    ) {
       found.push(path.join(dir, entry.name));
     } else if (entry.isDirectory()) {
       found.push(...(await stateFiles(path.join(dir, entry.name), depth - 1)));

@@ -29,7 +29,10 @@ export function runtimeGlobalArgs(stateDir: string): string[] {
  * own) even with its cgroup manager disabled; runc copes. With that one mount hidden (in a
  * private mount namespace, see ociCommand) crun sees a plain cgroup v1 host and manages it.
  */
-export function hiddenCgroup2(kind: OciRuntimeKind, mounts: readonly MountEntry[] = cgroupMounts()): string | undefined {
+export function hiddenCgroup2(
+  kind: OciRuntimeKind,
+  mounts: readonly MountEntry[] = cgroupMounts(),
+): string | undefined {
   if (kind !== 'crun') return undefined;
   const unified = mounts.find((mount) => mount.type === 'cgroup2' && mount.point === HYBRID_CGROUP2);
   if (!unified || !mounts.some((mount) => mount.type === 'cgroup')) return undefined;
@@ -46,7 +49,17 @@ const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
  */
 export function ociCommand(argv: string[], hideCgroup2: string | undefined): string[] {
   if (hideCgroup2 === undefined) return argv;
-  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', helperFile('hide-mount.sh'), hideCgroup2, ...argv];
+  return [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/sh',
+    helperFile('hide-mount.sh'),
+    hideCgroup2,
+    ...argv,
+  ];
 }
 
 /** A file's text; '' when it cannot be read. */

@@ -10,7 +10,14 @@ import ts from 'typescript';
 
 /** Top-level folders, lowest first; folders on one line have one rank and may not import each other. */
 export const layers: readonly (readonly string[])[] = [
-  ['core'], ['sys'], ['layers'], ['store'], ['archive', 'registry'], ['cache', 'runners'], ['builder'], ['cli'],
+  ['core'],
+  ['sys'],
+  ['layers'],
+  ['store'],
+  ['archive', 'registry'],
+  ['cache', 'runners'],
+  ['builder'],
+  ['cli'],
 ];
 
 /**
@@ -29,11 +36,12 @@ export interface Source {
 
 /** Every source module under the layer folders. */
 export function readSources(root: string): Source[] {
-  const walk = (dir: string): string[] => readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
-    const rel = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) return walk(rel);
-    return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [rel] : [];
-  });
+  const walk = (dir: string): string[] =>
+    readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) return walk(rel);
+      return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [rel] : [];
+    });
   return [...rankOf.keys()].flatMap(walk).map((file) => ({ file, text: readFileSync(path.join(root, file), 'utf8') }));
 }
 
@@ -69,7 +77,9 @@ export function portImplementations(sources: readonly Source[]): Map<string, str
     const parsed = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
     parsed.forEachChild((node) => {
       if (!ts.isClassDeclaration(node) || node.name === undefined) return;
-      const implemented = (node.heritageClauses ?? []).flatMap((clause) => clause.types.map((type) => type.expression.getText(parsed)));
+      const implemented = (node.heritageClauses ?? []).flatMap((clause) =>
+        clause.types.map((type) => type.expression.getText(parsed)),
+      );
       if (implemented.some((name) => portNames.has(name))) classes.set(node.name.text, file);
     });
   }
@@ -89,7 +99,15 @@ export function constructionViolations(sources: readonly Source[]): string[] {
       }
       node.forEachChild(visit);
     };
-    visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS));
+    visit(
+      ts.createSourceFile(
+        file,
+        text,
+        ts.ScriptTarget.Latest,
+        true,
+        file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+      ),
+    );
   }
   return violations;
 }

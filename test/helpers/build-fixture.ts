@@ -56,8 +56,7 @@ export async function writeContext(files: Record<string, ContextFile>): Promise<
     else if (typeof spec === 'string' || Buffer.isBuffer(spec)) {
       await writeFile(full, spec);
       await chmod(full, 0o644);
-    }
-    else {
+    } else {
       await writeFile(full, spec.content);
       // Explicit chmod: writeFile's mode is filtered by the umask.
       await chmod(full, spec.mode ?? 0o644);
@@ -79,7 +78,12 @@ export async function buildOk(store: string, args: string[], options: CliOptions
 }
 
 /** Writes a context holding `dockerfile` (plus `files`) and builds it as `tag`. */
-export async function buildDockerfile(store: string, tag: string, dockerfile: string, files: Record<string, ContextFile> = {}): Promise<string> {
+export async function buildDockerfile(
+  store: string,
+  tag: string,
+  dockerfile: string,
+  files: Record<string, ContextFile> = {},
+): Promise<string> {
   const context = await writeContext({ Dockerfile: dockerfile, ...files });
   await buildOk(store, ['-t', tag, context]);
   return context;
@@ -88,7 +92,8 @@ export async function buildDockerfile(store: string, tag: string, dockerfile: st
 /** Runs a non-build CLI command (`['inspect', 'x:1']`) against `store`, expects success; returns stdout. */
 export async function cli(store: string, args: string[]): Promise<string> {
   const result = await runTzbuild([...args, '--root', store]);
-  if (result.exitCode !== 0) throw new Error(`tzbuild ${args.join(' ')} failed (exit ${result.exitCode}):\n${result.stderr}`);
+  if (result.exitCode !== 0)
+    throw new Error(`tzbuild ${args.join(' ')} failed (exit ${result.exitCode}):\n${result.stderr}`);
   return result.stdout;
 }
 
@@ -144,9 +149,16 @@ export async function pathInfo(rootfs: string, imagePath: string): Promise<PathI
   const stat = await lstat(full).catch(() => undefined);
   if (stat === undefined) return undefined;
   const type = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
-  const content = type === 'file' ? await readFile(full, 'utf8') : type === 'symlink' ? await readlink(full) : undefined;
+  const content =
+    type === 'file' ? await readFile(full, 'utf8') : type === 'symlink' ? await readlink(full) : undefined;
   return {
-    type, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: Math.floor(stat.mtimeMs / 1000), ino: stat.ino, nlink: stat.nlink,
+    type,
+    mode: stat.mode & 0o7777,
+    uid: stat.uid,
+    gid: stat.gid,
+    mtime: Math.floor(stat.mtimeMs / 1000),
+    ino: stat.ino,
+    nlink: stat.nlink,
     ...(content === undefined ? {} : { content }),
   };
 }
@@ -179,5 +191,8 @@ export async function layerNames(store: string, tag: string, index = -1): Promis
   const layer = (await manifestOf(store, tag)).layers.at(index);
   if (layer === undefined) throw new Error(`${tag} has no layer ${index}`);
   const { stdout } = await execa('tar', ['-tf', blobPath(store, layer.digest)]);
-  return stdout.split('\n').filter(Boolean).map((name) => name.replace(/^\.\//, '').replace(/\/$/, ''));
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((name) => name.replace(/^\.\//, '').replace(/\/$/, ''));
 }

@@ -5,7 +5,19 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { chmod, chown, copyFile, lutimes, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lutimes,
+  mkdir,
+  readdir,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -33,7 +45,8 @@ const GROUP = ['root:x:0:', 'app:x:1000:', 'nogroup:x:65534:'].join('\n');
 /** Installs busybox-static with apt-get when the binary is missing; returns its path. */
 export async function ensureBusybox(): Promise<string> {
   if (existsSync(BUSYBOX_BINARY)) return BUSYBOX_BINARY;
-  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { reject: false });
+  const install = () =>
+    execa('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { reject: false });
   if ((await install()).exitCode !== 0) {
     await execa('apt-get', ['update']);
     await execa('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static']);
@@ -95,7 +108,9 @@ async function writeDockerArchive(file: string, tag: string): Promise<string> {
   const layerHex = layer.diffId.slice('sha256:'.length);
   const config = JSON.stringify(imageConfig(layer.diffId));
   const configHex = createHash('sha256').update(config).digest('hex');
-  const manifest = JSON.stringify([{ Config: `${configHex}.json`, RepoTags: [tag], Layers: [`${layerHex}/layer.tar`] }]);
+  const manifest = JSON.stringify([
+    { Config: `${configHex}.json`, RepoTags: [tag], Layers: [`${layerHex}/layer.tar`] },
+  ]);
   const [repo = tag, version = 'latest'] = splitTag(tag);
   const pack = tarStream.pack();
   const done = pipeline(pack, createWriteStream(file));
@@ -124,7 +139,14 @@ function imageConfig(diffId: string): object {
 
 /** Node's arch names → the OCI/Go names images use. */
 function dockerArchitecture(): string {
-  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+  const names: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+  };
   return names[process.arch] ?? process.arch;
 }
 
@@ -150,7 +172,11 @@ async function writeLayerTar(dir: string, file: string): Promise<string> {
   return file;
 }
 
-async function addFileEntry(pack: tarStream.Pack, header: Partial<tarStream.Header> & { name: string }, source: string): Promise<void> {
+async function addFileEntry(
+  pack: tarStream.Pack,
+  header: Partial<tarStream.Header> & { name: string },
+  source: string,
+): Promise<void> {
   const entry = pack.entry(header);
   await pipeline(createReadStream(source), entry);
 }

@@ -42,7 +42,11 @@ export async function runTzbuild(args: readonly string[], options: CliOptions = 
 }
 
 /** Runs a Node script the way `runTzbuild` runs the CLI (same options, same result shape). */
-export async function runNodeScript(script: string, args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+export async function runNodeScript(
+  script: string,
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
   const result = await execa(process.execPath, [script, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { NO_COLOR: '1', ...options.env },

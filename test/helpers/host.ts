@@ -34,7 +34,9 @@ async function probeOverlay(): Promise<string | undefined> {
     for (const sub of ['l', 'u', 'w', 'm']) await mkdir(path.join(dir, sub));
     const options = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w`;
     const script = `mount -t overlay overlay -o "${options}" "${dir}/m"`;
-    const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false });
+    const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      reject: false,
+    });
     return result.exitCode === 0 ? undefined : `cannot mount overlayfs: ${result.stderr.trim()}`;
   } finally {
     await rm(dir, { recursive: true, force: true });

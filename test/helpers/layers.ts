@@ -30,7 +30,20 @@ export async function tempStore(): Promise<ImageStore & { root: string }> {
 
 /** A tar header with defaults, for hand-made (including hostile) archives. */
 export function header(name: string, overrides: Partial<TarHeader> = {}): TarHeader {
-  return { name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, xattrs: {}, ...overrides };
+  return {
+    name,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 1_700_000_000,
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+    xattrs: {},
+    ...overrides,
+  };
 }
 
 /** Builds raw tar bytes from headers and optional bodies (no validation, on purpose). */

@@ -49,7 +49,9 @@ export async function overlayDirsInUse(upperdir: string, workdir: string): Promi
     await Promise.all([mkdir(path.join(dir, 'lower')), mkdir(path.join(dir, 'merged'))]);
     const options = `lowerdir=${dir}/lower,upperdir=${upperdir},workdir=${workdir},index=on`;
     const script = `mount -t overlay overlay -o "${options}" "${dir}/merged"`;
-    const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false });
+    const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      reject: false,
+    });
     if (result.exitCode === 0) return false;
     if (/in-use|already mounted|busy/i.test(result.stderr)) return true;
     throw new Error(`overlay probe failed: ${result.stderr}`);

@@ -10,3 +10,6 @@ export const testCacheDir = path.join(repoRoot, '.tzbuild-test');
 
 /** The read-only conformance corpus shared by all engineers. */
 export const conformanceDir = path.resolve(repoRoot, '../shared/conformance');
+
+/** Small real files the tests use (fake credential helpers, a test CLI). */
+export const fixturesDir = path.join(repoRoot, 'test/helpers/fixtures');

@@ -28,8 +28,14 @@ export function BuildView({ state, now, columns, rows, final, logPathOf }: Build
   const finished = state.finished.map((id) => state.steps[id]).filter((step) => step !== undefined);
   return (
     <>
-      <Static items={finished}>{(step) => <FinishedStep key={step.stepId} step={step} width={columns} logPath={logPathOf?.(step.stepId)} />}</Static>
-      {final ? <Summary state={state} now={now} logPathOf={logPathOf} /> : <Live state={state} now={now} columns={columns} rows={rows} />}
+      <Static items={finished}>
+        {(step) => <FinishedStep key={step.stepId} step={step} width={columns} logPath={logPathOf?.(step.stepId)} />}
+      </Static>
+      {final ? (
+        <Summary state={state} now={now} logPathOf={logPathOf} />
+      ) : (
+        <Live state={state} now={now} columns={columns} rows={rows} />
+      )}
     </>
   );
 }
@@ -48,9 +54,18 @@ function Live({ state, now, columns, rows }: { state: ViewState; now: number; co
         ))}
       </Box>
       {layout.waiting.map((step) => (
-        <StepLine key={step.stepId} step={step} wrap="truncate-end" status="waiting" icon="·" statusWidth={LIVE_STATUS_WIDTH} />
+        <StepLine
+          key={step.stepId}
+          step={step}
+          wrap="truncate-end"
+          status="waiting"
+          icon="·"
+          statusWidth={LIVE_STATUS_WIDTH}
+        />
       ))}
-      {layout.hidden > 0 ? <Text dimColor>{`  +${layout.hidden} more stage${layout.hidden === 1 ? '' : 's'}`}</Text> : null}
+      {layout.hidden > 0 ? (
+        <Text dimColor>{`  +${layout.hidden} more stage${layout.hidden === 1 ? '' : 's'}`}</Text>
+      ) : null}
     </Box>
   );
 }
@@ -73,14 +88,32 @@ function Header({ state, now, parallel }: { state: ViewState; now: number; paral
   );
 }
 
-function StageBlock({ group, paneLines, now, width }: { group: StageGroup; paneLines: number; now: number; width: number }) {
+function StageBlock({
+  group,
+  paneLines,
+  now,
+  width,
+}: {
+  group: StageGroup;
+  paneLines: number;
+  now: number;
+  width: number;
+}) {
   return (
     <Box flexDirection="column" width={width} paddingRight={1}>
       <Text bold wrap="truncate-end">{`▸ ${group.stage}`}</Text>
       {group.steps.map((step) => (
         <Box key={step.stepId} flexDirection="column">
-          <StepLine step={step} wrap="truncate-end" status={liveStatus(step, now)} icon={step.phase === 'running' ? spinner(now) : '·'} statusWidth={LIVE_STATUS_WIDTH} />
-          {step.phase === 'running' && paneLines > 0 && step.outputLines > 0 ? <Pane lines={step.tail.slice(-paneLines)} /> : null}
+          <StepLine
+            step={step}
+            wrap="truncate-end"
+            status={liveStatus(step, now)}
+            icon={step.phase === 'running' ? spinner(now) : '·'}
+            statusWidth={LIVE_STATUS_WIDTH}
+          />
+          {step.phase === 'running' && paneLines > 0 && step.outputLines > 0 ? (
+            <Pane lines={step.tail.slice(-paneLines)} />
+          ) : null}
         </Box>
       ))}
     </Box>
@@ -91,7 +124,7 @@ function Pane({ lines }: { lines: string[] }) {
   return (
     <Box flexDirection="column" paddingLeft={4}>
       {lines.map((line, index) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
+        // biome-ignore lint/suspicious/noArrayIndexKey: a frame's lines never reorder
         <Text key={index} dimColor wrap="truncate-end">{`│ ${line}`}</Text>
       ))}
     </Box>
@@ -99,7 +132,21 @@ function Pane({ lines }: { lines: string[] }) {
 }
 
 /** One step: icon, `#n [stage]`, instruction, and its status on the right. */
-function StepLine({ step, status, icon, wrap, color, statusWidth = STATUS_WIDTH }: { step: StepView; status: string; icon: string; wrap: 'wrap' | 'truncate-end'; color?: string; statusWidth?: number }) {
+function StepLine({
+  step,
+  status,
+  icon,
+  wrap,
+  color,
+  statusWidth = STATUS_WIDTH,
+}: {
+  step: StepView;
+  status: string;
+  icon: string;
+  wrap: 'wrap' | 'truncate-end';
+  color?: string;
+  statusWidth?: number;
+}) {
   return (
     <Box>
       <Box flexShrink={0}>
@@ -124,7 +171,7 @@ function FinishedStep({ step, width, logPath }: { step: StepView; width: number;
       {step.phase === 'failed' ? (
         <Box flexDirection="column" paddingLeft={4}>
           {step.tail.slice(-FAILED_TAIL).map((line, index) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
+            // biome-ignore lint/suspicious/noArrayIndexKey: a frame's lines never reorder
             <Text key={index}>{`│ ${line}`}</Text>
           ))}
           {logPath === undefined ? null : <Text dimColor>{`full output: ${logPath}`}</Text>}
@@ -139,9 +186,22 @@ function FinishedStep({ step, width, logPath }: { step: StepView; width: number;
  * out and measures far faster than three boxes (it matters for a 60-step cached rebuild, where
  * the TUI's start-up is most of its cost). Longer ones wrap inside their column.
  */
-function FinishedLine({ step, icon, color, status, width }: { step: StepView; icon: string; color: string; status: string; width: number }) {
+function FinishedLine({
+  step,
+  icon,
+  color,
+  status,
+  width,
+}: {
+  step: StepView;
+  icon: string;
+  color: string;
+  status: string;
+  width: number;
+}) {
   const parts = finishedLineParts(step, width);
-  if (parts.text.length > parts.room) return <StepLine step={step} icon={icon} color={color} wrap="wrap" status={status} />;
+  if (parts.text.length > parts.room)
+    return <StepLine step={step} icon={icon} color={color} wrap="wrap" status={status} />;
   return (
     <Text>
       <Text color={color}>{parts.left}</Text>
@@ -156,8 +216,10 @@ function Summary({ state, now, logPathOf }: { state: ViewState; now: number; log
   return (
     <Box flexDirection="column">
       {summaryLines(state, now, logPathOf).map((line, index) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: lines of one frame, never reordered: a line's place is its identity
-        <Text key={index} color={line.color} bold={line.bold} wrap="truncate-end">{line.text}</Text>
+        // biome-ignore lint/suspicious/noArrayIndexKey: a frame's lines never reorder
+        <Text key={index} color={line.color} bold={line.bold} wrap="truncate-end">
+          {line.text}
+        </Text>
       ))}
     </Box>
   );

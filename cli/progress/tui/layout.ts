@@ -52,7 +52,8 @@ export function layoutLive(groups: StageGroup[], rows: number, columns: number, 
       ? Math.max(0, ...shown.map((group) => groupHeight(group, pane)))
       : shown.reduce((sum, group) => sum + groupHeight(group, pane), 0);
   for (let pane = PANE_LINES; pane >= 0; pane--) {
-    if (blocksHeight(running, pane) + waiting.length <= budget) return { direction, paneLines: pane, running, waiting, hidden: 0 };
+    if (blocksHeight(running, pane) + waiting.length <= budget)
+      return { direction, paneLines: pane, running, waiting, hidden: 0 };
   }
   // Even without panes it does not fit: keep one line for "+N more", then running stages first.
   const shownRunning: StageGroup[] = [];
@@ -62,6 +63,9 @@ export function layoutLive(groups: StageGroup[], rows: number, columns: number, 
   }
   const room = Math.max(0, budget - 1 - blocksHeight(shownRunning, 0));
   const shownWaiting = shownRunning.length === running.length ? waiting.slice(0, room) : [];
-  const hiddenStages = new Set([...running.filter((group) => !shownRunning.includes(group)).map((group) => group.stage), ...waiting.slice(shownWaiting.length).map((step) => step.stage)]);
+  const hiddenStages = new Set([
+    ...running.filter((group) => !shownRunning.includes(group)).map((group) => group.stage),
+    ...waiting.slice(shownWaiting.length).map((step) => step.stage),
+  ]);
   return { direction, paneLines: 0, running: shownRunning, waiting: shownWaiting, hidden: hiddenStages.size };
 }

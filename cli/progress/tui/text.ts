@@ -64,20 +64,30 @@ export interface SummaryLine {
 }
 
 /** The summary under the finished steps: built, failed, or ended without an image (dry run). */
-export function summaryLines(state: ViewState, now: number, logPathOf?: (stepId: string) => string | undefined): SummaryLine[] {
+export function summaryLines(
+  state: ViewState,
+  now: number,
+  logPathOf?: (stepId: string) => string | undefined,
+): SummaryLine[] {
   const result = state.result;
   const took = seconds((result?.endedAt ?? state.lastEventAt ?? now) - (state.startedAt ?? now));
   if (result === undefined && state.failedStep === undefined) {
     const { finished, cached, ran } = state.counts;
-    return [{ text: ` ■ ended without an image: ${finished}/${state.totalSteps} steps · ${cached} cached · ${ran} not cached · ${took}`, bold: true }];
+    const counts = [`${finished}/${state.totalSteps} steps`, `${cached} cached`, `${ran} not cached`, took];
+    return [{ text: ` ■ ended without an image: ${counts.join(' · ')}`, bold: true }];
   }
   if (result === undefined) {
     const failed = state.failedStep === undefined ? undefined : state.steps[state.failedStep];
     const where = failed === undefined ? '' : ` at #${failed.index} [${failed.stage}] ${failed.text}`;
     const logPath = failed === undefined ? undefined : logPathOf?.(failed.stepId);
+    const counts = [
+      `${state.counts.finished}/${state.totalSteps} steps finished`,
+      `${state.counts.cached} cached`,
+      took,
+    ];
     return [
       { text: ` ✘ build failed${where}`, color: 'red', bold: true },
-      { text: `   ${state.counts.finished}/${state.totalSteps} steps finished · ${state.counts.cached} cached · ${took}` },
+      { text: `   ${counts.join(' · ')}` },
       ...(logPath === undefined ? [] : [{ text: `   full output: ${logPath}` }]),
     ];
   }

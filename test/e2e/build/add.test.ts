@@ -13,7 +13,16 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, buildOk, cli, loadedStore, pathInfo, tempDir, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  build,
+  buildOk,
+  cli,
+  loadedStore,
+  pathInfo,
+  tempDir,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 
 const DOWNLOAD = 'downloaded over http\n';
 const DOWNLOAD_DIGEST = `sha256:${createHash('sha256').update(DOWNLOAD).digest('hex')}`;
@@ -29,7 +38,10 @@ beforeAll(async () => {
       response.writeHead(404).end('not found');
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/octet-stream', 'last-modified': 'Tue, 14 Nov 2023 22:13:20 GMT' });
+    response.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'last-modified': 'Tue, 14 Nov 2023 22:13:20 GMT',
+    });
     response.end(DOWNLOAD);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,7 +66,17 @@ async function archiveSource(): Promise<string> {
 
 /** Writes `name` into `context` with GNU tar (`compress`: tar's own flag, e.g. `-z`). */
 async function makeArchive(context: string, name: string, source: string, compress?: string): Promise<void> {
-  const flags = ['--numeric-owner', '-c', ...(compress ? [compress] : []), '-f', path.join(context, name), '-C', source, 'bin', 'conf'];
+  const flags = [
+    '--numeric-owner',
+    '-c',
+    ...(compress ? [compress] : []),
+    '-f',
+    path.join(context, name),
+    '-C',
+    source,
+    'bin',
+    'conf',
+  ];
   await execa('tar', flags);
 }
 
@@ -87,8 +109,20 @@ describe('ADD of local files', () => {
 
   for (const kind of ['tar', 'gz', 'bz2', 'xz']) {
     it(`extracts a ${kind} archive with the archive's owners and modes`, async () => {
-      expect(await pathInfo(rootfs, `x/${kind}/bin/tool`)).toMatchObject({ type: 'file', content: '#!/bin/sh\necho tool\n', mode: 0o755, uid: 1000, gid: 1000 });
-      expect(await pathInfo(rootfs, `x/${kind}/conf`)).toMatchObject({ type: 'file', content: 'secret=1\n', mode: 0o600, uid: 1000, gid: 1000 });
+      expect(await pathInfo(rootfs, `x/${kind}/bin/tool`)).toMatchObject({
+        type: 'file',
+        content: '#!/bin/sh\necho tool\n',
+        mode: 0o755,
+        uid: 1000,
+        gid: 1000,
+      });
+      expect(await pathInfo(rootfs, `x/${kind}/conf`)).toMatchObject({
+        type: 'file',
+        content: 'secret=1\n',
+        mode: 0o600,
+        uid: 1000,
+        gid: 1000,
+      });
       expect(await pathInfo(rootfs, `x/${kind}/bin`)).toMatchObject({ type: 'dir', uid: 1000, gid: 1000 });
       // The destination is made like `mkdir -p`, not with the mode of a staging dir.
       expect(await pathInfo(rootfs, `x/${kind}`)).toMatchObject({ type: 'dir', mode: 0o755, uid: 0, gid: 0 });
@@ -97,11 +131,23 @@ describe('ADD of local files', () => {
   }
 
   it('copies a file named like an archive but not one as is', async () => {
-    expect(await pathInfo(rootfs, 'fake/fake.tar.gz')).toMatchObject({ type: 'file', content: 'this is not gzip at all\n', mode: 0o644, uid: 0, gid: 0 });
+    expect(await pathInfo(rootfs, 'fake/fake.tar.gz')).toMatchObject({
+      type: 'file',
+      content: 'this is not gzip at all\n',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    });
   });
 
   it('copies a plain file like COPY does', async () => {
-    expect(await pathInfo(rootfs, 'plain.txt')).toMatchObject({ type: 'file', content: 'plain\n', mode: 0o644, uid: 0, gid: 0 });
+    expect(await pathInfo(rootfs, 'plain.txt')).toMatchObject({
+      type: 'file',
+      content: 'plain\n',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    });
   });
 });
 
@@ -118,13 +164,22 @@ describe('ADD of URLs', () => {
     await buildOk(store, ['-t', 'add:url', context]);
     const rootfs = await unpack(store, 'add:url');
     // Its time is the server's Last-Modified.
-    expect(await pathInfo(rootfs, 'dl/data.bin')).toMatchObject({ type: 'file', content: DOWNLOAD, mode: 0o600, uid: 0, gid: 0, mtime: 1_700_000_000 });
+    expect(await pathInfo(rootfs, 'dl/data.bin')).toMatchObject({
+      type: 'file',
+      content: DOWNLOAD,
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      mtime: 1_700_000_000,
+    });
     expect(await pathInfo(rootfs, 'checked')).toMatchObject({ type: 'file', content: DOWNLOAD, mode: 0o600 });
   });
 
   it('fails on a wrong --checksum, naming the line and both digests', async () => {
     const wrong = `sha256:${'0'.repeat(64)}`;
-    const context = await writeContext({ Dockerfile: `FROM busybox\nADD --checksum=${wrong} ${baseUrl}/files/data.bin /checked\n` });
+    const context = await writeContext({
+      Dockerfile: `FROM busybox\nADD --checksum=${wrong} ${baseUrl}/files/data.bin /checked\n`,
+    });
     const result = await build(store, ['-t', 'add:badsum', context]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/Dockerfile:2: /);
@@ -156,7 +211,9 @@ describe('ADD of a hostile archive', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/Dockerfile:2: /);
     expect(result.stderr).not.toMatch(/internal error/);
-    const found = await execa('find', [store, path.dirname(context), '/', '-xdev', '-maxdepth', '3', '-name', name], { reject: false });
+    const found = await execa('find', [store, path.dirname(context), '/', '-xdev', '-maxdepth', '3', '-name', name], {
+      reject: false,
+    });
     expect(found.stdout).toBe('');
     expect(existsSync(path.join('/', name))).toBe(false);
     expect(await cli(store, ['images'])).not.toMatch(/hostile/);
@@ -174,7 +231,10 @@ describe('ADD of a hostile archive', () => {
     await buildOk(store, ['-t', 'add:symlink', context]);
     const rootfs = await unpack(store, 'add:symlink');
     expect(await pathInfo(rootfs, 'unpacked/link')).toMatchObject({ type: 'symlink', content: '/tmp' });
-    expect(await pathInfo(rootfs, `unpacked/tmp/${name}`)).toMatchObject({ type: 'file', content: 'through the link\n' });
+    expect(await pathInfo(rootfs, `unpacked/tmp/${name}`)).toMatchObject({
+      type: 'file',
+      content: 'through the link\n',
+    });
     expect(await pathInfo(rootfs, `tmp/${name}`)).toBeUndefined();
     expect(existsSync(path.join('/tmp', name))).toBe(false);
   });

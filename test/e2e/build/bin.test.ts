@@ -11,8 +11,13 @@ describe('bin/tzbuild without a build', () => {
     const clone = await tempDir('tzb-nobuild-');
     await mkdir(path.join(clone, 'bin'));
     await cp(path.join(repoRoot, 'bin/tzbuild'), path.join(clone, 'bin/tzbuild'));
-    const result = await execa(process.execPath, [path.join(clone, 'bin/tzbuild'), 'build', '.'], { cwd: clone, reject: false });
+    const result = await execa(process.execPath, [path.join(clone, 'bin/tzbuild'), 'build', '.'], {
+      cwd: clone,
+      reject: false,
+    });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual([`tzbuild: dist/tzbuild/start.cjs is missing: run \`npm ci\` (or \`npm run build\`) in ${clone} first`]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `tzbuild: dist/tzbuild/start.cjs is missing: run \`npm ci\` (or \`npm run build\`) in ${clone} first`,
+    ]);
   });
 });

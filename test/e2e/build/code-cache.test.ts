@@ -35,17 +35,22 @@ async function listImages(env: Record<string, string> = {}): Promise<void> {
 /** Cache file → inode and mtime, to tell a rewrite (temp file renamed over it) from a keep. */
 async function cacheFiles(): Promise<Map<string, string>> {
   const names = await readdir(cacheDir()).catch(() => [] as string[]);
-  const entries = await Promise.all(names.map(async (name) => {
-    const info = await stat(path.join(cacheDir(), name));
-    return [name, `${info.ino}:${info.mtimeMs}`] as const;
-  }));
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      const info = await stat(path.join(cacheDir(), name));
+      return [name, `${info.ino}:${info.mtimeMs}`] as const;
+    }),
+  );
   return new Map(entries);
 }
 
 describe('V8 code caches', () => {
   it('ships one per chunk a build loads, made by the bundle', async () => {
     const shipped = await readdir(path.join(repoRoot, 'dist/tzbuild/v8'));
-    const modules = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<string, string[]>;
+    const modules = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<
+      string,
+      string[]
+    >;
     const buildChunk = Object.keys(modules).find((file) => modules[file]!.includes('dist/builder/build.js'));
     expect(buildChunk).toMatch(/-[\w-]{8}\.cjs$/);
     expect(shipped).toContain(`${buildChunk}.cache`);

@@ -5,7 +5,17 @@
 import { chmod, link, mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { build, buildOk, cli, inspect, loadedStore, pathInfo, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  build,
+  buildOk,
+  cli,
+  inspect,
+  loadedStore,
+  pathInfo,
+  readIn,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 
 let store: string;
 
@@ -88,7 +98,14 @@ describe('COPY placement', () => {
   });
 
   it('copies a single file to a new name, root-owned with its mode', async () => {
-    expect(await pathInfo(rootfs, 'single/renamed.txt')).toMatchObject({ type: 'file', content: 'one\n', mode: 0o644, uid: 0, gid: 0, mtime: ONE_MTIME });
+    expect(await pathInfo(rootfs, 'single/renamed.txt')).toMatchObject({
+      type: 'file',
+      content: 'one\n',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: ONE_MTIME,
+    });
     expect(await pathInfo(rootfs, 'single')).toMatchObject({ type: 'dir', mode: 0o755, uid: 0, gid: 0 });
   });
 
@@ -114,7 +131,12 @@ describe('COPY placement', () => {
   });
 
   it('copies into an existing directory named without a trailing slash, keeping its owner', async () => {
-    expect(await pathInfo(rootfs, 'home/app/one.txt')).toMatchObject({ type: 'file', content: 'one\n', uid: 0, gid: 0 });
+    expect(await pathInfo(rootfs, 'home/app/one.txt')).toMatchObject({
+      type: 'file',
+      content: 'one\n',
+      uid: 0,
+      gid: 0,
+    });
     expect(await pathInfo(rootfs, 'home/app')).toMatchObject({ type: 'dir', uid: 1000, gid: 1000 });
   });
 
@@ -146,12 +168,22 @@ describe('COPY placement', () => {
   });
 
   it('expands variables in an unquoted heredoc and keeps a quoted one literal', async () => {
-    expect(await pathInfo(rootfs, 'heredoc/expanded')).toMatchObject({ type: 'file', content: 'hello world\n', mode: 0o644, uid: 0 });
+    expect(await pathInfo(rootfs, 'heredoc/expanded')).toMatchObject({
+      type: 'file',
+      content: 'hello world\n',
+      mode: 0o644,
+      uid: 0,
+    });
     expect(await readIn(rootfs, 'heredoc/quoted')).toBe('hello $WHO\n');
   });
 
   it('copies from an earlier stage and from an image by name', async () => {
-    expect(await pathInfo(rootfs, 'from-stage')).toMatchObject({ type: 'file', content: 'built\n', mode: 0o700, uid: 0 });
+    expect(await pathInfo(rootfs, 'from-stage')).toMatchObject({
+      type: 'file',
+      content: 'built\n',
+      mode: 0o700,
+      uid: 0,
+    });
     // An absolute symlink named as the source resolves inside the stage, not on the host.
     expect(await pathInfo(rootfs, 'from-stage-link')).toMatchObject({ type: 'file', content: 'built\n', mode: 0o700 });
     expect(await readIn(rootfs, 'from-image')).toBe(await readIn(rootfs, 'etc/group'));
@@ -165,7 +197,10 @@ describe('COPY placement', () => {
       files[`f${i}`] = `${i}\n`;
       steps.push(`COPY f${i} /deep/f${i}`);
     }
-    const context = await writeContext({ ...files, Dockerfile: `FROM scratch AS deep\n${steps.join('\n')}\n\nFROM scratch\nCOPY --from=deep /deep /copied\n` });
+    const context = await writeContext({
+      ...files,
+      Dockerfile: `FROM scratch AS deep\n${steps.join('\n')}\n\nFROM scratch\nCOPY --from=deep /deep /copied\n`,
+    });
     await buildOk(store, ['-t', 'copy:deep', context]);
     const rootfs = await unpack(store, 'copy:deep');
     expect(await readIn(rootfs, '/copied/f0')).toBe('0\n');
@@ -188,13 +223,22 @@ describe('COPY placement', () => {
     expect(await pathInfo(rootfs, 'deep')).toMatchObject({ type: 'dir', mode: 0o755, uid: 1000, gid: 1000 });
     expect(await pathInfo(rootfs, 'ownedtree')).toMatchObject({ type: 'dir', mode: 0o755, uid: 1000, gid: 1000 });
     expect(await pathInfo(rootfs, 'ownedtree/sub')).toMatchObject({ type: 'dir', uid: 1000, gid: 1000 });
-    expect(await pathInfo(rootfs, 'ownedtree/sub/b')).toMatchObject({ type: 'file', content: 'B\n', uid: 1000, gid: 1000 });
+    expect(await pathInfo(rootfs, 'ownedtree/sub/b')).toMatchObject({
+      type: 'file',
+      content: 'B\n',
+      uid: 1000,
+      gid: 1000,
+    });
   });
 
-  it('creates a new destination directory 0755 whatever the source directory mode; nested ones keep theirs', async () => {
+  it('creates a new destination directory 0755 whatever the source mode; nested ones keep theirs', async () => {
     expect(await pathInfo(rootfs, 'private')).toMatchObject({ type: 'dir', mode: 0o755, uid: 0, gid: 0 });
     expect(await pathInfo(rootfs, 'private/inner')).toMatchObject({ type: 'dir', mode: 0o700 });
-    expect(await pathInfo(rootfs, 'private/inner/secret')).toMatchObject({ type: 'file', mode: 0o600, content: 'secret\n' });
+    expect(await pathInfo(rootfs, 'private/inner/secret')).toMatchObject({
+      type: 'file',
+      mode: 0o600,
+      content: 'secret\n',
+    });
   });
 
   it('keeps the setuid bit of a copied file', async () => {
@@ -211,7 +255,10 @@ describe('COPY placement', () => {
     expect(finalStage.match(/^COPY /gm)).toHaveLength(26);
     // The base, 26 COPYs, the WORKDIR that made /work and the RUN that made the symlink.
     expect(image.RootFS.Layers).toHaveLength(1 + 26 + 1 + 1);
-    expect(image.History.filter((entry) => entry.empty_layer).map((entry) => entry.created_by)).toEqual(['ARG WHO=world', 'ENV DEST=/envdest']);
+    expect(image.History.filter((entry) => entry.empty_layer).map((entry) => entry.created_by)).toEqual([
+      'ARG WHO=world',
+      'ENV DEST=/envdest',
+    ]);
   });
 });
 

@@ -6,7 +6,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildOk, cli, inspect, loadedStore, readIn, tempDir, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  buildOk,
+  cli,
+  inspect,
+  loadedStore,
+  readIn,
+  tempDir,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 import { runTzbuild, tempStore } from '../../helpers/cli.js';
 
 const dockerfile = `FROM busybox:latest
@@ -21,7 +30,10 @@ let imageId: string;
 /** Every path under `root`, with its type, for comparing two trees. */
 async function tree(root: string): Promise<string[]> {
   const { stdout } = await execa('find', ['.', '-printf', '%y %m %U:%G %s %p %l\\n'], { cwd: root });
-  return stdout.split('\n').filter((line) => !line.startsWith('d') || !line.endsWith(' .')).sort();
+  return stdout
+    .split('\n')
+    .filter((line) => !line.startsWith('d') || !line.endsWith(' .'))
+    .sort();
 }
 
 describe('exports', () => {
@@ -47,9 +59,13 @@ describe('exports', () => {
     const context = await writeContext({ Dockerfile: dockerfile, 'app/hello.txt': 'hello\n' });
     await buildOk(store, ['-t', 'export:2', '--output', `type=docker,dest=${dir}/d.tar`, context]);
     await buildOk(store, ['-t', 'export:2', '--output', `type=oci,dest=${dir}/o.tar`, context]);
-    const docker = JSON.parse((await execa('skopeo', ['inspect', '--config', `docker-archive:${dir}/d.tar`])).stdout) as { config: { Cmd: string[] } };
+    const docker = JSON.parse(
+      (await execa('skopeo', ['inspect', '--config', `docker-archive:${dir}/d.tar`])).stdout,
+    ) as { config: { Cmd: string[] } };
     expect(docker.config.Cmd).toEqual(['cat', '/app/built.txt']);
-    const oci = JSON.parse((await execa('skopeo', ['inspect', '--config', `oci-archive:${dir}/o.tar:export:2`])).stdout) as { rootfs: { diff_ids: string[] } };
+    const oci = JSON.parse(
+      (await execa('skopeo', ['inspect', '--config', `oci-archive:${dir}/o.tar:export:2`])).stdout,
+    ) as { rootfs: { diff_ids: string[] } };
     expect(oci.rootfs.diff_ids).toHaveLength(3);
   });
 
@@ -76,7 +92,9 @@ describe('exports', () => {
   it('--output type=tar keeps exact modes, FIFOs and hardlinks (same tree as umoci unpack)', async () => {
     const file = path.join(await tempDir('tar'), 'fs.tar');
     const context = await writeContext({
-      Dockerfile: 'FROM busybox:latest\nRUN mkfifo /fifo && mkdir -m 1777 /sticky && chmod 4755 /bin/busybox && echo x > /a && ln /a /b && ln -s /a /sym\n',
+      Dockerfile:
+        'FROM busybox:latest\nRUN mkfifo /fifo && mkdir -m 1777 /sticky && chmod 4755 /bin/busybox && echo x > /a && ' +
+        'ln /a /b && ln -s /a /sym\n',
     });
     await buildOk(store, ['-t', 'export:5', '--output', `type=tar,dest=${file}`, context]);
     const extracted = await tempDir('untar');

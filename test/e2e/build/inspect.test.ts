@@ -30,7 +30,10 @@ beforeAll(async () => {
 
 /** A table's rows as cells (Docker-style tables separate columns with 3+ spaces). */
 function tableRows(text: string): string[][] {
-  return text.trimEnd().split('\n').map((line) => line.split(/ {3,}/));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split(/ {3,}/));
 }
 
 describe('history', () => {
@@ -74,7 +77,11 @@ describe('inspect', () => {
     expect(image.RepoTags).toEqual(['hist:1']);
     expect(image.Architecture).toBe(arch);
     expect(image.Os).toBe('linux');
-    expect(image.Config).toMatchObject({ Env: [expect.stringMatching(/^PATH=/), 'A=1'], Labels: { l: '1' }, Cmd: ['sh'] });
+    expect(image.Config).toMatchObject({
+      Env: [expect.stringMatching(/^PATH=/), 'A=1'],
+      Labels: { l: '1' },
+      Cmd: ['sh'],
+    });
     expect(image.RootFS.Type).toBe('layers');
     expect(image.RootFS.Layers).toEqual(config.rootfs.diff_ids);
     expect(image.RootFS.Layers).toHaveLength(3);
@@ -98,9 +105,16 @@ describe('tag and rmi', () => {
     await cli(store, ['tag', 'hist:1', 'other/name:2']);
     expect((await inspect(store, 'other/name:2')).Id).toBe(image.Id);
     expect((await inspect(store, 'hist:1')).RepoTags).toEqual(['hist:1', 'other/name:2']);
-    const listed = tableRows(await cli(store, ['images'])).slice(1).map((row) => row.slice(0, 3));
+    const listed = tableRows(await cli(store, ['images']))
+      .slice(1)
+      .map((row) => row.slice(0, 3));
     const shortId = image.Id.slice('sha256:'.length, 'sha256:'.length + 12);
-    expect(listed).toEqual(expect.arrayContaining([['hist', '1', shortId], ['other/name', '2', shortId]]));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        ['hist', '1', shortId],
+        ['other/name', '2', shortId],
+      ]),
+    );
 
     expect(await cli(store, ['rmi', 'other/name:2'])).toBe('Untagged: other/name:2\n');
     const gone = await runTzbuild(['inspect', '--root', store, 'other/name:2']);
@@ -120,7 +134,9 @@ describe('system df', () => {
     const own = await loadedStore();
     await buildDockerfile(own, 'share:a', 'FROM busybox\nRUN echo a > /a\n');
     await buildDockerfile(own, 'share:b', 'FROM busybox\nRUN echo b > /b\n');
-    const layers = await Promise.all(['busybox:latest', 'share:a', 'share:b'].map(async (tag) => (await manifestOf(own, tag)).layers));
+    const layers = await Promise.all(
+      ['busybox:latest', 'share:a', 'share:b'].map(async (tag) => (await manifestOf(own, tag)).layers),
+    );
     const base = layers[0]![0]!;
     for (const list of layers) expect(list[0]!.digest).toBe(base.digest);
     const [header, row] = tableRows(await cli(own, ['system', 'df']));

@@ -7,7 +7,18 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_PATH } from '../../helpers/busybox.js';
-import { buildDockerfile, buildOk, inspect, loadedStore, pathInfo, readIn, tempDir, unpack, writeContext, type InspectView } from '../../helpers/build-fixture.js';
+import {
+  buildDockerfile,
+  buildOk,
+  inspect,
+  loadedStore,
+  pathInfo,
+  readIn,
+  tempDir,
+  unpack,
+  writeContext,
+  type InspectView,
+} from '../../helpers/build-fixture.js';
 
 let store: string;
 
@@ -61,7 +72,13 @@ describe('config instructions', () => {
   });
 
   it('expands EXPOSE ranges and keeps protocols', () => {
-    expect(image.Config.ExposedPorts).toEqual({ '80/tcp': {}, '8000/tcp': {}, '8001/tcp': {}, '8002/tcp': {}, '53/udp': {} });
+    expect(image.Config.ExposedPorts).toEqual({
+      '80/tcp': {},
+      '8000/tcp': {},
+      '8001/tcp': {},
+      '8002/tcp': {},
+      '53/udp': {},
+    });
   });
 
   it('collects VOLUMEs from both forms', () => {
@@ -100,7 +117,20 @@ describe('config instructions', () => {
     expect(image.RootFS.Layers).toHaveLength(2);
     const added = image.History.slice(1);
     expect(added.map((entry) => entry.created_by?.split(' ')[0])).toEqual([
-      'MAINTAINER', 'ENV', 'ENV', 'LABEL', 'EXPOSE', 'VOLUME', 'VOLUME', 'USER', 'WORKDIR', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL', 'CMD', 'ENTRYPOINT',
+      'MAINTAINER',
+      'ENV',
+      'ENV',
+      'LABEL',
+      'EXPOSE',
+      'VOLUME',
+      'VOLUME',
+      'USER',
+      'WORKDIR',
+      'STOPSIGNAL',
+      'HEALTHCHECK',
+      'SHELL',
+      'CMD',
+      'ENTRYPOINT',
     ]);
     expect(added.filter((entry) => !entry.empty_layer).map((entry) => entry.created_by)).toEqual(['WORKDIR /srv/app']);
   });
@@ -129,7 +159,11 @@ describe('CMD, ENTRYPOINT and HEALTHCHECK against the base image', () => {
 
 describe('ONBUILD', () => {
   it('stores triggers in the parent and runs them in a child, whose OnBuild is empty', async () => {
-    await buildDockerfile(store, 'onbuild:parent', 'FROM busybox\nONBUILD RUN echo triggered > /triggered\nONBUILD COPY trigger.txt /trigger.txt\n');
+    await buildDockerfile(
+      store,
+      'onbuild:parent',
+      'FROM busybox\nONBUILD RUN echo triggered > /triggered\nONBUILD COPY trigger.txt /trigger.txt\n',
+    );
     const parent = await inspect(store, 'onbuild:parent');
     expect(parent.Config.OnBuild).toEqual(['RUN echo triggered > /triggered', 'COPY trigger.txt /trigger.txt']);
     expect(parent.RootFS.Layers).toHaveLength(1);
@@ -211,7 +245,9 @@ describe('choosing the Dockerfile and the stage', () => {
 
   it('reads the Dockerfile from stdin with -f -', async () => {
     const context = await writeContext({ 'in.txt': 'from the context\n' });
-    await buildOk(store, ['-t', 'file:stdin', '-f', '-', context], { input: 'FROM busybox\nCOPY in.txt /in.txt\nENV FROM_STDIN=yes\n' });
+    await buildOk(store, ['-t', 'file:stdin', '-f', '-', context], {
+      input: 'FROM busybox\nCOPY in.txt /in.txt\nENV FROM_STDIN=yes\n',
+    });
     const image = await inspect(store, 'file:stdin');
     expect(image.Config.Env).toContain('FROM_STDIN=yes');
     expect(await readIn(await unpack(store, 'file:stdin'), 'in.txt')).toBe('from the context\n');

@@ -6,7 +6,16 @@
 import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildOk, inspect, layerNames, loadedStore, pathInfo, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  buildOk,
+  inspect,
+  layerNames,
+  loadedStore,
+  pathInfo,
+  readIn,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 
 const EPOCH = 1_700_000_000;
 const EPOCH_ISO = new Date(EPOCH * 1000).toISOString();

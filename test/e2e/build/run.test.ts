@@ -5,7 +5,17 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_PATH } from '../../helpers/busybox.js';
-import { build, buildOk, inspect, layerNames, loadedStore, pathInfo, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  build,
+  buildOk,
+  inspect,
+  layerNames,
+  loadedStore,
+  pathInfo,
+  readIn,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 
 let store: string;
 
@@ -52,7 +62,12 @@ describe('RUN', () => {
   });
 
   it('runs as the USER, whose files it owns', async () => {
-    expect(await pathInfo(rootfs, 'tmp/uid')).toMatchObject({ type: 'file', content: '1000\n1000\n', uid: 1000, gid: 1000 });
+    expect(await pathInfo(rootfs, 'tmp/uid')).toMatchObject({
+      type: 'file',
+      content: '1000\n1000\n',
+      uid: 1000,
+      gid: 1000,
+    });
   });
 
   it("sets HOME to the user's passwd home, as runc does", async () => {

@@ -23,8 +23,19 @@ async function describeTree(root: string): Promise<Record<string, unknown>> {
   const visit = async (rel: string): Promise<void> => {
     const full = path.join(root, rel);
     const info = await lstat(full);
-    const attrs = Object.fromEntries(xattr().listAttributesSync(full).sort().map((name) => [name, xattr().getAttributeSync(full, name)?.toString('hex')]));
-    const kind = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? `link ${await readlink(full)}` : info.isFile() ? `file ${(await readFile(full)).toString('hex')}` : `dev ${info.rdev}`;
+    const attrs = Object.fromEntries(
+      xattr()
+        .listAttributesSync(full)
+        .sort()
+        .map((name) => [name, xattr().getAttributeSync(full, name)?.toString('hex')]),
+    );
+    const kind = info.isDirectory()
+      ? 'dir'
+      : info.isSymbolicLink()
+        ? `link ${await readlink(full)}`
+        : info.isFile()
+          ? `file ${(await readFile(full)).toString('hex')}`
+          : `dev ${info.rdev}`;
     // The root's own metadata is the snapshotter's choice (0755 root), not the layer's.
     out[rel || '.'] = rel === '' ? { kind, attrs } : { kind, mode: info.mode, uid: info.uid, gid: info.gid, attrs };
     if (info.isDirectory()) for (const name of (await readdir(full)).sort()) await visit(path.join(rel, name));
@@ -44,7 +55,8 @@ describe.skipIf(!enabled)('RUN upperdirs kept as snapshots', () => {
     'RUN mkdir -p /d/sub && echo one > /d/sub/f && echo two > /d/g && echo x > /gone && chmod 0700 /d/sub',
     // Copy-up of files and dirs of the layer below (overlay records their origin), a deletion, a
     // replaced directory (opaque) and a changed owner.
-    'RUN echo more >> /d/sub/f && rm /gone && rm -rf /d && mkdir -p /d && echo new > /d/h && chown 1:2 /d/h && echo >> /etc/passwd',
+    'RUN echo more >> /d/sub/f && rm /gone && rm -rf /d && mkdir -p /d && echo new > /d/h && chown 1:2 /d/h && echo ' +
+      '>> /etc/passwd',
     'RUN cat /d/h /etc/passwd > /seen',
   ].join('\n');
 
@@ -57,7 +69,11 @@ describe.skipIf(!enabled)('RUN upperdirs kept as snapshots', () => {
       const snapshot = path.join(store, 'snapshots', chain[index]!.slice('sha256:'.length));
       const unpacked = path.join(await tempDir('unpacked'), 'u');
       await mkdir(unpacked);
-      await applyLayer(createReadStream(path.join(store, 'blobs', 'sha256', layers[index]!.slice('sha256:'.length))), unpacked, { format: 'overlay' });
+      await applyLayer(
+        createReadStream(path.join(store, 'blobs', 'sha256', layers[index]!.slice('sha256:'.length))),
+        unpacked,
+        { format: 'overlay' },
+      );
       const ours = await describeTree(snapshot);
       expect(JSON.stringify(ours)).not.toMatch(/trusted\.overlay\.(origin|impure|uuid)/);
       expect(ours).toEqual(await describeTree(unpacked));

@@ -21,30 +21,42 @@ beforeAll(async () => {
   const dir = await tempDir('hook');
   listFile = path.join(dir, 'loaded.txt');
   const hooks = path.join(dir, 'hooks.mjs');
-  await writeFile(hooks, [
-    "import { appendFileSync } from 'node:fs';",
-    'export async function load(url, context, next) {',
-    '  appendFileSync(process.env.TZB_TEST_MODULE_LIST, `${url}\\n`);',
-    '  return next(url, context);',
-    '}',
-  ].join('\n'));
+  await writeFile(
+    hooks,
+    [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function load(url, context, next) {',
+      '  appendFileSync(process.env.TZB_TEST_MODULE_LIST, `${url}\\n`);',
+      '  return next(url, context);',
+      '}',
+    ].join('\n'),
+  );
   const register = path.join(dir, 'register.mjs');
-  await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  await writeFile(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
   // bin/tzbuild reads each chunk with fs.readFileSync; packages loaded by require stay in require.cache.
   const preload = path.join(dir, 'preload.cjs');
-  await writeFile(preload, [
-    "const fs = require('node:fs');",
-    "const { pathToFileURL } = require('node:url');",
-    'const list = process.env.TZB_TEST_MODULE_LIST;',
-    'const readFileSync = fs.readFileSync;',
-    'fs.readFileSync = function (file, ...rest) {',
-    "  if (typeof file === 'string' && file.endsWith('.cjs')) fs.appendFileSync(list, `${pathToFileURL(file).href}\\n`);",
-    '  return readFileSync.call(this, file, ...rest);',
-    '};',
-    "process.once('exit', () => fs.appendFileSync(list, Object.keys(require.cache).map((file) => `${pathToFileURL(file).href}\\n`).join('')));",
-    // Node's own modules, as node:NAME.
-    "process.once('exit', () => fs.appendFileSync(list, process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => `node:${name.slice(13)}\\n`).join('')));",
-  ].join('\n'));
+  await writeFile(
+    preload,
+    [
+      "const fs = require('node:fs');",
+      "const { pathToFileURL } = require('node:url');",
+      'const list = process.env.TZB_TEST_MODULE_LIST;',
+      'const readFileSync = fs.readFileSync;',
+      'fs.readFileSync = function (file, ...rest) {',
+      "  if (typeof file === 'string' && file.endsWith('.cjs')) fs.appendFileSync(list, " +
+        '`${pathToFileURL(file).href}\\n`);',
+      '  return readFileSync.call(this, file, ...rest);',
+      '};',
+      "process.once('exit', () => fs.appendFileSync(list, Object.keys(require.cache).map((file) => " +
+        "`${pathToFileURL(file).href}\\n`).join('')));",
+      // Node's own modules, as node:NAME.
+      "process.once('exit', () => fs.appendFileSync(list, process.moduleLoadList.filter((name) => " +
+        "name.startsWith('NativeModule ')).map((name) => `node:${name.slice(13)}\\n`).join('')));",
+    ].join('\n'),
+  );
   hookOptions = `--require=${preload} --import=${pathToFileURL(register).href}`;
 });
 
@@ -56,9 +68,15 @@ async function loadedBy(run: (env: Record<string, string>) => Promise<unknown>):
   await writeFile(listFile, '');
   await run({ NODE_OPTIONS: hookOptions, TZB_TEST_MODULE_LIST: listFile });
   const bundleDir = pathToFileURL(path.join(repoRoot, 'dist/tzbuild')).href;
-  const chunks = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<string, string[]>;
+  const chunks = JSON.parse(await readFile(path.join(repoRoot, 'dist/tzbuild/modules.json'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
   const urls = (await readFile(listFile, 'utf8')).split('\n').filter((line) => line !== '');
-  expect(urls.some((url) => url.startsWith(`${bundleDir}/`)), 'the CLI ran from the bundle').toBe(true);
+  expect(
+    urls.some((url) => url.startsWith(`${bundleDir}/`)),
+    'the CLI ran from the bundle',
+  ).toBe(true);
   return urls.flatMap((url) => {
     if (!url.startsWith(`${bundleDir}/`)) return [url];
     const modules = chunks[url.slice(bundleDir.length + 1)];
@@ -79,7 +97,9 @@ describe('modules loaded at start-up', () => {
     await buildOk(store, ['-t', 'startup:1', context]);
     let output = '';
     const loaded = await loadedBy(async (env) => {
-      const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '-t', 'startup:1', context], { env });
+      const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '-t', 'startup:1', context], {
+        env,
+      });
       expect(result.exitCode, result.stderr).toBe(0);
       output = result.stderr + result.stdout;
     });
@@ -87,12 +107,27 @@ describe('modules loaded at start-up', () => {
     // The hook saw the build: its own modules are listed.
     expect(loaded.some((url) => url.endsWith('/dist/builder/build.js'))).toBe(true);
     const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
-    for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react']) expect(packages.has(heavy), heavy).toBe(false);
+    for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react'])
+      expect(packages.has(heavy), heavy).toBe(false);
     // Loaded on the first spawn (processes.ts; commander's import is deferred by the bundle).
     expect(loaded).toContain('node:fs');
     expect(loaded).not.toContain('node:child_process');
-    for (const lazy of ['layers/layer-writer.js', 'archive/archive.js', 'store/fsck.js', 'cli/commands/registry.js', 'runners/oci/oci-runtime.js', 'runners/namespaces.js', 'registry/client.js', 'layers/layer-apply.js', 'archive/export-fs.js', 'store/gc.js']) {
-      expect(loaded.some((url) => url.endsWith(`/dist/${lazy}`)), lazy).toBe(false);
+    for (const lazy of [
+      'layers/layer-writer.js',
+      'archive/archive.js',
+      'store/fsck.js',
+      'cli/commands/registry.js',
+      'runners/oci/oci-runtime.js',
+      'runners/namespaces.js',
+      'registry/client.js',
+      'layers/layer-apply.js',
+      'archive/export-fs.js',
+      'store/gc.js',
+    ]) {
+      expect(
+        loaded.some((url) => url.endsWith(`/dist/${lazy}`)),
+        lazy,
+      ).toBe(false);
     }
   });
 
@@ -103,7 +138,9 @@ describe('modules loaded at start-up', () => {
       expect(result.stdout).toContain('Usage: tzbuild');
     });
     expect(loaded.some((url) => url.endsWith('/dist/cli/main.js'))).toBe(true);
-    const commandModules = loaded.filter((url) => /\/dist\/(cli\/commands\/(build|images|load|save|parse|registry|store)\.js|builder\/)/.test(url));
+    const commandModules = loaded.filter((url) =>
+      /\/dist\/(cli\/commands\/(build|images|load|save|parse|registry|store)\.js|builder\/)/.test(url),
+    );
     expect(commandModules).toEqual([]);
   });
 });

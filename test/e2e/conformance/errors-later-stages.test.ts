@@ -25,8 +25,9 @@ interface ErrorCase {
 }
 
 const errorsDir = path.join(conformanceDir, 'errors');
-const cases = (JSON.parse(await readFile(path.join(errorsDir, 'cases.json'), 'utf8')) as ErrorCase[])
-  .filter((c) => !['parse', 'instruction'].includes(c.stage));
+const cases = (JSON.parse(await readFile(path.join(errorsDir, 'cases.json'), 'utf8')) as ErrorCase[]).filter(
+  (c) => !['parse', 'instruction'].includes(c.stage),
+);
 
 describe('errors/cases.json (convert, build and frontend stages)', () => {
   let store: string;
@@ -52,7 +53,12 @@ describe('errors/cases.json (convert, build and frontend stages)', () => {
       await writeFile(path.join(context, name), content);
     }
     await writeFile(path.join(context, 'Dockerfile'), await readFile(path.join(errorsDir, c.file)));
-    const args = ['build', '--progress=plain', ...(c.build_opts?.target ? ['--target', c.build_opts.target] : []), context];
+    const args = [
+      'build',
+      '--progress=plain',
+      ...(c.build_opts?.target ? ['--target', c.build_opts.target] : []),
+      context,
+    ];
     const result = await runTzbuild(args, { env: { TZBUILD_ROOT: store }, cwd: context });
     expect(result.exitCode, result.stderr).toBe(1);
     const message = result.stderr.slice(result.stderr.indexOf('error: '));

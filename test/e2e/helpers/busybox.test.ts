@@ -37,7 +37,11 @@ describe('busybox test image', () => {
   it('writes a docker-archive that skopeo can read', async () => {
     const file = await makeBusyboxDockerArchive(path.join(scratch, 'bb.tar'), 'example/bb:1');
     const entries = await readTar(file);
-    const manifest = JSON.parse(entries.get('manifest.json')!.body.toString()) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+    const manifest = JSON.parse(entries.get('manifest.json')!.body.toString()) as {
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }[];
     expect(manifest[0]!.RepoTags).toEqual(['example/bb:1']);
     const config = JSON.parse(entries.get(manifest[0]!.Config)!.body.toString());
     const layer = await busyboxLayer();

@@ -18,7 +18,12 @@ describe('cli helper', () => {
     });
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toBe('to stderr\n');
-    expect(JSON.parse(result.stdout)).toEqual({ args: ['build', '-t', 'app:1', '.'], cwd: os.tmpdir(), env: store, input: 'FROM scratch\n' });
+    expect(JSON.parse(result.stdout)).toEqual({
+      args: ['build', '-t', 'app:1', '.'],
+      cwd: os.tmpdir(),
+      env: store,
+      input: 'FROM scratch\n',
+    });
   });
 
   it('reports a failing command without throwing', async () => {

@@ -34,9 +34,13 @@ describe('mounts helper', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-inuse-test-'));
     for (const sub of ['l', 'u', 'w', 'm']) await mkdir(path.join(dir, sub));
     const mount = `mount -t overlay overlay -o lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w ${dir}/m`;
-    const holder = execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${mount} && echo ready && exec sleep 60`], {
-      reject: false,
-    });
+    const holder = execa(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `${mount} && echo ready && exec sleep 60`],
+      {
+        reject: false,
+      },
+    );
     try {
       await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
       expect(await mountsUnder(dir)).toEqual([]);

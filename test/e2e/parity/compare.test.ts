@@ -57,24 +57,33 @@ describe('parity filesystem comparison', () => {
   it('finds nothing between equal trees, whatever their mtimes and runtime files', async () => {
     const withRuntime = [
       ...base.map((entry) => ({ ...entry, mtime: new Date('2030-01-01T00:00:00Z') })),
-      { name: '.dockerenv', content: '' }, { name: 'etc/hosts', content: '127.0.0.1 x\n' }, { name: 'proc/', type: 'directory' as const },
+      { name: '.dockerenv', content: '' },
+      { name: 'etc/hosts', content: '127.0.0.1 x\n' },
+      { name: 'proc/', type: 'directory' as const },
       { name: 'dev/null', type: 'fifo' as const },
     ];
     expect(await differences(base, withRuntime)).toEqual([]);
   });
 
   it('names a changed mode, owner, content, link target and a missing path', async () => {
-    const changed = base.map((entry) => {
-      if (entry.name === 'tmp/') return { ...entry, mode: 0o1755 };
-      if (entry.name === 'etc/passwd') return { ...entry, uid: 1000, content: 'root:x:0:0:\n' };
-      if (entry.name === 'bin/sh') return { ...entry, linkname: 'ash' };
-      return entry;
-    }).filter((entry) => entry.name !== 'etc/');
+    const changed = base
+      .map((entry) => {
+        if (entry.name === 'tmp/') return { ...entry, mode: 0o1755 };
+        if (entry.name === 'etc/passwd') return { ...entry, uid: 1000, content: 'root:x:0:0:\n' };
+        if (entry.name === 'bin/sh') return { ...entry, linkname: 'ash' };
+        return entry;
+      })
+      .filter((entry) => entry.name !== 'etc/');
     const found = await differences(base, changed);
     expect(found).toHaveLength(4);
     expect(found[0]).toBe('fs /bin/sh: link docker=busybox tzbuild=ash');
     expect(found[1]).toBe('fs /etc: only in docker directory 0755 0:0');
-    expect(found[2]).toMatch(/^fs \/etc\/passwd: uid docker=0 tzbuild=1000, size docker=11 tzbuild=12, sha256 docker=[0-9a-f]{64} tzbuild=[0-9a-f]{64}$/);
+    expect(found[2]).toMatch(
+      new RegExp(
+        '^fs /etc/passwd: uid docker=0 tzbuild=1000, size docker=11 tzbuild=12, ' +
+          'sha256 docker=[0-9a-f]{64} tzbuild=[0-9a-f]{64}$',
+      ),
+    );
     expect(found[3]).toBe('fs /tmp: mode docker=1777 tzbuild=1755');
   });
 
@@ -85,7 +94,9 @@ describe('parity filesystem comparison', () => {
       return entry;
     });
     expect(await differences(base, reversed)).toEqual([]);
-    const unlinked = base.map((entry) => (entry.name === 'data/b' ? { name: 'data/b', content: 'same inode\n' } : entry));
+    const unlinked = base.map((entry) =>
+      entry.name === 'data/b' ? { name: 'data/b', content: 'same inode\n' } : entry,
+    );
     expect(await differences(base, unlinked)).toEqual([
       'fs /data/a: link docker=hardlinked with data/b tzbuild=undefined',
       'fs /data/b: link docker=hardlinked with data/a tzbuild=undefined',

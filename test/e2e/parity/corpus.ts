@@ -48,11 +48,23 @@ function readCase(name: string): ParityCase {
     const [, option = '', value = ''] = match;
     if (option === 'build-arg') buildArgs.push(value);
     else if (option === 'target') target = value;
-    else if (option === 'secret') secrets.push(value.replace(/(^|,)src=([^,]+)/, (_, lead: string, file: string) => `${lead}src=${path.join(dir, file)}`));
+    else if (option === 'secret')
+      secrets.push(
+        value.replace(/(^|,)src=([^,]+)/, (_, lead: string, file: string) => `${lead}src=${path.join(dir, file)}`),
+      );
     else throw new Error(`${name}/Dockerfile: unknown parity option "${option}"`);
   }
   const dockerFile = existsSync(path.join(dir, 'Dockerfile.docker')) ? 'Dockerfile.docker' : undefined;
-  return { name, dir, covers, buildArgs, secrets, ...(target === undefined ? {} : { target }), ...(dockerFile === undefined ? {} : { dockerFile }), tag: `parity-${name}` };
+  return {
+    name,
+    dir,
+    covers,
+    buildArgs,
+    secrets,
+    ...(target === undefined ? {} : { target }),
+    ...(dockerFile === undefined ? {} : { dockerFile }),
+    tag: `parity-${name}`,
+  };
 }
 
 /** `--build-arg K=V … [--secret S …] [--target T]`: the same on both sides. `server` is the HTTP server's base URL. */

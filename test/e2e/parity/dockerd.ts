@@ -32,15 +32,30 @@ export async function startDockerd(): Promise<PrivateDockerd> {
   const dataRoot = path.join(dir, 'data');
   await mkdir(dataRoot);
   const socket = path.join(dir, 'docker.sock');
-  const daemon: ResultPromise = execa('dockerd', [
-    '--iptables=false', '--ip-masq=false', '--bridge=none', '--ip-forward=false',
-    '--data-root', dataRoot, '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
-    '--host', `unix://${socket}`,
-  ], { reject: false, stdout: 'ignore', stderr: { file: path.join(dir, 'dockerd.log') } });
+  const daemon: ResultPromise = execa(
+    'dockerd',
+    [
+      '--iptables=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      '--ip-forward=false',
+      '--data-root',
+      dataRoot,
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'dockerd.pid'),
+      '--host',
+      `unix://${socket}`,
+    ],
+    { reject: false, stdout: 'ignore', stderr: { file: path.join(dir, 'dockerd.log') } },
+  );
 
   const docker = async (args: string[], options: { input?: string } = {}): Promise<DockerResult> => {
     const result = await execa(dockerCli, ['-H', `unix://${socket}`, ...args], {
-      reject: false, input: options.input ?? '', env: { DOCKER_BUILDKIT: '1' },
+      reject: false,
+      input: options.input ?? '',
+      env: { DOCKER_BUILDKIT: '1' },
     });
     return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
   };
@@ -51,8 +66,12 @@ export async function startDockerd(): Promise<PrivateDockerd> {
     await daemon;
     clearTimeout(killer);
     // dockerd can leave overlay and netns mounts under its roots when it stops hard.
-    const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '')
-      .filter((mount) => mount.startsWith(dir)).sort().reverse();
+    const mounts = (await readFile('/proc/mounts', 'utf8'))
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '')
+      .filter((mount) => mount.startsWith(dir))
+      .sort()
+      .reverse();
     for (const mount of mounts) await execa('umount', ['-l', mount], { reject: false });
     await rm(dir, { recursive: true, force: true });
   };

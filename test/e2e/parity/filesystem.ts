@@ -35,7 +35,10 @@ export function isRuntimePath(name: string): boolean {
 
 /** `./a/b/` → `a/b`; the root itself is ''. */
 export function normalName(name: string): string {
-  return name.replace(/^\.?\/+/, '').replace(/^\.$/, '').replace(/\/+$/, '');
+  return name
+    .replace(/^\.?\/+/, '')
+    .replace(/^\.$/, '')
+    .replace(/\/+$/, '');
 }
 
 /** Reads `file` (a tar of a whole filesystem) into path → entry, runtime paths left out. */
@@ -53,7 +56,12 @@ export async function readFilesystemTar(file: string): Promise<Map<string, FsEnt
     });
     stream.on('end', () => {
       if (name !== '' && !isRuntimePath(name)) {
-        const entry: FsEntry = { type: header.type ?? 'file', mode: ((header.mode ?? 0) & 0o7777).toString(8).padStart(4, '0'), uid: header.uid ?? 0, gid: header.gid ?? 0 };
+        const entry: FsEntry = {
+          type: header.type ?? 'file',
+          mode: ((header.mode ?? 0) & 0o7777).toString(8).padStart(4, '0'),
+          uid: header.uid ?? 0,
+          gid: header.gid ?? 0,
+        };
         if (entry.type === 'file') Object.assign(entry, { size, sha256: hash.digest('hex') });
         if (entry.type === 'symlink') entry.link = header.linkname ?? '';
         if (entry.type === 'link') entry.link = normalName(header.linkname ?? '');
@@ -84,7 +92,10 @@ function resolveHardlinks(entries: Map<string, FsEntry>): Map<string, FsEntry> {
     const file = entries.get(first);
     if (file === undefined) continue;
     for (const member of members) {
-      const others = members.filter((other) => other !== member).sort().join(',');
+      const others = members
+        .filter((other) => other !== member)
+        .sort()
+        .join(',');
       entries.set(member, { ...file, link: `hardlinked with ${others}` });
     }
   }
@@ -101,9 +112,12 @@ export function compareFilesystems(docker: Map<string, FsEntry>, tzbuild: Map<st
     if (left === undefined) differences.push(`fs /${name}: only in tzbuild ${describe(right)}`);
     else if (right === undefined) differences.push(`fs /${name}: only in docker ${describe(left)}`);
     else {
-      const fields = (Object.keys({ ...left, ...right }) as (keyof FsEntry)[]).filter((key) => left[key] !== right[key]);
+      const fields = (Object.keys({ ...left, ...right }) as (keyof FsEntry)[]).filter(
+        (key) => left[key] !== right[key],
+      );
       if (fields.length > 0) {
-        differences.push(`fs /${name}: ${fields.map((key) => `${key} docker=${String(left[key])} tzbuild=${String(right[key])}`).join(', ')}`);
+        const shown = fields.map((key) => `${key} docker=${String(left[key])} tzbuild=${String(right[key])}`);
+        differences.push(`fs /${name}: ${shown.join(', ')}`);
       }
     }
   }

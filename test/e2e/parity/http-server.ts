@@ -25,12 +25,18 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
       response.writeHead(404).end();
       return;
     }
-    stat(file).then((info) => {
-      if (!info.isFile()) throw new Error('not a file');
-      response.writeHead(200, { 'content-length': info.size, 'last-modified': LAST_MODIFIED, 'content-type': 'application/octet-stream' });
-      if (request.method === 'HEAD') response.end();
-      else createReadStream(file).pipe(response);
-    }).catch(() => response.writeHead(404).end());
+    stat(file)
+      .then((info) => {
+        if (!info.isFile()) throw new Error('not a file');
+        response.writeHead(200, {
+          'content-length': info.size,
+          'last-modified': LAST_MODIFIED,
+          'content-type': 'application/octet-stream',
+        });
+        if (request.method === 'HEAD') response.end();
+        else createReadStream(file).pipe(response);
+      })
+      .catch(() => response.writeHead(404).end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

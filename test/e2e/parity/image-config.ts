@@ -5,7 +5,18 @@
 import { isDeepStrictEqual } from 'node:util';
 
 export const CONFIG_FIELDS = [
-  'Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Labels', 'ExposedPorts', 'Volumes', 'Healthcheck', 'StopSignal', 'Shell', 'OnBuild',
+  'Env',
+  'Cmd',
+  'Entrypoint',
+  'WorkingDir',
+  'User',
+  'Labels',
+  'ExposedPorts',
+  'Volumes',
+  'Healthcheck',
+  'StopSignal',
+  'Shell',
+  'OnBuild',
 ] as const;
 
 /** An OCI / Docker image config as stored (only what is read here). */
@@ -32,7 +43,9 @@ export function imageFacts(raw: RawImageConfig): ImageFacts {
   return {
     config,
     layers: raw.rootfs?.diff_ids?.length ?? 0,
-    history: (raw.history ?? []).map((entry) => `${entry.empty_layer === true ? 'empty' : 'layer'} ${entry.created_by ?? ''}`),
+    history: (raw.history ?? []).map(
+      (entry) => `${entry.empty_layer === true ? 'empty' : 'layer'} ${entry.created_by ?? ''}`,
+    ),
   };
 }
 
@@ -42,7 +55,8 @@ export function compareFacts(docker: ImageFacts, tzbuild: ImageFacts, options: {
   for (const field of CONFIG_FIELDS) {
     const left = docker.config[field];
     const right = tzbuild.config[field];
-    if (!isDeepStrictEqual(left, right)) differences.push(`config.${field}: docker=${JSON.stringify(left)} tzbuild=${JSON.stringify(right)}`);
+    if (!isDeepStrictEqual(left, right))
+      differences.push(`config.${field}: docker=${JSON.stringify(left)} tzbuild=${JSON.stringify(right)}`);
   }
   if (docker.layers !== tzbuild.layers) differences.push(`layers: docker=${docker.layers} tzbuild=${tzbuild.layers}`);
   // When docker built a rewritten Dockerfile, its created_by texts differ by construction.
@@ -51,7 +65,8 @@ export function compareFacts(docker: ImageFacts, tzbuild: ImageFacts, options: {
   for (let i = 0; i < count; i++) {
     const left = shown(docker.history[i]);
     const right = shown(tzbuild.history[i]);
-    if (left !== right) differences.push(`history[${i}]: docker=${JSON.stringify(left)} tzbuild=${JSON.stringify(right)}`);
+    if (left !== right)
+      differences.push(`history[${i}]: docker=${JSON.stringify(left)} tzbuild=${JSON.stringify(right)}`);
   }
   return differences;
 }

@@ -23,13 +23,18 @@ let server: StaticServer | undefined;
 let scratch: string;
 const dockerResults = new Map<string, DockerSideResult | Error>();
 const tzbuildResults = new Map<string, SideResult | Error>();
-/** Every case's differences (or build error), written to $PARITY_REPORT when set: the raw material of docs/parity.md. */
+/**
+ * Every case's differences (or build error), written to $PARITY_REPORT when set: the raw material of docs/parity.md.
+ */
 const report: Record<string, { refusal?: string; differences?: string[]; error?: string }> = {};
 
 /** Builds the cases one after another (later cases may build FROM earlier ones), keeping errors per case. */
 async function buildAll<T>(build: (testCase: ParityCase) => Promise<T>, into: Map<string, T | Error>): Promise<void> {
   for (const testCase of corpus) {
-    into.set(testCase.name, await build(testCase).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+    into.set(
+      testCase.name,
+      await build(testCase).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+    );
   }
 }
 
@@ -60,7 +65,8 @@ describe('docker parity corpus', () => {
   it('has at least 40 cases, and every listed known difference names a case', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(40);
     const names = corpus.map((testCase) => testCase.name);
-    for (const name of [...Object.keys(knownDifferences), ...Object.keys(dockerRefusals)]) expect(names).toContain(name);
+    for (const name of [...Object.keys(knownDifferences), ...Object.keys(dockerRefusals)])
+      expect(names).toContain(name);
   });
 
   it.each(corpus.map((testCase) => [testCase.name, testCase] as const))('%s', (name, testCase) => {

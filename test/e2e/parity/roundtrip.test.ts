@@ -28,7 +28,10 @@ let context: string;
 /** Every path of a rootfs with type, mode, owner, size and link target, for comparing two trees. */
 async function tree(root: string): Promise<string[]> {
   const { stdout } = await execa('find', ['.', '-printf', '%y %m %U:%G %s %p %l\\n'], { cwd: root });
-  return stdout.split('\n').filter((line) => !line.endsWith(' .')).sort();
+  return stdout
+    .split('\n')
+    .filter((line) => !line.endsWith(' .'))
+    .sort();
 }
 
 async function dockerOk(args: string[]): Promise<string> {
@@ -55,7 +58,9 @@ describe('round trips with docker, skopeo and umoci', () => {
     const archive = path.join(scratch, 'saved.tar');
     await cli(store, ['save', 'roundtrip:1', '-o', archive]);
     expect(await dockerOk(['load', '-i', archive])).toContain('roundtrip:1');
-    expect((await dockerOk(['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1'])).trim()).toBe((await inspect(store, 'roundtrip:1')).Id);
+    expect((await dockerOk(['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1'])).trim()).toBe(
+      (await inspect(store, 'roundtrip:1')).Id,
+    );
     expect((await dockerOk(['run', '--rm', '--network=none', 'roundtrip:1'])).trim()).toBe(expectedOutput);
   });
 
@@ -68,12 +73,20 @@ describe('round trips with docker, skopeo and umoci', () => {
 
   it('skopeo inspects the store itself and copies an image out of it into another OCI layout', async () => {
     const view = await inspect(store, 'roundtrip:1');
-    const inspected = JSON.parse((await execa('skopeo', ['inspect', '--config', `oci:${store}:roundtrip:1`])).stdout) as { config: { Cmd: string[] }; rootfs: { diff_ids: string[] } };
-    expect(inspected.config.Cmd).toEqual(['sh', '-c', 'cat /app/greeting.txt /app/link; test -e /etc/group || echo group removed']);
+    const inspected = JSON.parse(
+      (await execa('skopeo', ['inspect', '--config', `oci:${store}:roundtrip:1`])).stdout,
+    ) as { config: { Cmd: string[] }; rootfs: { diff_ids: string[] } };
+    expect(inspected.config.Cmd).toEqual([
+      'sh',
+      '-c',
+      'cat /app/greeting.txt /app/link; test -e /etc/group || echo group removed',
+    ]);
     expect(inspected.rootfs.diff_ids).toEqual(view.RootFS.Layers);
     const layout = path.join(scratch, 'copied-layout');
     await execa('skopeo', ['copy', `oci:${store}:roundtrip:1`, `oci:${layout}:copied`]);
-    const copied = JSON.parse((await execa('skopeo', ['inspect', '--config', `oci:${layout}:copied`])).stdout) as { rootfs: { diff_ids: string[] } };
+    const copied = JSON.parse((await execa('skopeo', ['inspect', '--config', `oci:${layout}:copied`])).stdout) as {
+      rootfs: { diff_ids: string[] };
+    };
     expect(copied.rootfs.diff_ids).toEqual(view.RootFS.Layers);
     // umoci reads skopeo's copy to the same rootfs as the store's own image.
     const bundle = path.join(scratch, 'copied-bundle');
@@ -95,14 +108,22 @@ describe('round trips with docker, skopeo and umoci', () => {
   });
 
   it('an image docker built and saved loads into tzbuild with its ID and serves as a FROM', async () => {
-    const dockerContext = await writeContext({ Dockerfile: 'FROM busybox\nRUN mkdir /from-docker && echo docker-made > /from-docker/file && chmod 0640 /from-docker/file\nENV MADE_BY=docker\n' });
+    const dockerContext = await writeContext({
+      Dockerfile:
+        'FROM busybox\nRUN mkdir /from-docker && echo docker-made > /from-docker/file && chmod 0640 ' +
+        '/from-docker/file\nENV MADE_BY=docker\n',
+    });
     await dockerOk(['build', '--network=none', '-t', 'made-by-docker:1', dockerContext]);
     const archive = path.join(scratch, 'docker-saved.tar');
     await dockerOk(['save', '-o', archive, 'made-by-docker:1']);
     expect(await cli(store, ['load', '-i', archive])).toContain('made-by-docker:1');
-    expect((await inspect(store, 'made-by-docker:1')).Id).toBe((await dockerOk(['image', 'inspect', '--format', '{{.Id}}', 'made-by-docker:1'])).trim());
+    expect((await inspect(store, 'made-by-docker:1')).Id).toBe(
+      (await dockerOk(['image', 'inspect', '--format', '{{.Id}}', 'made-by-docker:1'])).trim(),
+    );
 
-    const child = await writeContext({ Dockerfile: 'FROM made-by-docker:1\nRUN cat /from-docker/file > /child.txt && echo "$MADE_BY" >> /child.txt\n' });
+    const child = await writeContext({
+      Dockerfile: 'FROM made-by-docker:1\nRUN cat /from-docker/file > /child.txt && echo "$MADE_BY" >> /child.txt\n',
+    });
     await buildOk(store, ['-t', 'child-of-docker:1', child]);
     const rootfs = await unpack(store, 'child-of-docker:1');
     expect(await readFile(path.join(rootfs, 'child.txt'), 'utf8')).toBe('docker-made\ndocker\n');

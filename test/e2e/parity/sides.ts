@@ -26,7 +26,11 @@ function lastLine(text: string): string {
 }
 
 /** `docker create` + `docker export` of `image` (a name or ID): the filesystem a container of it sees. */
-async function containerFilesystem(dockerd: PrivateDockerd, image: string, file: string): Promise<Map<string, FsEntry>> {
+async function containerFilesystem(
+  dockerd: PrivateDockerd,
+  image: string,
+  file: string,
+): Promise<Map<string, FsEntry>> {
   // A command is given so images without Cmd/Entrypoint can be created too; it never runs.
   const created = await dockerd.docker(['create', image, 'parity-not-run']);
   if (created.exitCode !== 0) throw new Error(`docker create ${image}: ${created.stderr}`);
@@ -39,20 +43,46 @@ async function containerFilesystem(dockerd: PrivateDockerd, image: string, file:
   return filesystem;
 }
 
-export async function buildWithDocker(dockerd: PrivateDockerd, testCase: ParityCase, scratch: string, server: string): Promise<DockerSideResult> {
+export async function buildWithDocker(
+  dockerd: PrivateDockerd,
+  testCase: ParityCase,
+  scratch: string,
+  server: string,
+): Promise<DockerSideResult> {
   const { docker } = dockerd;
-  const build = (dockerfile: string) => docker(['build', '--network=none', '-t', testCase.tag, '-f', path.join(testCase.dir, dockerfile), ...buildOptions(testCase, server), testCase.dir]);
+  const build = (dockerfile: string) =>
+    docker([
+      'build',
+      '--network=none',
+      '-t',
+      testCase.tag,
+      '-f',
+      path.join(testCase.dir, dockerfile),
+      ...buildOptions(testCase, server),
+      testCase.dir,
+    ]);
   let refusal: string | undefined;
   if (testCase.dockerFile !== undefined) {
     const own = await build('Dockerfile');
-    if (own.exitCode === 0) throw new Error(`docker built ${testCase.name}/Dockerfile itself: Dockerfile.docker is no longer needed`);
+    if (own.exitCode === 0)
+      throw new Error(`docker built ${testCase.name}/Dockerfile itself: Dockerfile.docker is no longer needed`);
     refusal = lastLine(own.stderr);
   }
   const built = await build(testCase.dockerFile ?? 'Dockerfile');
-  if (built.exitCode !== 0) throw new Error(`docker build of ${testCase.name} failed:\n${built.stderr.split('\n').slice(-15).join('\n')}`);
+  if (built.exitCode !== 0)
+    throw new Error(`docker build of ${testCase.name} failed:\n${built.stderr.split('\n').slice(-15).join('\n')}`);
   const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', testCase.tag])).stdout.trim();
-  const config = JSON.parse(await readFile(path.join(dockerd.dataRoot, 'image/overlay2/imagedb/content/sha256', id.replace(/^sha256:/, '')), 'utf8')) as RawImageConfig;
-  const filesystem = await containerFilesystem(dockerd, testCase.tag, path.join(scratch, `${testCase.name}.docker.tar`));
+  const config = JSON.parse(
+    await readFile(
+      path.join(dockerd.dataRoot, 'image/overlay2/imagedb/content/sha256', id.replace(/^sha256:/, '')),
+      'utf8',
+    ),
+  ) as RawImageConfig;
+  const filesystem = await containerFilesystem(
+    dockerd,
+    testCase.tag,
+    path.join(scratch, `${testCase.name}.docker.tar`),
+  );
   return { facts: imageFacts(config), filesystem, ...(refusal === undefined ? {} : { refusal }) };
 }
 
@@ -61,17 +91,36 @@ export async function buildWithDocker(dockerd: PrivateDockerd, testCase: ParityC
  * goes through `tzbuild save` → `docker load` → `docker export`: the filesystem is what a docker
  * container of tzbuild's image sees, read by the same code as docker's own.
  */
-export async function buildWithTzbuild(store: string, dockerd: PrivateDockerd, testCase: ParityCase, scratch: string, server: string): Promise<SideResult> {
+export async function buildWithTzbuild(
+  store: string,
+  dockerd: PrivateDockerd,
+  testCase: ParityCase,
+  scratch: string,
+  server: string,
+): Promise<SideResult> {
   // A second name for the save, so `docker load` never takes docker's own tag.
   const savedAs = `tzbuild-${testCase.tag}`;
   const built = await runTzbuild([
-    'build', '--root', store, '--progress', 'plain', '-t', testCase.tag, '-t', savedAs, ...buildOptions(testCase, server), testCase.dir,
+    'build',
+    '--root',
+    store,
+    '--progress',
+    'plain',
+    '-t',
+    testCase.tag,
+    '-t',
+    savedAs,
+    ...buildOptions(testCase, server),
+    testCase.dir,
   ]);
-  if (built.exitCode !== 0) throw new Error(`tzbuild build of ${testCase.name} failed:\n${built.stderr.split('\n').slice(-15).join('\n')}`);
+  if (built.exitCode !== 0)
+    throw new Error(`tzbuild build of ${testCase.name} failed:\n${built.stderr.split('\n').slice(-15).join('\n')}`);
   const inspected = await runTzbuild(['inspect', '--root', store, testCase.tag]);
   if (inspected.exitCode !== 0) throw new Error(`tzbuild inspect ${testCase.tag}: ${inspected.stderr}`);
   const [view] = JSON.parse(inspected.stdout) as { Id: string }[];
-  const config = JSON.parse(await readFile(path.join(store, 'blobs/sha256', (view?.Id ?? '').replace(/^sha256:/, '')), 'utf8')) as RawImageConfig;
+  const config = JSON.parse(
+    await readFile(path.join(store, 'blobs/sha256', (view?.Id ?? '').replace(/^sha256:/, '')), 'utf8'),
+  ) as RawImageConfig;
   const archive = path.join(scratch, `${testCase.name}.tzbuild-save.tar`);
   const saved = await runTzbuild(['save', '--root', store, savedAs, '-o', archive]);
   if (saved.exitCode !== 0) throw new Error(`tzbuild save ${savedAs}: ${saved.stderr}`);

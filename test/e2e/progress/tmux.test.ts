@@ -64,8 +64,18 @@ afterAll(async () => {
 
 describe.skipIf(!privileged)('the TUI in a real terminal (tmux)', () => {
   it('shows parallel stages live, then every step and the summary; a rebuild shows CACHED', async () => {
-    const session = await startBuild('cold', ['-t', 'tui:1', '--iidfile', path.join(scratch, 'iid'), path.join(scratch, 'parallel')]);
-    const live = await waitForScreen(session, (screen) => screen.includes('2 stages in parallel') && /│ compile unit \d+/.test(screen) && /│ asset \d+/.test(screen));
+    const session = await startBuild('cold', [
+      '-t',
+      'tui:1',
+      '--iidfile',
+      path.join(scratch, 'iid'),
+      path.join(scratch, 'parallel'),
+    ]);
+    const live = await waitForScreen(
+      session,
+      (screen) =>
+        screen.includes('2 stages in parallel') && /│ compile unit \d+/.test(screen) && /│ asset \d+/.test(screen),
+    );
     expect(live).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] tzbuild \d+\/9 steps · 0 cached · 2 stages in parallel · \d+\.\ds$/m);
     // The two running stages side by side: both titles on one line.
     expect(live).toMatch(/▸ compile\s+▸ assets/);
@@ -83,7 +93,9 @@ describe.skipIf(!privileged)('the TUI in a real terminal (tmux)', () => {
 
     const warm = await waitForExit(await startBuild('warm', ['-t', 'tui:1', path.join(scratch, 'parallel')]));
     expect(warm.exit).toBe(0);
-    expect(warm.screen.split('\n').filter((line) => /^ ≡ #\d+ \[\S+\] .*CACHED( \(saved \d+(\.\d)?m?s\))?$/.test(line))).toHaveLength(6);
+    expect(
+      warm.screen.split('\n').filter((line) => /^ ≡ #\d+ \[\S+\] .*CACHED( \(saved \d+(\.\d)?m?s\))?$/.test(line)),
+    ).toHaveLength(6);
     expect(warm.screen).toMatch(/^ ✔ built in \d+\.\ds: 6 cached, 0 run · cache saved \d/m);
     expect(warm.screen).toContain(`   image    ${imageId}`);
   });
@@ -98,7 +110,10 @@ describe.skipIf(!privileged)('the TUI in a real terminal (tmux)', () => {
     const summary = at(/^ ✘ build failed at #3 \[stage-0\]/);
     const error = at(/^error: .*Dockerfile:3: process "\/bin\/sh -c echo "running checks"/);
     const snippet = at(/^ 3 \| >>> RUN echo "running checks"/);
-    expect([step, tail, summary, error, snippet].every((index) => index >= 0), failed.screen).toBe(true);
+    expect(
+      [step, tail, summary, error, snippet].every((index) => index >= 0),
+      failed.screen,
+    ).toBe(true);
     expect(step < tail && tail < summary && summary < error && error < snippet).toBe(true);
     expect(lines[tail - 1]).toBe('    │ running checks');
     expect(failed.screen).toMatch(/full output: \S+\/tmp\/logs\/[^/]+\/0\.2\.log/);

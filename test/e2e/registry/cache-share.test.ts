@@ -40,11 +40,20 @@ interface BuildView {
 }
 
 async function jsonBuild(store: string, args: string[], extraEnv: Record<string, string> = {}): Promise<BuildView> {
-  const result: CliResult = await runTzbuild(['build', '--root', store, '--progress', 'json', ...args], { env: { ...env, ...extraEnv } });
-  const events = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, string>);
+  const result: CliResult = await runTzbuild(['build', '--root', store, '--progress', 'json', ...args], {
+    env: { ...env, ...extraEnv },
+  });
+  const events = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, string>);
   const texts = new Map(events.filter((e) => e.type === 'step.start').map((e) => [e.stepId, e.text]));
   // FROM is reported as a step that always "runs" (it resolves the base): not a cache question.
-  const of = (type: string) => events.filter((e) => e.type === type).map((e) => texts.get(e.stepId) ?? '?').filter((text) => !text.startsWith('FROM '));
+  const of = (type: string) =>
+    events
+      .filter((e) => e.type === type)
+      .map((e) => texts.get(e.stepId) ?? '?')
+      .filter((text) => !text.startsWith('FROM '));
   const done = events.find((e) => e.type === 'build.done');
   return {
     exitCode: result.exitCode,
@@ -71,7 +80,15 @@ beforeAll(async () => {
   ref = (name) => `${registry().host}/cache/${name}`;
   context = await writeContext({ Dockerfile: dockerfile, 'tool.txt': 'tool v1\n', 'app.txt': 'app v1\n' });
   const storeA = await loadedStore();
-  first = await jsonBuildOk(storeA, ['--cache-to', `type=registry,ref=${ref('app:max')},mode=max`, '--cache-to', `type=registry,ref=${ref('app:min')}`, '-t', 'app:1', context]);
+  first = await jsonBuildOk(storeA, [
+    '--cache-to',
+    `type=registry,ref=${ref('app:max')},mode=max`,
+    '--cache-to',
+    `type=registry,ref=${ref('app:min')}`,
+    '-t',
+    'app:1',
+    context,
+  ]);
 }, 120_000);
 
 describe('--cache-to then --cache-from (registry)', () => {
@@ -102,12 +119,26 @@ describe('--cache-to then --cache-from (registry)', () => {
     }
   });
 
-  it('a changed file re-runs its step and what follows, nothing before it (two --cache-from: each adds its records)', async () => {
+  it('a changed file re-runs its step and what follows, nothing before it (two --cache-from)', async () => {
     const changed = await writeContext({ Dockerfile: dockerfile, 'tool.txt': 'tool v1\n', 'app.txt': 'app v2\n' });
     // app:min lacks the builder stage; app:max, consulted second, has it.
-    const b = await jsonBuildOk(await loadedStore(), ['--cache-from', ref('app:min'), '--cache-from', ref('app:max'), changed]);
-    expect(b.ran).toEqual(['COPY app.txt /app/app.txt', 'RUN echo final-ran && cat /app/app.txt > /app/copy.txt', 'CMD ["cat", "/app/copy.txt"]']);
-    expect(b.cached).toEqual(['RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact', 'COPY tool.txt /out/tool.txt', 'COPY --from=builder /out /opt/out']);
+    const b = await jsonBuildOk(await loadedStore(), [
+      '--cache-from',
+      ref('app:min'),
+      '--cache-from',
+      ref('app:max'),
+      changed,
+    ]);
+    expect(b.ran).toEqual([
+      'COPY app.txt /app/app.txt',
+      'RUN echo final-ran && cat /app/app.txt > /app/copy.txt',
+      'CMD ["cat", "/app/copy.txt"]',
+    ]);
+    expect(b.cached).toEqual([
+      'RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact',
+      'COPY tool.txt /out/tool.txt',
+      'COPY --from=builder /out /opt/out',
+    ]);
     expect(b.output).toEqual(['final-ran']);
     expect(b.imageId).not.toBe(first.imageId);
   });
@@ -116,25 +147,46 @@ describe('--cache-to then --cache-from (registry)', () => {
     const b = await jsonBuildOk(await loadedStore(), ['--cache-from', `type=registry,ref=${ref('app:min')}`, context]);
     // 4 steps, plus the COPY --from's second record keyed by the content it copies.
     expect(first.stderr).toMatch(/app:min: 5 records, 3 layers/);
-    expect(b.ran).toEqual(['RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact', 'COPY tool.txt /out/tool.txt']);
+    expect(b.ran).toEqual([
+      'RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact',
+      'COPY tool.txt /out/tool.txt',
+    ]);
     expect(b.output).toEqual(['builder-ran']);
     // The builder's layers are reproducible (SOURCE_DATE_EPOCH), so the final stage still hits.
     expect(b.cached).toHaveLength(4);
     expect(b.imageId).toBe(first.imageId);
   });
 
-  it('mode=min without SOURCE_DATE_EPOCH: the re-run builder differs, the COPY --from still hits by content', async () => {
+  it('mode=min without SOURCE_DATE_EPOCH: the builder differs, the COPY --from hits by content', async () => {
     const noEpoch = { SOURCE_DATE_EPOCH: '' };
-    const a = await jsonBuildOk(await loadedStore(), ['--cache-to', `type=registry,ref=${ref('app:min-live')}`, context], noEpoch);
+    const a = await jsonBuildOk(
+      await loadedStore(),
+      ['--cache-to', `type=registry,ref=${ref('app:min-live')}`, context],
+      noEpoch,
+    );
     const b = await jsonBuildOk(await loadedStore(), ['--cache-from', ref('app:min-live'), context], noEpoch);
-    expect(b.ran).toEqual(['RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact', 'COPY tool.txt /out/tool.txt']);
-    expect(b.cached).toEqual(['COPY --from=builder /out /opt/out', 'COPY app.txt /app/app.txt', 'RUN echo final-ran && cat /app/app.txt > /app/copy.txt', 'CMD ["cat", "/app/copy.txt"]']);
+    expect(b.ran).toEqual([
+      'RUN echo builder-ran && mkdir -p /out && echo built > /out/artifact',
+      'COPY tool.txt /out/tool.txt',
+    ]);
+    expect(b.cached).toEqual([
+      'COPY --from=builder /out /opt/out',
+      'COPY app.txt /app/app.txt',
+      'RUN echo final-ran && cat /app/app.txt > /app/copy.txt',
+      'CMD ["cat", "/app/copy.txt"]',
+    ]);
     expect(b.imageId).toBe(a.imageId);
   });
 
   it('a --cache-from ref that does not exist is a warning, not a failure', async () => {
-    const b = await jsonBuildOk(await loadedStore(), ['--cache-from', `type=registry,ref=${ref('nothing:here')}`, context]);
-    expect(b.stderr).toContain(`warning: --cache-from type=registry,ref=${ref('nothing:here')}: no cache there yet; building without it`);
+    const b = await jsonBuildOk(await loadedStore(), [
+      '--cache-from',
+      `type=registry,ref=${ref('nothing:here')}`,
+      context,
+    ]);
+    expect(b.stderr).toContain(
+      `warning: --cache-from type=registry,ref=${ref('nothing:here')}: no cache there yet; building without it`,
+    );
     expect(b.ran).toHaveLength(6);
     expect(b.cached).toEqual([]);
     expect(b.imageId).toBe(first.imageId);
@@ -146,13 +198,22 @@ describe('--cache-to then --cache-from (registry)', () => {
     expect(b.exitCode).toBe(1);
     const errors = b.stderr.split('\n').filter((line) => line.startsWith('error:'));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(new RegExp(`^error: --cache-to type=registry,ref=${down}/cache/app:x: cache export failed: registry ${down}: .*`));
+    expect(errors[0]).toMatch(
+      new RegExp(`^error: --cache-to type=registry,ref=${down}/cache/app:x: cache export failed: registry ${down}: .*`),
+    );
     expect(b.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
   it('--push pushes the tagged image, which pulls back with the same ID', async () => {
     const name = `${registry().host}/team/pushed:1`;
-    const built = await jsonBuildOk(await loadedStore(), ['--push', '-t', name, '--cache-from', ref('app:max'), context]);
+    const built = await jsonBuildOk(await loadedStore(), [
+      '--push',
+      '-t',
+      name,
+      '--cache-from',
+      ref('app:max'),
+      context,
+    ]);
     expect(built.stderr).toMatch(new RegExp(`pushed ${name}@sha256:[a-f0-9]{64}`));
     const target = await loadedStore();
     const pulled = await runTzbuild(['pull', '--root', target, name]);
@@ -191,7 +252,9 @@ describe('type=local', () => {
     }
     const b = await jsonBuild(await loadedStore(), ['--cache-from', `type=local,src=${dir}`, context]);
     expect(b.exitCode).toBe(1);
-    expect(b.stderr).toMatch(/^error: --cache-from local cache .*: layer sha256:[a-f0-9]{64} does not match its digest$/m);
+    expect(b.stderr).toMatch(
+      /^error: --cache-from local cache .*: layer sha256:[a-f0-9]{64} does not match its digest$/m,
+    );
   });
 });
 
@@ -202,23 +265,37 @@ describe('credentials', () => {
     try {
       const dockerConfig = await tempDir('docker-config');
       const basic = Buffer.from(`${auth.username}:${auth.password}`).toString('base64');
-      await writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: basic } } }));
+      await writeFile(
+        path.join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [secured.host]: { auth: basic } } }),
+      );
       const secretFile = path.join(await tempDir('secret'), 'token');
       await writeFile(secretFile, 'build-secret-value-42');
       const withSecret = await writeContext({
-        Dockerfile: 'FROM busybox:latest\nRUN --mount=type=secret,id=tok wc -c /run/secrets/tok > /count\nCOPY app.txt /app.txt\n',
+        Dockerfile:
+          'FROM busybox:latest\nRUN --mount=type=secret,id=tok wc -c /run/secrets/tok > /count\nCOPY app.txt ' +
+          '/app.txt\n',
         'app.txt': 'x\n',
       });
       const refName = `${secured.host}/cache/secret:c`;
-      const a = await jsonBuildOk(await loadedStore(), ['--secret', `id=tok,src=${secretFile}`, '--cache-to', `type=registry,ref=${refName},mode=max`, withSecret], { DOCKER_CONFIG: dockerConfig });
-      const b = await jsonBuildOk(await loadedStore(), ['--secret', `id=tok,src=${secretFile}`, '--cache-from', refName, withSecret], { DOCKER_CONFIG: dockerConfig });
+      const a = await jsonBuildOk(
+        await loadedStore(),
+        ['--secret', `id=tok,src=${secretFile}`, '--cache-to', `type=registry,ref=${refName},mode=max`, withSecret],
+        { DOCKER_CONFIG: dockerConfig },
+      );
+      const b = await jsonBuildOk(
+        await loadedStore(),
+        ['--secret', `id=tok,src=${secretFile}`, '--cache-from', refName, withSecret],
+        { DOCKER_CONFIG: dockerConfig },
+      );
       expect(b.ran).toEqual([]);
       expect(b.imageId).toBe(a.imageId);
       const stored = await registryBlobs(secured.dir);
       expect(stored.length).toBeGreaterThanOrEqual(4);
       for (const bytes of stored) {
         const text = bytes.toString('latin1');
-        for (const secret of [auth.password, basic, 'build-secret-value-42', 'Authorization']) expect(text).not.toContain(secret);
+        for (const secret of [auth.password, basic, 'build-secret-value-42', 'Authorization'])
+          expect(text).not.toContain(secret);
       }
     } finally {
       await secured.stop();

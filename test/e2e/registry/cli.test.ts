@@ -27,21 +27,27 @@ beforeAll(async () => {
 
 describe('tzbuild login / push / pull / logout', () => {
   it('login refuses a wrong password and stores nothing', async () => {
-    const result = await tzbuild(['login', registry().host, '-u', user.username, '--password-stdin'], sourceRoot, { input: 'wrong\n' });
+    const result = await tzbuild(['login', registry().host, '-u', user.username, '--password-stdin'], sourceRoot, {
+      input: 'wrong\n',
+    });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`error: registry ${registry().host}: /v2/: the credentials were refused`);
     expect(result.stderr).not.toContain('wrong');
     await expect(stat(path.join(configDir, 'config.json'))).rejects.toThrow();
   });
 
-  it('login verifies and stores credentials in Docker\'s format, 0600', async () => {
-    const result = await tzbuild(['login', registry().host, '-u', user.username, '--password-stdin'], sourceRoot, { input: `${user.password}\n` });
+  it("login verifies and stores credentials in Docker's format, 0600", async () => {
+    const result = await tzbuild(['login', registry().host, '-u', user.username, '--password-stdin'], sourceRoot, {
+      input: `${user.password}\n`,
+    });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'Login Succeeded\n' });
     const file = path.join(configDir, 'config.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(configDir)).mode & 0o777).toBe(0o700);
     const config = JSON.parse(await readFile(file, 'utf8')) as { auths: Record<string, { auth: string }> };
-    expect(Buffer.from(config.auths[registry().host]?.auth ?? '', 'base64').toString()).toBe(`${user.username}:${user.password}`);
+    expect(Buffer.from(config.auths[registry().host]?.auth ?? '', 'base64').toString()).toBe(
+      `${user.username}:${user.password}`,
+    );
   });
 
   it('push, push again (nothing to do), pull into an empty store: same image ID', async () => {
@@ -58,7 +64,9 @@ describe('tzbuild login / push / pull / logout', () => {
     const targetRoot = await tempStore();
     const pulled = await tzbuild(['pull', name], targetRoot);
     expect(pulled).toMatchObject({ exitCode: 0, stdout: `${name}\n` });
-    const inspect = async (root: string, ref: string) => (JSON.parse((await runTzbuild(['inspect', ref], { env: { TZBUILD_ROOT: root } })).stdout) as { Id: string }[])[0]?.Id;
+    const inspect = async (root: string, ref: string) =>
+      (JSON.parse((await runTzbuild(['inspect', ref], { env: { TZBUILD_ROOT: root } })).stdout) as { Id: string }[])[0]
+        ?.Id;
     expect(await inspect(targetRoot, name)).toBe(await inspect(sourceRoot, 'app:1'));
     expect(pulled.stderr).toContain(`Image ID: ${await inspect(sourceRoot, 'app:1')}`);
   });
@@ -84,7 +92,9 @@ describe('tzbuild login / push / pull / logout', () => {
     expect(logout).toMatchObject({ exitCode: 0, stdout: `Removing login credentials for ${registry().host}\n` });
     const config = JSON.parse(await readFile(path.join(configDir, 'config.json'), 'utf8')) as { auths: object };
     expect(config.auths).toEqual({});
-    expect((await tzbuild(['logout', registry().host], sourceRoot)).stdout).toBe(`Not logged in to ${registry().host}\n`);
+    expect((await tzbuild(['logout', registry().host], sourceRoot)).stdout).toBe(
+      `Not logged in to ${registry().host}\n`,
+    );
     const pull = await tzbuild(['pull', `${registry().host}/cli/app:1`], await tempStore());
     expect(pull.exitCode).toBe(1);
     expect(pull.stderr).toContain(`run \`tzbuild login ${registry().host}\``);

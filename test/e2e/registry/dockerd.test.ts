@@ -29,18 +29,38 @@ async function stopDaemon(): Promise<void> {
   await daemon;
   clearTimeout(killer);
   // dockerd can leave mounts under its roots when it stops hard.
-  const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '').filter((m) => m.startsWith(dir)).sort().reverse();
+  const mounts = (await readFile('/proc/mounts', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(dir))
+    .sort()
+    .reverse();
   for (const mount of mounts) await execa('umount', ['-l', mount], { reject: false });
 }
 
 beforeAll(async () => {
   dir = await tempDir('tzb-dockerd-');
   await mkdir(path.join(dir, 'data'));
-  daemon = execa('dockerd', [
-    '--iptables=false', '--ip-masq=false', '--bridge=none', '--ip-forward=false',
-    '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
-    '--host', `unix://${dir}/docker.sock`, '--insecure-registry', registry().host,
-  ], { reject: false, stdout: 'ignore', stderr: 'ignore' });
+  daemon = execa(
+    'dockerd',
+    [
+      '--iptables=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      '--ip-forward=false',
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'dockerd.pid'),
+      '--host',
+      `unix://${dir}/docker.sock`,
+      '--insecure-registry',
+      registry().host,
+    ],
+    { reject: false, stdout: 'ignore', stderr: 'ignore' },
+  );
   for (let i = 0; i < 200 && daemon.exitCode === null; i++) {
     if ((await docker('version')).exitCode === 0) break;
     await sleep(250);

@@ -33,7 +33,8 @@ export async function emptyStore(): Promise<OpenedStore> {
 /** Incompressible, reproducible bytes (so gzip cannot shrink the layer below `size`). */
 export function noise(size: number, seed: string): Buffer {
   const blocks: Buffer[] = [];
-  for (let i = 0, total = 0; total < size; i++, total += 32) blocks.push(createHash('sha256').update(`${seed}:${i}`).digest());
+  for (let i = 0, total = 0; total < size; i++, total += 32)
+    blocks.push(createHash('sha256').update(`${seed}:${i}`).digest());
   return Buffer.concat(blocks).subarray(0, size);
 }
 
@@ -41,17 +42,30 @@ export function noise(size: number, seed: string): Buffer {
  * Builds a two-layer image (a small text file, then `bigBytes` of noise) tagged `tag` in the store
  * at `root`; `variant` changes the text so two variants share only the big layer.
  */
-export async function buildTestImage(root: string, tag: string, variant = 'one', bigBytes = 3 * 1024 * 1024): Promise<void> {
+export async function buildTestImage(
+  root: string,
+  tag: string,
+  variant = 'one',
+  bigBytes = 3 * 1024 * 1024,
+): Promise<void> {
   const context = await tempDir('tzb-reg-ctx-');
   await writeFile(path.join(context, 'a.txt'), `variant ${variant}\n`);
   await writeFile(path.join(context, 'big.bin'), noise(bigBytes, 'big'));
-  await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\nCOPY big.bin /data/big.bin\nCMD ["/a.txt"]\n');
-  const result = await runTzbuild(['build', '-q', '-t', tag, context], { env: { TZBUILD_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' } });
+  await writeFile(
+    path.join(context, 'Dockerfile'),
+    'FROM scratch\nCOPY a.txt /a.txt\nCOPY big.bin /data/big.bin\nCMD ["/a.txt"]\n',
+  );
+  const result = await runTzbuild(['build', '-q', '-t', tag, context], {
+    env: { TZBUILD_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' },
+  });
   if (result.exitCode !== 0) throw new Error(`tzbuild build failed: ${result.stderr}`);
 }
 
 /** Asserts two stores hold the same image: same ID (config digest) and byte-identical layers. */
-export async function expectSameImage(a: { store: OpenedStore; image: ResolvedImage }, b: { store: OpenedStore; image: ResolvedImage }): Promise<void> {
+export async function expectSameImage(
+  a: { store: OpenedStore; image: ResolvedImage },
+  b: { store: OpenedStore; image: ResolvedImage },
+): Promise<void> {
   expect(b.image.configDigest).toBe(a.image.configDigest);
   expect(b.image.layers.map((l) => l.diffId)).toEqual(a.image.layers.map((l) => l.diffId));
   for (const layer of a.image.layers) {

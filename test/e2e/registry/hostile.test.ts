@@ -33,7 +33,10 @@ beforeAll(async () => {
   manifestDigest = pushed.digest;
   const client = new RegistryClient(registry().host);
   try {
-    const manifest = JSON.parse((await client.getManifest('h/app', '1')).bytes.toString('utf8')) as { config: { digest: Digest }; layers: { digest: Digest; size: number }[] };
+    const manifest = JSON.parse((await client.getManifest('h/app', '1')).bytes.toString('utf8')) as {
+      config: { digest: Digest };
+      layers: { digest: Digest; size: number }[];
+    };
     const image = await resolveImage(source, 'app:1');
     configDigest = manifest.config.digest;
     layers = manifest.layers.map((l, i) => ({ ...l, diffId: image.layers[i]?.diffId as Digest }));
@@ -84,7 +87,9 @@ describe('a registry that lies', () => {
     const store = await emptyStore();
     const error = await pullImage(store, `${proxy.host}/h/app:1`, fast).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'REGISTRY_DIGEST_MISMATCH' });
-    expect(String(error)).toContain(`registry ${proxy.host}: layer ${bigLayer().digest} of h/app: content does not match its digest`);
+    expect(String(error)).toContain(
+      `registry ${proxy.host}: layer ${bigLayer().digest} of h/app: content does not match its digest`,
+    );
     await expectNothingPartial(store);
   });
 
@@ -117,7 +122,9 @@ describe('a registry that lies', () => {
       res.end(body);
       return true;
     });
-    const error = await pullImage(await emptyStore(), `${proxy.host}/h/app@${manifestDigest}`, fast).catch((e: unknown) => e);
+    const error = await pullImage(await emptyStore(), `${proxy.host}/h/app@${manifestDigest}`, fast).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'REGISTRY_DIGEST_MISMATCH' });
     expect(String(error)).toContain(`manifest h/app@${manifestDigest} does not match its digest`);
   });
@@ -185,7 +192,9 @@ describe('a registry that breaks or stalls', () => {
     });
     const store = await emptyStore();
     const started = Date.now();
-    const error = await pullImage(store, `${proxy.host}/h/app:1`, { ...fast, idleTimeoutMs: 300, attempts: 2 }).catch((e: unknown) => e);
+    const error = await pullImage(store, `${proxy.host}/h/app:1`, { ...fast, idleTimeoutMs: 300, attempts: 2 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'REGISTRY_TIMEOUT' });
     expect(String(error)).toContain(`registry ${proxy.host}: blob ${bigLayer().digest} of h/app: no data for 0.3s`);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -208,7 +217,9 @@ describe('a registry that breaks or stalls', () => {
       res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'disk on fire' }] }));
       return true;
     });
-    await expect(pullImage(await emptyStore(), `${proxy.host}/h/app:1`, fast)).rejects.toThrow(`registry ${proxy.host}: manifest h/app:1: HTTP 500 (UNKNOWN: disk on fire)`);
+    await expect(pullImage(await emptyStore(), `${proxy.host}/h/app:1`, fast)).rejects.toThrow(
+      `registry ${proxy.host}: manifest h/app:1: HTTP 500 (UNKNOWN: disk on fire)`,
+    );
     expect(proxy.requests).toHaveLength(3);
   });
 
@@ -216,7 +227,9 @@ describe('a registry that breaks or stalls', () => {
     const gone = await startProxy(registry().host);
     await gone.close();
     const started = Date.now();
-    await expect(pullImage(await emptyStore(), `${gone.host}/h/app:1`, fast)).rejects.toMatchObject({ code: 'REGISTRY_CONNECTION' });
+    await expect(pullImage(await emptyStore(), `${gone.host}/h/app:1`, fast)).rejects.toMatchObject({
+      code: 'REGISTRY_CONNECTION',
+    });
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });

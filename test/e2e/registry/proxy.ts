@@ -43,11 +43,15 @@ export async function startProxy(target: string, hook?: ProxyHook): Promise<Test
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    const forward = (headers: http.OutgoingHttpHeaders = req.headers) => new Promise<IncomingMessage>((resolve, reject) => {
-      const upstream = http.request({ host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers }, resolve);
-      upstream.on('error', reject);
-      req.pipe(upstream);
-    });
+    const forward = (headers: http.OutgoingHttpHeaders = req.headers) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const upstream = http.request(
+          { host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers },
+          resolve,
+        );
+        upstream.on('error', reject);
+        req.pipe(upstream);
+      });
     const passThrough = async () => {
       const upstream = await forward();
       res.writeHead(upstream.statusCode ?? 502, upstream.headers);
@@ -92,5 +96,7 @@ export function blobGetDigest(req: IncomingMessage): string | undefined {
 
 /** Requests that move blob bytes or start uploads (what a no-op push must not send). */
 export function uploadRequests(requests: LoggedRequest[]): LoggedRequest[] {
-  return requests.filter((r) => (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.url.includes('/blobs/uploads/'));
+  return requests.filter(
+    (r) => (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.url.includes('/blobs/uploads/'),
+  );
 }

@@ -38,7 +38,10 @@ describe('push then pull', () => {
     expect(pulled.name).toBe(`${proxy.host}/team/app:1`);
     expect(pulled.registryDigest).toBe(pushed.digest);
     expect(pulled.downloaded).toBe(2);
-    await expectSameImage({ store: source, image: await resolveImage(source, 'app:1') }, { store: target, image: pulled.image });
+    await expectSameImage(
+      { store: source, image: await resolveImage(source, 'app:1') },
+      { store: target, image: pulled.image },
+    );
     expect((await resolveImage(target, `${proxy.host}/team/app:1`)).configDigest).toBe(pulled.image.configDigest);
   });
 
@@ -89,10 +92,16 @@ describe('push then pull', () => {
   });
 
   it('pushes zstd layers and pulls them back', async () => {
-    const pushed = await pushImage(source, 'app:1', { destination: `${proxy.host}/zstd/app:1`, compression: 'zstd', compressionLevel: 5 });
+    const pushed = await pushImage(source, 'app:1', {
+      destination: `${proxy.host}/zstd/app:1`,
+      compression: 'zstd',
+      compressionLevel: 5,
+    });
     const client = new RegistryClient(proxy.host);
     try {
-      const manifest = JSON.parse((await client.getManifest('zstd/app', '1')).bytes.toString('utf8')) as { layers: { mediaType: string }[] };
+      const manifest = JSON.parse((await client.getManifest('zstd/app', '1')).bytes.toString('utf8')) as {
+        layers: { mediaType: string }[];
+      };
       expect(manifest.layers.map((l) => l.mediaType)).toEqual([MediaType.ociLayerZstd, MediaType.ociLayerZstd]);
     } finally {
       client.close();
@@ -109,7 +118,10 @@ describe('push then pull', () => {
       const { bytes, mediaType } = await client.getManifest('docker/app', '1');
       expect(mediaType).toBe(MediaType.dockerManifest);
       expect(sha256Digest(bytes)).toBe(pushed.digest);
-      const manifest = JSON.parse(bytes.toString('utf8')) as { config: { mediaType: string }; layers: { mediaType: string }[] };
+      const manifest = JSON.parse(bytes.toString('utf8')) as {
+        config: { mediaType: string };
+        layers: { mediaType: string }[];
+      };
       expect(manifest.config.mediaType).toBe(MediaType.dockerConfig);
       expect(new Set(manifest.layers.map((l) => l.mediaType))).toEqual(new Set([MediaType.dockerLayerGzip]));
     } finally {
@@ -124,24 +136,40 @@ describe('push then pull', () => {
     const arm = await pushImage(source, 'app:2', { destination: `${proxy.host}/multi/app:arm64` });
     const client = new RegistryClient(proxy.host);
     const entry = async (tag: string, digest: string, architecture: string) => ({
-      mediaType: MediaType.ociManifest, digest, size: (await client.getManifest('multi/app', tag)).bytes.length, platform: { os: 'linux', architecture },
+      mediaType: MediaType.ociManifest,
+      digest,
+      size: (await client.getManifest('multi/app', tag)).bytes.length,
+      platform: { os: 'linux', architecture },
     });
     try {
-      const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [await entry('arm64', arm.digest, 'arm64'), await entry('amd64', amd.digest, 'amd64')] };
+      const index = {
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [await entry('arm64', arm.digest, 'arm64'), await entry('amd64', amd.digest, 'amd64')],
+      };
       await client.putManifest('multi/app', 'both', MediaType.ociIndex, Buffer.from(JSON.stringify(index)));
     } finally {
       client.close();
     }
-    const amdImage = await pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, { platform: { os: 'linux', architecture: 'amd64' } });
-    const armImage = await pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, { platform: { os: 'linux', architecture: 'arm64' } });
+    const amdImage = await pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, {
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    const armImage = await pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, {
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
     expect(amdImage.image.configDigest).toBe((await resolveImage(source, 'app:1')).configDigest);
     expect(armImage.image.configDigest).toBe((await resolveImage(source, 'app:2')).configDigest);
-    await expect(pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, { platform: { os: 'linux', architecture: 's390x' } }))
-      .rejects.toThrow(/has no image for linux\/s390x \(it has: linux\/arm64, linux\/amd64\)/);
+    await expect(
+      pullImage(await emptyStore(), `${proxy.host}/multi/app:both`, {
+        platform: { os: 'linux', architecture: 's390x' },
+      }),
+    ).rejects.toThrow(/has no image for linux\/s390x \(it has: linux\/arm64, linux\/amd64\)/);
   });
 
   it('reports a missing tag clearly', async () => {
-    await expect(pullImage(await emptyStore(), `${proxy.host}/team/app:nope`)).rejects.toThrow(`registry ${proxy.host}: manifest team/app:nope: not found`);
+    await expect(pullImage(await emptyStore(), `${proxy.host}/team/app:nope`)).rejects.toThrow(
+      `registry ${proxy.host}: manifest team/app:nope: not found`,
+    );
   });
 });
 
@@ -151,7 +179,10 @@ describe('RegistryImageSource', () => {
     const store = await emptyStore();
     const images = new RegistryImageSource(new StoreImageSource(store), store);
     proxy.requests.length = 0;
-    const [first, second] = await Promise.all([images.resolve(`${proxy.host}/src/app:1`), images.resolve(`${proxy.host}/src/app:1`)]);
+    const [first, second] = await Promise.all([
+      images.resolve(`${proxy.host}/src/app:1`),
+      images.resolve(`${proxy.host}/src/app:1`),
+    ]);
     expect(first.configDigest).toBe((await resolveImage(source, 'app:1')).configDigest);
     expect(second.configDigest).toBe(first.configDigest);
     const manifestGets = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/manifests/'));

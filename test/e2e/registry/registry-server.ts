@@ -33,12 +33,23 @@ export interface RegistryServerOptions {
 }
 
 async function ensureTools(): Promise<void> {
-  const missing = [['/usr/bin/docker-registry', 'docker-registry'], ['/usr/bin/htpasswd', 'apache2-utils']].filter(([bin]) => !existsSync(bin as string)).map(([, pkg]) => pkg as string);
+  const missing = [
+    ['/usr/bin/docker-registry', 'docker-registry'],
+    ['/usr/bin/htpasswd', 'apache2-utils'],
+  ]
+    .filter(([bin]) => !existsSync(bin as string))
+    .map(([, pkg]) => pkg as string);
   if (missing.length === 0) return;
-  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const install = () =>
+    execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+      reject: false,
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    });
   if ((await install()).exitCode !== 0) {
     await execa('apt-get', ['update', '-qq']);
-    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
 }
 
@@ -86,7 +97,13 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
     await writeFile(config, configYaml(dir, port, htpasswd));
     const child = execa('docker-registry', ['serve', config], { reject: false, stdout: 'ignore', stderr: 'pipe' });
     if (await answers(port, child)) {
-      return { host: `127.0.0.1:${port}`, port, dir, ...(options.auth ? { auth: options.auth } : {}), stop: () => stop(child, dir) };
+      return {
+        host: `127.0.0.1:${port}`,
+        port,
+        dir,
+        ...(options.auth ? { auth: options.auth } : {}),
+        stop: () => stop(child, dir),
+      };
     }
     await stop(child, undefined);
   }
@@ -97,10 +114,12 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
 async function answers(port: number, child: ResultPromise): Promise<boolean> {
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     const status = await new Promise<number>((resolve) => {
-      http.get({ host: '127.0.0.1', port, path: '/v2/' }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', () => resolve(0));
+      http
+        .get({ host: '127.0.0.1', port, path: '/v2/' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', () => resolve(0));
     });
     if (status === 200 || status === 401) return true;
     await sleep(100);

@@ -11,7 +11,19 @@ import path from 'node:path';
 import { execa } from 'execa';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE, blobPath, buildOk, cli, loadedStore, manifestOf, pathInfo, readIn, tempDir, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  BASE,
+  blobPath,
+  buildOk,
+  cli,
+  loadedStore,
+  manifestOf,
+  pathInfo,
+  readIn,
+  tempDir,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 import { makeBusyboxDockerArchive } from '../../helpers/busybox.js';
 import { tzbuildBin } from '../../helpers/cli.js';
 import { createUser, giveToUser, removeUser, tzbuildAs, userStore, type TestUser } from './users.js';
@@ -65,7 +77,12 @@ async function layerEntries(store: string, tag: string, index: number): Promise<
   const entries: TarEntry[] = [];
   const extract = tarStream.extract();
   extract.on('entry', (header, body, next) => {
-    entries.push({ name: header.name.replace(/\/$/, ''), uid: header.uid ?? -1, gid: header.gid ?? -1, type: header.type ?? 'file' });
+    entries.push({
+      name: header.name.replace(/\/$/, ''),
+      uid: header.uid ?? -1,
+      gid: header.gid ?? -1,
+      type: header.type ?? 'file',
+    });
     body.on('end', next);
     body.resume();
   });
@@ -85,7 +102,12 @@ function entry(entries: TarEntry[], name: string): TarEntry | undefined {
 /** The first line of the step's uid_map (from `RUN head -1 /proc/self/uid_map`) in plain output. */
 function stepUidMap(output: string): string[] {
   const line = output.split('\n').find((text) => /^#\d+ \|\s+0\s+\d+\s+\d+\s*$/.test(text));
-  return line?.replace(/^#\d+ \|/, '').trim().split(/\s+/) ?? [];
+  return (
+    line
+      ?.replace(/^#\d+ \|/, '')
+      .trim()
+      .split(/\s+/) ?? []
+  );
 }
 
 describe('rootless with subordinate ids', () => {
@@ -97,7 +119,8 @@ describe('rootless with subordinate ids', () => {
 
   const dockerfile = [
     `FROM ${BASE}`,
-    'RUN mkdir /data && echo one > /data/owned && echo gone > /data/gone && chown 1234:5678 /data/owned && id -u > /data/step-uid',
+    'RUN mkdir /data && echo one > /data/owned && echo gone > /data/gone && chown 1234:5678 /data/owned && id -u > ' +
+      '/data/step-uid',
     'COPY --chown=4321:8765 hello.txt /data/hello.txt',
     'RUN rm /data/gone && head -1 /proc/self/uid_map && echo "pid1=$(cat /proc/1/comm)"',
     'USER app',
@@ -125,8 +148,11 @@ describe('rootless with subordinate ids', () => {
 
     // On the host the snapshot holds the file under the user's subordinate ids (1234 → start + 1233).
     const snapshots = path.join(store, 'snapshots');
-    const owned = (await Promise.all((await readdir(snapshots)).map((dir) => stat(path.join(snapshots, dir, 'data/owned')).catch(() => undefined))))
-      .find((found) => found !== undefined);
+    const owned = (
+      await Promise.all(
+        (await readdir(snapshots)).map((dir) => stat(path.join(snapshots, dir, 'data/owned')).catch(() => undefined)),
+      )
+    ).find((found) => found !== undefined);
     expect(owned).toMatchObject({ uid: user.subuidStart! + 1233, gid: user.subgidStart! + 5677 });
 
     const rootfs = await unpack(store, 'owners:1');
@@ -151,7 +177,10 @@ describe('rootless with subordinate ids', () => {
   });
 
   it('produces byte-identical layers to the same build as root', async () => {
-    const files = { Dockerfile: `${dockerfile.replace(' && head -1 /proc/self/uid_map && echo "pid1=$(cat /proc/1/comm)"', '')}\n`, 'hello.txt': 'hello\n' };
+    const files = {
+      Dockerfile: `${dockerfile.replace(' && head -1 /proc/self/uid_map && echo "pid1=$(cat /proc/1/comm)"', '')}\n`,
+      'hello.txt': 'hello\n',
+    };
     const env = { SOURCE_DATE_EPOCH: '1700000000' };
     const userContextDir = await userContext(user, 'ctx-same', files);
     const rootless = await tzbuildAs(user, ['build', '-q', '-t', 'same:1', userContextDir], { env });
@@ -182,10 +211,24 @@ describe('rootless with subordinate ids', () => {
 
   it('cancels the build inside the namespace when the rootless process gets SIGTERM', async () => {
     const context = await userContext(user, 'ctx-cancel', { Dockerfile: `FROM ${BASE}\nRUN sleep 300\n` });
-    const build = execa('setpriv', [
-      '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--reset-env',
-      process.execPath, tzbuildBin, 'build', '--progress', 'plain', context,
-    ], { cwd: user.home, reject: false, all: true });
+    const build = execa(
+      'setpriv',
+      [
+        '--reuid',
+        String(user.uid),
+        '--regid',
+        String(user.gid),
+        '--init-groups',
+        '--reset-env',
+        process.execPath,
+        tzbuildBin,
+        'build',
+        '--progress',
+        'plain',
+        context,
+      ],
+      { cwd: user.home, reject: false, all: true },
+    );
     await waitFor(async () => (await userProcesses(user, 'sleep')).length > 0);
     build.kill('SIGTERM');
     const result = await build;
@@ -209,14 +252,20 @@ describe('rootless without subordinate ids', () => {
     expect(result.exitCode).toBe(1);
     // busybox's /home/app belongs to uid 1000, which does not exist in the namespace.
     expect(result.stderr).toMatch(/error: .*cannot apply entry "home\/app"/);
-    expect(result.stderr).toMatch(/owner 1000:1000 does not exist in this rootless user namespace \(give the user subordinate ids/);
+    expect(result.stderr).toMatch(
+      /owner 1000:1000 does not exist in this rootless user namespace \(give the user subordinate ids/,
+    );
     expect(result.stderr).not.toContain('note:');
   });
 
   it('builds images whose files all belong to root, whiteouts included', async () => {
     // A root-only base: busybox flattened by root with every owner reset to 0.
     const rootStore = await loadedStore();
-    await buildOk(rootStore, ['-t', 'rootonly:1', await writeContext({ Dockerfile: `FROM ${BASE} AS b\nFROM scratch\nCOPY --chown=0:0 --from=b / /\n` })]);
+    await buildOk(rootStore, [
+      '-t',
+      'rootonly:1',
+      await writeContext({ Dockerfile: `FROM ${BASE} AS b\nFROM scratch\nCOPY --chown=0:0 --from=b / /\n` }),
+    ]);
     const archive = path.join(await tempDir('rootonly'), 'rootonly.tar');
     await cli(rootStore, ['save', '-o', archive, 'rootonly:1']);
     const userArchive = path.join(user.home, 'rootonly.tar');

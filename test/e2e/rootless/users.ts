@@ -54,12 +54,29 @@ export async function giveToUser(user: TestUser, file: string): Promise<void> {
  * Runs `bin/tzbuild args…` as `user` in its home, with a clean login-like environment
  * (setpriv --reset-env: HOME, USER, PATH), so tzbuild picks its rootless defaults itself.
  */
-export async function tzbuildAs(user: TestUser, args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function tzbuildAs(
+  user: TestUser,
+  args: readonly string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const extraEnv = Object.entries({ NO_COLOR: '1', ...options.env }).map(([key, value]) => `${key}=${value}`);
-  const result = await execa('setpriv', [
-    '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--reset-env',
-    'env', ...extraEnv, process.execPath, tzbuildBin, ...args,
-  ], { cwd: user.home, reject: false, stripFinalNewline: false, timeout: 120_000 });
+  const result = await execa(
+    'setpriv',
+    [
+      '--reuid',
+      String(user.uid),
+      '--regid',
+      String(user.gid),
+      '--init-groups',
+      '--reset-env',
+      'env',
+      ...extraEnv,
+      process.execPath,
+      tzbuildBin,
+      ...args,
+    ],
+    { cwd: user.home, reject: false, stripFinalNewline: false, timeout: 120_000 },
+  );
   return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 

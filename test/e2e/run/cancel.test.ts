@@ -55,13 +55,32 @@ async function cacheMountHas(store: string, name: string): Promise<boolean> {
  * Starts a JSON-progress build and resolves once the step running `marker` is alive and `ready`
  * holds (wrapped: the subprocess is a promise, which `await` would otherwise wait for).
  */
-async function startAndWaitForStep(store: string, runner: string, context: string, marker: string, ready = async () => true) {
-  const child = execa(process.execPath, [tzbuildBin, 'build', '--root', store, '--runner', runner, '--progress', 'json', context], {
-    reject: false, env: { NO_COLOR: '1' }, stdin: 'ignore',
-  });
+async function startAndWaitForStep(
+  store: string,
+  runner: string,
+  context: string,
+  marker: string,
+  ready = async () => true,
+) {
+  const child = execa(
+    process.execPath,
+    [tzbuildBin, 'build', '--root', store, '--runner', runner, '--progress', 'json', context],
+    {
+      reject: false,
+      env: { NO_COLOR: '1' },
+      stdin: 'ignore',
+    },
+  );
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  await waitFor(async () => stdout.includes('"step.start"') && stdout.includes('sleep') && (await processesMentioning(marker)).length > 0 && (await ready()), 30_000);
+  await waitFor(
+    async () =>
+      stdout.includes('"step.start"') &&
+      stdout.includes('sleep') &&
+      (await processesMentioning(marker)).length > 0 &&
+      (await ready()),
+    30_000,
+  );
   return { child };
 }
 
@@ -73,9 +92,13 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
   });
 
   const sleeper = (marker: string) =>
-    `FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked --mount=type=tmpfs,target=/t sh -c 'echo started > /c/x; sleep 100; echo ${marker}'\n`;
+    `FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked --mount=type=tmpfs,target=/t sh -c 'echo started ` +
+    `> /c/x; sleep 100; echo ${marker}'\n`;
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`stops on ${signal} with exit code ${code}, leaving nothing behind`, async () => {
       const marker = `tzb-cancel-${randomBytes(4).toString('hex')}`;
       const context = await writeContext({ Dockerfile: sleeper(marker) });
@@ -90,7 +113,9 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
       expect(result.stderr.trim().split('\n').at(-1)).toBe('build cancelled');
       await expectNothingLeft(store, marker);
       // The next build starts clean: the cancelled step was not cached, and the locked cache is free.
-      const next = await writeContext({ Dockerfile: `FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked cp /c/x /x\n` });
+      const next = await writeContext({
+        Dockerfile: `FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked cp /c/x /x\n`,
+      });
       await buildOk(store, ['--runner', runner, '-t', `after-${signal.toLowerCase()}:1`, next]);
       expect(await readIn(await unpack(store, `after-${signal.toLowerCase()}:1`), 'x')).toBe('started\n');
       await expectNothingLeft(store, marker);
@@ -99,7 +124,9 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
 
   it('exits at once on a second SIGINT', async () => {
     const marker = `tzb-twice-${randomBytes(4).toString('hex')}`;
-    const context = await writeContext({ Dockerfile: `FROM busybox\nRUN sh -c 'trap "" INT TERM; sleep 100; echo ${marker}'\n` });
+    const context = await writeContext({
+      Dockerfile: `FROM busybox\nRUN sh -c 'trap "" INT TERM; sleep 100; echo ${marker}'\n`,
+    });
     const { child } = await startAndWaitForStep(store, runner, context, marker);
     child.kill('SIGINT');
     child.kill('SIGINT');
@@ -113,12 +140,15 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('cancelling a build (--ru
 
   it('leaves nothing after a failed or a successful build with mounts', async () => {
     const marker = `tzb-done-${randomBytes(4).toString('hex')}`;
-    const failing = await writeContext({ Dockerfile: `FROM busybox\nRUN --mount=type=cache,target=/c --mount=type=bind,target=/ctx sh -c 'echo ${marker}; exit 3'\n` });
+    const mounts = '--mount=type=cache,target=/c --mount=type=bind,target=/ctx';
+    const failing = await writeContext({ Dockerfile: `FROM busybox\nRUN ${mounts} sh -c 'echo ${marker}; exit 3'\n` });
     const failed = await build(store, ['--runner', runner, failing]);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toMatch(/exit code: 3/);
     await expectNothingLeft(store, marker);
-    const passing = await writeContext({ Dockerfile: `FROM busybox\nRUN --mount=type=cache,target=/c --mount=type=bind,target=/ctx sh -c 'echo ${marker} > /ok'\n` });
+    const passing = await writeContext({
+      Dockerfile: `FROM busybox\nRUN ${mounts} sh -c 'echo ${marker} > /ok'\n`,
+    });
     await buildOk(store, ['--runner', runner, '-t', 'ok:1', passing]);
     await expectNothingLeft(store, marker);
   });

@@ -12,7 +12,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { canRunPrivileged } from '../../helpers/host.js';
 import { mountsUnder } from '../../helpers/mounts.js';
 import { tmpLeftovers } from './leftovers.js';
-import { blobPath, build, buildOk, cli, inspect, layerNames, loadedStore, manifestOf, readIn, tempDir, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  blobPath,
+  build,
+  buildOk,
+  cli,
+  inspect,
+  layerNames,
+  loadedStore,
+  manifestOf,
+  readIn,
+  tempDir,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 
 const enabled = await canRunPrivileged();
 
@@ -39,7 +52,9 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('keeps a cache mount between builds and out of the image', async () => {
     const context = await writeContext({
-      Dockerfile: 'FROM busybox\nARG BUST\nRUN --mount=type=cache,target=/var/cache/app sh -c \'echo $BUST >> /var/cache/app/log; wc -l < /var/cache/app/log > /count\'\n',
+      Dockerfile:
+        "FROM busybox\nARG BUST\nRUN --mount=type=cache,target=/var/cache/app sh -c 'echo $BUST >> " +
+        "/var/cache/app/log; wc -l < /var/cache/app/log > /count'\n",
     });
     await runOk(['--build-arg', 'BUST=1', '-t', 'cache:1', context]);
     await runOk(['--build-arg', 'BUST=2', '-t', 'cache:2', context]);
@@ -53,9 +68,12 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('serialises parallel stages on a sharing=locked cache, and not on a shared one', async () => {
     const stage = (name: string, sharing: string) =>
-      `FROM busybox AS ${name}\nRUN --mount=type=cache,id=order-${sharing},target=/c,sharing=${sharing} sh -c 'echo start ${name} >> /c/log; sleep 1.5; echo end ${name} >> /c/log'\n`;
+      `FROM busybox AS ${name}\nRUN --mount=type=cache,id=order-${sharing},target=/c,sharing=${sharing} sh -c 'echo ` +
+      `start ${name} >> /c/log; sleep 1.5; echo end ${name} >> /c/log'\n`;
     const log = async (sharing: string): Promise<string[]> => {
-      const dockerfile = `${stage('one', sharing)}${stage('two', sharing)}FROM busybox\nCOPY --from=one /etc/passwd /one\nCOPY --from=two /etc/passwd /two\n` +
+      const dockerfile =
+        `${stage('one', sharing)}${stage('two', sharing)}FROM busybox\nCOPY --from=one /etc/passwd /one\nCOPY ` +
+        `--from=two /etc/passwd /two\n` +
         `RUN --mount=type=cache,id=order-${sharing},target=/c cp /c/log /log\n`;
       await runOk(['-t', `order:${sharing}`, await writeContext({ Dockerfile: dockerfile })]);
       return (await readIn(await unpack(store, `order:${sharing}`), 'log')).trim().split('\n');
@@ -77,8 +95,10 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
     await writeFile(file, value);
     const dockerfile = [
       'FROM busybox',
-      'RUN --mount=type=secret,id=token,required sh -c \'sha256sum /run/secrets/token | cut -c1-64 > /sum; stat -c %a /run/secrets/token > /mode\'',
-      'RUN --mount=type=secret,id=token,env=TOKEN,required sh -c \'echo ${#TOKEN} > /length; ls /run/secrets > /listing 2>&1 || true\'',
+      "RUN --mount=type=secret,id=token,required sh -c 'sha256sum /run/secrets/token | cut -c1-64 > /sum; stat -c %a " +
+        "/run/secrets/token > /mode'",
+      "RUN --mount=type=secret,id=token,env=TOKEN,required sh -c 'echo ${#TOKEN} > /length; ls /run/secrets > " +
+        "/listing 2>&1 || true'",
     ].join('\n');
     const context = await writeContext({ Dockerfile: `${dockerfile}\n` });
     const first = await runOk(['--secret', `id=token,src=${file}`, '-t', 'secret:1', context]);
@@ -89,20 +109,30 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
     expect(await readIn(rootfs, 'listing')).toMatch(/No such file or directory/);
     expect(await readdir(rootfs)).not.toContain('run');
     expect((await layerBytes(store, 'secret:1')).includes(value)).toBe(false);
-    const shown = [first.stdout, first.stderr, await cli(store, ['history', '--no-trunc', 'secret:1']), await cli(store, ['inspect', 'secret:1'])].join('\n');
+    const shown = [
+      first.stdout,
+      first.stderr,
+      await cli(store, ['history', '--no-trunc', 'secret:1']),
+      await cli(store, ['inspect', 'secret:1']),
+    ].join('\n');
     expect(shown).toContain('--mount=type=secret,id=token');
     expect(shown).not.toContain(value);
     // A new value changes no key: both steps are cached and the image is the same.
     await writeFile(file, `${value}-rotated`);
     const again = await runOk(['--secret', `id=token,src=${file}`, '--progress', 'json', '-t', 'secret:2', context]);
-    const events = again.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string });
+    const events = again.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string });
     expect(events.filter((event) => event.type === 'step.cached')).toHaveLength(2);
     expect((await inspect(store, 'secret:2')).Id).toBe((await inspect(store, 'secret:1')).Id);
     await expectStoreClean(store);
   });
 
   it('fails clearly when a required secret is missing', async () => {
-    const context = await writeContext({ Dockerfile: 'FROM busybox\n\nRUN --mount=type=secret,id=npmrc,required cat /run/secrets/npmrc\n' });
+    const context = await writeContext({
+      Dockerfile: 'FROM busybox\n\nRUN --mount=type=secret,id=npmrc,required cat /run/secrets/npmrc\n',
+    });
     const failed = await run([context]);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toMatch(/Dockerfile:3: secret "npmrc" is required but was not given/);
@@ -110,11 +140,14 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('binds the context read-only, discards rw writes, hides ignored files and keys on content', async () => {
     const context = await writeContext({
-      'data/a': 'one\n', 'data/ignored': 'hidden\n', '.dockerignore': 'data/ignored\n',
+      'data/a': 'one\n',
+      'data/ignored': 'hidden\n',
+      '.dockerignore': 'data/ignored\n',
       Dockerfile: `${[
         'FROM busybox',
-        'RUN --mount=type=bind,source=data,target=/data sh -c \'cat /data/a > /a; ls /data > /listing; touch /data/new 2>/dev/null || echo ro > /ro\'',
-        'RUN --mount=type=bind,target=/ctx,rw sh -c \'echo changed > /ctx/data/a && cat /ctx/data/a > /rw\'',
+        "RUN --mount=type=bind,source=data,target=/data sh -c 'cat /data/a > /a; ls /data > /listing; touch " +
+          "/data/new 2>/dev/null || echo ro > /ro'",
+        "RUN --mount=type=bind,target=/ctx,rw sh -c 'echo changed > /ctx/data/a && cat /ctx/data/a > /rw'",
       ].join('\n')}\n`,
     });
     await runOk(['-t', 'bind:1', context]);
@@ -139,8 +172,10 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
         'FROM busybox AS tools',
         'RUN mkdir -p /opt/tool && echo v1 > /opt/tool/version && ln -s /opt/tool /tool-link',
         'FROM busybox',
-        'RUN --mount=type=bind,from=tools,source=/tool-link,target=/t sh -c \'cat /t/version > /version; echo x > /t/new 2>/dev/null || echo ro > /ro\'',
-        'RUN --mount=type=bind,from=tools,source=/opt,target=/o,rw sh -c \'echo v2 > /o/tool/version; cat /o/tool/version > /rw\'',
+        "RUN --mount=type=bind,from=tools,source=/tool-link,target=/t sh -c 'cat /t/version > /version; echo x > " +
+          "/t/new 2>/dev/null || echo ro > /ro'",
+        "RUN --mount=type=bind,from=tools,source=/opt,target=/o,rw sh -c 'echo v2 > /o/tool/version; cat " +
+          "/o/tool/version > /rw'",
         'RUN --mount=type=bind,from=tools,source=/opt,target=/o cat /o/tool/version > /after',
       ].join('\n')}\n`,
     });
@@ -156,7 +191,9 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('mounts a tmpfs whose files stay out of the layer', async () => {
     const context = await writeContext({
-      Dockerfile: 'FROM busybox\nRUN --mount=type=tmpfs,target=/scratch,size=2m sh -c \'echo x > /scratch/f && grep " /scratch " /proc/mounts | cut -d" " -f3 > /fstype\'\n',
+      Dockerfile:
+        'FROM busybox\nRUN --mount=type=tmpfs,target=/scratch,size=2m sh -c \'echo x > /scratch/f && grep " /scratch ' +
+        '" /proc/mounts | cut -d" " -f3 > /fstype\'\n',
     });
     await runOk(['-t', 'tmpfs:1', context]);
     expect(await layerNames(store, 'tmpfs:1')).toEqual(['fstype']);
@@ -172,7 +209,9 @@ describe.skipIf(!enabled).each(['auto', 'namespaces'])('RUN --mount with --runne
 
   it('runs a #! heredoc as a script, read-only and outside the layer', async () => {
     const context = await writeContext({
-      Dockerfile: 'FROM busybox\nRUN <<EOF\n#!/bin/sh -e\necho "ran $0 as $(id -u)" > /out\necho x > "$0" 2>/dev/null || echo ro >> /out\nEOF\n',
+      Dockerfile:
+        'FROM busybox\nRUN <<EOF\n#!/bin/sh -e\necho "ran $0 as $(id -u)" > /out\necho x > "$0" 2>/dev/null || echo ' +
+        'ro >> /out\nEOF\n',
     });
     await runOk(['-t', 'script:1', context]);
     expect(await layerNames(store, 'script:1')).toEqual(['out']);

@@ -18,7 +18,12 @@ afterAll(() => rm(hostMarker, { force: true }));
 
 /** Interface names from a /proc/net/dev listing. */
 function interfaceNames(text: string): string[] {
-  return text.split('\n').slice(2).map((line) => line.split(':')[0]!.trim()).filter(Boolean).sort();
+  return text
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0]!.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
@@ -31,7 +36,11 @@ describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
   });
 
   it('runs as the given uid, gid and additional groups', async () => {
-    const step = await runStep(runner, ['sh', '-c', 'id -u; id -g; id -G'], { uid: 1000, gid: 1000, additionalGids: [1000, 65534] });
+    const step = await runStep(runner, ['sh', '-c', 'id -u; id -g; id -G'], {
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [1000, 65534],
+    });
     expect(step.stdout).toBe('1000\n1000\n1000 65534\n');
   });
 
@@ -53,7 +62,10 @@ describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
   it('cannot see host processes', async () => {
     const script = 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm)"; done';
     const step = await runStep(runner, ['sh', '-c', script]);
-    const processes = step.stdout.split('\n').filter(Boolean).map((line) => line.split(' '));
+    const processes = step.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '));
     // The init (perl, pid 1), the shell and its subshells: nothing from the host.
     expect(processes.length).toBeLessThanOrEqual(4);
     expect(processes.map(([pid]) => pid)).toContain('1');
@@ -66,7 +78,21 @@ describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
     const step = await runStep(runner, ['sh', '-c', script]);
     const [devices = '', zeros, nullOk] = step.stdout.split('\n');
     expect(devices.trim().split(' ').sort()).toEqual(
-      ['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'].sort(),
+      [
+        'fd',
+        'full',
+        'null',
+        'ptmx',
+        'pts',
+        'random',
+        'shm',
+        'stderr',
+        'stdin',
+        'stdout',
+        'tty',
+        'urandom',
+        'zero',
+      ].sort(),
     );
     expect(zeros?.trim()).toBe('4');
     expect(nullOk).toBe('null-ok');
@@ -78,8 +104,12 @@ describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
     expect(step.stderr).toMatch(/Read-only file system/);
   });
 
-  it('runs root with Docker\'s default capabilities: no mounting, no escaping the rootfs', async () => {
-    const step = await runStep(runner, ['sh', '-c', 'mount -t tmpfs none /tmp; echo "mount=$?"; umount /etc/hosts; echo "umount=$?"']);
+  it("runs root with Docker's default capabilities: no mounting, no escaping the rootfs", async () => {
+    const step = await runStep(runner, [
+      'sh',
+      '-c',
+      'mount -t tmpfs none /tmp; echo "mount=$?"; umount /etc/hosts; echo "umount=$?"',
+    ]);
     expect(step.stdout).toBe('mount=1\numount=1\n');
     const caps = await runStep(runner, ['sh', '-c', 'grep CapBnd /proc/self/status']);
     // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
@@ -89,7 +119,12 @@ describe.skipIf(!privileged)('NamespaceRunner isolation', () => {
 
   it('gives only loopback with network none, the host network by default', async () => {
     const none = await runStep(new NamespaceRunner({ network: 'none' }), ['sh', '-c', 'ip -o link show | cut -d: -f2']);
-    expect(none.stdout.split('\n').map((line) => line.trim()).filter(Boolean)).toEqual(['lo']);
+    expect(
+      none.stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    ).toEqual(['lo']);
     const up = await runStep(runner, ['sh', '-c', 'ip -o link show lo'], { network: 'none' });
     expect(up.stdout).toMatch(/[<,]UP[,>]/);
     const host = await runStep(runner, ['cat', '/proc/net/dev']);

@@ -103,7 +103,11 @@ describe.skipIf(!privileged)('NamespaceRunner layer', () => {
     const lower = await busyboxRootfs();
     const step = await runStep(runner, ['sh', '-c', 'echo x > /etc/added']);
     const [image, layer] = await Promise.all([lstat(path.join(lower, 'etc')), lstat(path.join(step.upperdir, 'etc'))]);
-    expect({ mode: layer.mode, uid: layer.uid, gid: layer.gid }).toEqual({ mode: image.mode, uid: image.uid, gid: image.gid });
+    expect({ mode: layer.mode, uid: layer.uid, gid: layer.gid }).toEqual({
+      mode: image.mode,
+      uid: image.uid,
+      gid: image.gid,
+    });
     expect(await readdir(path.join(step.upperdir, 'etc'))).toEqual(['added']);
   });
 });

@@ -8,6 +8,10 @@ import { installedRuntime } from './runtime-install.js';
 
 const binary = await installedRuntime('crun');
 describeRunnerBehaviour(
-  { name: 'crun', make: (options) => new OciRuntimeRunner({ ...options, runtime: 'crun', binary }), runtimeBinary: binary },
+  {
+    name: 'crun',
+    make: (options) => new OciRuntimeRunner({ ...options, runtime: 'crun', binary }),
+    runtimeBinary: binary,
+  },
   await canRunPrivileged(),
 );

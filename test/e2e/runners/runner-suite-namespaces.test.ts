@@ -5,4 +5,7 @@ import { NamespaceRunner } from '../../../runners/namespaces.js';
 import { canRunPrivileged } from '../../helpers/host.js';
 import { describeRunnerBehaviour } from './runner-suite.js';
 
-describeRunnerBehaviour({ name: 'namespaces', make: ({ tmpRoot }) => new NamespaceRunner({ tmpRoot }) }, await canRunPrivileged());
+describeRunnerBehaviour(
+  { name: 'namespaces', make: ({ tmpRoot }) => new NamespaceRunner({ tmpRoot }) },
+  await canRunPrivileged(),
+);

@@ -8,6 +8,10 @@ import { installedRuntime } from './runtime-install.js';
 
 const binary = await installedRuntime('runc');
 describeRunnerBehaviour(
-  { name: 'runc', make: (options) => new OciRuntimeRunner({ ...options, runtime: 'runc', binary }), runtimeBinary: binary },
+  {
+    name: 'runc',
+    make: (options) => new OciRuntimeRunner({ ...options, runtime: 'runc', binary }),
+    runtimeBinary: binary,
+  },
   await canRunPrivileged(),
 );

@@ -56,7 +56,9 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       expect(await overlaysUsing(upperdir)).toEqual([]);
       expect(await readdir(tmpRoot)).toEqual([]);
       expect(await cgroupsNamed(containerPrefix)).toEqual([]);
-      expect((await namesBeneathMount('/sys/fs/cgroup/unified')).filter((name) => name.startsWith(containerPrefix))).toEqual([]);
+      expect(
+        (await namesBeneathMount('/sys/fs/cgroup/unified')).filter((name) => name.startsWith(containerPrefix)),
+      ).toEqual([]);
       expect(await stepProcesses(id)).toEqual([]);
       if (subject.runtimeBinary) {
         const listed = await execa(subject.runtimeBinary, ['list', '--quiet'], { reject: false });
@@ -68,12 +70,18 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       const lower = await busyboxRootfs();
       const passwdBefore = await readFile(path.join(lower, 'etc/passwd'), 'utf8');
       const rootBefore = { names: await readdir(lower), mtime: (await lstat(lower)).mtimeMs };
-      const step = await runStep(await ensureRunner(), ['sh', '-c', 'echo built > /hello.txt; echo extra:x:5:5::/:/bin/sh >> /etc/passwd']);
+      const step = await runStep(await ensureRunner(), [
+        'sh',
+        '-c',
+        'echo built > /hello.txt; echo extra:x:5:5::/:/bin/sh >> /etc/passwd',
+      ]);
       expect(step.result).toEqual({ exitCode: 0 });
       expect(await readFile(path.join(step.upperdir, 'hello.txt'), 'utf8')).toBe('built\n');
       expect(existsSync(path.join(lower, 'hello.txt'))).toBe(false);
       // Copy-on-write: the changed file is copied up whole; the lower one is untouched.
-      expect(await readFile(path.join(step.upperdir, 'etc/passwd'), 'utf8')).toBe(`${passwdBefore}extra:x:5:5::/:/bin/sh\n`);
+      expect(await readFile(path.join(step.upperdir, 'etc/passwd'), 'utf8')).toBe(
+        `${passwdBefore}extra:x:5:5::/:/bin/sh\n`,
+      );
       expect(await readFile(path.join(lower, 'etc/passwd'), 'utf8')).toBe(passwdBefore);
       // Nothing the runner needs (mountpoints, working dirs) was made in the image either.
       expect({ names: await readdir(lower), mtime: (await lstat(lower)).mtimeMs }).toEqual(rootBefore);
@@ -90,7 +98,9 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       }
       const script = 'cat /layer-0; echo; ls / | grep -c layer-';
       for (const count of [3, 60]) {
-        const step = await runStep(await ensureRunner(), ['sh', '-c', script], { lowerdirs: [await busyboxRootfs(), ...layers.slice(0, count)] });
+        const step = await runStep(await ensureRunner(), ['sh', '-c', script], {
+          lowerdirs: [await busyboxRootfs(), ...layers.slice(0, count)],
+        });
         expect(step.stderr).toBe('');
         expect(step.stdout).toBe(`0\n${count}\n`);
       }
@@ -108,7 +118,11 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
 
     it('cannot reach the lowerdirs on the host', async () => {
       const lower = await busyboxRootfs();
-      const step = await runStep(await ensureRunner(), ['sh', '-c', `test -e ${lower}/etc/passwd && echo visible || echo invisible`]);
+      const step = await runStep(await ensureRunner(), [
+        'sh',
+        '-c',
+        `test -e ${lower}/etc/passwd && echo visible || echo invisible`,
+      ]);
       expect(step.stdout).toBe('invisible\n');
     });
 
@@ -128,12 +142,19 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
     });
 
     it('runs as the given uid, gid and additional groups, without root powers', async () => {
-      const ids = await runStep(await ensureRunner(), ['sh', '-c', 'id -u; id -g; id -G'], { uid: 1000, gid: 1000, additionalGids: [1000, 65534] });
+      const ids = await runStep(await ensureRunner(), ['sh', '-c', 'id -u; id -g; id -G'], {
+        uid: 1000,
+        gid: 1000,
+        additionalGids: [1000, 65534],
+      });
       expect(ids.stdout).toBe('1000\n1000\n1000 65534\n');
       const denied = await runStep(await ensureRunner(), ['sh', '-c', 'touch /root/x'], { uid: 1000, gid: 1000 });
       expect(denied.result.exitCode).toBe(1);
       expect(denied.stderr).toMatch(/Permission denied/);
-      const caps = await runStep(await ensureRunner(), ['grep', 'CapEff', '/proc/self/status'], { uid: 1000, gid: 1000 });
+      const caps = await runStep(await ensureRunner(), ['grep', 'CapEff', '/proc/self/status'], {
+        uid: 1000,
+        gid: 1000,
+      });
       expect(caps.stdout.trim()).toBe('CapEff:\t0000000000000000');
     });
 
@@ -171,9 +192,18 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
     });
 
     it('gives only a loopback device with network none, the host network by default', async () => {
-      const none = await runStep(await ensureRunner(), ['sh', '-c', 'ip -o link show | cut -d: -f2; ip -o link show lo'], { network: 'none' });
+      const none = await runStep(
+        await ensureRunner(),
+        ['sh', '-c', 'ip -o link show | cut -d: -f2; ip -o link show lo'],
+        { network: 'none' },
+      );
       const [names = '', lo = ''] = none.stdout.split(/\n(?=\d+:)/);
-      expect(names.split('\n').map((line) => line.trim()).filter(Boolean)).toEqual(['lo']);
+      expect(
+        names
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean),
+      ).toEqual(['lo']);
       expect(lo).toMatch(/[<,]UP[,>]/);
       const host = await runStep(await ensureRunner(), ['cat', '/proc/net/dev']);
       expect(interfaceNames(host.stdout)).toEqual(interfaceNames(await readFile('/proc/net/dev', 'utf8')));
@@ -195,8 +225,12 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
 
     it('keeps setuid bits and file capabilities set in the step', async () => {
       const tools = await capabilityToolLayer(path.join(await stepScratchRoot(), 'setcap-layer'));
-      const script = 'cp /bin/busybox /suid && chmod 4755 /suid && cp /bin/busybox /capped && /usr/sbin/setcap cap_net_raw+ep /capped';
-      const step = await runStep(await ensureRunner(), ['sh', '-c', script], { lowerdirs: [await busyboxRootfs(), tools] });
+      const script =
+        'cp /bin/busybox /suid && chmod 4755 /suid && cp /bin/busybox /capped && /usr/sbin/setcap cap_net_raw+ep ' +
+        '/capped';
+      const step = await runStep(await ensureRunner(), ['sh', '-c', script], {
+        lowerdirs: [await busyboxRootfs(), tools],
+      });
       expect(step.stderr).toBe('');
       expect((await lstat(path.join(step.upperdir, 'suid'))).mode & 0o7777).toBe(0o4755);
       const caps = await execa('getcap', [path.join(step.upperdir, 'capped')]);
@@ -204,7 +238,9 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
     });
 
     it('provides /etc/hosts, resolv.conf and hostname, none of them in the layer', async () => {
-      const script = 'cat /etc/hostname; hostname; grep -c localhost /etc/hosts; test -r /etc/resolv.conf && echo ok; echo 10.0.0.1 db >> /etc/hosts';
+      const script =
+        'cat /etc/hostname; hostname; grep -c localhost /etc/hosts; test -r /etc/resolv.conf && echo ok; echo ' +
+        '10.0.0.1 db >> /etc/hosts';
       const step = await runStep(await ensureRunner(), ['sh', '-c', script], { hostname: 'buildbox' });
       expect(step.stdout).toBe('buildbox\nbuildbox\n2\nok\n');
       expect(await readdir(step.upperdir)).toEqual([]);
@@ -213,7 +249,9 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
     it('kills a running step within seconds on abort, leaving nothing behind', async () => {
       const id = `tzbuild-abort-${randomBytes(4).toString('hex')}`;
       const controller = new AbortController();
-      const pending = runStep(await ensureRunner(), ['sh', '-c', `sleep 100; echo ${id}`], { signal: controller.signal });
+      const pending = runStep(await ensureRunner(), ['sh', '-c', `sleep 100; echo ${id}`], {
+        signal: controller.signal,
+      });
       await waitFor(async () => (await stepProcesses(id)).length > 0);
       const abortedAt = Date.now();
       controller.abort();
@@ -252,5 +290,10 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
 
 /** Interface names from a /proc/net/dev listing. */
 function interfaceNames(text: string): string[] {
-  return text.split('\n').slice(2).map((line) => line.split(':')[0]!.trim()).filter(Boolean).sort();
+  return text
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0]!.trim())
+    .filter(Boolean)
+    .sort();
 }

@@ -40,7 +40,11 @@ export async function cgroupsNamed(prefix: string, dir = '/sys/fs/cgroup', depth
 export async function namesBeneathMount(mountpoint: string): Promise<string[]> {
   if (!existsSync(mountpoint)) return [];
   const script = 'umount "$1" 2>/dev/null && ls -A "$1"';
-  const listed = await execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', mountpoint], { reject: false });
+  const listed = await execa(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', mountpoint],
+    { reject: false },
+  );
   return listed.exitCode === 0 ? listed.stdout.split('\n').filter((name) => name !== '') : [];
 }
 
@@ -67,7 +71,10 @@ export async function capabilityToolLayer(dir: string): Promise<string> {
 /** Absolute paths of the libraries `ldd` lists for `binary` (the loader included). */
 async function sharedLibraries(binary: string): Promise<string[]> {
   const { stdout } = await execa('ldd', [binary]);
-  const paths = stdout.split('\n').map((line) => /(\/\S+)\s+\(0x/.exec(line)?.[1]).filter((file): file is string => !!file);
+  const paths = stdout
+    .split('\n')
+    .map((line) => /(\/\S+)\s+\(0x/.exec(line)?.[1])
+    .filter((file): file is string => !!file);
   return [...new Set(paths)];
 }
 

@@ -46,7 +46,18 @@ describe('crash safety', () => {
     let timed = 0;
     for (const warm of ['warm1', 'warm2']) {
       timed = Date.now();
-      const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '--build-arg', `K=${warm}`, '--build-arg', `J=${warm}`, context]);
+      const result = await runTzbuild([
+        'build',
+        '--root',
+        store,
+        '--progress',
+        'plain',
+        '--build-arg',
+        `K=${warm}`,
+        '--build-arg',
+        `J=${warm}`,
+        context,
+      ]);
       expect(result.exitCode, result.stderr).toBe(0);
     }
     let span = Math.max(200, 1.1 * (Date.now() - timed));
@@ -57,7 +68,10 @@ describe('crash safety', () => {
       // K changes every other build, J every build: some steps hit, some run when the kill comes.
       const args = ['--build-arg', `K=${Math.floor(i / 2)}`, '--build-arg', `J=${i}`, '-t', `crash:${i}`, context];
       const delay = 5 + Math.floor(next() * span);
-      const child = execa(process.execPath, [tzbuildBin, 'build', '--root', store, '--progress', 'plain', ...args], { cwd: repoRoot, reject: false });
+      const child = execa(process.execPath, [tzbuildBin, 'build', '--root', store, '--progress', 'plain', ...args], {
+        cwd: repoRoot,
+        reject: false,
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const outcome = await child;
       clearTimeout(timer);
@@ -66,14 +80,18 @@ describe('crash safety', () => {
       else span = Math.max(100, span * 0.85);
 
       const fsck = await storeCommand(store, ['system', 'fsck']);
-      if (fsck.exitCode !== 0 || !fsck.stdout.includes('fsck: 0 problems found')) inconsistencies.push(`kill ${i} (${delay} ms): ${fsck.stdout}${fsck.stderr}`);
+      if (fsck.exitCode !== 0 || !fsck.stdout.includes('fsck: 0 problems found'))
+        inconsistencies.push(`kill ${i} (${delay} ms): ${fsck.stdout}${fsck.stderr}`);
       const mounts = await mountsUnder(store);
       if (mounts.length > 0) inconsistencies.push(`kill ${i} (${delay} ms): still mounted: ${mounts.join(', ')}`);
       const rebuilt = await runTzbuild(['build', '--root', store, '--progress', 'plain', ...args]);
       if (rebuilt.exitCode !== 0) inconsistencies.push(`rebuild ${i}: ${rebuilt.stderr}`);
     }
     const elapsed = Date.now() - started;
-    console.log(`crash test (seed ${seed}): ${KILLS} builds, ${killedMidway} killed mid-build, ${inconsistencies.length} inconsistencies, ${elapsed} ms`);
+    console.log(
+      `crash test (seed ${seed}): ${KILLS} builds, ${killedMidway} killed mid-build, ${inconsistencies.length} ` +
+        `inconsistencies, ${elapsed} ms`,
+    );
     expect(inconsistencies).toEqual([]);
     expect(killedMidway).toBeGreaterThan(KILLS / 2);
 

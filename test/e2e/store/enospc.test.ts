@@ -48,12 +48,21 @@ describe('a full store disk', () => {
     expect((await runTzbuild(['load', '--root', store, archive])).exitCode).toBe(0);
     // RUN writes 60% of what is left; its layer needs as much again in ingest/, which cannot fit.
     const busyboxSnapshot = 3 * 1024 * 1024;
-    const kib = Math.floor(((await freeBytes(store)) - busyboxSnapshot) * 0.6 / 1024);
-    const big = await writeContext({ Dockerfile: `FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1k count=${kib} 2>/dev/null\n` });
+    const kib = Math.floor((((await freeBytes(store)) - busyboxSnapshot) * 0.6) / 1024);
+    const big = await writeContext({
+      Dockerfile: `FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1k count=${kib} 2>/dev/null\n`,
+    });
     const failed = await build(store, ['-t', 'big:1', big]);
     expect(failed.exitCode).toBe(1);
     const errorLines = failed.stderr.split('\n').filter((line) => line.startsWith('error:'));
-    expect(errorLines).toEqual([expect.stringMatching(/^error: no space left on device while writing a blob to .*\/ingest \(free some space or run `tzbuild builder prune`\)$/)]);
+    expect(errorLines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          '^error: no space left on device while writing a blob to .*/ingest ' +
+            '\\(free some space or run `tzbuild builder prune`\\)$',
+        ),
+      ),
+    ]);
     expect(failed.stderr).not.toContain('internal error');
 
     expect(await readdir(storeLayout(store).ingest)).toEqual([]);
@@ -71,17 +80,23 @@ describe('a full store disk', () => {
     const root = await smallDisk();
     const store = await openStore(root);
     const size = Math.floor((await freeBytes(root)) * 0.6);
-    const layer = await writeLayer(store.content, [{ path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.alloc(size) }]);
+    const layer = await writeLayer(store.content, [
+      { path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.alloc(size) },
+    ]);
     const attempt = store.snapshotter.prepare([layer]);
     await expect(attempt).rejects.toBeInstanceOf(StoreError);
-    await expect(store.snapshotter.prepare([layer])).rejects.toThrow(`no space left on device while unpacking layer ${layer.diffId} into ${storeLayout(root).snapshots}`);
+    await expect(store.snapshotter.prepare([layer])).rejects.toThrow(
+      `no space left on device while unpacking layer ${layer.diffId} into ${storeLayout(root).snapshots}`,
+    );
     expect(await readdir(storeLayout(root).snapshots)).toEqual([]);
     expect(await readdir(storeLayout(root).tmp)).toEqual([path.basename(store.tmpDir)]);
     expect(await checkStore(store)).toEqual([]);
 
     // Space back: the same layer unpacks.
     await store.content.delete(layer.diffId);
-    const smaller = await writeLayer(store.content, [{ path: 'small', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('ok') }]);
+    const smaller = await writeLayer(store.content, [
+      { path: 'small', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('ok') },
+    ]);
     const [dir] = await store.snapshotter.prepare([smaller]);
     expect(await readdir(dir!)).toEqual(['small']);
   });
@@ -90,10 +105,15 @@ describe('a full store disk', () => {
     const root = await smallDisk();
     const store = await openStore(root);
     const before = await store.content.list();
-    const tooBig = Readable.from((function* () {
-      for (let i = 0; i < 25; i++) yield Buffer.alloc(1024 * 1024, i);
-    })());
-    await expect(store.content.putStream(tooBig)).rejects.toMatchObject({ code: 'STORE_FULL', message: expect.stringContaining('while writing a blob to') });
+    const tooBig = Readable.from(
+      (function* () {
+        for (let i = 0; i < 25; i++) yield Buffer.alloc(1024 * 1024, i);
+      })(),
+    );
+    await expect(store.content.putStream(tooBig)).rejects.toMatchObject({
+      code: 'STORE_FULL',
+      message: expect.stringContaining('while writing a blob to'),
+    });
     expect(await readdir(storeLayout(root).ingest)).toEqual([]);
     expect(await store.content.list()).toEqual(before);
     expect((await store.content.putBytes('fits')).size).toBe(4);

@@ -15,7 +15,9 @@ let mainHasStoreCommands: Promise<boolean> | undefined;
 
 /** Runs `tzbuild ARGS --root STORE` for the store commands (`system fsck`, `prune`, `builder prune`). */
 export async function storeCommand(store: string, args: string[]): Promise<CliResult> {
-  mainHasStoreCommands ??= runTzbuild(['system', '--help']).then((result) => result.exitCode === 0 && result.stdout.includes('fsck'));
+  mainHasStoreCommands ??= runTzbuild(['system', '--help']).then(
+    (result) => result.exitCode === 0 && result.stdout.includes('fsck'),
+  );
   const full = [...args, '--root', store];
   if (await mainHasStoreCommands) return runTzbuild(full);
   return runNodeScript(path.join(repoRoot, 'test/e2e/store/store-cli.mjs'), full);
@@ -30,9 +32,16 @@ export interface StepResult {
 }
 
 /** Runs a build with `--metadata-file`; returns the CLI result and, when it succeeded, its steps. */
-export async function buildWithSteps(store: string, args: string[], options: { timeout?: number } = {}): Promise<CliResult & { steps?: StepResult[] }> {
+export async function buildWithSteps(
+  store: string,
+  args: string[],
+  options: { timeout?: number } = {},
+): Promise<CliResult & { steps?: StepResult[] }> {
   const metadata = path.join(await tempDir('meta'), 'metadata.json');
-  const result = await runTzbuild(['build', '--root', store, '--progress', 'plain', '--metadata-file', metadata, ...args], options);
+  const result = await runTzbuild(
+    ['build', '--root', store, '--progress', 'plain', '--metadata-file', metadata, ...args],
+    options,
+  );
   if (result.exitCode !== 0) return result;
   const parsed = JSON.parse(await readFile(metadata, 'utf8')) as { steps: StepResult[] };
   return { ...result, steps: parsed.steps };

@@ -12,13 +12,28 @@ import { storeLayout } from '../../../store/layout.js';
 import { openStore } from '../../../cli/compose.js';
 import { tempStore } from '../../helpers/cli.js';
 import { planCachePrune, parseSize } from '../../../cli/commands/store.js';
-import { buildDockerfile, buildOk, cli, inspect, loadedStore, manifestOf, blobPath, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
+import {
+  buildDockerfile,
+  buildOk,
+  cli,
+  inspect,
+  loadedStore,
+  manifestOf,
+  blobPath,
+  readIn,
+  unpack,
+  writeContext,
+} from '../../helpers/build-fixture.js';
 import { storeCommand } from './fixture.js';
 
 describe('system fsck', () => {
   it('reports corrupt blobs, broken tags, dangling records and half snapshots; --repair fixes them', async () => {
     const store = await loadedStore();
-    const context = await buildDockerfile(store, 'app:1', 'FROM busybox:latest\nRUN echo one > /one\nRUN echo two > /two\n');
+    const context = await buildDockerfile(
+      store,
+      'app:1',
+      'FROM busybox:latest\nRUN echo one > /one\nRUN echo two > /two\n',
+    );
     expect((await storeCommand(store, ['system', 'fsck'])).stdout).toContain('fsck: 0 problems found');
 
     const manifest = await manifestOf(store, 'app:1');
@@ -60,8 +75,12 @@ describe('checkStore', () => {
     const store = await openStore(root, { recover: false });
     const half = path.join(storeLayout(root).snapshots, 'ab'.repeat(32));
     await mkdir(path.join(half, 'usr'), { recursive: true });
-    expect(await checkStore(store)).toEqual([expect.objectContaining({ kind: 'incomplete-snapshot', subject: 'ab'.repeat(32) })]);
-    expect(await checkStore(store, { repair: true })).toEqual([expect.objectContaining({ kind: 'incomplete-snapshot', repaired: true })]);
+    expect(await checkStore(store)).toEqual([
+      expect.objectContaining({ kind: 'incomplete-snapshot', subject: 'ab'.repeat(32) }),
+    ]);
+    expect(await checkStore(store, { repair: true })).toEqual([
+      expect.objectContaining({ kind: 'incomplete-snapshot', repaired: true }),
+    ]);
     expect(await checkStore(store)).toEqual([]);
   });
 });
@@ -89,7 +108,11 @@ describe('prune', () => {
     await expect(stat(blobPath(store, dropLayer))).rejects.toThrow(/ENOENT/);
     expect(await cli(store, ['images'])).toContain('keep');
     expect((await storeCommand(store, ['system', 'fsck'])).stdout).toContain('fsck: 0 problems found');
-    const rebuilt = await buildOk(store, ['-t', 'keep:1', await writeContext({ Dockerfile: 'FROM busybox:latest\nRUN echo keep > /keep\n' })]);
+    const rebuilt = await buildOk(store, [
+      '-t',
+      'keep:1',
+      await writeContext({ Dockerfile: 'FROM busybox:latest\nRUN echo keep > /keep\n' }),
+    ]);
     expect(rebuilt.stderr).toContain('CACHED');
   });
 });
@@ -98,10 +121,16 @@ describe('builder prune', () => {
   it('drops least recently used records first down to --keep-storage, and honours until=', async () => {
     const store = await loadedStore();
     for (const n of [1, 2, 3]) {
-      await buildDockerfile(store, `c:${n}`, `FROM busybox:latest\nRUN dd if=/dev/zero of=/f bs=1k count=${100 * n} 2>/dev/null\n`);
+      await buildDockerfile(
+        store,
+        `c:${n}`,
+        `FROM busybox:latest\nRUN dd if=/dev/zero of=/f bs=1k count=${100 * n} 2>/dev/null\n`,
+      );
       await cli(store, ['rmi', `c:${n}`]);
     }
-    const records = (await listCacheRecords(store)).filter((stored) => stored.record?.layer !== undefined && stored.record.layer.size > 50_000);
+    const records = (await listCacheRecords(store)).filter(
+      (stored) => stored.record?.layer !== undefined && stored.record.layer.size > 50_000,
+    );
     expect(records).toHaveLength(3);
     // Make the 300k record the oldest, then the 100k one.
     const bySize = [...records].sort((a, b) => b.record!.layer!.size - a.record!.layer!.size);
@@ -128,7 +157,11 @@ describe('builder prune', () => {
       { key: 'c', file: 'c', lastUsedMs: 3, record: { durationMs: 1, created: '' } },
     ];
     expect([...planCachePrune(records, new Set(), new Set(['a']), {}, 10)]).toEqual(['b']);
-    expect([...planCachePrune(records, new Set([layer('b', 0).diffId]), new Set(), { all: true }, 10)].sort()).toEqual(['a', 'b', 'c']);
+    expect([...planCachePrune(records, new Set([layer('b', 0).diffId]), new Set(), { all: true }, 10)].sort()).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
     expect([...planCachePrune(records, new Set(), new Set(), { keepStorage: 100 }, 10)]).toEqual(['a']);
     expect(parseSize('10GB')).toBe(10e9);
     expect(parseSize('1GiB')).toBe(1024 ** 3);
@@ -152,9 +185,14 @@ describe('automatic GC', () => {
 
   it('runs after every successful build of the CLI', async () => {
     const store = await loadedStore();
-    await buildDockerfile(store, 'big:1', 'FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null\n');
+    await buildDockerfile(
+      store,
+      'big:1',
+      'FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null\n',
+    );
     await cli(store, ['rmi', 'big:1']);
-    const bigRecord = (stored: { record?: { layer?: { size: number } } }) => (stored.record?.layer?.size ?? 0) >= 300_000;
+    const bigRecord = (stored: { record?: { layer?: { size: number } } }) =>
+      (stored.record?.layer?.size ?? 0) >= 300_000;
     expect((await listCacheRecords(store)).some(bigRecord)).toBe(true);
     await writeFile(path.join(store, 'config.json'), JSON.stringify({ gc: { keepStorage: '100KB' } }));
     await buildDockerfile(store, 'small:1', 'FROM busybox:latest\nRUN echo small > /small\n');

@@ -1,5 +1,6 @@
 /**
- * Hostile input, the cases test/unit/layers/ and test/unit/archive/ does not already cover: device nodes (dropped, so a base
+ * Hostile input, the cases test/unit/layers/ and test/unit/archive/ does not already cover: device nodes (dropped, so a
+ * base
  * image cannot hand out the host's disks), non-UTF-8 names, lying size headers, digests that
  * would be paths, oversized JSON. Legit images keep working (absolute symlinks, /var/run -> /run).
  */
@@ -67,7 +68,9 @@ describe('names and headers', () => {
     const lying = Buffer.from(good);
     const block = encodeHeader(header('a', { size: 1024 * 1024 }));
     block.copy(lying, 0);
-    await expect(applyLayer(streamOf(lying.subarray(0, 1024)), dir, { format: 'overlay', label: 'lying.tar' })).rejects.toBeInstanceOf(StoreError);
+    await expect(
+      applyLayer(streamOf(lying.subarray(0, 1024)), dir, { format: 'overlay', label: 'lying.tar' }),
+    ).rejects.toBeInstanceOf(StoreError);
     expect((await readdir(base)).sort()).toEqual(['root']);
   });
 

@@ -26,8 +26,14 @@ const lockModule = path.join(repoRoot, 'dist/sys/file-lock.js');
 
 /** A node child that takes the lock on `file`, prints "held" and sleeps. */
 function holder(file: string) {
-  const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(${JSON.stringify(file)}); console.log('held'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = [
+    `const { acquireLock } = await import(${JSON.stringify(lockModule)});`,
+    `await acquireLock(${JSON.stringify(file)});`,
+    "console.log('held'); setInterval(() => {}, 1000);",
+  ].join(' ');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const held = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   return { child, held };
 }
@@ -62,7 +68,10 @@ describe('locks', () => {
         await cache.put(key, { durationMs: 200, created: new Date(0).toISOString() });
         return order.push(`${name} done`);
       });
-    await Promise.all([run(first, 'a'), new Promise((resolve) => setTimeout(resolve, 20)).then(() => run(second, 'b'))]);
+    await Promise.all([
+      run(first, 'a'),
+      new Promise((resolve) => setTimeout(resolve, 20)).then(() => run(second, 'b')),
+    ]);
     expect(order).toEqual(['a runs', 'a done', 'b hit']);
   });
 
@@ -74,7 +83,7 @@ describe('locks', () => {
 });
 
 describe('recoverStore', () => {
-  it('unmounts and removes a dead owner\'s scratch, partial ingests and lease; keeps a live owner\'s', async () => {
+  it("unmounts and removes a dead owner's scratch, partial ingests and lease; keeps a live owner's", async () => {
     const root = await tempStore();
     const store = await openStore(root, { recover: false });
     const layout = storeLayout(root);
@@ -113,16 +122,39 @@ describe('recoverStore', () => {
 });
 
 // Each runtime keeps its own record of the container: runc a state.json, crun a status file.
-describe.each([['runc', 'state.json'], ['crun', 'status']])('a build killed with SIGKILL during a %s step', (runtime, stateFile) => {
+describe.each([
+  ['runc', 'state.json'],
+  ['crun', 'status'],
+])('a build killed with SIGKILL during a %s step', (runtime, stateFile) => {
   it('leaves a running container that the next command stops, cgroups included', async () => {
     await installedRuntime(runtime as OciRuntimeKind);
     const store = await loadedStore();
     const marker = `tzb-orphan-${process.pid}-${Date.now()}`;
     const context = await writeContext({ Dockerfile: `FROM busybox\nRUN sh -c 'sleep 100; echo ${marker}'\n` });
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'build', '--root', store, '--runner', runtime, '--progress', 'plain', context], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin/tzbuild'),
+        'build',
+        '--root',
+        store,
+        '--runner',
+        runtime,
+        '--progress',
+        'plain',
+        context,
+      ],
+      { stdio: 'ignore' },
+    );
     // The step runs once the runtime has written its state and the sleep is alive.
-    const stateFiles = async () => (await execa('find', [path.join(store, 'tmp'), '-path', '*/state/*', '-name', stateFile], { reject: false })).stdout.split('\n').filter(Boolean);
-    const sleeping = async () => (await execa('pgrep', ['-f', `sleep 100; echo ${marker}`], { reject: false })).stdout.trim() !== '';
+    const stateFiles = async () =>
+      (
+        await execa('find', [path.join(store, 'tmp'), '-path', '*/state/*', '-name', stateFile], { reject: false })
+      ).stdout
+        .split('\n')
+        .filter(Boolean);
+    const sleeping = async () =>
+      (await execa('pgrep', ['-f', `sleep 100; echo ${marker}`], { reject: false })).stdout.trim() !== '';
     for (let waited = 0; !((await stateFiles()).length > 0 && (await sleeping())); waited += 100) {
       if (waited > 60_000) throw new Error('the step never started');
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -131,9 +163,13 @@ describe.each([['runc', 'state.json'], ['crun', 'status']])('a build killed with
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(await sleeping()).toBe(true); // what this test is about: the container outlived tzbuild
-    expect((await execa(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'images', '--root', store])).exitCode).toBe(0);
+    expect(
+      (await execa(process.execPath, [path.join(repoRoot, 'bin/tzbuild'), 'images', '--root', store])).exitCode,
+    ).toBe(0);
     expect(await sleeping()).toBe(false);
-    const cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '4', '-name', id], { reject: false })).stdout.trim();
+    const cgroups = (
+      await execa('find', ['/sys/fs/cgroup', '-maxdepth', '4', '-name', id], { reject: false })
+    ).stdout.trim();
     expect(cgroups).toBe('');
     expect(await mountsUnder(store)).toEqual([]);
   });

@@ -27,15 +27,21 @@ function dockerfile(i: number): string {
 }
 
 describe('concurrent builds on one store', () => {
-  it(`runs each step once per round with ${BUILDS} builds at once, ${ROUNDS} rounds, and leaves a clean store`, async () => {
+  it(`runs each step once per round, ${BUILDS} builds at once, ${ROUNDS} rounds; leaves a clean store`, async () => {
     const store = await loadedStore();
     const contexts = await Promise.all(
-      Array.from({ length: BUILDS }, (_, i) => writeContext({ Dockerfile: dockerfile(i), 'shared.txt': 'shared content\n' })),
+      Array.from({ length: BUILDS }, (_, i) =>
+        writeContext({ Dockerfile: dockerfile(i), 'shared.txt': 'shared content\n' }),
+      ),
     );
     for (let round = 1; round <= ROUNDS; round++) {
       const started = Date.now();
       const results = await Promise.all(
-        contexts.map((context, i) => buildWithSteps(store, ['--build-arg', `ROUND=${round}`, '-t', `stress-${i}:${round}`, context], { timeout: 240_000 })),
+        contexts.map((context, i) =>
+          buildWithSteps(store, ['--build-arg', `ROUND=${round}`, '-t', `stress-${i}:${round}`, context], {
+            timeout: 240_000,
+          }),
+        ),
       );
       for (const result of results) expect(result.exitCode, result.stderr).toBe(0);
       // A step is identified by its Dockerfile prefix: same prefix, same inputs, same cache key.
@@ -49,10 +55,16 @@ describe('concurrent builds on one store', () => {
         }
       });
       // Shared RUN, shared COPY, 2 group RUNs, 8 own RUNs (+ metadata steps, once each too).
-      expect([...runs.values()].every((count) => count === 1), JSON.stringify([...runs], null, 1)).toBe(true);
+      expect(
+        [...runs.values()].every((count) => count === 1),
+        JSON.stringify([...runs], null, 1),
+      ).toBe(true);
       const runSteps = [...runs.keys()].filter((prefix) => /\n(RUN|COPY) [^\n]*$/.test(prefix));
       expect(runSteps).toHaveLength(2 + 2 + BUILDS);
-      console.log(`stress round ${round}: ${BUILDS} builds in ${Date.now() - started} ms, ${runs.size} distinct steps each run once`);
+      console.log(
+        `stress round ${round}: ${BUILDS} builds in ${Date.now() - started} ms, ${runs.size} distinct steps each run ` +
+          `once`,
+      );
 
       const fsck = await storeCommand(store, ['system', 'fsck']);
       expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);

@@ -29,7 +29,13 @@ async function dockerArchive(options: { corruptDiffId?: boolean } = {}) {
   const layer2 = await layerBytes([file('app/hello.txt', 'hello')]);
   const diffIds = [sha256Digest(layer1), sha256Digest(layer2), sha256Digest(layer1)];
   if (options.corruptDiffId) diffIds[1] = sha256Digest('not this');
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: [] });
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history: [],
+  });
   const configName = `${sha256Digest(config).slice(7)}.json`;
   await writeFile(path.join(dir, configName), config);
   await mkdir(path.join(dir, 'l1'));
@@ -38,7 +44,13 @@ async function dockerArchive(options: { corruptDiffId?: boolean } = {}) {
   await writeFile(path.join(dir, 'l1', 'layer.tar'), gzipSync(layer1));
   await writeFile(path.join(dir, 'l2', 'layer.tar'), layer2);
   await symlink('../l1/layer.tar', path.join(dir, 'l3', 'layer.tar'));
-  const manifest = [{ Config: configName, RepoTags: ['app:1', 'localhost:5000/x/y:tag'], Layers: ['l1/layer.tar', 'l2/layer.tar', 'l3/layer.tar'] }];
+  const manifest = [
+    {
+      Config: configName,
+      RepoTags: ['app:1', 'localhost:5000/x/y:tag'],
+      Layers: ['l1/layer.tar', 'l2/layer.tar', 'l3/layer.tar'],
+    },
+  ];
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   const archive = path.join(await tempDir(), 'image.tar');
   await execa('tar', ['-C', dir, '-cf', archive, '.']);
@@ -80,7 +92,9 @@ describe('loadArchive (docker-archive)', () => {
     const cases: Record<string, Buffer> = {
       'climbs.tar': rawTar([{ header: header('../../evil'), body: 'x' }]),
       'abs-link.tar': rawTar([{ header: header('manifest.json', { type: 'symlink', linkname: '/etc/passwd' }) }]),
-      'missing.tar': rawTar([{ header: header('manifest.json'), body: JSON.stringify([{ Config: 'c.json', Layers: [] }]) }]),
+      'missing.tar': rawTar([
+        { header: header('manifest.json'), body: JSON.stringify([{ Config: 'c.json', Layers: [] }]) },
+      ]),
       'notjson.tar': rawTar([{ header: header('manifest.json'), body: '{{' }]),
       'empty.tar': rawTar([{ header: header('readme'), body: 'hi' }]),
     };
@@ -107,13 +121,22 @@ describe('OCI layouts made by other tools', () => {
   it('imports a gzip-layered layout written by skopeo, as a dir and as a tar', async () => {
     const { archive, config, diffIds } = await dockerArchive();
     const layout = path.join(await tempDir(), 'layout');
-    await execa('skopeo', ['copy', '--dest-compress-format', 'gzip', '--dest-compress', `docker-archive:${archive}`, `oci:${layout}:app:1`]);
+    await execa('skopeo', [
+      'copy',
+      '--dest-compress-format',
+      'gzip',
+      '--dest-compress',
+      `docker-archive:${archive}`,
+      `oci:${layout}:app:1`,
+    ]);
 
     const store = await tempStore();
     const image = await openOciLayoutDir(store, layout, 'app:1');
     // skopeo rewrites the Docker config as an OCI config, so compare with its manifest.
     const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8'));
-    const manifest = JSON.parse(await readFile(path.join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      await readFile(path.join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+    );
     expect(manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
     expect(image.configDigest).toBe(manifest.config.digest);
     expect(image.config.config.Cmd).toEqual(JSON.parse(config).config.Cmd);

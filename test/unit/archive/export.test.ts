@@ -15,7 +15,13 @@ function file(name: string, content: string): LayerEntry {
 }
 
 function config(cmd: string): ImageConfig {
-  return { architecture: 'amd64', os: 'linux', config: { Cmd: [cmd] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+  return {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: [cmd] },
+    rootfs: { type: 'layers', diff_ids: [] },
+    history: [],
+  };
 }
 
 describe('saveImages', () => {
@@ -38,9 +44,13 @@ describe('saveImages', () => {
     expect((await resolveImage(fresh, 'app:1')).configDigest).toBe(app.imageId);
     expect((await resolveImage(fresh, 'localhost:5000/web:2')).manifestDigest).toBe(web.manifest.digest);
 
-    const asOci = JSON.parse((await execa('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}:app:1`])).stdout);
+    const asOci = JSON.parse(
+      (await execa('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}:app:1`])).stdout,
+    );
     expect(asOci.config.Cmd).toEqual(['app']);
-    const asDocker = JSON.parse((await execa('skopeo', ['inspect', '--config', '--raw', `docker-archive:${out}:localhost:5000/web:2`])).stdout);
+    const asDocker = JSON.parse(
+      (await execa('skopeo', ['inspect', '--config', '--raw', `docker-archive:${out}:localhost:5000/web:2`])).stdout,
+    );
     expect(asDocker.config.Cmd).toEqual(['web']);
   });
 
@@ -57,7 +67,9 @@ describe('saveImages', () => {
   it('leaves no file behind when an image is missing', async () => {
     const store = await tempStore();
     const dir = await tempDir();
-    await expect(saveImages(store, ['nope:1'], path.join(dir, 'out.tar'))).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+    await expect(saveImages(store, ['nope:1'], path.join(dir, 'out.tar'))).rejects.toMatchObject({
+      code: 'IMAGE_NOT_FOUND',
+    });
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -42,11 +42,15 @@ class FakeRunner implements Runner {
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        this.calls.push('aborted');
-        resolve();
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          this.calls.push('aborted');
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -95,7 +99,9 @@ describe('solver', () => {
   });
 
   it('does not build stages the target does not need', async () => {
-    const { deps, runner, options } = await setup('FROM scratch AS unused\nRUN never\nFROM scratch AS used\nRUN once\n');
+    const { deps, runner, options } = await setup(
+      'FROM scratch AS unused\nRUN never\nFROM scratch AS used\nRUN once\n',
+    );
     await build(options(), deps);
     expect(runner.calls).toEqual(['once']);
     await build(options({ target: 'unused' }), deps);
@@ -104,7 +110,8 @@ describe('solver', () => {
 
   it('runs independent stages at the same time', async () => {
     const { deps, runner, options } = await setup(
-      'FROM scratch AS a\nRUN sleep 0.3\nFROM scratch AS b\nRUN sleep 0.3 b\nFROM scratch\nCOPY --from=a /sleep_0_3 /a\nCOPY --from=b /sleep_0_3_b /b\n',
+      'FROM scratch AS a\nRUN sleep 0.3\nFROM scratch AS b\nRUN sleep 0.3 b\nFROM scratch\nCOPY --from=a /sleep_0_3 ' +
+        '/a\nCOPY --from=b /sleep_0_3_b /b\n',
     );
     await build(options(), deps);
     expect(runner.maxRunning).toBe(2);
@@ -112,7 +119,8 @@ describe('solver', () => {
 
   it('stops the other stages when one fails', async () => {
     const { deps, runner, events, options } = await setup(
-      'FROM scratch AS slow\nRUN sleep 30\nFROM scratch AS bad\nRUN fail\nFROM scratch\nCOPY --from=slow /x /x\nCOPY --from=bad /y /y\n',
+      'FROM scratch AS slow\nRUN sleep 30\nFROM scratch AS bad\nRUN fail\nFROM scratch\nCOPY --from=slow /x /x\nCOPY ' +
+        '--from=bad /y /y\n',
     );
     const started = Date.now();
     await expect(build(options(), deps)).rejects.toBeInstanceOf(StepError);

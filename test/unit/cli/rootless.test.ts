@@ -3,7 +3,13 @@
  * user-namespace detection and the overlay / OCI spec choices it drives.
  */
 import { describe, expect, it } from 'vitest';
-import { namespaceFailure, needsNamespace, planRootless, subordinateRange, userStoreRoot } from '../../../cli/rootless.js';
+import {
+  namespaceFailure,
+  needsNamespace,
+  planRootless,
+  subordinateRange,
+  userStoreRoot,
+} from '../../../cli/rootless.js';
 import { buildOciSpec } from '../../../runners/oci/oci-spec.js';
 import { overlayFeatureOptions } from '../../../sys/overlay-options.js';
 import { isMappedUidMap } from '../../../sys/userns.js';
@@ -26,7 +32,10 @@ describe('subordinateRange', () => {
 
 describe('planRootless', () => {
   it('maps only the user to root when it has no subordinate ids', () => {
-    const plan = planRootless(['/usr/bin/node', 'bin/tzbuild', 'build', '.'], { name: 'no-such-user-tzb', uid: 4_000_000_000 });
+    const plan = planRootless(['/usr/bin/node', 'bin/tzbuild', 'build', '.'], {
+      name: 'no-such-user-tzb',
+      uid: 4_000_000_000,
+    });
     expect(plan.subordinate).toBeUndefined();
     const unshareAt = plan.argv.findIndex((arg) => arg.endsWith('/unshare'));
     expect(plan.argv.slice(0, 3)).toEqual([expect.stringMatching(/\/setpriv$/), '--pdeathsig', 'TERM']);
@@ -47,11 +56,19 @@ describe('needsNamespace', () => {
 describe('messages', () => {
   it('turns unshare and newuidmap output into one line with what to check', () => {
     const output = 'newuidmap: uid range [1-65537) -> [100000-165536) not allowed\nunshare: newuidmap failed\n';
-    const message = namespaceFailure(output, { subordinate: { uids: { start: 100000, count: 65536 }, gids: { start: 100000, count: 65536 } } });
-    expect(message).toBe('rootless mode: cannot create a user namespace (newuidmap: uid range [1-65537) -> [100000-165536) not allowed; '
-      + 'unshare: newuidmap failed); check the ranges in /etc/subuid and /etc/subgid and that newuidmap/newgidmap are setuid root');
+    const message = namespaceFailure(output, {
+      subordinate: { uids: { start: 100000, count: 65536 }, gids: { start: 100000, count: 65536 } },
+    });
+    expect(message).toBe(
+      'rootless mode: cannot create a user namespace (newuidmap: uid range [1-65537) -> [100000-165536) not allowed; ' +
+        'unshare: newuidmap failed); check the ranges in /etc/subuid and /etc/subgid and that newuidmap/newgidmap ' +
+        'are setuid root',
+    );
     expect(namespaceFailure('unshare: unshare failed: Operation not permitted\n', {})).toMatch(
-      /^rootless mode: cannot create a user namespace \(unshare: unshare failed: Operation not permitted\); the host may forbid unprivileged user namespaces/,
+      new RegExp(
+        '^rootless mode: cannot create a user namespace \\(unshare: unshare failed: Operation not permitted\\); ' +
+          'the host may forbid unprivileged user namespaces',
+      ),
     );
     expect(namespaceFailure('a\nb', {})).not.toContain('\n');
   });
@@ -78,9 +95,20 @@ describe('user namespace detection and what it changes', () => {
   });
 
   it('binds the host /sys read-only instead of mounting sysfs when rootless on the host network', () => {
-    const spec = { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0, lowerdirs: ['/l'], upperdir: '/u', workdir: '/w' };
+    const spec = {
+      args: ['true'],
+      env: [],
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      lowerdirs: ['/l'],
+      upperdir: '/u',
+      workdir: '/w',
+    };
     const sys = (rootless: boolean, network: 'host' | 'none') => {
-      const config = buildOciSpec(spec, { rootfs: '/r' }, { hostname: 'h', network, rootless }) as { mounts: { destination: string; type: string }[] };
+      const config = buildOciSpec(spec, { rootfs: '/r' }, { hostname: 'h', network, rootless }) as {
+        mounts: { destination: string; type: string }[];
+      };
       return config.mounts.find((mount) => mount.destination === '/sys')?.type;
     };
     expect(sys(true, 'host')).toBe('bind');

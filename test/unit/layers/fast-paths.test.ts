@@ -23,11 +23,19 @@ const mtime = 1_700_000_000;
 async function referenceTar(entries: LayerEntry[]): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (const entry of entries) {
-    const body = entry.source !== undefined ? await readFile(entry.source) : entry.content ?? Buffer.alloc(0);
+    const body = entry.source !== undefined ? await readFile(entry.source) : (entry.content ?? Buffer.alloc(0));
     const tarHeader: TarHeader = {
-      name: entry.type === 'directory' ? `${entry.path}/` : entry.path, type: entry.type === 'directory' ? 'directory' : 'file',
-      mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.type === 'file' ? body.length : 0, mtime: entry.mtime,
-      linkname: '', devmajor: 0, devminor: 0, xattrs: entry.xattrs ?? {},
+      name: entry.type === 'directory' ? `${entry.path}/` : entry.path,
+      type: entry.type === 'directory' ? 'directory' : 'file',
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      size: entry.type === 'file' ? body.length : 0,
+      mtime: entry.mtime,
+      linkname: '',
+      devmajor: 0,
+      devminor: 0,
+      xattrs: entry.xattrs ?? {},
     };
     parts.push(encodeHeader(tarHeader));
     if (tarHeader.size > 0) parts.push(body, paddingFor(body.length));
@@ -38,15 +46,55 @@ async function referenceTar(entries: LayerEntry[]): Promise<Buffer> {
 
 /** Host files of many sizes: bodies that fill, cross and exceed the writer's 1 MiB chunks. */
 async function hostFiles(dir: string): Promise<LayerEntry[]> {
-  const sizes = [0, 1, 511, 512, 513, 100_000, 700_000, 1024 * 1024 - 512, 1024 * 1024, 1024 * 1024 + 1, 3 * 1024 * 1024 + 77, 5, 300_000];
+  const sizes = [
+    0,
+    1,
+    511,
+    512,
+    513,
+    100_000,
+    700_000,
+    1024 * 1024 - 512,
+    1024 * 1024,
+    1024 * 1024 + 1,
+    3 * 1024 * 1024 + 77,
+    5,
+    300_000,
+  ];
   const entries: LayerEntry[] = [{ path: 'data', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime }];
   for (const [i, size] of sizes.entries()) {
     const file = path.join(dir, `f${i}`);
     await writeFile(file, randomBytes(size));
-    entries.push({ path: `data/f${String(i).padStart(2, '0')}`, type: 'file', mode: 0o644, uid: 1, gid: 2, mtime, size, source: file });
+    entries.push({
+      path: `data/f${String(i).padStart(2, '0')}`,
+      type: 'file',
+      mode: 0o644,
+      uid: 1,
+      gid: 2,
+      mtime,
+      size,
+      source: file,
+    });
   }
-  entries.push({ path: 'data/inline', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime, content: randomBytes(2 * 1024 * 1024) });
-  entries.push({ path: 'data/xattr', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, content: Buffer.from('x'), xattrs: { 'user.k': Buffer.from('v') } });
+  entries.push({
+    path: 'data/inline',
+    type: 'file',
+    mode: 0o600,
+    uid: 0,
+    gid: 0,
+    mtime,
+    content: randomBytes(2 * 1024 * 1024),
+  });
+  entries.push({
+    path: 'data/xattr',
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime,
+    content: Buffer.from('x'),
+    xattrs: { 'user.k': Buffer.from('v') },
+  });
   return entries;
 }
 
@@ -75,7 +123,9 @@ describe('chunked layer writing', () => {
     const store = await tempStore();
     const layer = await writeLayer(store.content, entries);
     const { stdout } = await execa('tar', ['-tf', store.content.blobPath(layer.diffId)]);
-    expect(stdout.split('\n')).toEqual(entries.map((entry) => (entry.type === 'directory' ? `${entry.path}/` : entry.path)));
+    expect(stdout.split('\n')).toEqual(
+      entries.map((entry) => (entry.type === 'directory' ? `${entry.path}/` : entry.path)),
+    );
     const out = await tempDir();
     await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), out, { format: 'merged' });
     for (const entry of entries.filter((e) => e.source !== undefined)) {
@@ -89,10 +139,14 @@ describe('chunked layer writing', () => {
     await writeFile(file, randomBytes(3 * 1024 * 1024));
     const store = await tempStore();
     const before = await store.content.list();
-    const entries: LayerEntry[] = [{ path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: 4 * 1024 * 1024, source: file }];
+    const entries: LayerEntry[] = [
+      { path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: 4 * 1024 * 1024, source: file },
+    ];
     await expect(writeLayer(store.content, entries)).rejects.toThrow(/big: file size changed/);
     await truncate(file, 10);
-    const small: LayerEntry[] = [{ path: 'small', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: 100, source: file }];
+    const small: LayerEntry[] = [
+      { path: 'small', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: 100, source: file },
+    ];
     await expect(writeLayer(store.content, small)).rejects.toThrow(/small: file size changed/);
     expect(await store.content.list()).toEqual(before);
   });
@@ -116,7 +170,11 @@ describe('skipping identical rewrites', () => {
     const store = await tempStore();
     const one = await store.content.putBytes('{"m":1}');
     const two = await store.content.putBytes('{"m":2}');
-    const descriptor = (blob: { digest: string; size: number }): Descriptor => ({ mediaType: MediaType.ociManifest, digest: blob.digest as Descriptor['digest'], size: blob.size });
+    const descriptor = (blob: { digest: string; size: number }): Descriptor => ({
+      mediaType: MediaType.ociManifest,
+      digest: blob.digest as Descriptor['digest'],
+      size: blob.size,
+    });
     const index = path.join(store.root, 'index.json');
     await store.tags.set('app:1', descriptor(one));
     const written = (await stat(index)).ino;

@@ -74,8 +74,12 @@ describe('applyLayer refuses hostile tars', () => {
         const { base, target, outside } = await arena();
         const before = await snapshot(outside);
         const tar = rawTar(entries);
-        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toBeInstanceOf(StoreError);
-        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toThrow(/evil\.tar: refusing unsafe entry "/);
+        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toBeInstanceOf(
+          StoreError,
+        );
+        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toThrow(
+          /evil\.tar: refusing unsafe entry "/,
+        );
         // Nothing outside the target changed: same files, same modes, same bytes.
         expect(await snapshot(outside)).toEqual(before);
         expect(await readFile(path.join(outside, 'victim'), 'utf8')).toBe('original');
@@ -145,13 +149,16 @@ describe('applyLayer input handling', () => {
   it('stops a decompression bomb at the size cap', async () => {
     const { target } = await arena();
     const big = rawTar([{ header: header('zeros'), body: Buffer.alloc(4 * 1024 * 1024) }]);
-    await expect(applyLayer(streamOf(gzipSync(big)), target, { format: 'merged', maxBytes: 1024 * 1024, label: 'bomb.tgz' }))
-      .rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(
+      applyLayer(streamOf(gzipSync(big)), target, { format: 'merged', maxBytes: 1024 * 1024, label: 'bomb.tgz' }),
+    ).rejects.toMatchObject({ code: 'TOO_LARGE' });
   });
 
   it('reports a corrupt tar as a StoreError naming the layer', async () => {
     const { target } = await arena();
     const garbage = Buffer.alloc(1024, 7);
-    await expect(applyLayer(streamOf(garbage), target, { format: 'merged', label: 'junk.tar' })).rejects.toThrow(/junk\.tar: bad header checksum/);
+    await expect(applyLayer(streamOf(garbage), target, { format: 'merged', label: 'junk.tar' })).rejects.toThrow(
+      /junk\.tar: bad header checksum/,
+    );
   });
 });

@@ -19,11 +19,52 @@ const capability = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0x00, 0x00, 
 function sampleEntries(): LayerEntry[] {
   return [
     { path: 'etc', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 1_600_000_000 },
-    { path: 'etc/shadow', type: 'file', mode: 0, uid: 0, gid: 42, mtime: 1_600_000_000, content: Buffer.from('secret') },
-    { path: 'bin/ping', type: 'file', mode: 0o4755, uid: 0, gid: 0, mtime: 1_900_000_000, content: Buffer.from('ELF'), xattrs: { 'security.capability': capability } },
-    { path: longName, type: 'file', mode: 0o644, uid: 3_000_000, gid: 3_000_001, mtime: 1_600_000_000, content: Buffer.from('long') },
-    { path: tooLongForUstar, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 1_600_000_000, linkname: `/${'t'.repeat(150)}` },
-    { path: 'héllo/wörld', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, mtime: 1_600_000_000, linkname: 'etc/shadow' },
+    {
+      path: 'etc/shadow',
+      type: 'file',
+      mode: 0,
+      uid: 0,
+      gid: 42,
+      mtime: 1_600_000_000,
+      content: Buffer.from('secret'),
+    },
+    {
+      path: 'bin/ping',
+      type: 'file',
+      mode: 0o4755,
+      uid: 0,
+      gid: 0,
+      mtime: 1_900_000_000,
+      content: Buffer.from('ELF'),
+      xattrs: { 'security.capability': capability },
+    },
+    {
+      path: longName,
+      type: 'file',
+      mode: 0o644,
+      uid: 3_000_000,
+      gid: 3_000_001,
+      mtime: 1_600_000_000,
+      content: Buffer.from('long'),
+    },
+    {
+      path: tooLongForUstar,
+      type: 'symlink',
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: 1_600_000_000,
+      linkname: `/${'t'.repeat(150)}`,
+    },
+    {
+      path: 'héllo/wörld',
+      type: 'hardlink',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_600_000_000,
+      linkname: 'etc/shadow',
+    },
     { path: 'gone', type: 'whiteout', mode: 0, uid: 0, gid: 0, mtime: 1_600_000_000 },
     { path: 'etc', type: 'opaque', mode: 0, uid: 0, gid: 0, mtime: 1_600_000_000 },
   ];
@@ -54,7 +95,14 @@ describe('writeLayer', () => {
     const layer = await writeLayer(store.content, sampleEntries(), { sourceDateEpoch: 1_700_000_000 });
     const entries = await listTar(store.content.blobPath(layer.diffId));
     expect(entries.map((e) => e.name)).toEqual([
-      'etc/', 'etc/shadow', 'bin/ping', longName, tooLongForUstar, 'héllo/wörld', '.wh.gone', 'etc/.wh..wh..opq',
+      'etc/',
+      'etc/shadow',
+      'bin/ping',
+      longName,
+      tooLongForUstar,
+      'héllo/wörld',
+      '.wh.gone',
+      'etc/.wh..wh..opq',
     ]);
     const [dir, shadow, ping, long, sym, hard] = entries;
     expect(dir?.type).toBe('directory');
@@ -84,8 +132,12 @@ describe('writeLayer', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'data'), 'from disk');
     const store = await tempStore();
-    const fromDisk = await writeLayer(store.content, [{ path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, source: path.join(dir, 'data') }]);
-    const inMemory = await writeLayer(store.content, [{ path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, content: Buffer.from('from disk') }]);
+    const fromDisk = await writeLayer(store.content, [
+      { path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, source: path.join(dir, 'data') },
+    ]);
+    const inMemory = await writeLayer(store.content, [
+      { path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, content: Buffer.from('from disk') },
+    ]);
     expect(fromDisk).toEqual(inMemory);
     const [entry] = await listTar(store.content.blobPath(fromDisk.diffId));
     expect(entry).toMatchObject({ name: 'data', size: 9, text: 'from disk' });
@@ -95,7 +147,16 @@ describe('writeLayer', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'data'), 'short');
     const store = await tempStore();
-    const entry: LayerEntry = { path: 'data', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, size: 100, source: path.join(dir, 'data') };
+    const entry: LayerEntry = {
+      path: 'data',
+      type: 'file',
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      mtime: 5,
+      size: 100,
+      source: path.join(dir, 'data'),
+    };
     await expect(writeLayer(store.content, [entry])).rejects.toMatchObject({ code: 'FILE_CHANGED' });
     expect(await store.content.list()).toEqual([]);
   });
@@ -103,7 +164,15 @@ describe('writeLayer', () => {
   it('refuses entry paths that are not clean relative paths', async () => {
     const store = await tempStore();
     for (const bad of ['../x', '/abs', 'a/../b', 'a//b', '']) {
-      const entry: LayerEntry = { path: bad, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('') };
+      const entry: LayerEntry = {
+        path: bad,
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        content: Buffer.from(''),
+      };
       await expect(writeLayer(store.content, [entry])).rejects.toMatchObject({ code: 'BAD_ENTRY' });
     }
   });

@@ -58,10 +58,27 @@ describe.skipIf(!enabled)('readFileFromLayers', () => {
   });
 
   it('shows what the kernel overlay shows, path by path', async () => {
-    const paths = ['/etc/passwd', '/etc/group', '/opaque/new', '/opaque/old', '/gone/file', '/replaced', '/replaced/file',
-      '/kept', '/abs-link/target', '/escaping', '/etc-link/passwd', '/etc-link/../kept', '/missing', '/'];
+    const paths = [
+      '/etc/passwd',
+      '/etc/group',
+      '/opaque/new',
+      '/opaque/old',
+      '/gone/file',
+      '/replaced',
+      '/replaced/file',
+      '/kept',
+      '/abs-link/target',
+      '/escaping',
+      '/etc-link/passwd',
+      '/etc-link/../kept',
+      '/missing',
+      '/',
+    ];
     for (const file of paths) {
-      const kernel = await readFile(await resolveInRoot(view, file)).then((data) => data.toString(), () => undefined);
+      const kernel = await readFile(await resolveInRoot(view, file)).then(
+        (data) => data.toString(),
+        () => undefined,
+      );
       const ours = (await readFileFromLayers(layers, file))?.toString();
       expect({ file, content: ours }).toEqual({ file, content: kernel });
     }
@@ -69,14 +86,36 @@ describe.skipIf(!enabled)('readFileFromLayers', () => {
 
   it('a layered view stats and resolves every path as the kernel view does', async () => {
     const ours = layeredView(layers);
-    const paths = ['/etc', '/etc/passwd', '/opaque', '/opaque/old', '/gone', '/gone/file', '/replaced', '/replaced/file',
-      '/abs-link', '/abs-link/target', '/escaping', '/etc-link', '/etc-link/../kept', '/missing/deeper', '/'];
+    const paths = [
+      '/etc',
+      '/etc/passwd',
+      '/opaque',
+      '/opaque/old',
+      '/gone',
+      '/gone/file',
+      '/replaced',
+      '/replaced/file',
+      '/abs-link',
+      '/abs-link/target',
+      '/escaping',
+      '/etc-link',
+      '/etc-link/../kept',
+      '/missing/deeper',
+      '/',
+    ];
     for (const file of paths) {
       const host = await resolveInRoot(view, file);
-      const kernel = await lstat(host).then((info) => ({ mode: info.mode, uid: info.uid, size: info.isDirectory() ? 0 : info.size }), () => undefined);
+      const kernel = await lstat(host).then(
+        (info) => ({ mode: info.mode, uid: info.uid, size: info.isDirectory() ? 0 : info.size }),
+        () => undefined,
+      );
       const stats = await ours.stat(file);
       const mine = stats && { mode: stats.mode, uid: stats.uid, size: stats.isDirectory() ? 0 : stats.size };
-      expect({ file, stat: mine, resolved: await ours.resolve(file) }).toEqual({ file, stat: kernel, resolved: `/${path.relative(view, host)}` });
+      expect({ file, stat: mine, resolved: await ours.resolve(file) }).toEqual({
+        file,
+        stat: kernel,
+        resolved: `/${path.relative(view, host)}`,
+      });
     }
   });
 

@@ -70,7 +70,13 @@ describe('overlay round trip: upperdir → layer → snapshot → overlay view',
     await execa('umount', [mounted.pop() as string]);
 
     const entries = await collect(walkUpperdir(upper));
-    expect(entries.map((e) => `${e.type}:${e.path}`)).toEqual(['whiteout:del.txt', 'directory:dir', 'opaque:dir', 'file:dir/c', 'file:new.txt']);
+    expect(entries.map((e) => `${e.type}:${e.path}`)).toEqual([
+      'whiteout:del.txt',
+      'directory:dir',
+      'opaque:dir',
+      'file:dir/c',
+      'file:new.txt',
+    ]);
     const layer2 = await writeLayer(store.content, entries);
 
     const dirs = await snapshotter.prepare([layer1, layer2]);
@@ -97,7 +103,11 @@ describe('overlay round trip: upperdir → layer → snapshot → overlay view',
     const layer = await writeLayer(store.content, [
       { path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('x') },
     ]);
-    const results = await Promise.all([snapshotter.prepare([layer]), snapshotter.prepare([layer]), new FsSnapshotter(store.content).prepare([layer])]);
+    const results = await Promise.all([
+      snapshotter.prepare([layer]),
+      snapshotter.prepare([layer]),
+      new FsSnapshotter(store.content).prepare([layer]),
+    ]);
     expect(new Set(results.flat()).size).toBe(1);
     expect(await readdir(path.join(store.root, 'snapshots'))).toEqual([layer.diffId.slice(7)]);
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);

@@ -31,7 +31,11 @@ describe('walkUpperdir / walkDir', () => {
     await writeFile(path.join(dir, 'su'), 'x');
     await chown(path.join(dir, 'su'), 0, 5);
     await chmod(path.join(dir, 'su'), 0o4755);
-    await setAttribute(path.join(dir, 'su'), 'security.capability', Buffer.from([1, 0, 0, 2, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    await setAttribute(
+      path.join(dir, 'su'),
+      'security.capability',
+      Buffer.from([1, 0, 0, 2, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    );
     await setAttribute(path.join(dir, 'su'), 'trusted.overlay.origin', 'x');
     await symlink('su', path.join(dir, 'link'));
     const byPath = new Map((await collect(walkUpperdir(dir))).map((entry) => [entry.path, entry]));
@@ -59,7 +63,7 @@ describe('walkUpperdir / walkDir', () => {
 
   it('splits dev_t like glibc', () => {
     expect(splitDevice(0x0103n)).toEqual({ major: 1, minor: 3 });
-    expect(splitDevice((0x1234n << 8n) & 0xfff00n | 0x56n)).toEqual({ major: 0x234, minor: 0x56 });
+    expect(splitDevice(((0x1234n << 8n) & 0xfff00n) | 0x56n)).toEqual({ major: 0x234, minor: 0x56 });
   });
 });
 

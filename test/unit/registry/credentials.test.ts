@@ -1,9 +1,10 @@
 /** Docker's config.json and credential helpers: read, write (0600, other fields kept), erase. */
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eraseCredentials, lookupCredentials, storeCredentials } from '../../../registry/credentials.js';
-import { tempDir } from '../../e2e/registry/fixtures.js';
+import { tempDir } from '../../helpers/layers.js';
+import { fixturesDir } from '../../helpers/paths.js';
 
 const savedPath = process.env.PATH;
 afterEach(() => {
@@ -16,20 +17,11 @@ async function configDirWith(config: object): Promise<string> {
   return dir;
 }
 
-/** A docker-credential-NAME that keeps one JSON file per server URL in its own dir. */
+/** A docker-credential-NAME that keeps one JSON file per server URL in its own dir (a fixture). */
 async function fakeHelper(name: string): Promise<string> {
   const bin = await tempDir('tzb-helper-bin-');
   const vault = path.join(bin, 'vault');
-  const script = `#!/bin/sh
-mkdir -p ${vault}
-input=$(cat)
-case "$1" in
-  store) server=$(printf '%s' "$input" | sed 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/'); printf '%s' "$input" > "${vault}/$(printf '%s' "$server" | tr '/:' '__')";;
-  get) f="${vault}/$(printf '%s' "$input" | tr '/:' '__')"; [ -f "$f" ] && cat "$f" || { echo "credentials not found in native keychain"; exit 1; };;
-  erase) f="${vault}/$(printf '%s' "$input" | tr '/:' '__')"; [ -f "$f" ] && rm "$f" || exit 1;;
-esac
-`;
-  await writeFile(path.join(bin, `docker-credential-${name}`), script);
+  await copyFile(path.join(fixturesDir, 'docker-credential-vault.sh'), path.join(bin, `docker-credential-${name}`));
   await chmod(path.join(bin, `docker-credential-${name}`), 0o755);
   process.env.PATH = `${bin}:${savedPath}`;
   return vault;
@@ -44,9 +36,15 @@ describe('config.json auths', () => {
         'ghcr.io': { identitytoken: 'refresh-me' },
       },
     });
-    expect(await lookupCredentials('docker.io', { configDir: dir })).toEqual({ username: 'hub', password: 'pw:with:colons' });
+    expect(await lookupCredentials('docker.io', { configDir: dir })).toEqual({
+      username: 'hub',
+      password: 'pw:with:colons',
+    });
     expect(await lookupCredentials('127.0.0.1:5000', { configDir: dir })).toEqual({ username: 'u', password: 'p' });
-    expect(await lookupCredentials('ghcr.io', { configDir: dir })).toEqual({ username: '', identityToken: 'refresh-me' });
+    expect(await lookupCredentials('ghcr.io', { configDir: dir })).toEqual({
+      username: '',
+      identityToken: 'refresh-me',
+    });
     expect(await lookupCredentials('quay.io', { configDir: dir })).toBeUndefined();
     expect(await lookupCredentials('quay.io', { configDir: path.join(dir, 'nope') })).toBeUndefined();
   });
@@ -57,17 +55,28 @@ describe('config.json auths', () => {
     const file = path.join(dir, 'config.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const written = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(written).toEqual({ auths: { 'other.io': { auth: 'eDp5' }, 'https://index.docker.io/v1/': { auth: Buffer.from('me:pw').toString('base64') } }, psFormat: 'table' });
+    expect(written).toEqual({
+      auths: {
+        'other.io': { auth: 'eDp5' },
+        'https://index.docker.io/v1/': { auth: Buffer.from('me:pw').toString('base64') },
+      },
+      psFormat: 'table',
+    });
     expect(await lookupCredentials('docker.io', { configDir: dir })).toEqual({ username: 'me', password: 'pw' });
     expect(await eraseCredentials('docker.io', { configDir: dir })).toBe(true);
     expect(await eraseCredentials('docker.io', { configDir: dir })).toBe(false);
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ auths: { 'other.io': { auth: 'eDp5' } }, psFormat: 'table' });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
+      auths: { 'other.io': { auth: 'eDp5' } },
+      psFormat: 'table',
+    });
   });
 
   it('a malformed config.json is a clear error', async () => {
     const dir = await tempDir('tzb-creds-');
     await writeFile(path.join(dir, 'config.json'), '{not json');
-    await expect(lookupCredentials('docker.io', { configDir: dir })).rejects.toThrow(`${path.join(dir, 'config.json')} is not valid JSON`);
+    await expect(lookupCredentials('docker.io', { configDir: dir })).rejects.toThrow(
+      `${path.join(dir, 'config.json')} is not valid JSON`,
+    );
   });
 });
 
@@ -79,8 +88,15 @@ describe('credential helpers', () => {
     const config = await readFile(path.join(dir, 'config.json'), 'utf8');
     expect(config).not.toContain('hunter2');
     expect(JSON.parse(config)).toEqual({ credsStore: 'vaulty', auths: { 'registry.test:5000': {} } });
-    expect(JSON.parse(await readFile(path.join(vault, 'registry.test_5000'), 'utf8'))).toEqual({ ServerURL: 'registry.test:5000', Username: 'alice', Secret: 'hunter2' });
-    expect(await lookupCredentials('registry.test:5000', { configDir: dir })).toEqual({ username: 'alice', password: 'hunter2' });
+    expect(JSON.parse(await readFile(path.join(vault, 'registry.test_5000'), 'utf8'))).toEqual({
+      ServerURL: 'registry.test:5000',
+      Username: 'alice',
+      Secret: 'hunter2',
+    });
+    expect(await lookupCredentials('registry.test:5000', { configDir: dir })).toEqual({
+      username: 'alice',
+      password: 'hunter2',
+    });
     expect(await lookupCredentials('elsewhere.test', { configDir: dir })).toBeUndefined();
     expect(await eraseCredentials('registry.test:5000', { configDir: dir })).toBe(true);
     expect(await lookupCredentials('registry.test:5000', { configDir: dir })).toBeUndefined();
@@ -90,8 +106,13 @@ describe('credential helpers', () => {
     const vault = await fakeHelper('tok');
     const dir = await configDirWith({ credsStore: 'missing-helper', credHelpers: { 'ghcr.io': 'tok' } });
     await mkdir(vault, { recursive: true });
-    await writeFile(path.join(vault, 'ghcr.io'), JSON.stringify({ ServerURL: 'ghcr.io', Username: '<token>', Secret: 'refresh' }));
+    await writeFile(
+      path.join(vault, 'ghcr.io'),
+      JSON.stringify({ ServerURL: 'ghcr.io', Username: '<token>', Secret: 'refresh' }),
+    );
     expect(await lookupCredentials('ghcr.io', { configDir: dir })).toEqual({ username: '', identityToken: 'refresh' });
-    await expect(lookupCredentials('quay.io', { configDir: dir })).rejects.toThrow('credential helper docker-credential-missing-helper could not run');
+    await expect(lookupCredentials('quay.io', { configDir: dir })).rejects.toThrow(
+      'credential helper docker-credential-missing-helper could not run',
+    );
   });
 });

@@ -4,7 +4,14 @@ import { parseChallenge } from '../../../registry/auth.js';
 import { selectPlatform } from '../../../registry/manifests.js';
 import { mapLimit } from '../../../registry/parallel.js';
 import {
-  credentialKey, familiarName, formatReference, hasExplicitRegistry, isPlainHttpAllowed, normalizeRegistryName, parseReference, registryApiHost,
+  credentialKey,
+  familiarName,
+  formatReference,
+  hasExplicitRegistry,
+  isPlainHttpAllowed,
+  normalizeRegistryName,
+  parseReference,
+  registryApiHost,
 } from '../../../registry/reference.js';
 import { MediaType } from '../../../core/oci.js';
 
@@ -34,7 +41,12 @@ describe('parseReference', () => {
   });
 
   it('splits registry, repository, tag and digest', () => {
-    expect(parseReference(`localhost:5000/team/app:1@${digest}`)).toEqual({ registry: 'localhost:5000', repository: 'team/app', tag: '1', digest });
+    expect(parseReference(`localhost:5000/team/app:1@${digest}`)).toEqual({
+      registry: 'localhost:5000',
+      repository: 'team/app',
+      tag: '1',
+      digest,
+    });
     expect(parseReference(`app@${digest}`)).toEqual({ registry: 'docker.io', repository: 'library/app', digest });
     expect(parseReference('app')).toEqual({ registry: 'docker.io', repository: 'library/app', tag: 'latest' });
   });
@@ -94,22 +106,45 @@ describe('parseReference', () => {
 
 describe('parseChallenge', () => {
   it('reads Bearer parameters, quoted or not, with commas and escapes inside quotes', () => {
-    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull,push"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",' +
+          'scope="repository:library/alpine:pull,push"',
+      ),
+    ).toEqual({
       scheme: 'bearer',
-      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull,push' },
+      params: {
+        realm: 'https://auth.docker.io/token',
+        service: 'registry.docker.io',
+        scope: 'repository:library/alpine:pull,push',
+      },
     });
-    expect(parseChallenge('Basic realm="Registry \\"Realm\\""')).toEqual({ scheme: 'basic', params: { realm: 'Registry "Realm"' } });
-    expect(parseChallenge('Bearer realm=https://x/token, service=x')).toEqual({ scheme: 'bearer', params: { realm: 'https://x/token', service: 'x' } });
+    expect(parseChallenge('Basic realm="Registry \\"Realm\\""')).toEqual({
+      scheme: 'basic',
+      params: { realm: 'Registry "Realm"' },
+    });
+    expect(parseChallenge('Bearer realm=https://x/token, service=x')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://x/token', service: 'x' },
+    });
     expect(parseChallenge('')).toBeUndefined();
   });
 });
 
 describe('selectPlatform', () => {
   const entry = (architecture: string, variant?: string, os = 'linux') => ({
-    mediaType: MediaType.ociManifest, digest: `sha256:${(architecture + (variant ?? '')).padEnd(64, '0').replace(/[^a-f0-9]/g, 'f')}` as const, size: 1,
+    mediaType: MediaType.ociManifest,
+    digest: `sha256:${(architecture + (variant ?? '')).padEnd(64, '0').replace(/[^a-f0-9]/g, 'f')}` as const,
+    size: 1,
     platform: { os, architecture, ...(variant ? { variant } : {}) },
   });
-  const list = [entry('arm', 'v6'), entry('arm', 'v7'), entry('amd64', undefined, 'windows'), entry('amd64'), entry('arm64', 'v8')];
+  const list = [
+    entry('arm', 'v6'),
+    entry('arm', 'v7'),
+    entry('amd64', undefined, 'windows'),
+    entry('amd64'),
+    entry('arm64', 'v8'),
+  ];
 
   it('matches os and architecture, then variant', () => {
     expect(selectPlatform(list, { os: 'linux', architecture: 'amd64' })).toBe(list[3]);
@@ -136,11 +171,13 @@ describe('mapLimit', () => {
     expect(peak).toBe(2);
     expect(started.sort()).toEqual([0, 1, 2, 3, 4]);
     const seen: number[] = [];
-    await expect(mapLimit([1, 2, 3, 4], 1, async (n) => {
-      seen.push(n);
-      if (n === 2) throw new Error('boom');
-      return n;
-    })).rejects.toThrow('boom');
+    await expect(
+      mapLimit([1, 2, 3, 4], 1, async (n) => {
+        seen.push(n);
+        if (n === 2) throw new Error('boom');
+        return n;
+      }),
+    ).rejects.toThrow('boom');
     expect(seen).toEqual([1, 2]);
   });
 });

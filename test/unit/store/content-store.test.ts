@@ -38,7 +38,9 @@ describe('FsContentStore', () => {
     const root = await tempDir();
     const store = await FsContentStore.open(root);
     const wrong = sha('something else');
-    await expect(store.putStream(Readable.from([Buffer.from('actual')]), wrong)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(store.putStream(Readable.from([Buffer.from('actual')]), wrong)).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+    });
     expect(await store.has(sha('actual'))).toBe(false);
     expect(await store.has(wrong)).toBe(false);
     expect(await readdir(path.join(root, 'ingest'))).toEqual([]);

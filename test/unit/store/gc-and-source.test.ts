@@ -1,4 +1,4 @@
-import { mkdir, readdir, } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,13 @@ function file(name: string, content: string): LayerEntry {
   return { path: name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from(content) };
 }
 
-const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+const config: ImageConfig = {
+  architecture: 'amd64',
+  os: 'linux',
+  config: {},
+  rootfs: { type: 'layers', diff_ids: [] },
+  history: [],
+};
 
 describe('collectGarbage', () => {
   it('removes what no tag reaches, keeps tagged images, cache roots and young blobs', async () => {
@@ -62,7 +68,9 @@ describe('StoreImageSource', () => {
     const fromLayout = await new StoreImageSource(other).resolve(`oci-layout://${layout}:v2`);
     expect(fromLayout.configDigest).toBe(committed.imageId);
     expect(await other.content.has(layer.diffId)).toBe(true);
-    await expect(new StoreImageSource(other).resolve(`oci-layout://${layout}:nope`)).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+    await expect(new StoreImageSource(other).resolve(`oci-layout://${layout}:nope`)).rejects.toMatchObject({
+      code: 'IMAGE_NOT_FOUND',
+    });
   });
 
   it('parses layout specs', () => {

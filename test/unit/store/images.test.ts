@@ -100,6 +100,8 @@ describe('commitImage / resolveImage', () => {
     expect(sha256Digest(stdout)).toBe(committed.manifest.digest);
     const out = await tempDir();
     await execa('skopeo', ['copy', `oci:${store.root}:app:1`, `dir:${out}`]);
-    expect(await readFile(`${out}/${layer.diffId.slice(7)}`)).toEqual(await readFile(store.content.blobPath(layer.diffId)));
+    expect(await readFile(`${out}/${layer.diffId.slice(7)}`)).toEqual(
+      await readFile(store.content.blobPath(layer.diffId)),
+    );
   });
 });

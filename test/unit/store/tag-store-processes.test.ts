@@ -12,7 +12,17 @@ import { IndexTagStore } from '../../../store/tag-store.js';
 import { tempDir } from '../../helpers/layers.js';
 import { repoRoot } from '../../helpers/paths.js';
 
-const modules = ['core/errors.ts', 'sys/processes.ts', 'core/oci.ts', 'store/layout.ts', 'sys/helper-files.ts', 'sys/lock-protocol.ts', 'sys/lock-server.ts', 'sys/file-lock.ts', 'store/tag-store.ts'];
+const modules = [
+  'core/errors.ts',
+  'sys/processes.ts',
+  'core/oci.ts',
+  'store/layout.ts',
+  'sys/helper-files.ts',
+  'sys/lock-protocol.ts',
+  'sys/lock-server.ts',
+  'sys/file-lock.ts',
+  'store/tag-store.ts',
+];
 
 async function transpiled(): Promise<string> {
   const out = await tempDir('tzb-transpiled-');
@@ -35,7 +45,8 @@ const [root, id, count] = process.argv.slice(2);
 const tags = new IndexTagStore(root);
 for (let i = 0; i < Number(count); i++) {
   const digest = 'sha256:' + (Number(id) * 1000 + i).toString(16).padStart(64, '0');
-  await tags.set('p' + id + '-' + i + ':v', { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: i });
+  const manifest = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: i };
+  await tags.set('p' + id + '-' + i + ':v', manifest);
 }
 `,
   );

@@ -26,7 +26,10 @@ describe('IndexTagStore', () => {
     await tags.set('localhost:5000/x/y:tag', descriptor(1));
     await tags.set('app', descriptor(2));
     const index = JSON.parse(await readFile(path.join(root, 'index.json'), 'utf8'));
-    expect(index.manifests.map((m: Descriptor) => m.annotations?.[RefNameAnnotation]).sort()).toEqual(['app:latest', 'localhost:5000/x/y:tag']);
+    expect(index.manifests.map((m: Descriptor) => m.annotations?.[RefNameAnnotation]).sort()).toEqual([
+      'app:latest',
+      'localhost:5000/x/y:tag',
+    ]);
     expect((await tags.resolve('app:latest'))?.digest).toBe(descriptor(2).digest);
     expect((await tags.resolve('localhost:5000/x/y:tag'))?.size).toBe(1);
     expect(await tags.resolve('missing')).toBeUndefined();
@@ -56,7 +59,9 @@ describe('IndexTagStore', () => {
         }
       }
     })();
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (writers[i % 4] as IndexTagStore).set(`img${i}:v`, descriptor(i + 1))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (writers[i % 4] as IndexTagStore).set(`img${i}:v`, descriptor(i + 1))),
+    );
     writing = false;
     await reader;
     expect(readerSawTornIndex).toBe(false);

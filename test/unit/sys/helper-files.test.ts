@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { HELPER_FILES, helperDir, helperFile } from '../../../sys/helper-files.js';
-import { repoRoot } from '../../helpers/paths.js';
+import { fixturesDir, repoRoot } from '../../helpers/paths.js';
 
 const perlHelpers = HELPER_FILES.filter((name) => name.endsWith('.pl'));
 const shellHelpers = HELPER_FILES.filter((name) => name.endsWith('.sh'));
@@ -40,8 +40,7 @@ describe('helperFile', () => {
 
 describe('helpers/syscalls.pl', () => {
   it('numbers every syscall the Perl helpers make, on each machine', async () => {
-    const dump = 'my $t = do $ARGV[0] or die "$@$!"; for my $m (sort keys %$t) { print "$m $_ $t->{$m}{$_}\\n" for sort keys %{$t->{$m}} }';
-    const { stdout } = await execa('perl', ['-e', dump, helperFile('syscalls.pl')]);
+    const { stdout } = await execa('perl', [path.join(fixturesDir, 'dump-syscalls.pl'), helperFile('syscalls.pl')]);
     const table = new Map<string, Map<string, number>>();
     for (const [machine = '', name = '', nr] of stdout.split('\n').map((line) => line.split(' '))) {
       if (!table.has(machine)) table.set(machine, new Map());

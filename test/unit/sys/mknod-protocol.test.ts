@@ -8,7 +8,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { helperFile } from '../../../sys/helper-files.js';
-import { encodeDevice, encodeMknodRequest, mknodArgs, nodeMode, parseMknodAnswer } from '../../../sys/mknod-protocol.js';
+import {
+  encodeDevice,
+  encodeMknodRequest,
+  mknodArgs,
+  nodeMode,
+  parseMknodAnswer,
+} from '../../../sys/mknod-protocol.js';
 import { tempDir } from '../../helpers/layers.js';
 
 describe('mknod protocol', () => {
@@ -29,7 +35,9 @@ describe('mknod protocol', () => {
   it('the helper answers each line, or `unsupported` for a machine it has no number for', async () => {
     const dir = await tempDir();
     const fifo = path.join(dir, 'fifo');
-    const lines = [fifo, fifo].map((target) => encodeMknodRequest({ mode: nodeMode('fifo', 0o600), device: 0, path: target })).join('');
+    const lines = [fifo, fifo]
+      .map((target) => encodeMknodRequest({ mode: nodeMode('fifo', 0o600), device: 0, path: target }))
+      .join('');
     const here = await execa('perl', [helperFile('mknod.pl'), ...mknodArgs(os.machine())], { input: lines });
     expect(here.stdout.split('\n')).toEqual(['ok', 'err File exists']);
     expect((await lstat(fifo)).isFIFO()).toBe(true);

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../core/errors.js';
 import {
-  assertMountablePath, checkLowerdirCount, linkLowerdirs, lowerdirValue, relativeLowerdirs, RELATIVE_LOWERDIRS_BUDGET, unlinkLowerdirs,
+  assertMountablePath,
+  checkLowerdirCount,
+  linkLowerdirs,
+  lowerdirValue,
+  relativeLowerdirs,
+  RELATIVE_LOWERDIRS_BUDGET,
+  unlinkLowerdirs,
 } from '../../../sys/overlay-options.js';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-overlay-opts-'));
@@ -26,15 +32,19 @@ describe('overlay lowerdir option', () => {
     expect((await lstat(links)).isDirectory()).toBe(true);
   });
 
-  it('names the lowerdirs relative to the lowest one\'s dir, top first, when they fit', () => {
+  it("names the lowerdirs relative to the lowest one's dir, top first, when they fit", () => {
     const hex = (n: number) => String(n).repeat(64).slice(0, 64);
     const dirs = [`/store/snapshots/${hex(1)}`, `/store/snapshots/${hex(2)}`, '/store/tmp/9.9/run/init'];
-    expect(relativeLowerdirs(dirs)).toEqual({ from: '/store/snapshots', value: `../tmp/9.9/run/init:${hex(2)}:${hex(1)}` });
+    expect(relativeLowerdirs(dirs)).toEqual({
+      from: '/store/snapshots',
+      value: `../tmp/9.9/run/init:${hex(2)}:${hex(1)}`,
+    });
     expect(relativeLowerdirs(['/scratch/run/init'])).toEqual({ from: '/scratch/run', value: 'init' });
   });
 
   it('leaves long chains and unsayable paths to links', () => {
-    const layers = (count: number) => Array.from({ length: count }, (_, i) => `/store/snapshots/${String(i).padStart(64, '0')}`);
+    const layers = (count: number) =>
+      Array.from({ length: count }, (_, i) => `/store/snapshots/${String(i).padStart(64, '0')}`);
     // 47 layers of 64-hex names fit the budget, a 48th does not.
     expect(relativeLowerdirs(layers(47))?.value.length).toBeLessThanOrEqual(RELATIVE_LOWERDIRS_BUDGET);
     expect(relativeLowerdirs(layers(48))).toBeUndefined();

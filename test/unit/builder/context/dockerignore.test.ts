@@ -31,7 +31,8 @@ const passed = { matching: 0, contextTransfer: 0, readAll: 0 };
 
 afterAll(() => {
   console.log(
-    `dockerignore conformance: ${passed.matching} matching + ${passed.contextTransfer} context-transfer of ${cases.length} cases, ` +
+    `dockerignore conformance: ${passed.matching} matching + ${passed.contextTransfer} context-transfer of ` +
+      `${cases.length} cases, ` +
       `${passed.readAll} of ${readAllCases.length} reader cases passed`,
   );
 });
@@ -92,13 +93,16 @@ describe('cases.json: context transfer (real files, COPY . .)', () => {
     const key = `${dockerfileNameOf(c) ?? ''}|${c.patterns.join('\n')}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
-  it.each([...groups.values()].map((group) => ({ ids: group.map((c) => c.id).join(','), group })))('cases $ids', async ({ group }) => {
-    const seen = await transferredFiles(group);
-    for (const c of group) {
-      expect(seen.has(c.path), `#${c.id} ${c.path}`).toBe(!c.match);
-      passed.contextTransfer++;
-    }
-  });
+  it.each([...groups.values()].map((group) => ({ ids: group.map((c) => c.id).join(','), group })))(
+    'cases $ids',
+    async ({ group }) => {
+      const seen = await transferredFiles(group);
+      for (const c of group) {
+        expect(seen.has(c.path), `#${c.id} ${c.path}`).toBe(!c.match);
+        passed.contextTransfer++;
+      }
+    },
+  );
 });
 
 describe('readall_cases.json: reading the ignore file', () => {
@@ -121,7 +125,9 @@ describe('findIgnoreFile and matchingPattern', () => {
       await writeFile(path.join(dir, '.dockerignore'), 'x\n');
       expect(await findIgnoreFile(dir, path.join(dir, 'build/app.Dockerfile'))).toBe(path.join(dir, '.dockerignore'));
       await writeFile(path.join(dir, 'build/app.Dockerfile.dockerignore'), 'y\n');
-      expect(await findIgnoreFile(dir, path.join(dir, 'build/app.Dockerfile'))).toBe(path.join(dir, 'build/app.Dockerfile.dockerignore'));
+      expect(await findIgnoreFile(dir, path.join(dir, 'build/app.Dockerfile'))).toBe(
+        path.join(dir, 'build/app.Dockerfile.dockerignore'),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -85,7 +85,13 @@ describe('stat cache file', () => {
     await writeFile(path.join(dir, 'a'), 'A\n');
     const reference = await digestAll(await open());
     await mkdir(path.dirname(cachePath), { recursive: true });
-    await writeFile(cachePath, JSON.stringify({ version: 1, entries: { [path.join(dir, 'a')]: { validator: 'x', xattrs: '', content: 'bogus' } } }));
+    await writeFile(
+      cachePath,
+      JSON.stringify({
+        version: 1,
+        entries: { [path.join(dir, 'a')]: { validator: 'x', xattrs: '', content: 'bogus' } },
+      }),
+    );
     const context = await open();
     expect((await digestAll(context)).digest).toBe(reference.digest);
     expect(context.stats.filesHashed).toBe(1);
@@ -94,7 +100,7 @@ describe('stat cache file', () => {
 });
 
 describe('walking after a digest', () => {
-  it('hands the digest\'s entries to the next walk of the source once, then walks the disk again', async () => {
+  it("hands the digest's entries to the next walk of the source once, then walks the disk again", async () => {
     for (let i = 0; i < 5; i++) await writeFile(path.join(dir, `f${i}`), `file ${i}\n`);
     const context = await open();
     const [source] = await context.resolveSources(['.']);

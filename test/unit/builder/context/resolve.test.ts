@@ -146,7 +146,10 @@ describe('opening a context', () => {
     await writeFile(path.join(fixture.dir, 'Custom.Dockerfile'), 'FROM scratch\n');
     await writeFile(path.join(fixture.dir, 'Custom.Dockerfile.dockerignore'), 'a.txt\n');
     const statCachePath = path.join(fixture.base, 'cache.json');
-    const opened = await openBuildContext(fixture.dir, { dockerfileName: path.join(fixture.dir, 'Custom.Dockerfile'), statCachePath });
+    const opened = await openBuildContext(fixture.dir, {
+      dockerfileName: path.join(fixture.dir, 'Custom.Dockerfile'),
+      statCachePath,
+    });
     expect(opened.ignore.matches('a.txt')).toBe(true);
     expect(opened.ignore.matches('secret.key')).toBe(false);
     await opened.digestSources(await opened.resolveSources(['b.txt']));

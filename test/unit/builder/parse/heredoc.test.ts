@@ -38,7 +38,9 @@ describe('parser/heredoc expected json', () => {
           (expected.instructions_error ?? '').replace(/^dockerfile parse error on line \d+: /, ''),
         );
       }
-      console.log(`parser heredoc ${name}: ${expected.instructions.length}/${expected.instructions.length} instructions`);
+      console.log(
+        `parser heredoc ${name}: ${expected.instructions.length}/${expected.instructions.length} instructions`,
+      );
     });
   }
 });
@@ -55,7 +57,11 @@ describe('parser/heredoc/heredoc_words.json', () => {
   it('recognises heredoc opener words', () => {
     const { valid_name_EOF: valid, invalid_error: invalid, not_heredoc: notHeredoc } = words.parse_heredoc_word;
     for (const word of valid) expect(parseHeredocWord(word)?.name, word).toBe('EOF');
-    for (const word of invalid) expect(thrownBy(() => parseHeredocWord(word)), word).toBeInstanceOf(Error);
+    for (const word of invalid)
+      expect(
+        thrownBy(() => parseHeredocWord(word)),
+        word,
+      ).toBeInstanceOf(Error);
     for (const word of notHeredoc) expect(parseHeredocWord(word), word).toBeUndefined();
     const total = valid.length + invalid.length + notHeredoc.length;
     console.log(`parser heredoc words: ${total}/${total}`);
@@ -63,9 +69,14 @@ describe('parser/heredoc/heredoc_words.json', () => {
 
   it('finds the heredocs of whole lines', () => {
     for (const { line, heredoc_names: names } of words.heredocs_from_line.cases) {
-      expect(heredocsFromLine(line).map((heredoc) => heredoc.name), line).toEqual(names);
+      expect(
+        heredocsFromLine(line).map((heredoc) => heredoc.name),
+        line,
+      ).toEqual(names);
     }
-    console.log(`parser heredocs from line: ${words.heredocs_from_line.cases.length}/${words.heredocs_from_line.cases.length}`);
+    console.log(
+      `parser heredocs from line: ${words.heredocs_from_line.cases.length}/${words.heredocs_from_line.cases.length}`,
+    );
   });
 
   it('chomps leading tabs', () => {

@@ -24,7 +24,9 @@ function indexCounts(): Map<string, [number, number]> {
   const [header = '', ...rows] = readConformance('realworld', 'INDEX.tsv').trim().split('\n');
   const columns = header.split('\t');
   const at = (row: string[], name: string) => Number(row[columns.indexOf(name)]);
-  return new Map(rows.map((line) => line.split('\t')).map((row) => [row[0] ?? '', [at(row, 'instructions'), at(row, 'stages')]]));
+  return new Map(
+    rows.map((line) => line.split('\t')).map((row) => [row[0] ?? '', [at(row, 'instructions'), at(row, 'stages')]]),
+  );
 }
 
 function metaArgCount(parsed: ParsedDockerfile): number {
@@ -39,7 +41,9 @@ describe('realworld Dockerfiles', () => {
 
   it('dumps every file exactly as expected/*.result', () => {
     const failures = files.filter(
-      (file) => dumpAst(parseAst(readConformance('realworld', file))) !== readConformance('realworld', 'expected', `${file}.result`),
+      (file) =>
+        dumpAst(parseAst(readConformance('realworld', file))) !==
+        readConformance('realworld', 'expected', `${file}.result`),
     );
     console.log(`realworld result dumps: ${files.length - failures.length}/${files.length}`);
     expect(failures).toEqual([]);
@@ -55,9 +59,14 @@ describe('realworld Dockerfiles', () => {
       expect(expected.parse_ok && expected.instructions_ok).toBe(true);
       expect(toParseJson(parsed), file).toEqual(expected.instructions);
       expect(parsed.escapeToken, file).toBe(expected.escape_token);
-      expect(parsed.warnings.map((warning) => warning.message), file).toEqual(expected.warnings);
+      expect(
+        parsed.warnings.map((warning) => warning.message),
+        file,
+      ).toEqual(expected.warnings);
       expect(metaArgCount(parsed), file).toBe(expected.meta_args);
-      expect(parsed.instructions.filter((instruction) => instruction.kind === 'from').length, file).toBe(expected.stages);
+      expect(parsed.instructions.filter((instruction) => instruction.kind === 'from').length, file).toBe(
+        expected.stages,
+      );
       expect([parsed.instructions.length, expected.stages], file).toEqual(counts.get(file));
       instructionCount += expected.instructions.length;
       passed++;

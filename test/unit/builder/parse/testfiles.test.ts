@@ -2,7 +2,14 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DockerfileError } from '../../../../core/errors.js';
 import { readDirectives } from '../../../../builder/parse/directives.js';
-import { dumpAst, findDirective, parseAst, parseAstDocument, parseDockerfile, parseWords } from '../../../../builder/parse/index.js';
+import {
+  dumpAst,
+  findDirective,
+  parseAst,
+  parseAstDocument,
+  parseDockerfile,
+  parseWords,
+} from '../../../../builder/parse/index.js';
 import { conformancePath, readConformance, readConformanceJson, thrownBy } from './conformance.js';
 
 interface StatusFile {
@@ -33,9 +40,14 @@ describe('parser/testfiles', () => {
     for (const entry of status) {
       const text = readConformance('parser', entry.file);
       const document = parseAstDocument(text);
-      expect(document.nodes.map((node) => [node.startLine, node.endLine]), entry.file).toEqual(entry.line_ranges);
+      expect(
+        document.nodes.map((node) => [node.startLine, node.endLine]),
+        entry.file,
+      ).toEqual(entry.line_ranges);
       expect(document.escapeToken).toBe(entry.escape_token);
-      expect(document.warnings.map((warning) => warning.message.split('. Empty continuation')[0])).toEqual(entry.warnings);
+      expect(document.warnings.map((warning) => warning.message.split('. Empty continuation')[0])).toEqual(
+        entry.warnings,
+      );
       const error = thrownBy(() => parseDockerfile(text));
       if (entry.instructions_ok) expect(error, entry.file).toBeUndefined();
       else expect((error as Error).message, entry.file).toContain(stripLinePrefix(entry.instructions_error ?? ''));

@@ -6,7 +6,9 @@ import { thrownBy } from './conformance.js';
 
 /** The single instruction of `kind` in a small Dockerfile (after `FROM scratch`). */
 function only<K extends InstructionKind>(kind: K, body: string): Extract<Instruction, { kind: K }> {
-  const found = parseDockerfile(`FROM scratch\n${body}\n`).instructions.filter((instruction) => instruction.kind === kind);
+  const found = parseDockerfile(`FROM scratch\n${body}\n`).instructions.filter(
+    (instruction) => instruction.kind === kind,
+  );
   expect(found).toHaveLength(1);
   return found[0] as Extract<Instruction, { kind: K }>;
 }
@@ -39,15 +41,26 @@ describe('RUN, CMD, ENTRYPOINT, SHELL', () => {
       json: false,
       args: ['apt-get update &&     apt-get install -y curl'],
     });
-    expect(only('cmd', 'CMD ["nginx", "-g", "daemon off;"]').command).toEqual({ json: true, args: ['nginx', '-g', 'daemon off;'] });
-    expect(only('entrypoint', "ENTRYPOINT ['single', 'quotes']").command).toEqual({ json: false, args: ["['single', 'quotes']"] });
+    expect(only('cmd', 'CMD ["nginx", "-g", "daemon off;"]').command).toEqual({
+      json: true,
+      args: ['nginx', '-g', 'daemon off;'],
+    });
+    expect(only('entrypoint', "ENTRYPOINT ['single', 'quotes']").command).toEqual({
+      json: false,
+      args: ["['single', 'quotes']"],
+    });
   });
 
   it('keeps raw mount, network and security values', () => {
-    const run = only('run', 'RUN --mount=type=cache,target=/root/.cache --mount=type=secret,id=npm --network=none --security=insecure make');
+    const run = only(
+      'run',
+      'RUN --mount=type=cache,target=/root/.cache --mount=type=secret,id=npm --network=none --security=insecure make',
+    );
     expect(run.mounts).toEqual(['type=cache,target=/root/.cache', 'type=secret,id=npm']);
     expect(run).toMatchObject({ network: 'none', security: 'insecure' });
-    expect(errorOf('FROM a\nRUN --mount=from=$STAGE,target=/x ls\n').message).toContain("'from' doesn't support variable expansion");
+    expect(errorOf('FROM a\nRUN --mount=from=$STAGE,target=/x ls\n').message).toContain(
+      "'from' doesn't support variable expansion",
+    );
   });
 
   it('attaches heredoc bodies with their modes', () => {
@@ -62,13 +75,18 @@ describe('RUN, CMD, ENTRYPOINT, SHELL', () => {
 
   it('requires SHELL in JSON form', () => {
     expect(only('shell', 'SHELL ["powershell", "-command"]').shell).toEqual(['powershell', '-command']);
-    expect(errorOf('FROM a\nSHELL /bin/bash -c\n').message).toBe('app/Dockerfile:2: SHELL requires the arguments to be in JSON form');
+    expect(errorOf('FROM a\nSHELL /bin/bash -c\n').message).toBe(
+      'app/Dockerfile:2: SHELL requires the arguments to be in JSON form',
+    );
   });
 });
 
 describe('COPY and ADD', () => {
   it('reads every COPY flag', () => {
-    const copy = only('copy', 'COPY --from=build --chown=app:app --chmod=0755 --link --parents --exclude=*.md --exclude=tmp ./a ./b /dst/');
+    const copy = only(
+      'copy',
+      'COPY --from=build --chown=app:app --chmod=0755 --link --parents --exclude=*.md --exclude=tmp ./a ./b /dst/',
+    );
     expect(copy).toMatchObject({
       from: 'build',
       chown: 'app:app',
@@ -84,16 +102,30 @@ describe('COPY and ADD', () => {
 
   it('reads ADD flags, JSON form and heredoc sources', () => {
     const add = only('add', 'ADD --checksum=sha256:abc --keep-git-dir --link=false ["https://x/a b.tgz", "/opt/"]');
-    expect(add).toMatchObject({ checksum: 'sha256:abc', keepGitDir: true, link: false, json: true, sources: ['https://x/a b.tgz'], dest: '/opt/' });
+    expect(add).toMatchObject({
+      checksum: 'sha256:abc',
+      keepGitDir: true,
+      link: false,
+      json: true,
+      sources: ['https://x/a b.tgz'],
+      dest: '/opt/',
+    });
     const copy = only('copy', 'COPY <<one <<two /etc/\n1\none\n2\ntwo');
     expect(copy.sources).toEqual(['<<one', '<<two']);
-    expect(copy.heredocs.map((heredoc) => [heredoc.name, heredoc.content])).toEqual([['one', '1\n'], ['two', '2\n']]);
+    expect(copy.heredocs.map((heredoc) => [heredoc.name, heredoc.content])).toEqual([
+      ['one', '1\n'],
+      ['two', '2\n'],
+    ]);
   });
 
   it('rejects a missing destination, unknown flags and bad bool values', () => {
     expect(errorOf('FROM a\nCOPY onlyone\n').message).toContain('COPY requires at least two arguments');
-    expect(errorOf('FROM a\nCOPY --form=x a b\n').message).toBe('app/Dockerfile:2: unknown flag: --form (did you mean from?)');
-    expect(errorOf('FROM a\nCOPY --link=maybe a b\n').message).toContain('expecting boolean value for flag link, not: maybe');
+    expect(errorOf('FROM a\nCOPY --form=x a b\n').message).toBe(
+      'app/Dockerfile:2: unknown flag: --form (did you mean from?)',
+    );
+    expect(errorOf('FROM a\nCOPY --link=maybe a b\n').message).toContain(
+      'expecting boolean value for flag link, not: maybe',
+    );
     expect(errorOf('FROM a\nCOPY --from=a --from=b a b\n').message).toContain('duplicate flag specified: from');
   });
 });
@@ -116,7 +148,8 @@ describe('ENV, LABEL and the other metadata instructions', () => {
 
   it('reads the one-value instructions', () => {
     const parsed = parseDockerfile(
-      'FROM a\nMAINTAINER Jane <j@x>\nEXPOSE 80/tcp 443\nVOLUME ["/data", "/logs"]\nVOLUME /a /b\nUSER app:app\nWORKDIR /srv/app\nSTOPSIGNAL SIGQUIT\n',
+      'FROM a\nMAINTAINER Jane <j@x>\nEXPOSE 80/tcp 443\nVOLUME ["/data", "/logs"]\nVOLUME /a /b\nUSER ' +
+        'app:app\nWORKDIR /srv/app\nSTOPSIGNAL SIGQUIT\n',
     );
     expect(parsed.instructions.slice(1)).toMatchObject([
       { kind: 'maintainer', maintainer: 'Jane <j@x>' },
@@ -134,7 +167,8 @@ describe('HEALTHCHECK', () => {
   it('parses every duration flag to nanoseconds', () => {
     const check = only(
       'healthcheck',
-      'HEALTHCHECK --interval=30s --timeout=1m30s --start-period=1.5s --start-interval=500ms --retries=3 CMD curl -f http://localhost/',
+      'HEALTHCHECK --interval=30s --timeout=1m30s --start-period=1.5s --start-interval=500ms --retries=3 CMD curl -f ' +
+        'http://localhost/',
     );
     expect(check).toMatchObject({
       interval: 30e9,
@@ -148,9 +182,15 @@ describe('HEALTHCHECK', () => {
 
   it('reads NONE and rejects bad values', () => {
     expect(only('healthcheck', 'HEALTHCHECK NONE').test).toEqual({ type: 'none' });
-    expect(errorOf('FROM a\nHEALTHCHECK --interval=50ns CMD true\n').message).toContain('Interval "interval" cannot be less than 1ms');
-    expect(errorOf('FROM a\nHEALTHCHECK --timeout=5 CMD true\n').message).toContain('time: missing unit in duration "5"');
-    expect(errorOf('FROM a\nHEALTHCHECK --retries=-1 CMD true\n').message).toContain('--retries cannot be negative (-1)');
+    expect(errorOf('FROM a\nHEALTHCHECK --interval=50ns CMD true\n').message).toContain(
+      'Interval "interval" cannot be less than 1ms',
+    );
+    expect(errorOf('FROM a\nHEALTHCHECK --timeout=5 CMD true\n').message).toContain(
+      'time: missing unit in duration "5"',
+    );
+    expect(errorOf('FROM a\nHEALTHCHECK --retries=-1 CMD true\n').message).toContain(
+      '--retries cannot be negative (-1)',
+    );
     expect(errorOf('FROM a\nHEALTHCHECK CMD\n').message).toContain('Missing command after HEALTHCHECK CMD');
   });
 
@@ -167,7 +207,13 @@ describe('ONBUILD', () => {
   it('parses the trigger and keeps the expression', () => {
     const onbuild = only('onbuild', 'ONBUILD COPY --chown=app . /src');
     expect(onbuild.expression).toBe('COPY --chown=app . /src');
-    expect(onbuild.trigger).toMatchObject({ kind: 'copy', chown: 'app', sources: ['.'], dest: '/src', range: onbuild.range });
+    expect(onbuild.trigger).toMatchObject({
+      kind: 'copy',
+      chown: 'app',
+      sources: ['.'],
+      dest: '/src',
+      range: onbuild.range,
+    });
   });
 
   it('gives a trigger its heredocs and appends them to the expression', () => {
@@ -184,14 +230,22 @@ describe('ONBUILD', () => {
 
 describe('file-level syntax', () => {
   it('honours the backtick escape, directives, CRLF and a BOM', () => {
-    const parsed = parseDockerfile('\ufeff# syntax=docker/dockerfile:1\r\n# escape=`\r\nFROM mcr.microsoft.com/windows\r\nRUN dir `\r\n  C:\\\r\n');
+    const parsed = parseDockerfile(
+      '\ufeff# syntax=docker/dockerfile:1\r\n# escape=`\r\nFROM mcr.microsoft.com/windows\r\nRUN dir `\r\n  C:\\\r\n',
+    );
     expect(parsed.escapeToken).toBe('`');
     expect(parsed.directives).toEqual({ syntax: 'docker/dockerfile:1', escape: '`' });
-    expect(parsed.instructions[1]).toMatchObject({ kind: 'run', command: { args: ['dir   C:\\'] }, range: { startLine: 4, endLine: 5 } });
+    expect(parsed.instructions[1]).toMatchObject({
+      kind: 'run',
+      command: { args: ['dir   C:\\'] },
+      range: { startLine: 4, endLine: 5 },
+    });
   });
 
   it('suggests instruction names in the case they were written', () => {
-    expect(errorOf('FROM a\nFNTRYPOINT ["x"]\n').message).toBe('app/Dockerfile:2: unknown instruction: FNTRYPOINT (did you mean ENTRYPOINT?)');
+    expect(errorOf('FROM a\nFNTRYPOINT ["x"]\n').message).toBe(
+      'app/Dockerfile:2: unknown instruction: FNTRYPOINT (did you mean ENTRYPOINT?)',
+    );
     expect(errorOf('from a\nrnu x\n').message).toContain('unknown instruction: rnu (did you mean run?)');
   });
 

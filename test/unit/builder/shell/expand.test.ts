@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../../core/errors.js';
 import { expandWord, expandWords, ShellExpansionError } from '../../../../builder/shell/index.js';
 
-const env = new Map([['PWD', '/home'], ['SPACE', 'a  b'], ['EMPTY', ''], ['FILE', 'archive.tar.gz']]);
+const env = new Map([
+  ['PWD', '/home'],
+  ['SPACE', 'a  b'],
+  ['EMPTY', ''],
+  ['FILE', 'archive.tar.gz'],
+]);
 const tick = { escapeToken: '`' } as const;
 
 describe('backtick escape token', () => {
@@ -64,7 +69,11 @@ describe('errors and tracking', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(UserError);
-    expect(thrown).toMatchObject({ code: 'SHELL_EXPANSION', word: '${NOPE:?set NOPE for $PWD}', detail: 'NOPE: set NOPE for /home' });
+    expect(thrown).toMatchObject({
+      code: 'SHELL_EXPANSION',
+      word: '${NOPE:?set NOPE for $PWD}',
+      detail: 'NOPE: set NOPE for /home',
+    });
   });
 
   it('reports matched and unmatched names, also inside unused defaults', () => {

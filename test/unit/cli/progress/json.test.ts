@@ -31,12 +31,19 @@ describe('JSON progress', () => {
 
   it('recorded real builds match the documented schema', () => {
     const seen = new Set<string>();
-    for (const event of [...recorded('multistage-cold'), ...recorded('multistage-warm'), ...recorded('multistage-failed')]) {
+    for (const event of [
+      ...recorded('multistage-cold'),
+      ...recorded('multistage-warm'),
+      ...recorded('multistage-failed'),
+    ]) {
       seen.add(event.type);
       const keys = Object.keys(event).sort();
       const required = SCHEMA[event.type]!;
       expect(keys, event.type).toEqual(expect.arrayContaining(required));
-      expect(keys.filter((key) => !required.includes(key) && !(OPTIONAL[event.type] ?? []).includes(key)), event.type).toEqual([]);
+      expect(
+        keys.filter((key) => !required.includes(key) && !(OPTIONAL[event.type] ?? []).includes(key)),
+        event.type,
+      ).toEqual([]);
     }
     expect([...seen].sort()).toEqual(Object.keys(SCHEMA).sort());
   });

@@ -35,7 +35,11 @@ describe('plain progress', () => {
   });
 
   it('ends with the summary, image ID and tags', () => {
-    expect(cold.slice(-3)).toEqual(['0 cached, 9 run', expect.stringMatching(/^image sha256:[0-9a-f]{64}$/), 'tagged demo:1']);
+    expect(cold.slice(-3)).toEqual([
+      '0 cached, 9 run',
+      expect.stringMatching(/^image sha256:[0-9a-f]{64}$/),
+      'tagged demo:1',
+    ]);
   });
 
   it('marks cache hits and says how much time they saved', () => {
@@ -72,6 +76,8 @@ describe('plain progress', () => {
     const error = lines.findIndex((line) => line.startsWith('#8 ERROR '));
     expect(lines[error]).toContain('exit code: 3');
     expect(lines[error + 1]).toBe(`#8 full output: ${path.join(dir, 'build-1', '1.2.log')}`);
-    expect(lines.filter((line) => line.startsWith('#7 ')).at(-1)).toBe(`#7 full output: ${path.join(dir, 'build-1', '0.2.log')}`);
+    expect(lines.filter((line) => line.startsWith('#7 ')).at(-1)).toBe(
+      `#7 full output: ${path.join(dir, 'build-1', '0.2.log')}`,
+    );
   });
 });

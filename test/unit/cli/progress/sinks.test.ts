@@ -49,7 +49,9 @@ describe('step logs', () => {
       { type: 'step.output', time: 1, stepId: '9.9', stream: 'stdout', line: long },
     ]);
     expect((await readdir(dir)).sort()).toEqual(['0.3.log', '1.2.log', '9.9.log']);
-    expect(await readFile(path.join(dir, '0.3.log'), 'utf8')).toBe([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `compiling part ${n}\n`).join(''));
+    expect(await readFile(path.join(dir, '0.3.log'), 'utf8')).toBe(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `compiling part ${n}\n`).join(''),
+    );
     expect(await readFile(path.join(dir, '1.2.log'), 'utf8')).toBe('checking\nlint ok\n');
     expect(await readFile(path.join(dir, '9.9.log'), 'utf8')).toBe(`${long}\n`);
     expect(logs.pathOf('0.3')).toBe(path.join(dir, '0.3.log'));
@@ -70,7 +72,9 @@ describe('step logs', () => {
     const quiet = new StepLogs(newBuildLogDir(root));
     await feed(quiet, recorded('multistage-warm'));
     expect(await readdir(root)).toEqual([]);
-    const names = [0, 1, 2, 3, 4].map((n) => path.basename(newBuildLogDir(root, new Date(Date.UTC(2025, 0, 1, 0, 0, n)))));
+    const names = [0, 1, 2, 3, 4].map((n) =>
+      path.basename(newBuildLogDir(root, new Date(Date.UTC(2025, 0, 1, 0, 0, n)))),
+    );
     for (const name of names) await mkdir(path.join(root, name));
     expect(await pruneOldBuilds(root, 2)).toEqual(names.slice(0, 3));
     expect((await readdir(root)).sort()).toEqual(names.slice(3));
@@ -84,11 +88,31 @@ describe('--metadata-file', () => {
     await feed(new MetadataSink(file), events);
     const meta = JSON.parse(await readFile(file, 'utf8')) as BuildMetadata;
     const done = events.at(-1) as Extract<BuildEvent, { type: 'build.done' }>;
-    expect(meta).toMatchObject({ version: 1, imageId: done.imageId, tags: ['demo:1'], cached: 0, ran: 9, durationMs: done.time - events[0]!.time });
+    expect(meta).toMatchObject({
+      version: 1,
+      imageId: done.imageId,
+      tags: ['demo:1'],
+      cached: 0,
+      ran: 9,
+      durationMs: done.time - events[0]!.time,
+    });
     expect(meta.manifestDigest).toBeUndefined(); // the recorded build.done has no manifestDigest
     expect(meta.steps.map((step) => step.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(meta.steps.filter((step) => step.result === 'base').map((step) => step.stepId)).toEqual(['0.0', '1.0', '2.0']);
-    expect(meta.steps.find((step) => step.stepId === '0.1')).toEqual({ stepId: '0.1', index: 4, stage: 'build', line: 2, text: 'WORKDIR /src', result: 'run', durationMs: 306, layerSize: 1536 });
+    expect(meta.steps.filter((step) => step.result === 'base').map((step) => step.stepId)).toEqual([
+      '0.0',
+      '1.0',
+      '2.0',
+    ]);
+    expect(meta.steps.find((step) => step.stepId === '0.1')).toEqual({
+      stepId: '0.1',
+      index: 4,
+      stage: 'build',
+      line: 2,
+      text: 'WORKDIR /src',
+      result: 'run',
+      durationMs: 306,
+      layerSize: 1536,
+    });
   });
 
   it('marks cache hits with the time they saved on a rebuild', async () => {
@@ -115,7 +139,9 @@ describe('--metadata-file', () => {
 
   it('reports an unwritable file as a user error', async () => {
     const file = path.join(await tempDir(), 'missing-dir', 'meta.json');
-    await expect(feed(new MetadataSink(file), recorded('multistage-warm'))).rejects.toMatchObject({ code: 'METADATA_FILE' });
+    await expect(feed(new MetadataSink(file), recorded('multistage-warm'))).rejects.toMatchObject({
+      code: 'METADATA_FILE',
+    });
   });
 });
 
@@ -123,8 +149,20 @@ describe('tee', () => {
   it('keeps feeding the other sinks when one throws, and closes them all', async () => {
     const seen: string[] = [];
     let closed = 0;
-    const broken: ProgressSink = { emit: () => { throw new Error('boom'); }, close: async () => { closed += 1; } };
-    const counting: ProgressSink = { emit: (event) => seen.push(event.type), close: async () => { closed += 1; } };
+    const broken: ProgressSink = {
+      emit: () => {
+        throw new Error('boom');
+      },
+      close: async () => {
+        closed += 1;
+      },
+    };
+    const counting: ProgressSink = {
+      emit: (event) => seen.push(event.type),
+      close: async () => {
+        closed += 1;
+      },
+    };
     const events = recorded('multistage-warm');
     await feed(new TeeSink([broken, counting]), events);
     expect(seen).toEqual(events.map((event) => event.type));

@@ -12,7 +12,10 @@ import { recorded, stripAnsi } from './events.js';
 class FakeTerminal extends Writable {
   readonly isTTY = true;
   readonly writes: string[] = [];
-  constructor(readonly columns = 100, readonly rows = 30) {
+  constructor(
+    readonly columns = 100,
+    readonly rows = 30,
+  ) {
     super();
   }
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
@@ -47,7 +50,11 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
 
 /** A TTY sink whose live display starts at the first event (these tests exercise Ink). */
 function ttySink(terminal: FakeTerminal, liveAfterMs = 0): TtySink {
-  return new TtySink({ stream: terminal as unknown as NodeJS.WriteStream, liveAfterMs, fallback: (write) => new PlainSink(write) });
+  return new TtySink({
+    stream: terminal as unknown as NodeJS.WriteStream,
+    liveAfterMs,
+    fallback: (write) => new PlainSink(write),
+  });
 }
 
 describe('TTY sink (Ink, loaded on first event)', () => {
@@ -59,7 +66,10 @@ describe('TTY sink (Ink, loaded on first event)', () => {
     await sink.close();
     const text = terminal.text;
     for (let index = 1; index <= 12; index++) {
-      expect(text.split('\n').filter((line) => line.startsWith(` ${index <= 3 ? '✔' : '≡'} #${index} [`)), `#${index}`).toHaveLength(1);
+      expect(
+        text.split('\n').filter((line) => line.startsWith(` ${index <= 3 ? '✔' : '≡'} #${index} [`)),
+        `#${index}`,
+      ).toHaveLength(1);
     }
     const done = events.at(-1) as Extract<BuildEvent, { type: 'build.done' }>;
     const lines = text.trimEnd().split('\n');
@@ -73,13 +83,23 @@ describe('TTY sink (Ink, loaded on first event)', () => {
     const sink = ttySink(terminal);
     const start = Date.now();
     sink.emit({ type: 'build.start', time: start, steps: 1, stages: 1 });
-    sink.emit({ type: 'step.start', time: start, stepId: '0.1', stage: 'app', index: 1, total: 1, text: 'RUN noisy', line: 1 });
+    sink.emit({
+      type: 'step.start',
+      time: start,
+      stepId: '0.1',
+      stage: 'app',
+      index: 1,
+      total: 1,
+      text: 'RUN noisy',
+      line: 1,
+    });
     sink.emit({ type: 'step.miss', time: start, stepId: '0.1', reason: 'no earlier build of this step' });
     // The dynamic import and the first frame (slow on a loaded machine: wait for it, not a fixed time).
     await until(() => terminal.writes.length > 0);
     const before = terminal.writes.length;
     const flooded = Date.now();
-    for (let n = 1; n <= 5000; n++) sink.emit({ type: 'step.output', time: Date.now(), stepId: '0.1', stream: 'stdout', line: `line ${n}` });
+    for (let n = 1; n <= 5000; n++)
+      sink.emit({ type: 'step.output', time: Date.now(), stepId: '0.1', stream: 'stdout', line: `line ${n}` });
     await until(() => terminal.text.includes('│ line 5000'));
     // Frames per 100 ms tick at most, whatever the number of lines.
     const frames = terminal.writes.length - before;
@@ -126,7 +146,11 @@ describe('a build that ends before the live display starts', () => {
     for (const event of recorded('multistage-warm')) live.emit(event);
     await sleep(1000);
     await live.close();
-    const finishedLines = (text: string) => text.split('\n').filter((line) => /^ [✔≡✘] #\d+ /.test(line)).sort();
+    const finishedLines = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => /^ [✔≡✘] #\d+ /.test(line))
+        .sort();
     expect(finishedLines(fast.text)).toEqual(finishedLines(inked.text));
     expect(fast.text.trimEnd().split('\n').at(-1)).toMatch(/^ {3}tags /);
   });
@@ -169,6 +193,8 @@ describe('lazy loading', () => {
     expect(files.has('cli/progress/tty-sink.ts')).toBe(true);
     expect(files.has('cli/progress/tui/ink-sink.tsx')).toBe(false);
     expect([...packages].filter((name) => name === 'ink' || name === 'react' || name.startsWith('react/'))).toEqual([]);
-    expect(readFileSync(path.join(repoRoot, 'cli/progress/tty-sink.ts'), 'utf8')).toContain("import('./tui/ink-sink.js')");
+    expect(readFileSync(path.join(repoRoot, 'cli/progress/tty-sink.ts'), 'utf8')).toContain(
+      "import('./tui/ink-sink.js')",
+    );
   });
 });

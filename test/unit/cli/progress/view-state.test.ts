@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../../../core/ports.js';
-import { activeByStage, initialViewState, reduceView, replayView, TAIL_LINES, type ViewState } from '../../../../cli/progress/view-state.js';
+import {
+  activeByStage,
+  initialViewState,
+  reduceView,
+  replayView,
+  TAIL_LINES,
+  type ViewState,
+} from '../../../../cli/progress/view-state.js';
 import { deepFreeze, prefix, recorded } from './events.js';
 
 /** Replays with every intermediate state frozen: a reducer that mutates its input throws. */
@@ -22,19 +29,32 @@ describe('view state reducer on a recorded cold multi-stage build', () => {
   });
 
   it('lists finished steps in the order they finished (the order <Static> prints them)', () => {
-    const doneOrder = events.filter((event) => event.type === 'step.done').map((event) => (event as { stepId: string }).stepId);
+    const doneOrder = events
+      .filter((event) => event.type === 'step.done')
+      .map((event) => (event as { stepId: string }).stepId);
     expect(state.finished).toEqual(doneOrder);
   });
 
   it('keeps durations, layer sizes and the output tail of each step', () => {
-    expect(state.steps['0.1']).toMatchObject({ phase: 'done', durationMs: 306, layerSize: 1536, text: 'WORKDIR /src', line: 2 });
+    expect(state.steps['0.1']).toMatchObject({
+      phase: 'done',
+      durationMs: 306,
+      layerSize: 1536,
+      text: 'WORKDIR /src',
+      line: 2,
+    });
     expect(state.steps['0.3']!.tail).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `compiling part ${n}`));
     expect(state.steps['1.2']!.tail).toEqual(['checking', 'lint ok']);
     expect(state.steps['0.0']).toMatchObject({ phase: 'done', durationMs: 0 });
   });
 
   it('records the build result', () => {
-    expect(state.result).toMatchObject({ imageId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), tags: ['demo:1'], cached: 0, ran: 9 });
+    expect(state.result).toMatchObject({
+      imageId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      tags: ['demo:1'],
+      cached: 0,
+      ran: 9,
+    });
   });
 });
 
@@ -67,7 +87,9 @@ describe('view state on a cached rebuild', () => {
 
   it('counts cache hits and sums the time they saved', () => {
     const cold = replayView(recorded('multistage-cold'));
-    const ranMs = Object.values(cold.steps).filter((step) => !step.stepId.endsWith('.0')).reduce((sum, step) => sum + (step.durationMs ?? 0), 0);
+    const ranMs = Object.values(cold.steps)
+      .filter((step) => !step.stepId.endsWith('.0'))
+      .reduce((sum, step) => sum + (step.durationMs ?? 0), 0);
     expect(state.counts).toMatchObject({ cached: 9, ran: 0, finished: 12 });
     expect(state.counts.savedMs).toBe(ranMs);
     expect(Object.values(state.steps).filter((step) => step.phase === 'cached')).toHaveLength(9);
@@ -79,7 +101,10 @@ describe('view state on a failed build', () => {
 
   it('marks the first failure failed and what it stopped cancelled', () => {
     expect(state.failedStep).toBe('1.2');
-    expect(state.steps['1.2']).toMatchObject({ phase: 'failed', tail: ['running tests', 'test 1 ok', 'test 2 FAILED: expected 3, got 4'] });
+    expect(state.steps['1.2']).toMatchObject({
+      phase: 'failed',
+      tail: ['running tests', 'test 1 ok', 'test 2 FAILED: expected 3, got 4'],
+    });
     expect(state.steps['1.2']!.message).toContain('exit code: 3');
     expect(state.steps['0.2']!.phase).toBe('cancelled');
     expect(state.steps['2.1']!.phase).toBe('cancelled');
@@ -89,12 +114,34 @@ describe('view state on a failed build', () => {
 });
 
 describe('view state edge cases', () => {
-  const start = (stepId: string): BuildEvent => ({ type: 'step.start', time: 1000, stepId, stage: 's', index: 1, total: 1, text: 'RUN x', line: 1 });
+  const start = (stepId: string): BuildEvent => ({
+    type: 'step.start',
+    time: 1000,
+    stepId,
+    stage: 's',
+    index: 1,
+    total: 1,
+    text: 'RUN x',
+    line: 1,
+  });
 
   it('keeps only the last TAIL_LINES output lines and cuts very long ones', () => {
     let state = reduceView(initialViewState(), start('0.1'));
-    for (let n = 1; n <= 100; n++) state = reduceView(state, { type: 'step.output', time: 1000 + n, stepId: '0.1', stream: 'stdout', line: `line ${n}` });
-    state = reduceView(state, { type: 'step.output', time: 2000, stepId: '0.1', stream: 'stdout', line: 'x'.repeat(10_000) });
+    for (let n = 1; n <= 100; n++)
+      state = reduceView(state, {
+        type: 'step.output',
+        time: 1000 + n,
+        stepId: '0.1',
+        stream: 'stdout',
+        line: `line ${n}`,
+      });
+    state = reduceView(state, {
+      type: 'step.output',
+      time: 2000,
+      stepId: '0.1',
+      stream: 'stdout',
+      line: 'x'.repeat(10_000),
+    });
     const step = state.steps['0.1']!;
     expect(step.outputLines).toBe(101);
     expect(step.tail).toHaveLength(TAIL_LINES);
@@ -105,12 +152,26 @@ describe('view state edge cases', () => {
   it('ignores events for unknown steps and a second end of the same step', () => {
     const initial = initialViewState();
     expect(reduceView(initial, { type: 'step.done', time: 1, stepId: 'nope', durationMs: 1 })).toBe(initial);
-    const done = reduceView(reduceView(initial, start('0.1')), { type: 'step.done', time: 5, stepId: '0.1', durationMs: 4 });
+    const done = reduceView(reduceView(initial, start('0.1')), {
+      type: 'step.done',
+      time: 5,
+      stepId: '0.1',
+      durationMs: 4,
+    });
     expect(reduceView(done, { type: 'step.failed', time: 6, stepId: '0.1', message: 'late' })).toBe(done);
   });
 
   it('takes manifestDigest and size from build.done when a builder reports them', () => {
-    const event = { type: 'build.done', time: 9, imageId: 'sha256:aa', tags: [], cached: 0, ran: 0, manifestDigest: 'sha256:bb', size: 1234 } as BuildEvent;
+    const event = {
+      type: 'build.done',
+      time: 9,
+      imageId: 'sha256:aa',
+      tags: [],
+      cached: 0,
+      ran: 0,
+      manifestDigest: 'sha256:bb',
+      size: 1234,
+    } as BuildEvent;
     expect(reduceView(initialViewState(), event).result).toMatchObject({ manifestDigest: 'sha256:bb', size: 1234 });
   });
 });

@@ -15,22 +15,30 @@ import { canRunPrivileged } from '../../../helpers/host.js';
 import { runStep } from '../../../helpers/run-step.js';
 import { installedRuntime } from '../../../e2e/runners/runtime-install.js';
 
-const hybridMounts = readMounts([
-  '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
-  '32 31 0:29 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd',
-  '34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct',
-  '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate',
-].join('\n'));
+const hybridMounts = readMounts(
+  [
+    '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+    '32 31 0:29 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd',
+    '34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct',
+    '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate',
+  ].join('\n'),
+);
 
 describe('which cgroup.procs warms the lock', () => {
   it('picks our own cgroup in a v1 hierarchy on a hybrid host (crun does not see its cgroup2)', () => {
-    const cgroups = ['12:cpu,cpuacct:/user.slice', '1:name=systemd:/user.slice/session-1.scope', '0::/user.slice/session-1.scope'].join('\n');
+    const cgroups = [
+      '12:cpu,cpuacct:/user.slice',
+      '1:name=systemd:/user.slice/session-1.scope',
+      '0::/user.slice/session-1.scope',
+    ].join('\n');
     expect(primeTarget(cgroups, hybridMounts)).toBe('/sys/fs/cgroup/systemd/user.slice/session-1.scope/cgroup.procs');
   });
 
   it('uses the cgroup2 hierarchy on a cgroup v2 host', () => {
     const mounts = readMounts('30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate');
-    expect(primeTarget('0::/system.slice/ci.service\n', mounts)).toBe('/sys/fs/cgroup/system.slice/ci.service/cgroup.procs');
+    expect(primeTarget('0::/system.slice/ci.service\n', mounts)).toBe(
+      '/sys/fs/cgroup/system.slice/ci.service/cgroup.procs',
+    );
   });
 
   it('maps a cgroup through a mount of a subtree (a container with the host cgroup path), else gives none', () => {
@@ -69,7 +77,12 @@ describe.skipIf(!privileged)('the supervisor warms the lock while the runtime st
   it('never creates the file when the cgroup is not there', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-prime-'));
     dirs.push(dir);
-    const runner = new OciRuntimeRunner({ runtime: 'crun', binary: await installedRuntime('crun'), tmpRoot: dir, cgroupPrime: path.join(dir, 'gone', 'cgroup.procs') });
+    const runner = new OciRuntimeRunner({
+      runtime: 'crun',
+      binary: await installedRuntime('crun'),
+      tmpRoot: dir,
+      cgroupPrime: path.join(dir, 'gone', 'cgroup.procs'),
+    });
     expect((await runStep(runner, ['true'])).result.exitCode).toBe(0);
     await expect(readFile(path.join(dir, 'gone', 'cgroup.procs'))).rejects.toThrow(/ENOENT/);
   });

@@ -27,7 +27,16 @@ const spec: RunSpec = {
 };
 
 interface Config {
-  process: { user: unknown; args: string[]; env: string[]; cwd: string; terminal: boolean; noNewPrivileges: boolean; capabilities: Record<string, string[]>; rlimits: { hard: number }[] };
+  process: {
+    user: unknown;
+    args: string[];
+    env: string[];
+    cwd: string;
+    terminal: boolean;
+    noNewPrivileges: boolean;
+    capabilities: Record<string, string[]>;
+    rlimits: { hard: number }[];
+  };
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
@@ -35,7 +44,11 @@ interface Config {
 }
 
 function config(overrides: Partial<RunSpec> = {}, network: 'host' | 'none' = 'host', etcDir?: string): Config {
-  return buildOciSpec({ ...spec, ...overrides }, { rootfs: '/scratch/merged', etcDir }, { hostname: 'box', network, maxOpenFiles: 4096 }) as unknown as Config;
+  return buildOciSpec(
+    { ...spec, ...overrides },
+    { rootfs: '/scratch/merged', etcDir },
+    { hostname: 'box', network, maxOpenFiles: 4096 },
+  ) as unknown as Config;
 }
 
 describe('OCI runtime spec', () => {
@@ -63,8 +76,16 @@ describe('OCI runtime spec', () => {
   });
 
   it('creates a network namespace only for network none', () => {
-    expect(config().linux.namespaces.map((ns) => ns.type).sort()).toEqual(['ipc', 'mount', 'pid', 'uts']);
-    expect(config({}, 'none').linux.namespaces.map((ns) => ns.type).sort()).toEqual(['ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(
+      config()
+        .linux.namespaces.map((ns) => ns.type)
+        .sort(),
+    ).toEqual(['ipc', 'mount', 'pid', 'uts']);
+    expect(
+      config({}, 'none')
+        .linux.namespaces.map((ns) => ns.type)
+        .sort(),
+    ).toEqual(['ipc', 'mount', 'network', 'pid', 'uts']);
   });
 
   it("masks and write-protects Docker's /proc and /sys paths and mounts /sys read-only", () => {
@@ -72,7 +93,14 @@ describe('OCI runtime spec', () => {
     expect(linux.maskedPaths).toEqual([...MASKED_PATHS]);
     expect(linux.maskedPaths).toContain('/proc/kcore');
     expect(linux.readonlyPaths).toEqual([...READONLY_PATHS]);
-    expect(mounts.map((mount) => mount.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys']);
+    expect(mounts.map((mount) => mount.destination)).toEqual([
+      '/proc',
+      '/dev',
+      '/dev/pts',
+      '/dev/shm',
+      '/dev/mqueue',
+      '/sys',
+    ]);
     expect(mounts.find((mount) => mount.destination === '/sys')?.options).toContain('ro');
   });
 
@@ -94,9 +122,14 @@ describe('OCI runtime spec', () => {
 describe('exec failures reported by a runtime', () => {
   it("maps runc's messages to 127/126 with the namespace runner's wording", () => {
     const runc = 'runc run failed: unable to start container process: exec: "gcc": executable file not found in $PATH';
-    expect(execFailureResult(runc, 'gcc')).toEqual({ result: { exitCode: 127 }, message: 'tzbuild: cannot run "gcc": executable file not found in $PATH' });
+    expect(execFailureResult(runc, 'gcc')).toEqual({
+      result: { exitCode: 127 },
+      message: 'tzbuild: cannot run "gcc": executable file not found in $PATH',
+    });
     const absolute = 'unable to start container process: exec: "/opt/x": stat /opt/x: no such file or directory';
-    expect(execFailureResult(absolute, '/opt/x')?.message).toBe('tzbuild: cannot run "/opt/x": no such file or directory');
+    expect(execFailureResult(absolute, '/opt/x')?.message).toBe(
+      'tzbuild: cannot run "/opt/x": no such file or directory',
+    );
     const denied = 'unable to start container process: exec: "/etc/passwd": permission denied';
     expect(execFailureResult(denied, '/etc/passwd')?.result).toEqual({ exitCode: 126 });
   });
@@ -130,11 +163,13 @@ describe('createRunner', () => {
 });
 
 describe('crun on a hybrid cgroup host', () => {
-  const hybrid = readMounts([
-    '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
-    '36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices',
-    '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
-  ].join('\n'));
+  const hybrid = readMounts(
+    [
+      '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+      '36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices',
+      '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+    ].join('\n'),
+  );
 
   it('hides nothing from runc, or where there is no cgroup2 next to cgroup v1', () => {
     expect(hiddenCgroup2('runc', hybrid)).toBeUndefined();

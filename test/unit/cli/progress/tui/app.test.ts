@@ -13,18 +13,25 @@ afterEach(() => cleanup());
 function frame(events: BuildEvent[], props: Partial<BuildViewProps> = {}, after = 1500): string[] {
   const state = replayView(events);
   const now = events.at(-1)!.time + after;
-  const { lastFrame } = render(createElement(BuildView, { state, now, columns: 100, rows: 40, final: false, ...props }));
+  const { lastFrame } = render(
+    createElement(BuildView, { state, now, columns: 100, rows: 40, final: false, ...props }),
+  );
   return stripAnsi(lastFrame() ?? '').split('\n');
 }
 
 const cold = recorded('multistage-cold');
 /** The moment both RUNs run side by side and stage-2 waits for them. */
-const midBuild = prefix(cold, (event) => event.type === 'step.output' && event.stepId === '0.3' && event.line === 'compiling part 8');
+const midBuild = prefix(
+  cold,
+  (event) => event.type === 'step.output' && event.stepId === '0.3' && event.line === 'compiling part 8',
+);
 
 describe('TUI frames', () => {
   it('mid-build: header with progress, each running stage with spinner, elapsed time and an output pane', () => {
     const lines = frame(midBuild);
-    expect(lines.find((line) => line.includes('tzbuild'))).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] tzbuild 7\/12 steps · 0 cached · \d+\.\ds$/);
+    expect(lines.find((line) => line.includes('tzbuild'))).toMatch(
+      /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] tzbuild 7\/12 steps · 0 cached · \d+\.\ds$/,
+    );
     expect(lines).toContain('▸ build');
     // stage-2 only waits for build: a compact line, not a block of its own.
     expect(lines).not.toContain('▸ stage-2');
@@ -38,7 +45,9 @@ describe('TUI frames', () => {
 
   it('mid-build: finished steps are printed once above, with duration and layer size', () => {
     const lines = frame(midBuild);
-    expect(lines.find((line) => line.includes('#4 [build] WORKDIR /src'))).toMatch(/^ ✔ #4 \[build\] WORKDIR \/src\s+306ms {2}1\.54kB$/);
+    expect(lines.find((line) => line.includes('#4 [build] WORKDIR /src'))).toMatch(
+      /^ ✔ #4 \[build\] WORKDIR \/src\s+306ms {2}1\.54kB$/,
+    );
     expect(lines.find((line) => line.includes('#8 [lint]'))).toMatch(/✔ .*450ms$/);
     expect(lines.filter((line) => line.includes('#4 [build]'))).toHaveLength(1);
   });
@@ -71,7 +80,11 @@ describe('TUI frames', () => {
     expect(failed).toBeGreaterThanOrEqual(0);
     expect(lines[failed]).toMatch(/FAILED after 0\.\ds$/);
     const tail = lines.slice(failed).filter((line) => line.trimStart().startsWith('│ '));
-    expect(tail.map((line) => line.trim())).toEqual(['│ running tests', '│ test 1 ok', '│ test 2 FAILED: expected 3, got 4']);
+    expect(tail.map((line) => line.trim())).toEqual([
+      '│ running tests',
+      '│ test 1 ok',
+      '│ test 2 FAILED: expected 3, got 4',
+    ]);
     expect(lines).toContain('    full output: /logs/1.2.log');
     expect(lines.find((line) => line.includes('#7 [build] RUN echo "building"'))).toMatch(/^ ⊘ .*cancelled$/);
     expect(lines.find((line) => line.startsWith(' ✘ build failed at #8 [test] RUN'))).toBeDefined();

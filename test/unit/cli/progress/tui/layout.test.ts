@@ -3,7 +3,18 @@ import { groupHeight, layoutLive, PANE_LINES, type StageGroup } from '../../../.
 import type { StepView } from '../../../../../cli/progress/view-state.js';
 
 function group(stage: string, phase: StepView['phase'] = 'running', outputLines = 50): StageGroup {
-  const step: StepView = { stepId: `${stage}.1`, stage, index: 1, total: 9, text: 'RUN x', line: 1, phase, startedAt: 0, tail: [], outputLines };
+  const step: StepView = {
+    stepId: `${stage}.1`,
+    stage,
+    index: 1,
+    total: 9,
+    text: 'RUN x',
+    line: 1,
+    phase,
+    startedAt: 0,
+    tail: [],
+    outputLines,
+  };
   return { stage, steps: [step] };
 }
 
@@ -12,7 +23,10 @@ describe('live area layout', () => {
     expect(layoutLive([group('a'), group('b')], 40, 120).direction).toBe('row');
     expect(layoutLive([group('a'), group('b'), group('c')], 40, 120).direction).toBe('column');
     // A stage that only waits does not take a column: it gets a line below.
-    expect(layoutLive([group('a'), group('b'), group('c', 'waiting')], 40, 120)).toMatchObject({ direction: 'row', waiting: [{ stage: 'c' }] });
+    expect(layoutLive([group('a'), group('b'), group('c', 'waiting')], 40, 120)).toMatchObject({
+      direction: 'row',
+      waiting: [{ stage: 'c' }],
+    });
     expect(layoutLive([group('a')], 40, 200).direction).toBe('column');
   });
 
@@ -26,7 +40,10 @@ describe('live area layout', () => {
     const groups = [group('a'), group('b'), group('c')];
     for (const rows of [30, 20, 12, 8, 5]) {
       const layout = layoutLive(groups, rows, 80);
-      const used = layout.running.reduce((sum, shown) => sum + groupHeight(shown, layout.paneLines), 0) + layout.waiting.length + (layout.hidden > 0 ? 1 : 0);
+      const used =
+        layout.running.reduce((sum, shown) => sum + groupHeight(shown, layout.paneLines), 0) +
+        layout.waiting.length +
+        (layout.hidden > 0 ? 1 : 0);
       expect(used, `rows=${rows}`).toBeLessThanOrEqual(rows - 3);
     }
     expect(layoutLive(groups, 20, 80).paneLines).toBe(3);
