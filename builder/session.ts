@@ -10,6 +10,7 @@ import type {
   ImageSource,
   LayerWriter,
   ProgressSink,
+  PullPolicy,
   Runner,
   Snapshotter,
 } from '../core/ports.js';
@@ -39,6 +40,8 @@ export interface BuildOptions {
   noCache: boolean;
   /** Stages (by name or index) that must not use the cache. */
   noCacheFilter: string[];
+  /** When base images are pulled (`--pull`; default `missing`). */
+  pull?: PullPolicy;
   /** `--label`s, applied to the final image. */
   labels: Record<string, string>;
   sourceDateEpoch?: number;

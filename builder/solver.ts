@@ -11,6 +11,7 @@ import { scratchConfig, type StageState } from './state.js';
 import { runInstruction } from './handlers.js';
 import { parseTriggers } from './onbuild.js';
 import { chainIdOf } from './history.js';
+import { resolveBaseImage } from './base-image.js';
 
 /** Total number of steps the needed stages will show (FROM counts as a step, as in Docker). */
 export function countSteps(plan: BuildPlan): number {
@@ -127,13 +128,14 @@ export class Solver {
         baseId: `stage ${base.index}: ${chainIdOf(parent.layers) ?? 'scratch'}`,
       };
     } else {
-      const image = await this.deps.images.resolve(base.reference);
+      const image = await resolveBaseImage(ctx, base.reference, stage.from.range);
       state = {
         config: structuredClone(image.config),
         layers: image.layers,
         args: new Map(),
         cmdSet: false,
-        baseId: image.manifestDigest,
+        // What the FROM resolved to: a tag that moved on the registry shows as a changed base.
+        baseId: image.registryDigest ?? image.manifestDigest,
       };
       state.config.config ??= {};
       state.config.history ??= [];

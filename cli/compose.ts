@@ -9,6 +9,7 @@ import { StoreExporter } from '../archive/exporter.js';
 import { StoreImageSource } from '../archive/store-image-source.js';
 import type { BuildDeps } from '../builder/session.js';
 import { UserError } from '../core/errors.js';
+import { registrySettings } from './registry-settings.js';
 import type { Exporter, ProgressSink, RunResult, RunSpec, Runner } from '../core/ports.js';
 import { DiskCacheStore } from '../cache/cache-store.js';
 import type { ImportedCache } from '../cache/remote/import.js';
@@ -63,17 +64,24 @@ export interface BuildStore {
   close(): Promise<void>;
 }
 
-/**
- * Opens the store at `root` wired for building with progress to `sink`. `shared`
- * (`--cache-from`/`--cache-to` given): the step cache consults those imported caches and
- * remembers what the build used.
- */
-export async function openBuildStore(
-  root: string,
-  sink: ProgressSink,
-  runner: RunnerKind = 'auto',
-  shared?: { imports: ImportedCache[] },
-): Promise<BuildStore> {
+/** What a build's store is wired with. */
+export interface BuildStoreOptions {
+  /** Where progress goes. */
+  sink: ProgressSink;
+  /** What runs RUN steps (default `auto`). */
+  runner?: RunnerKind;
+  /**
+   * `--cache-from`/`--cache-to` given: the step cache consults those imported caches and
+   * remembers what the build used.
+   */
+  shared?: { imports: ImportedCache[] };
+  /** `--insecure-registry` values, beside the store's `insecure-registries`. */
+  insecureRegistries?: readonly string[];
+}
+
+/** Opens the store at `root` wired for building. */
+export async function openBuildStore(root: string, options: BuildStoreOptions): Promise<BuildStore> {
+  const { sink, runner = 'auto', shared } = options;
   const store = await openStore(root);
   const images: ImageStore = { content: store.content, tags: store.tags };
   const localCache = new DiskCacheStore(store.root);
@@ -85,8 +93,10 @@ export async function openBuildStore(
     content: lazy ? new LazyContentStore(store.content, lazy) : store.content,
     snapshotter: lazy ? lazySnapshotter(store.snapshotter, lazy) : store.snapshotter,
     layers: new StoreLayerWriter(images),
-    // FROM names with a registry (`localhost:5000/app:1`) are pulled when the store lacks them.
-    images: new RegistryImageSource(new StoreImageSource(images), images),
+    // Bases the store lacks are pulled (Docker Hub names through the configured mirrors).
+    images: new RegistryImageSource(new StoreImageSource(images), images, {
+      settings: () => registrySettings(store.root, options.insecureRegistries),
+    }),
     committer: lazy ? lazyCommitter(new StoreImageCommitter(images), lazy) : new StoreImageCommitter(images),
     cache: sharedCache ?? localCache,
     runner: await lazyRunner(runner, store.tmpDir),

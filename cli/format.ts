@@ -55,3 +55,17 @@ export function formatTable(rows: string[][]): string {
     )
     .join('\n');
 }
+
+/** A layer being pulled, as BuildKit shows it: `sha256:1a2b3c4d5e6f 12.3MB / 45.6MB`, `… done`. */
+export function pullLine(pull: {
+  layer?: string;
+  digest?: string;
+  phase: string;
+  bytes: number;
+  total: number;
+}): string {
+  const id = (pull.layer ?? pull.digest ?? '').slice(0, 19);
+  if (pull.phase === 'exists') return `${id} already in the store`;
+  if (pull.phase === 'done') return `${id} ${formatBytes(pull.total)} done`;
+  return `${id} ${formatBytes(pull.bytes)} / ${formatBytes(pull.total)}`;
+}

@@ -2,9 +2,8 @@
  * The automatic GC's settings, apart from the GC itself: a build asks whether a size is configured
  * without loading the pruning code (most stores configure none).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { readStoreConfig } from '../store/store-config.js';
 
 const sizeUnits: Record<string, number> = {
   '': 1,
@@ -35,14 +34,6 @@ export function parseSize(text: string): number {
 /** The automatic GC's size limit: `TZBUILD_GC_KEEP`, else `config.json` `{"gc":{"keepStorage":"10GB"}}`. */
 export async function configuredKeep(root: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
   if (env.TZBUILD_GC_KEEP) return parseSize(env.TZBUILD_GC_KEEP);
-  const text = await readFile(path.join(root, 'config.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  let config: { gc?: { keepStorage?: string | number } };
-  try {
-    config = JSON.parse(text) as typeof config;
-  } catch {
-    throw new UserError(`${path.join(root, 'config.json')}: not valid JSON`, 'BAD_CONFIG');
-  }
-  const keep = config.gc?.keepStorage;
+  const keep = (await readStoreConfig(root)).gc?.keepStorage;
   return keep === undefined ? undefined : parseSize(String(keep));
 }

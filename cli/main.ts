@@ -73,6 +73,8 @@ export function makeProgram(): Command {
       [],
     )
     .option('--push', 'push the tagged image (-t) to its registry after the build')
+    .option('--pull [policy]', 'pull base images: always (the bare flag), missing (default) or never')
+    .option('--insecure-registry <host[:port]>', 'a registry to speak plain http to (repeatable)', collect, [])
     .addOption(rootOption())
     .action(lazyAction(buildModule, 'buildCommand'));
 

@@ -273,14 +273,45 @@ export interface ResolvedImage {
   config: ImageConfig;
   configDigest: Digest;
   layers: LayerRef[];
+  /**
+   * For an image pulled from a registry: the manifest digest the registry gave it (the store
+   * keeps its own manifest, for the uncompressed layers). What a FROM resolved to.
+   */
+  registryDigest?: Digest;
 }
 
 /**
- * ImageSource: turns a FROM/`--from` reference into an image in the store. Guarantees: on
- * success every layer blob of the returned image is present in the content store.
+ * When a base image is pulled: `missing` (the default) when the store lacks it, `always` to ask
+ * the registry again for what a tag names now, `never` to use the store only (offline).
+ */
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+/** One layer of an image being pulled: `bytes` of `total` (compressed) moved. */
+export interface LayerProgress {
+  /** The layer's blob digest in the registry. */
+  digest: Digest;
+  /** `exists`: the store has it already; `downloading` as bytes arrive; `done` once stored. */
+  phase: 'exists' | 'downloading' | 'done';
+  bytes: number;
+  total: number;
+}
+
+/** How one {@link ImageSource.resolve} may reach the network and what it reports on the way. */
+export interface ResolveOptions {
+  pull?: PullPolicy;
+  onProgress?: (progress: LayerProgress) => void;
+  /** One line about something the user should know that is not a failure (a mirror that failed). */
+  onNotice?: (line: string) => void;
+}
+
+/**
+ * ImageSource: turns a FROM/`--from` reference into an image in the store, pulling it from a
+ * registry (or a mirror) as the pull policy allows. Guarantees: on success every layer blob of the
+ * returned image is present in the content store; on failure nothing half-pulled is tagged or
+ * stored (blobs are verified before they land, the tag comes last).
  */
 export interface ImageSource {
-  resolve(reference: string): Promise<ResolvedImage>;
+  resolve(reference: string, options?: ResolveOptions): Promise<ResolvedImage>;
 }
 
 /** Where `--output` sends a built image besides the store (Docker's `type=…,dest=…`). */
@@ -324,6 +355,16 @@ export type BuildEvent =
   | { type: 'step.cached'; time: number; stepId: string; savedMs: number }
   | { type: 'step.miss'; time: number; stepId: string; reason: string }
   | { type: 'step.output'; time: number; stepId: string; stream: 'stdout' | 'stderr'; line: string }
+  | {
+      /** A layer of a base image (FROM, COPY --from) being pulled: `bytes` of `total`, per layer. */
+      type: 'step.progress';
+      time: number;
+      stepId: string;
+      layer: Digest;
+      phase: LayerProgress['phase'];
+      bytes: number;
+      total: number;
+    }
   | { type: 'step.done'; time: number; stepId: string; durationMs: number; layerSize?: number }
   | { type: 'step.failed'; time: number; stepId: string; message: string }
   | {

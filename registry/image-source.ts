@@ -1,23 +1,27 @@
 /**
- * ImageSource that pulls: the store first; a reference that names its registry explicitly
- * (`localhost:5000/app:1`, `ghcr.io/x/y`) and is not in the store is pulled and tagged under its
- * full name. Bare Docker Hub names (`alpine`) stay local-only unless `pullImplicit` is set, so a
- * build never reaches the network for a name the user may have meant locally.
+ * ImageSource that pulls, as `docker build` does: a base the store lacks is pulled (`--pull`
+ * `missing`, the default), bare Docker Hub names included (`node:20` → `docker.io/library/node:20`,
+ * through the configured mirrors); `always` asks the registry again for what a tag names now
+ * (layers the store has are not downloaded again); `never` uses the store only. Image IDs,
+ * digests and `oci-layout://` references are never pulled.
  */
 import { StoreError } from '../core/errors.js';
-import type { ImageSource, ResolvedImage } from '../core/ports.js';
-import type { ImageStore } from '../store/images.js';
 import { isDigest } from '../core/oci.js';
-import type { PullOptions } from './pull.js';
-import { formatReference, hasExplicitRegistry, parseReference, type ImageReference } from './reference.js';
+import type { ImageSource, PullPolicy, ResolvedImage, ResolveOptions } from '../core/ports.js';
+import type { ImageStore } from '../store/images.js';
+import type { RegistrySettings } from './endpoints.js';
+import type { MirroredPullOptions } from './mirrors.js';
+import { formatReference, parseReference, type ImageReference } from './reference.js';
 
-/** Options of {@link RegistryImageSource}. */
-export interface RegistryImageSourceOptions extends PullOptions {
-  /** Also pull names without a registry (`alpine` → docker.io) when they are not in the store. */
-  pullImplicit?: boolean;
-}
+/**
+ * Options of {@link RegistryImageSource}: the pull options every pull of the build shares; the
+ * registry settings are read on the first pull (a build from the store never reads them).
+ */
+export type RegistryImageSourceOptions = Omit<MirroredPullOptions, 'onProgress' | 'onNotice' | 'settings'> & {
+  settings: () => Promise<RegistrySettings>;
+};
 
-/** Local store first, then the registry. */
+/** Local store first (or last, with `always`), then the registry. */
 export class RegistryImageSource implements ImageSource {
   /** Pulls in flight by full name, so parallel stages asking for one image pull it once. */
   private readonly pulling = new Map<string, Promise<ResolvedImage>>();
@@ -25,41 +29,49 @@ export class RegistryImageSource implements ImageSource {
   constructor(
     private readonly local: ImageSource,
     private readonly store: ImageStore,
-    private readonly options: RegistryImageSourceOptions = {},
+    private readonly options: RegistryImageSourceOptions,
   ) {}
 
-  async resolve(reference: string): Promise<ResolvedImage> {
+  async resolve(reference: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+    const policy: PullPolicy = options.pull ?? 'missing';
+    const ref = pullable(reference);
+    if (policy === 'always' && ref !== undefined) return this.pullOnce(ref, options);
     try {
       return await this.local.resolve(reference);
     } catch (error) {
-      if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND') throw error;
-      const ref = this.pullable(reference);
-      if (ref === undefined) throw error;
+      if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND' || ref === undefined) throw error;
       const full = formatReference(ref);
+      // `node:20` pulled earlier is stored under its full name.
       if (full !== reference) {
         const stored = await this.local.resolve(full).catch(() => undefined);
         if (stored !== undefined) return stored;
       }
-      return this.pullOnce(full, ref);
+      if (policy === 'never') {
+        throw new StoreError(
+          `image "${reference}" is not in the store and --pull=never forbids pulling it ` +
+            `(bring it in with \`tzbuild pull ${reference}\` or \`tzbuild load FILE\`)`,
+          'IMAGE_NOT_FOUND',
+          { cause: error },
+        );
+      }
+      return this.pullOnce(ref, options);
     }
   }
 
-  private pullable(reference: string): ImageReference | undefined {
-    if (isDigest(reference) || reference.includes('://')) return undefined;
-    if (!hasExplicitRegistry(reference) && !this.options.pullImplicit) return undefined;
-    try {
-      return parseReference(reference);
-    } catch {
-      return undefined;
-    }
-  }
-
-  private pullOnce(full: string, ref: ImageReference): Promise<ResolvedImage> {
+  private pullOnce(ref: ImageReference, options: ResolveOptions): Promise<ResolvedImage> {
+    const full = formatReference(ref);
     let pending = this.pulling.get(full);
     if (pending === undefined) {
       // The client loads only when something is pulled: builds from the store never pay for it.
-      pending = import('./pull.js')
-        .then(({ pullImage }) => pullImage(this.store, ref, this.options))
+      pending = Promise.all([import('./mirrors.js'), this.options.settings()])
+        .then(([{ pullThroughMirrors }, settings]) =>
+          pullThroughMirrors(this.store, ref, {
+            ...this.options,
+            settings,
+            ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+            ...(options.onProgress ? { onProgress: layerProgress(options.onProgress) } : {}),
+          }),
+        )
         .then((result) => result.image);
       this.pulling.set(full, pending);
       pending.then(
@@ -69,4 +81,23 @@ export class RegistryImageSource implements ImageSource {
     }
     return pending;
   }
+}
+
+/** The reference as a registry name, or undefined for what is never pulled (IDs, digests, layouts). */
+function pullable(reference: string): ImageReference | undefined {
+  if (isDigest(reference) || reference.includes('://') || /^[a-f0-9]{64}$/.test(reference)) return undefined;
+  try {
+    return parseReference(reference);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pull's blob progress as the port's layer progress (pulls only download: no upload phases). */
+function layerProgress(report: NonNullable<ResolveOptions['onProgress']>): MirroredPullOptions['onProgress'] {
+  return (progress) => {
+    if (progress.phase === 'exists' || progress.phase === 'downloading' || progress.phase === 'done') {
+      report({ digest: progress.digest, phase: progress.phase, bytes: progress.bytes, total: progress.total });
+    }
+  };
 }

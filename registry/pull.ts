@@ -11,7 +11,13 @@ import { StoreError } from '../core/errors.js';
 import type { LayerRef, ResolvedImage } from '../core/ports.js';
 import { canonicalJson, HashingStream } from '../core/digest.js';
 import { decompress } from '../layers/decompress.js';
-import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
+import {
+  loadManifest,
+  manifestDescriptor,
+  manifestFor,
+  RegistryDigestAnnotation,
+  type ImageStore,
+} from '../store/images.js';
 import { isDigest, MediaType, type Descriptor, type Digest, type ImageConfig, type Platform } from '../core/oci.js';
 import { BlobIndex, type LayerCompression } from './blob-index.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
@@ -38,6 +44,11 @@ export interface PullOptions extends RegistryClientOptions {
   onProgress?: (progress: BlobProgress) => void;
   /** A client to reuse (its registry must be the reference's); else one is made and closed. */
   client?: RegistryClient;
+  /**
+   * The registry to ask instead of the reference's own (a mirror of Docker Hub, `host:port`); the
+   * image is still tagged under the reference's full name.
+   */
+  endpoint?: string;
 }
 
 /** What {@link pullImage} stored. */
@@ -58,7 +69,7 @@ export async function pullImage(
   options: PullOptions = {},
 ): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
-  const client = options.client ?? new RegistryClient(ref.registry, options);
+  const client = options.client ?? new RegistryClient(options.endpoint ?? ref.registry, options);
   try {
     const fetched = await fetchImageManifest(
       client,
@@ -85,7 +96,7 @@ export async function pullImage(
     });
     await index.markSeen(fetched.manifest.config.digest, client.registry, ref.repository);
     const name = formatReference(ref);
-    const image = await commitPulled(store, name, configBytes, layers);
+    const image = await commitPulled(store, name, configBytes, layers, fetched.digest);
     return { name, registryDigest: fetched.digest, image, downloaded };
   } finally {
     if (options.client === undefined) client.close();
@@ -117,12 +128,15 @@ async function commitPulled(
   name: string,
   configBytes: Buffer,
   layers: LayerRef[],
+  registryDigest: Digest,
 ): Promise<ResolvedImage> {
   const configBlob = await store.content.putBytes(configBytes);
   const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
   const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
-  await store.tags.set(name, manifestDescriptor(manifestBlob, config));
-  return loadManifest(store, manifestBlob.digest);
+  const descriptor = manifestDescriptor(manifestBlob, config);
+  const annotations = { ...descriptor.annotations, [RegistryDigestAnnotation]: registryDigest };
+  await store.tags.set(name, { ...descriptor, annotations });
+  return { ...(await loadManifest(store, manifestBlob.digest)), registryDigest };
 }
 
 /** A layer pulled by a registry becomes a known compressed variant, and the repository a mount source. */

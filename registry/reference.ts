@@ -4,6 +4,7 @@
  * `localhost`), `name@sha256:…` pins a manifest, and `name:tag@sha256:…` keeps the tag only for
  * show (the digest wins).
  */
+import { BlockList, isIP } from 'node:net';
 import { isDigest, type Digest } from '../core/oci.js';
 import { ImageReferenceError } from './errors.js';
 
@@ -128,14 +129,30 @@ export function normalizeRegistryName(server: string): string {
   return host;
 }
 
-/** Plain http is allowed only for loopback registries and ones the user named insecure. */
+/**
+ * Plain http is allowed only for loopback registries and ones the user named insecure: by
+ * `host:port`, by host, or (as Docker's `insecure-registries`) by a CIDR range holding the host's
+ * IP address (`10.0.0.0/8`; host names are not resolved for this, as in Docker).
+ */
 export function isPlainHttpAllowed(registry: string, insecure: readonly string[] = []): boolean {
   const host = registry.replace(/:[0-9]+$/, '');
-  return (
-    host === 'localhost' ||
-    host === '127.0.0.1' ||
-    host === '[::1]' ||
-    insecure.includes(registry) ||
-    insecure.includes(host)
-  );
+  if (host === 'localhost' || host === '127.0.0.1' || host === '[::1]') return true;
+  if (insecure.includes(registry) || insecure.includes(host)) return true;
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  return family !== 0 && insecure.some((entry) => inRange(address, family, entry));
+}
+
+/** Whether `address` (an IP of `family` 4 or 6) lies in `range` (`10.0.0.0/8`); false for a non-range. */
+function inRange(address: string, family: number, range: string): boolean {
+  const [base = '', bits] = range.split('/');
+  if (bits === undefined || !/^\d+$/.test(bits) || isIP(base) !== family) return false;
+  const list = new BlockList();
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  try {
+    list.addSubnet(base, Number(bits), type);
+  } catch {
+    return false; // a prefix longer than the address: not a range Docker accepts either
+  }
+  return list.check(address, type);
 }

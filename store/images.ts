@@ -100,13 +100,23 @@ export function manifestDescriptor(blob: { digest: Digest; size: number }, confi
 }
 
 /**
+ * On a tag of a pulled image: the manifest digest the registry served (the store's own manifest
+ * lists the uncompressed layers, so its digest differs). Docker shows it as a RepoDigest.
+ */
+export const RegistryDigestAnnotation = 'io.tzbuild.registry.digest';
+
+/**
  * Finds an image by name (`app:1`, `app` = `app:latest`), by manifest or config digest
  * (`sha256:…`), or by an unambiguous image-ID prefix (`3f2a9c`, `sha256:3f2a`).
  */
 export async function resolveImage(store: ImageStore, ref: string): Promise<ResolvedImage> {
   if (isDigest(ref)) return loadByDigest(store, ref);
   const tagged = /^[a-z0-9]/.test(ref) && !/\s/.test(ref) ? await store.tags.resolve(ref) : undefined;
-  if (tagged !== undefined) return loadManifest(store, tagged.digest);
+  if (tagged !== undefined) {
+    const image = await loadManifest(store, tagged.digest);
+    const registryDigest = tagged.annotations?.[RegistryDigestAnnotation];
+    return isDigest(registryDigest) ? { ...image, registryDigest } : image;
+  }
   const prefix = /^(sha256:)?([a-f0-9]{4,64})$/.exec(ref)?.[2];
   if (prefix !== undefined) {
     const matches = (await listImages(store)).filter((image) => image.id.slice(7).startsWith(prefix));

@@ -8,6 +8,7 @@ import { chainIdOf } from '../history.js';
 import { findStage } from '../plan.js';
 import type { StepContext } from '../session.js';
 import type { LayerRef } from '../../core/ports.js';
+import { resolveImageFor } from '../base-image.js';
 
 /** A `--from` (or the context when absent), resolved to what it names. */
 export type CopyOrigin =
@@ -22,7 +23,7 @@ export async function resolveOrigin(from: string | undefined, ctx: StepContext):
     const state = await ctx.stageResult(stage.index);
     return { kind: 'stage', index: stage.index, layers: state.layers, identity: chainIdOf(state.layers) ?? 'scratch' };
   }
-  const image = await ctx.deps.images.resolve(from);
+  const image = await resolveImageFor(ctx, from);
   return { kind: 'image', reference: from, layers: image.layers, identity: image.manifestDigest };
 }
 

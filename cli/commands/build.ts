@@ -5,7 +5,7 @@ import { text } from 'node:stream/consumers';
 import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions, SecretSource } from '../../builder/session.js';
-import type { ProgressSink } from '../../core/ports.js';
+import type { ProgressSink, PullPolicy } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
@@ -42,6 +42,18 @@ export interface BuildFlags {
   cacheTo?: string[];
   /** `--push`: push every `-t` name after the build. */
   push?: boolean;
+  /** `--pull[=always|missing|never]` (bare: always). */
+  pull?: string | boolean;
+  /** `--insecure-registry` (repeatable): registries spoken to over plain http. */
+  insecureRegistry?: string[];
+}
+
+/** `--pull` as docker takes it: bare or `true` means always; `false` the default, missing. */
+export function pullPolicy(value: string | boolean | undefined): PullPolicy {
+  if (value === undefined || value === false || value === 'false' || value === 'missing') return 'missing';
+  if (value === true || value === 'true' || value === 'always') return 'always';
+  if (value === 'never') return 'never';
+  throw new UserError(`--pull: unknown policy "${value}" (use always, missing or never)`, 'USAGE');
 }
 
 export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
@@ -53,7 +65,13 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   if (flags.push && flags.tag.length === 0)
     throw new UserError('--push needs a name to push to: give -t REGISTRY/NAME:TAG', 'USAGE');
   const shared = await openSharedCaches(flags);
-  const store = await openBuildStore(storeRoot(flags.root), sink, runnerKind(flags.runner), shared);
+  const pull = pullPolicy(flags.pull);
+  const store = await openBuildStore(storeRoot(flags.root), {
+    sink,
+    runner: runnerKind(flags.runner),
+    ...(shared === undefined ? {} : { shared }),
+    insecureRegistries: flags.insecureRegistry ?? [],
+  });
   const cancel = cancelOnSignals();
   const options: BuildOptions = {
     secrets,
@@ -65,6 +83,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     ...(flags.target === undefined ? {} : { target: flags.target }),
     noCache: !flags.cache,
     noCacheFilter: flags.cacheFilter,
+    pull,
     labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
     ...sourceDateEpoch(),
     ...(flags.dryRun ? { dryRun: true } : {}),
@@ -125,7 +144,7 @@ async function shareResult(flags: BuildFlags, store: BuildStore, shared: SharedC
   if (!flags.push) return;
   const { pushImage } = await import('../../registry/push.js');
   for (const tag of flags.tag) {
-    const pushed = await pushImage(store.images, tag);
+    const pushed = await pushImage(store.images, tag, { insecureRegistries: flags.insecureRegistry ?? [] });
     if (!flags.quiet)
       process.stderr.write(
         `pushed ${pushed.name}@${pushed.digest} (${pushed.uploaded} uploaded, ${pushed.existing} already there, ` +

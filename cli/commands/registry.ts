@@ -10,7 +10,6 @@ import {
   normalizeRegistryName,
   parsePlatform,
   parseReference,
-  pullImage,
   pushImage,
   RegistryClient,
   storeCredentials,
@@ -18,7 +17,9 @@ import {
   type Credentials,
   type LayerCompression,
 } from '../../registry/index.js';
+import { pullThroughMirrors } from '../../registry/mirrors.js';
 import { openImageStore, storeRoot } from '../compose.js';
+import { registrySettings } from '../registry-settings.js';
 
 export interface CommonFlags {
   root?: string;
@@ -40,12 +41,14 @@ export interface LoginFlags {
 }
 
 export async function pullCommand(name: string, flags: CommonFlags & { platform?: string }): Promise<void> {
-  const store = await openImageStore(storeRoot(flags.root));
+  const root = storeRoot(flags.root);
+  const store = await openImageStore(root);
   const ref = parseReference(name);
-  const result = await pullImage(store, ref, {
-    insecureRegistries: flags.insecureRegistry,
+  // Docker Hub names go through the configured mirrors, as a FROM's pull does.
+  const result = await pullThroughMirrors(store, ref, {
+    settings: await registrySettings(root, flags.insecureRegistry),
     ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-    ...(flags.quiet ? {} : { onProgress: progressPrinter() }),
+    ...(flags.quiet ? {} : { onProgress: progressPrinter(), onNotice: (line) => process.stderr.write(`${line}\n`) }),
   });
   if (!flags.quiet) process.stderr.write(`Digest: ${result.registryDigest}\nImage ID: ${result.image.configDigest}\n`);
   process.stdout.write(`${result.name}\n`);

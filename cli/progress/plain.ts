@@ -3,12 +3,17 @@
  * step, nothing clipped. For CI logs and pipes (and `--progress=plain` anywhere).
  */
 import type { BuildEvent, ProgressSink } from '../../core/ports.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration, pullLine } from '../format.js';
 import type { StepLogs } from './step-logs.js';
+
+/** A downloading layer's bytes are printed at most this often. */
+const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
 
 export class PlainSink implements ProgressSink {
   /** Global step number (`#3`) of each step id. */
   private readonly numbers = new Map<string, number>();
+  /** When each pulled layer's progress was last printed. */
+  private readonly layerPrinted = new Map<string, number>();
   private savedMs = 0;
 
   /** `logs`: when given, a failed step's line is followed by the path of its full output. */
@@ -38,6 +43,8 @@ export class PlainSink implements ProgressSink {
         return `${this.tag(event.stepId)} cache miss: ${event.reason}`;
       case 'step.output':
         return `${this.tag(event.stepId)} | ${event.line}`;
+      case 'step.progress':
+        return this.progress(event);
       case 'step.done': {
         // FROM steps only mark the base as ready; their start line already said which base.
         if (event.stepId.endsWith('.0')) return undefined;
@@ -55,6 +62,18 @@ export class PlainSink implements ProgressSink {
         ].join('\n');
       }
     }
+  }
+
+  /**
+   * A pulled layer as BuildKit's plain output shows it, without flooding a CI log: when it starts,
+   * at most every few seconds while it downloads, and when it is done.
+   */
+  private progress(event: Extract<BuildEvent, { type: 'step.progress' }>): string | undefined {
+    const last = this.layerPrinted.get(event.layer);
+    if (event.phase === 'downloading' && last !== undefined && event.time - last < PLAIN_PROGRESS_INTERVAL_MS)
+      return undefined;
+    this.layerPrinted.set(event.layer, event.time);
+    return `${this.tag(event.stepId)} ${pullLine(event)}`;
   }
 
   private failed(stepId: string, message: string): string {

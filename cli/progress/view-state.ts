@@ -32,9 +32,19 @@ export interface StepView {
   missReason?: string;
   /** The failure message (failed, cancelled). */
   message?: string;
+  /** Layers of a base image this step pulls (FROM, COPY --from), in the order they were first reported. */
+  pulls?: LayerPullView[];
   /** The last `TAIL_LINES` lines of output, each cut to `MAX_LINE` characters. */
   tail: string[];
   outputLines: number;
+}
+
+/** One layer being pulled: bytes of total, or already in the store. */
+export interface LayerPullView {
+  digest: string;
+  phase: 'exists' | 'downloading' | 'done';
+  bytes: number;
+  total: number;
 }
 
 /** What build.done reported, plus fields a newer builder may add. */
@@ -104,6 +114,8 @@ function applyEvent(state: ViewState, event: BuildEvent): ViewState {
     }
     case 'step.output':
       return updateStep(state, event.stepId, (step) => withOutput(step, event.line));
+    case 'step.progress':
+      return updateStep(state, event.stepId, (step) => withPull(step, event));
     case 'step.cached':
       return finishStep(state, event.stepId, event.time, (step) => ({
         ...step,
@@ -173,6 +185,13 @@ function withOutput(step: StepView, line: string): StepView {
   const cut = line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
   const tail = step.tail.length < TAIL_LINES ? [...step.tail, cut] : [...step.tail.slice(1), cut];
   return { ...step, tail, outputLines: step.outputLines + 1 };
+}
+
+function withPull(step: StepView, event: Extract<BuildEvent, { type: 'step.progress' }>): StepView {
+  const pull: LayerPullView = { digest: event.layer, phase: event.phase, bytes: event.bytes, total: event.total };
+  const pulls = step.pulls ?? [];
+  const known = pulls.findIndex((entry) => entry.digest === event.layer);
+  return { ...step, pulls: known < 0 ? [...pulls, pull] : pulls.map((entry, i) => (i === known ? pull : entry)) };
 }
 
 function finishStep(state: ViewState, stepId: string, time: number, change: (step: StepView) => StepView): ViewState {

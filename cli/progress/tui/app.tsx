@@ -7,6 +7,7 @@ import { Box, Static, Text } from 'ink';
 import { FAILED_TAIL, finishedLineParts, finishedStatus, lookOf, seconds, STATUS_WIDTH, summaryLines } from './text.js';
 import { activeByStage, type StepView, type ViewState } from '../view-state.js';
 import { layoutLive, type StageGroup } from './layout.js';
+import { pullLine } from '../../format.js';
 
 export interface BuildViewProps {
   state: ViewState;
@@ -111,6 +112,9 @@ function StageBlock({
             icon={step.phase === 'running' ? spinner(now) : '·'}
             statusWidth={LIVE_STATUS_WIDTH}
           />
+          {step.phase === 'running' && paneLines > 0 && (step.pulls?.length ?? 0) > 0 ? (
+            <Pane lines={(step.pulls ?? []).map(pullLine).slice(-paneLines)} />
+          ) : null}
           {step.phase === 'running' && paneLines > 0 && step.outputLines > 0 ? (
             <Pane lines={step.tail.slice(-paneLines)} />
           ) : null}

@@ -1,4 +1,5 @@
 /** Push and pull against a real docker-registry (no auth), watched through a counting proxy. */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../../store/images.js';
 import { MediaType } from '../../../core/oci.js';
@@ -174,10 +175,15 @@ describe('push then pull', () => {
 });
 
 describe('RegistryImageSource', () => {
-  it('uses the store first, pulls names with a registry once, and never pulls bare names', async () => {
+  const noHub = async () => ({ mirrors: [], insecure: [], hubFallback: false });
+  const through =
+    (...mirrors: string[]) =>
+    async () => ({ mirrors, insecure: [], hubFallback: false });
+
+  it('uses the store first, pulls a missing image once, and asks no registry it may not', async () => {
     await pushImage(source, 'app:1', { destination: `${proxy.host}/src/app:1` });
     const store = await emptyStore();
-    const images = new RegistryImageSource(new StoreImageSource(store), store);
+    const images = new RegistryImageSource(new StoreImageSource(store), store, { settings: noHub });
     proxy.requests.length = 0;
     const [first, second] = await Promise.all([
       images.resolve(`${proxy.host}/src/app:1`),
@@ -185,11 +191,67 @@ describe('RegistryImageSource', () => {
     ]);
     expect(first.configDigest).toBe((await resolveImage(source, 'app:1')).configDigest);
     expect(second.configDigest).toBe(first.configDigest);
+    expect(first.registryDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const manifestGets = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/manifests/'));
     expect(manifestGets).toHaveLength(1);
     proxy.requests.length = 0;
-    await images.resolve(`${proxy.host}/src/app:1`);
+    expect((await images.resolve(`${proxy.host}/src/app:1`)).registryDigest).toBe(first.registryDigest);
     expect(proxy.requests).toEqual([]);
-    await expect(images.resolve('app:1')).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+    // A Docker Hub name with no mirror and hub-fallback false: nobody to ask, and nobody asked.
+    await expect(images.resolve('app:1')).rejects.toMatchObject({ code: 'REGISTRY_NO_ENDPOINT' });
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it('pulls Docker Hub names through the mirrors in order, tagged under their docker.io name', async () => {
+    await pushImage(source, 'app:1', { destination: `${proxy.host}/library/hubname:2` });
+    const store = await emptyStore();
+    const dead = await closedPort();
+    const images = new RegistryImageSource(new StoreImageSource(store), store, {
+      settings: through(`http://127.0.0.1:${dead}`, `http://${proxy.host}`),
+      attempts: 1,
+    });
+    const notices: string[] = [];
+    const progress: string[] = [];
+    const image = await images.resolve('hubname:2', {
+      onNotice: (line) => notices.push(line),
+      onProgress: (layer) => progress.push(layer.phase),
+    });
+    expect(image.configDigest).toBe((await resolveImage(source, 'app:1')).configDigest);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(new RegExp(`^mirror 127\\.0\\.0\\.1:${dead} failed \\(.*\\); trying ${proxy.host}$`));
+    expect(progress).toContain('done');
+    expect((await resolveImage(store, 'docker.io/library/hubname:2')).configDigest).toBe(image.configDigest);
+    // In the store now: `hubname:2` resolves without the network, --pull=never included.
+    proxy.requests.length = 0;
+    expect((await images.resolve('hubname:2', { pull: 'never' })).configDigest).toBe(image.configDigest);
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it('--pull=never refuses a missing base and says how to bring it in; always asks again', async () => {
+    await pushImage(source, 'app:1', { destination: `${proxy.host}/library/pulled:3` });
+    const store = await emptyStore();
+    const images = new RegistryImageSource(new StoreImageSource(store), store, {
+      settings: through(`http://${proxy.host}`),
+    });
+    await expect(images.resolve('pulled:3', { pull: 'never' })).rejects.toThrow(
+      'image "pulled:3" is not in the store and --pull=never forbids pulling it (bring it in with `tzbuild pull pulled:3` ' +
+        'or `tzbuild load FILE`)',
+    );
+    const first = await images.resolve('pulled:3');
+    proxy.requests.length = 0;
+    const again = await images.resolve('pulled:3', { pull: 'always' });
+    expect(again.registryDigest).toBe(first.registryDigest);
+    // Asked for the manifest again; of the blobs only the config was read, no layer downloaded again.
+    expect(proxy.requests.some((r) => r.url.includes('/manifests/'))).toBe(true);
+    expect(proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/'))).toHaveLength(1);
   });
 });
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
