@@ -234,8 +234,8 @@ describe('RegistryImageSource', () => {
       settings: through(`http://${proxy.host}`),
     });
     await expect(images.resolve('pulled:3', { pull: 'never' })).rejects.toThrow(
-      'image "pulled:3" is not in the store and --pull=never forbids pulling it (bring it in with `tzbuild pull pulled:3` ' +
-        'or `tzbuild load FILE`)',
+      'image "pulled:3" is not in the store and --pull=never forbids pulling it ' +
+        '(bring it in with `tzbuild pull pulled:3` or `tzbuild load FILE`)',
     );
     const first = await images.resolve('pulled:3');
     proxy.requests.length = 0;
