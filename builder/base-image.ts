@@ -50,7 +50,8 @@ export async function resolveBaseImage(
     return await resolveImageFor(ctx, reference);
   } catch (error) {
     if (error instanceof DockerfileError || !(error instanceof UserError)) throw error;
-    const message = error.message.includes(reference) ? error.message : `${reference}: ${error.message}`;
+    const named = error.message.startsWith(`${reference}:`) || error.message.includes(`"${reference}"`);
+    const message = named ? error.message : `${reference}: ${error.message}`;
     const located = new DockerfileError(message, ctx.plan.file, range.startLine, range.endLine, error.code);
     located.cause = error;
     throw located;

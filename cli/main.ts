@@ -150,7 +150,12 @@ export async function main(argv: string[]): Promise<number> {
   });
   const program = makeProgram();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    // `--pull` alone means always, as in docker; its policy is only ever given as `--pull=POLICY`,
+    // so `build --pull DIR` keeps DIR as the context (commander would take it as the value).
+    await program.parseAsync(
+      argv.map((arg) => (arg === '--pull' ? '--pull=always' : arg)),
+      { from: 'user' },
+    );
     return 0;
   } catch (error) {
     return exitCodeFor(error);

@@ -82,7 +82,7 @@ export class RegistryClient {
     repository: string,
     reference: string,
   ): Promise<{ bytes: Buffer; mediaType: string; digestHeader?: string }> {
-    const label = this.label(`manifest ${repository}:${reference}`);
+    const label = this.label(`manifest ${repository}${reference.includes(':') ? '@' : ':'}${reference}`);
     const bytes = await this.transport.retry(async () => {
       const res = await this.request({
         method: 'GET',
@@ -110,7 +110,7 @@ export class RegistryClient {
     mediaType: string,
     bytes: Buffer,
   ): Promise<string | undefined> {
-    const label = this.label(`manifest ${repository}:${reference}`);
+    const label = this.label(`manifest ${repository}${reference.includes(':') ? '@' : ':'}${reference}`);
     const res = await this.request({
       method: 'PUT',
       target: `/v2/${repository}/manifests/${reference}`,

@@ -158,7 +158,7 @@ function splitTag(tag: string): [string, string] {
 }
 
 /** A deterministic tar of `dir`: sorted entries, ids and modes kept, no user/group names. */
-async function writeLayerTar(dir: string, file: string): Promise<string> {
+export async function writeLayerTar(dir: string, file: string): Promise<string> {
   // `sort` and `umask` are tar-fs options its type definitions lack.
   const options = {
     // Listing the top level ourselves keeps a `.` entry for the root out of the layer.
@@ -193,7 +193,7 @@ async function cacheDir(): Promise<string> {
  * Builds into a temp sibling and renames it into place, so test files running in parallel never
  * see a half-built fixture; whoever renames first wins.
  */
-async function publish(target: string, build: (tmp: string) => Promise<string>): Promise<string> {
+export async function publish(target: string, build: (tmp: string) => Promise<string>): Promise<string> {
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await build(tmp);
@@ -215,7 +215,7 @@ async function clampTimes(dir: string): Promise<void> {
   await lutimes(dir, FIXED_TIME, FIXED_TIME);
 }
 
-async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
