@@ -26,6 +26,8 @@ export interface ParityCase {
   dockerFile?: string;
   /** The image name both sides tag the result with; later cases may build FROM it. */
   tag: string;
+  /** docker's RUN network (default none: the private daemon has no bridge); tzbuild's RUN has the host's. */
+  network?: 'host' | 'none';
 }
 
 export function loadCorpus(): ParityCase[] {

@@ -27,7 +27,8 @@ export interface PrivateDockerd {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(): Promise<PrivateDockerd> {
+/** `extraArgs` go to dockerd (`--registry-mirror URL`, `--insecure-registry HOST` …). */
+export async function startDockerd(extraArgs: readonly string[] = []): Promise<PrivateDockerd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tzb-parity-dockerd-'));
   const dataRoot = path.join(dir, 'data');
   await mkdir(dataRoot);
@@ -47,6 +48,7 @@ export async function startDockerd(): Promise<PrivateDockerd> {
       path.join(dir, 'dockerd.pid'),
       '--host',
       `unix://${socket}`,
+      ...extraArgs,
     ],
     { reject: false, stdout: 'ignore', stderr: { file: path.join(dir, 'dockerd.log') } },
   );

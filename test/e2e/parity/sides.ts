@@ -53,7 +53,7 @@ export async function buildWithDocker(
   const build = (dockerfile: string) =>
     docker([
       'build',
-      '--network=none',
+      `--network=${testCase.network ?? 'none'}`,
       '-t',
       testCase.tag,
       '-f',
