@@ -6,7 +6,7 @@
  * layer) never sees them, and mount(2) never meets an image symlink at those paths.
  *
  * Made with synchronous calls, on the step's path: a dozen tiny metadata operations, each a few
- * microseconds done directly but ~0.25 ms as a promise (a thread-pool round trip). Removed with
+ * microseconds done directly but far more as a promise (a thread-pool round trip). Removed with
  * promises, in parallel: that mostly happens after the step, while the build's thread has other
  * work.
  */

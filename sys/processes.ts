@@ -1,8 +1,8 @@
 /**
  * Processes: node:child_process (loaded on first spawn), system tools by absolute path, short
- * commands (mount, umount, `runc kill|delete`) and the exit status of any child. Not execa:
- * importing it costs 35–120 ms, which a build would wait for at its first RUN or mount, and these
- * calls need nothing beyond a spawn and how it ended.
+ * commands (mount, umount, `runc kill|delete`) and the exit status of any child. Not execa: a
+ * build would wait for its import at its first RUN or mount (docs/performance.md), and these calls
+ * need nothing beyond a spawn and how it ended.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ let loadedChildProcess: typeof import('node:child_process') | undefined;
 
 /**
  * node:child_process, loaded on first use: it brings net, dgram and more of Node's stream
- * machinery (~5 ms), which a fully cached build never needs. Every spawn in tzbuild goes through
+ * machinery, which a fully cached build never needs. Every spawn in tzbuild goes through
  * here (and commander's one import is deferred by scripts/bundle.mjs).
  */
 export function childProcess(): typeof import('node:child_process') {

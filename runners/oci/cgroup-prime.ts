@@ -4,13 +4,13 @@
  *
  * Moving a process into a cgroup takes a global lock (cgroup_threadgroup_rwsem) whose writer side
  * first waits out an RCU grace period, unless another writer held it a few milliseconds before:
- * the first `cgroup.procs` write after an idle spell costs ~7 ms here, the next ones ~0.1 ms. A
+ * the first `cgroup.procs` write after an idle spell is slow, the next ones are not. A
  * RUN step is such a first write (runc and crun move the container's init into its cgroups),
  * right on the build's path. So the supervisor starts the runtime and at the same moment has a
  * throwaway child write itself (`0`) into the cgroup it already is in: that child waits out the
- * grace period while the runtime loads, and the runtime's own writes find the lock warm (a
- * `crun run` 25–30 ms → 10–13 ms on this cgroup v1 host; a grace period too early, ~20 ms before,
- * gains nothing). The write changes nothing: the child is where it was, and exits.
+ * grace period while the runtime loads, and the runtime's own writes find the lock warm (figures:
+ * docs/benchmarks.md, round 5; a grace period much earlier gains nothing). The write changes
+ * nothing: the child is where it was, and exits.
  */
 import path from 'node:path';
 import { cgroupMounts, type MountEntry } from '../../sys/mounts.js';

@@ -78,7 +78,7 @@ export class OciRuntimeRunner implements Runner {
 
   /**
    * Runs the step; resolves once its processes and mounts are gone. The stopped container's
-   * cgroups and state and the step's scratch dir (~10 ms a step here) go to `spec.tidy` when
+   * cgroups and state and the step's scratch dir go to `spec.tidy` (off the build's path) when
    * given, else they are removed before `run` resolves.
    */
   async run(spec: RunSpec): Promise<RunResult> {
@@ -208,7 +208,7 @@ class Container {
   /**
    * Removes the container's state and cgroups (a no-op when it was never created). After a clean
    * exit under runc, the cgroups listed in its state are removed directly (what `runc delete`
-   * would do, without a 15-20 ms process per step); anything unexpected falls back to the runtime.
+   * would do, without a process per step); anything unexpected falls back to the runtime.
    */
   async delete(): Promise<void> {
     if (this.reaped && (await this.removeStoppedCgroups())) return;

@@ -29,7 +29,7 @@ export class InkSink implements ProgressSink {
       patchConsole: false,
       exitOnCtrlC: false,
       // Our ticker already throttles; Ink's own throttle would only add a trailing timer that
-      // holds the process open ~100 ms after the build.
+      // holds the process open after the build.
       maxFps: 60,
     });
     this.ticker = setInterval(() => this.paint(), FRAME_MS);
