@@ -3,13 +3,15 @@
 # so it never touches the host's network or an existing docker. Source this file, then:
 #   dockerd_start DIR    starts dockerd with data under DIR (or reuses $DOCKER_HOST if it answers)
 #   dockerd_stop         stops only what dockerd_start started, and removes its data root
-# After dockerd_start, `dk ARGS…` runs the docker CLI against that daemon.
+# After dockerd_start, `dk ARGS…` runs the docker CLI against that daemon. DOCKERD_ARGS (an array,
+# empty by default) holds extra dockerd flags (`--registry-mirror URL` …).
 
 # The Debian docker.io client (20.10, same version as its dockerd).
 DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
 DOCKERD_PID=
 DOCKERD_DIR=
 DOCKERD_SOCK=
+DOCKERD_ARGS=()
 
 dk() { "$DOCKER_CLI" -H "unix://$DOCKERD_SOCK" "$@"; }
 
@@ -38,7 +40,7 @@ dockerd_start() {
   # containerd gets its own state dirs under $dir (dockerd starts a private one when none is given).
   dockerd --iptables=false --ip-masq=false --bridge=none --ip-forward=false \
     --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
-    --host "unix://$DOCKERD_SOCK" >"$dir/dockerd.log" 2>&1 &
+    --host "unix://$DOCKERD_SOCK" "${DOCKERD_ARGS[@]}" >"$dir/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   if ! dockerd_wait "$DOCKERD_SOCK" 60; then
     echo "dockerd did not start; last lines of $dir/dockerd.log:" >&2

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Real-world builds, tzbuild beside docker's BuildKit in one run: the apt-get tools image and the
+# multi-stage Node.js service of test/e2e/realworld/apps, unmodified (FROM debian:bookworm and
+# node:20), with a local registry as both tools' Docker Hub mirror. The bases are the test suite's
+# (test/helpers/real-bases.ts: debootstrap + this machine's Node, made by running
+# test/e2e/realworld/bases.test.ts). Per app: cold (empty build cache, base present), no-op, one
+# source file changed; median of N, the tools interleaved per app. RUN steps reach Debian's mirror
+# and the npm registry, so these times include the network.
+#   bench/realworld.sh      (root, Debian 12, docker.io, docker-registry, skopeo)
+# Environment: BENCH_N (3), BENCH_APPS ("apt-tools node-service"), BENCH_TMPDIR (/tmp).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$REPO/bench
+# shellcheck source=lib/dockerd.sh
+source "$BENCH/lib/dockerd.sh"
+
+N=${BENCH_N:-3}
+APPS=${BENCH_APPS:-apt-tools node-service}
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/tzreal.XXXXXX")
+RAW=$WORK/raw.tsv
+REGISTRY_PID=
+TZ_STORE=$WORK/tzbuild-store
+
+log() { printf 'realworld: %s\n' "$*" >&2; }
+
+cleanup() {
+  dockerd_stop || true
+  if [ -n "$REGISTRY_PID" ]; then
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    wait "$REGISTRY_PID" 2>/dev/null || true
+  fi
+  awk -v d="$WORK/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ns() { date +%s%N; }
+seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+free_port() {
+  node -e 'const s = require("net").createServer();
+    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+
+start_registry() {
+  local port
+  port=$(free_port)
+  mkdir -p "$WORK/registry"
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$WORK/registry/data" "127.0.0.1:$port" >"$WORK/registry/config.yml"
+  docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+  REGISTRY_PID=$!
+  REG=127.0.0.1:$port
+  for _ in $(seq 1 100); do
+    curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "registry did not start"; cat "$WORK/registry/log" >&2; return 1
+}
+
+# The test suite's bases (made on the first run, minutes), pushed as Docker Hub's names.
+push_bases() {
+  (cd "$REPO" && npx vitest run --project e2e test/e2e/realworld/bases.test.ts >&2)
+  local bases
+  bases=$(find "$REPO/.tzbuild-test" -maxdepth 1 -name 'real-bases-*' -printf '%T@ %p\n' |
+    sort -rn | head -n 1 | cut -d' ' -f2)
+  skopeo copy --quiet --dest-tls-verify=false --dest-compress "oci:$bases/debian-layout:base" \
+    "docker://$REG/library/debian:bookworm"
+  skopeo copy --quiet --dest-tls-verify=false --dest-compress "oci:$bases/node-layout:base" \
+    "docker://$REG/library/node:20"
+}
+
+tz() { "$REPO/bin/tzbuild" --root "$TZ_STORE" "$@"; }
+
+# An empty build cache with the bases present: a new store that pulled them (not timed).
+reset_tool() {
+  case $1 in
+    tzbuild)
+      awk -v d="$TZ_STORE/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
+      rm -rf "$TZ_STORE" && mkdir -p "$TZ_STORE"
+      printf '{"registry-mirrors":["http://%s"],"hub-fallback":false}\n' "$REG" >"$TZ_STORE/config.json"
+      tz pull -q debian:bookworm >/dev/null && tz pull -q node:20 >/dev/null
+      ;;
+    buildkit)
+      dk builder prune -af >/dev/null
+      dk image rm -f bench-apt-tools bench-node-service >/dev/null 2>&1 || true
+      dk pull -q debian:bookworm >/dev/null && dk pull -q node:20 >/dev/null
+      ;;
+  esac
+}
+
+build_once() {
+  local tool=$1 app=$2 logfile=$3
+  case $tool in
+    tzbuild) tz build --progress plain -t "bench-$app" "$WORK/ctx/$app" ;;
+    buildkit) DOCKER_BUILDKIT=1 dk build --network=host --progress=plain -t "bench-$app" "$WORK/ctx/$app" ;;
+  esac >"$logfile" 2>&1
+}
+
+measure() {
+  local tool=$1 app=$2 phase=$3 run=$4 start secs logfile=$WORK/logs/$1-$2-$3-$4.log
+  start=$(now_ns)
+  build_once "$tool" "$app" "$logfile" || { log "$tool $app $phase failed:"; tail -n 20 "$logfile" >&2; exit 1; }
+  secs=$(seconds_since "$start")
+  printf '%s\t%s\t%s\t%s\n' "$tool" "$app" "$phase" "$secs" >>"$RAW"
+  log "$(printf '%-12s %-9s %-8s %d/%d %7.2f s' "$app" "$tool" "$phase" "$run" "$N" "$secs")"
+}
+
+# A source change each run: the service's code, the tools image's script.
+change_source() {
+  case $1 in
+    apt-tools) printf '# %s\n' "$2" >>"$WORK/ctx/apt-tools/check.sh" ;;
+    node-service) printf '// %s\n' "$2" >>"$WORK/ctx/node-service/src/index.ts" ;;
+  esac
+}
+
+bench_app() {
+  local app=$1 tool i
+  for tool in tzbuild buildkit; do
+    for i in $(seq 1 "$N"); do reset_tool "$tool"; measure "$tool" "$app" cold "$i"; done
+    for i in $(seq 1 "$N"); do measure "$tool" "$app" noop "$i"; done
+    for i in $(seq 1 "$N"); do change_source "$app" "$tool-$i-$(now_ns)"; measure "$tool" "$app" onefile "$i"; done
+  done
+}
+
+main() {
+  mkdir -p "$WORK/logs" "$WORK/ctx" "$BENCH/results"
+  : >"$RAW"
+  (cd "$REPO" && npm run --silent build >&2)
+  start_registry
+  push_bases
+  DOCKERD_ARGS=(--registry-mirror "http://$REG" --insecure-registry "$REG")
+  dockerd_start "$WORK/dockerd"
+  local app
+  for app in $APPS; do
+    cp -r "$REPO/test/e2e/realworld/apps/$app" "$WORK/ctx/$app"
+    bench_app "$app"
+  done
+  local load
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  node "$BENCH/lib/realworld-report.mjs" "$RAW" "$(git -C "$REPO" rev-parse --short HEAD)" "$N" "$load" \
+    >"$BENCH/results/realworld.md"
+  cat "$BENCH/results/realworld.md"
+}
+
+main "$@"
