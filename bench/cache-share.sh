@@ -14,6 +14,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$REPO/bench
+# shellcheck source=lib/common.sh
+source "$BENCH/lib/common.sh"
 # shellcheck source=lib/dockerd.sh
 source "$BENCH/lib/dockerd.sh"
 # shellcheck source=lib/busybox.sh
@@ -26,7 +28,6 @@ MODES=${BENCH_MODES:-max min}
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/tzcache.XXXXXX")
 BASE_TAR=$WORK/busybox.tar
 COUNTS=$WORK/counts.json
-REGISTRY_PID=
 PROXY_PID=
 REPORT=$WORK/report.md
 
@@ -34,19 +35,14 @@ log() { printf 'cache-share: %s\n' "$*" >&2; }
 
 cleanup() {
   dockerd_stop || true
-  for pid in $PROXY_PID $REGISTRY_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  [ -z "$PROXY_PID" ] || { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; } || true
+  registry_stop
   unmount_under "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ns() { date +%s%N; }
-seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
-free_port() {
-  node -e 'const s = require("net").createServer();
-    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
 downloaded() { node -e 'const c=require(process.argv[1]);console.log(c.down)' "$COUNTS"; }
 uploaded() { node -e 'const c=require(process.argv[1]);console.log(c.up)' "$COUNTS"; }
 
@@ -76,33 +72,19 @@ CMD ["cat", "/opt/app/app"]
 DOCKERFILE
 }
 
+# The registry behind a counting proxy: REG is the proxy.
 start_registry() {
-  local port proxy_port
-  port=$(free_port)
-  mkdir -p "$WORK/registry"
-  cat >"$WORK/registry/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/data
-http:
-  addr: 127.0.0.1:$port
-YAML
-  docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-  REGISTRY_PID=$!
+  local proxy_port
+  registry_start "$WORK/registry"
   proxy_port=$(free_port)
-  node "$BENCH/lib/count-proxy.mjs" "$proxy_port" "$port" "$COUNTS" &
+  node "$BENCH/lib/count-proxy.mjs" "$proxy_port" "${REGISTRY#127.0.0.1:}" "$COUNTS" &
   PROXY_PID=$!
   REG=127.0.0.1:$proxy_port
   for _ in $(seq 1 100); do
     curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  log "registry did not start"; cat "$WORK/registry/log" >&2; return 1
+  log "the counting proxy did not start"; return 1
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -13,6 +13,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$REPO/bench
+# shellcheck source=lib/common.sh
+source "$BENCH/lib/common.sh"
 # shellcheck source=lib/dockerd.sh
 source "$BENCH/lib/dockerd.sh"
 
@@ -20,45 +22,19 @@ N=${BENCH_N:-3}
 APPS=${BENCH_APPS:-apt-tools node-service}
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/tzreal.XXXXXX")
 RAW=$WORK/raw.tsv
-REGISTRY_PID=
 TZ_STORE=$WORK/tzbuild-store
 
 log() { printf 'realworld: %s\n' "$*" >&2; }
 
 cleanup() {
   dockerd_stop || true
-  if [ -n "$REGISTRY_PID" ]; then
-    kill "$REGISTRY_PID" 2>/dev/null || true
-    wait "$REGISTRY_PID" 2>/dev/null || true
-  fi
+  registry_stop
   awk -v d="$WORK/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ns() { date +%s%N; }
-seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
-free_port() {
-  node -e 'const s = require("net").createServer();
-    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
-
-start_registry() {
-  local port
-  port=$(free_port)
-  mkdir -p "$WORK/registry"
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-    "$WORK/registry/data" "127.0.0.1:$port" >"$WORK/registry/config.yml"
-  docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-  REGISTRY_PID=$!
-  REG=127.0.0.1:$port
-  for _ in $(seq 1 100); do
-    curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  log "registry did not start"; cat "$WORK/registry/log" >&2; return 1
-}
 
 # The test suite's bases (made on the first run, minutes), pushed as Docker Hub's names.
 push_bases() {
@@ -129,7 +105,8 @@ main() {
   mkdir -p "$WORK/logs" "$WORK/ctx" "$BENCH/results"
   : >"$RAW"
   (cd "$REPO" && npm run --silent build >&2)
-  start_registry
+  registry_start "$WORK/registry"
+  REG=$REGISTRY
   push_bases
   DOCKERD_ARGS=(--registry-mirror "http://$REG" --insecure-registry "$REG")
   dockerd_start "$WORK/dockerd"

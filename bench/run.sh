@@ -13,6 +13,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$REPO/bench
+# shellcheck source=lib/common.sh
+source "$BENCH/lib/common.sh"
 # shellcheck source=lib/dockerd.sh
 source "$BENCH/lib/dockerd.sh"
 # shellcheck source=lib/busybox.sh
@@ -47,8 +49,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ns() { date +%s%N; }
-seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 
 # Needs room for the big context, its copies in each builder's store and docker's data root.
 check_disk() {

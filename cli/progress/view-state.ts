@@ -3,7 +3,7 @@
  * screen can be tested (and replayed from a recorded JSON stream) without a terminal. Nothing
  * here imports Ink or React.
  */
-import type { BuildEvent } from '../../core/ports.js';
+import type { BuildEvent, LayerProgress } from '../../core/ports.js';
 
 /**
  * What a step is doing. `waiting`: announced, not yet checked against the cache (a FROM or
@@ -39,13 +39,8 @@ export interface StepView {
   outputLines: number;
 }
 
-/** One layer being pulled: bytes of total, or already in the store. */
-export interface LayerPullView {
-  digest: string;
-  phase: 'exists' | 'downloading' | 'done';
-  bytes: number;
-  total: number;
-}
+/** One layer being pulled: bytes of total, or already in the store (as the builder reports it). */
+export type LayerPullView = LayerProgress;
 
 /** What build.done reported, plus fields a newer builder may add. */
 export interface BuildResultView {

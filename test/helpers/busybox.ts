@@ -23,6 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import tarFs from 'tar-fs';
 import tarStream from 'tar-stream';
+import { defaultPlatform } from '../../registry/manifests.js';
 import { testCacheDir } from './paths.js';
 
 /** Where Debian's busybox-static installs the binary. */
@@ -128,26 +129,13 @@ async function writeDockerArchive(file: string, tag: string): Promise<string> {
 function imageConfig(diffId: string): object {
   const created = FIXED_TIME.toISOString();
   return {
-    architecture: dockerArchitecture(),
+    architecture: defaultPlatform().architecture,
     os: 'linux',
     created,
     config: { Env: [`PATH=${BUSYBOX_PATH}`], Cmd: ['sh'] },
     rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created, created_by: 'tzbuild test helper: busybox-static rootfs' }],
   };
-}
-
-/** Node's arch names → the OCI/Go names images use. */
-function dockerArchitecture(): string {
-  const names: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm',
-    ia32: '386',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-  };
-  return names[process.arch] ?? process.arch;
 }
 
 /** `name:tag` → [name, tag]; a colon inside a registry host:port is not a tag separator. */

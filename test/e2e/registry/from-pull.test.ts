@@ -113,7 +113,7 @@ describe('FROM a base that cannot be pulled', () => {
         store: await storeWithMirror(proxy.host),
         dockerfile: 'FROM no-such-image:1\n',
         message:
-          /^error: .*Dockerfile:1: no-such-image:1: registry 127\.0\.0\.1:\d+: manifest library\/no-such-image:1: not found$/,
+          /^error: .*Dockerfile:1: no-such-image:1: registry [\d.:]+: manifest library\/no-such-image:1: not found$/,
       }),
     ],
     [
