@@ -224,20 +224,30 @@ export class RegistryClient {
     }
   }
 
-  /** The tags of a repository (first page). */
-  async listTags(repository: string): Promise<string[]> {
-    const label = this.label(`tags of ${repository}`);
-    const res = await this.request({
-      method: 'GET',
-      target: `/v2/${repository}/tags/list`,
-      scopes: [repositoryScope(repository, 'pull')],
-      label,
-    });
+  /**
+   * GETs one page of a JSON listing (`/v2/_catalog`, `/v2/NAME/tags/list`): its body (size-capped)
+   * and the next page from its `Link: <…>; rel="next"` header, which must stay on this registry.
+   */
+  async getListPage(
+    target: string | URL,
+    scopes: readonly string[],
+    label: string,
+  ): Promise<{ body: unknown; next?: URL }> {
+    const res = await this.request({ method: 'GET', target, scopes, label });
     await this.expect(res, [200], label);
-    const parsed = JSON.parse((await readBody(res, maxManifestBytes, label)).toString('utf8')) as {
-      tags?: string[] | null;
-    };
-    return parsed.tags ?? [];
+    const text = (await readBody(res, maxManifestBytes, label)).toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new RegistryError(`${label}: the answer is not JSON`, 'REGISTRY_PROTOCOL', { cause: err });
+    }
+    const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''))?.[1];
+    if (link === undefined) return { body };
+    const next = new URL(link, res.url);
+    if (next.origin !== this.origin.origin)
+      throw new RegistryError(`${label}: a next page on another host`, 'REGISTRY_PROTOCOL');
+    return { body, next };
   }
 
   /** Runs `attempt` again on transient failures (RegistryError.retryable), with backoff, bounded. */

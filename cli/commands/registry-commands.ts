@@ -1,5 +1,5 @@
 /**
- * The options of `pull`, `push`, `login` and `logout`; their work is in registry.ts, imported
+ * The options of `pull`, `push`, `catalog`, `tags`, `login` and `logout`; their work is in registry.ts, imported
  * only when one of them runs.
  */
 import { Option, type Command } from 'commander';
@@ -23,7 +23,7 @@ const insecureOption = () =>
     .default([]);
 const registryModule = () => import('./registry.js');
 
-/** Adds `pull`, `push`, `login` and `logout` to the program. */
+/** Adds `pull`, `push`, `catalog`, `tags`, `login` and `logout` to the program. */
 export function registerRegistryCommands(program: Command): void {
   program
     .command('pull')
@@ -48,6 +48,20 @@ export function registerRegistryCommands(program: Command): void {
     .option('-q, --quiet', 'print only the pushed digest')
     .addOption(rootOption())
     .action(lazyAction(registryModule, 'pushCommand'));
+  program
+    .command('catalog')
+    .description('list the repositories of a registry')
+    .argument('<registry>', 'host[:port]')
+    .addOption(insecureOption())
+    .addOption(rootOption())
+    .action(lazyAction(registryModule, 'catalogCommand'));
+  program
+    .command('tags')
+    .description('list the tags of a repository in its registry')
+    .argument('<repository>', '[host[:port]/]name')
+    .addOption(insecureOption())
+    .addOption(rootOption())
+    .action(lazyAction(registryModule, 'tagsCommand'));
   program
     .command('login')
     .description("log in to a registry (stores credentials in Docker's config.json)")

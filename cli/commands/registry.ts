@@ -12,11 +12,14 @@ import {
   parseReference,
   pushImage,
   RegistryClient,
+  RegistryError,
   storeCredentials,
   type BlobProgress,
   type Credentials,
   type LayerCompression,
 } from '../../registry/index.js';
+import { endpointsFor } from '../../registry/endpoints.js';
+import { listRepositories, listTags } from '../../registry/listing.js';
 import { pullThroughMirrors } from '../../registry/mirrors.js';
 import { openImageStore, storeRoot } from '../compose.js';
 import { registrySettings } from '../registry-settings.js';
@@ -78,6 +81,42 @@ export async function pushCommand(name: string, flags: PushFlags): Promise<void>
     `${result.compressed} layers compressed`;
   process.stderr.write(`${counts}\n`);
   process.stdout.write(`${familiarName(parseReference(result.name))}: digest: ${result.digest}\n`);
+}
+
+/** `tzbuild catalog REGISTRY`: the repositories it holds, one per line. */
+export async function catalogCommand(server: string, flags: CommonFlags): Promise<void> {
+  const client = new RegistryClient(normalizeRegistryName(server), {
+    insecureRegistries: (await registrySettings(storeRoot(flags.root), flags.insecureRegistry)).insecure,
+  });
+  try {
+    for (const name of await listRepositories(client)) process.stdout.write(`${name}\n`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `tzbuild tags REPO`: its tags, one per line. A Docker Hub name is asked of the configured
+ * mirrors first, as a pull would be.
+ */
+export async function tagsCommand(name: string, flags: CommonFlags): Promise<void> {
+  const ref = parseReference(name);
+  const settings = await registrySettings(storeRoot(flags.root), flags.insecureRegistry);
+  const endpoints = endpointsFor(ref, settings);
+  for (const [index, endpoint] of endpoints.entries()) {
+    const insecure = endpoint.plainHttp ? [...settings.insecure, endpoint.registry] : settings.insecure;
+    const client = new RegistryClient(endpoint.registry, { insecureRegistries: insecure });
+    try {
+      for (const tag of await listTags(client, ref.repository)) process.stdout.write(`${tag}\n`);
+      return;
+    } catch (error) {
+      if (!(error instanceof RegistryError) || index === endpoints.length - 1) throw error;
+      process.stderr.write(`mirror ${endpoint.registry} failed (${error.message}); trying the next\n`);
+    } finally {
+      client.close();
+    }
+  }
+  throw new UserError(`${name}: no registry mirror is configured and hub-fallback is false`, 'REGISTRY_NO_ENDPOINT');
 }
 
 export async function loginCommand(server: string, flags: LoginFlags): Promise<void> {
