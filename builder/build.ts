@@ -10,6 +10,7 @@ import { countSteps, Solver } from './solver.js';
 import { openBuildContext } from './context/index.js';
 import type { BuildDeps, BuildOptions } from './session.js';
 import type { StageState } from './state.js';
+import { historyIdentity } from './build-history.js';
 
 export interface BuildResult {
   /** Undefined after a dry run, which commits nothing. */
@@ -34,6 +35,7 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
     state = withLabels(await solver.stageResult(plan.target), options.labels);
     // The commit overlaps the last steps' tidying (StepContext.tidy), which settled() waits for.
     if (!options.dryRun) committed = await deps.committer.commit(state.config, state.layers, options.tags);
+    if (!options.dryRun) solver.tidy(recordHistory(options, deps, plan, solver));
   } catch (error) {
     await solver.settled().catch(() => undefined);
     throw solver.firstFailure ?? error;
@@ -57,6 +59,15 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
     size,
   });
   return { imageId, manifestDigest, tags: options.tags, cached, ran };
+}
+
+/** Adds this build to the store's history of the Dockerfile (what `tzbuild check` advises from). */
+function recordHistory(options: BuildOptions, deps: BuildDeps, plan: BuildPlan, solver: Solver): Promise<void> {
+  const target = plan.stages[plan.target];
+  const entry = solver.history.entry(target?.name ?? String(plan.target), new Date());
+  // With the cache off nothing was compared: such a build says nothing about what keeps changing.
+  if (entry.steps.length === 0) return Promise.resolve();
+  return deps.cache.appendHistory(historyIdentity(options.contextDir, options.dockerfile.name), entry);
 }
 
 /** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
