@@ -13,7 +13,9 @@ export function unifiedDiff(file: string, before: string, after: string): string
   if (old.length !== now.length) throw new Error('unifiedDiff: a fix added or removed a line');
   const changed = old.flatMap((line, index) => (line === now[index] ? [] : [index]));
   if (changed.length === 0) return '';
-  let out = `--- a/${file}\n+++ b/${file}\n`;
+  // git's a/ and b/ prefixes, before an absolute path too.
+  const name = file.replace(/^\/+/, '');
+  let out = `--- a/${name}\n+++ b/${name}\n`;
   for (const [from, to] of hunks(changed, old.length)) {
     const count = to - from;
     out += `@@ -${from + 1},${count} +${from + 1},${count} @@\n`;

@@ -5,7 +5,7 @@
  * free: whatever needs a file or the store was gathered before (gather.ts).
  */
 import { UserError, type DockerfileError } from '../core/errors.js';
-import { planFor } from '../builder/build.js';
+import { planFor } from '../builder/plan-dockerfile.js';
 import { checkConfig, ruleEnabled, type CheckConfig } from './check-config.js';
 import type { CheckReport, Finding, Rule, RuleHit } from './rule.js';
 import { readSubject, type CheckInputs, type CheckSubject } from './subject.js';

@@ -3,8 +3,8 @@
  * paragraph above it says what an implementation guarantees. Only `cli/compose.ts` (the
  * composition root) constructs the concrete implementations.
  *
- * Imports point down: cli → builder → cache | runners → registry | archive → store → layers →
- * sys → core (docs/architecture.md; test/unit/architecture.test.ts enforces it). These are
+ * Imports point down: cli → checks → builder → cache | runners → registry | archive → store →
+ * layers → sys → core (docs/architecture.md; test/unit/architecture.test.ts enforces it). These are
  * type-only contracts.
  */
 import type { Stats } from 'node:fs';
@@ -426,7 +426,21 @@ export type BuildEvent =
       ran: number;
       /** Bytes of the image's layers (as stored, uncompressed). */
       size: number;
-    };
+    }
+  /**
+   * After a build (or dry run) whose Dockerfile has build check findings (docs/checks.md): sent
+   * by the CLI, which runs the checks, so sinks can end with a short "N warnings" summary.
+   */
+  | { type: 'build.warnings'; time: number; warnings: BuildWarning[] };
+
+/** One build check finding as a build reports it (`tzbuild check` shows the details). */
+export interface BuildWarning {
+  /** The rule's name (`JSONArgsRecommended`). */
+  rule: string;
+  /** 1-based Dockerfile line. */
+  line: number;
+  message: string;
+}
 
 /** ProgressSink: receives events in order. Must not throw and must not block the build. */
 export interface ProgressSink {

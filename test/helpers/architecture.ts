@@ -23,9 +23,9 @@ export const layers: readonly (readonly string[])[] = [
 
 /**
  * The only modules that construct port implementations defined elsewhere: the composition root,
- * and the CLI's choice of progress sink.
+ * the store's read-only view for `tzbuild check`, and the CLI's choice of progress sink.
  */
-export const compositionRoots: readonly string[] = ['cli/compose.ts', 'cli/progress/choose.ts'];
+export const compositionRoots: readonly string[] = ['cli/compose.ts', 'cli/progress/choose.ts', 'cli/check-sources.ts'];
 
 const rankOf = new Map(layers.flatMap((folders, rank) => folders.map((folder) => [folder, rank] as const)));
 

@@ -1,0 +1,35 @@
+/**
+ * Parse + plan: a Dockerfile's text and the build's arguments → BuildPlan, touching no port. The
+ * build starts with it; `--dry-run`, `parse` and `tzbuild check` (which must not load the
+ * solver and the steps) use it alone.
+ */
+import { DockerfileError } from '../core/errors.js';
+import { parseDockerfile } from './parse/index.js';
+import { planBuild, type BuildPlan } from './plan.js';
+import type { BuildOptions } from './session.js';
+
+/** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
+export function planFor(options: Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>): BuildPlan {
+  const parsed = parseDockerfile(options.dockerfile.text, options.dockerfile.name);
+  checkSyntaxDirective(parsed.directives.syntax, options.dockerfile.name);
+  return planBuild(parsed, {
+    file: options.dockerfile.name,
+    buildArgs: options.buildArgs,
+    ...(options.target === undefined ? {} : { target: options.target }),
+  });
+}
+
+/**
+ * tzbuild implements the Dockerfile syntax itself: a `# syntax=` naming Docker's own frontend is
+ * fine (its features are ours), any other frontend cannot be honoured and is an error.
+ */
+function checkSyntaxDirective(syntax: string | undefined, file: string): void {
+  if (syntax === undefined) return;
+  const name = syntax.replace(/^docker\.io\//, '').split(/[:@]/)[0];
+  if (name === 'docker/dockerfile' || name === 'docker/dockerfile-upstream') return;
+  throw new DockerfileError(
+    `unsupported frontend "${syntax}" in # syntax= (tzbuild implements the Dockerfile syntax itself)`,
+    file,
+    1,
+  );
+}
