@@ -4,13 +4,21 @@
  * solver and the steps) use it alone.
  */
 import { DockerfileError } from '../core/errors.js';
+import type { ParsedDockerfile } from './instructions.js';
 import { parseDockerfile } from './parse/index.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import type { BuildOptions } from './session.js';
 
+/** What planning reads besides the text: the file's name, the build args, the target. */
+export type PlanInputs = Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>;
+
 /** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
-export function planFor(options: Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>): BuildPlan {
-  const parsed = parseDockerfile(options.dockerfile.text, options.dockerfile.name);
+export function planFor(options: PlanInputs): BuildPlan {
+  return planParsed(parseDockerfile(options.dockerfile.text, options.dockerfile.name), options);
+}
+
+/** Plans an already parsed Dockerfile (`tzbuild check` has parsed it once for its rules). */
+export function planParsed(parsed: ParsedDockerfile, options: PlanInputs): BuildPlan {
   checkSyntaxDirective(parsed.directives.syntax, options.dockerfile.name);
   return planBuild(parsed, {
     file: options.dockerfile.name,

@@ -5,7 +5,7 @@
  * free: whatever needs a file or the store was gathered before (gather.ts).
  */
 import { UserError, type DockerfileError } from '../core/errors.js';
-import { planFor } from '../builder/plan-dockerfile.js';
+import { planParsed } from '../builder/plan-dockerfile.js';
 import { checkConfig, ruleEnabled, type CheckConfig } from './check-config.js';
 import type { CheckReport, Finding, Rule, RuleHit } from './rule.js';
 import { readSubject, type CheckInputs, type CheckSubject } from './subject.js';
@@ -32,7 +32,7 @@ export function checkDockerfile(inputs: CheckInputs, options: CheckOptions): Che
   }
   const rules = options.rules.filter((rule) => ruleEnabled(config, rule));
   const findings = runRules(subject, rules, config);
-  const error = options.plan === false ? undefined : planError(inputs);
+  const error = options.plan === false ? undefined : planError(subject, inputs);
   return { file, findings, ...(error === undefined ? {} : { error }), rules };
 }
 
@@ -60,9 +60,9 @@ function findingOf(subject: CheckSubject, rule: Rule, hit: RuleHit, config: Chec
 }
 
 /** The planner's verdict (stages, references, target) as the build would give it. */
-function planError(inputs: CheckInputs): CheckReport['error'] {
+function planError(subject: CheckSubject, inputs: CheckInputs): CheckReport['error'] {
   try {
-    planFor({
+    planParsed(subject.parsed, {
       dockerfile: inputs.dockerfile,
       buildArgs: new Map(inputs.buildArgs ?? []),
       ...(inputs.target === undefined ? {} : { target: inputs.target }),

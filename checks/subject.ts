@@ -8,8 +8,8 @@ import { DockerfileError } from '../core/errors.js';
 import type { ImageConfig } from '../core/oci.js';
 import type { BuildHistoryEntry } from '../core/ports.js';
 import type { IgnoreMatcher } from '../builder/context/index.js';
-import type { ArgInstruction, FromInstruction, Instruction } from '../builder/instructions.js';
-import { parseAstDocument, type AstNode, type Directive } from '../builder/parse/index.js';
+import type { ArgInstruction, FromInstruction, Instruction, ParsedDockerfile } from '../builder/instructions.js';
+import { parseAstDocument, type AstDocument, type AstNode, type Directive } from '../builder/parse/index.js';
 import { instructionsFromAst } from '../builder/parse/index.js';
 import { defaultPlatform, predefinedArgs, type PlatformSpec } from '../builder/platform.js';
 import { expandWord } from '../builder/shell/index.js';
@@ -67,6 +67,8 @@ export interface CheckSubject {
   /** The parser's non-fatal findings (empty continuation lines). */
   parseWarnings: readonly { line: number; message: string }[];
   entries: readonly Entry[];
+  /** The same parse as the planner takes it. */
+  parsed: ParsedDockerfile;
   /** The ARGs before the first FROM. */
   metaArgs: readonly Entry<ArgInstruction>[];
   stages: readonly StageSubject[];
@@ -81,11 +83,27 @@ export interface CheckSubject {
   history: readonly BuildHistoryEntry[];
 }
 
+/**
+ * The parse of each Dockerfile object: gathering the inputs, checking and planning all read the
+ * same `{ text, name }`, and parsing is most of a check's time. (Those objects are never changed:
+ * a fix makes a new one.)
+ */
+const parses = new WeakMap<CheckInputs['dockerfile'], { document: AstDocument; instructions: Instruction[] }>();
+
+function parse(dockerfile: CheckInputs['dockerfile']): { document: AstDocument; instructions: Instruction[] } {
+  let parsed = parses.get(dockerfile);
+  if (parsed === undefined) {
+    const document = parseAstDocument(dockerfile.text, dockerfile.name);
+    parsed = { document, instructions: instructionsFromAst(document.nodes, dockerfile.name) };
+    parses.set(dockerfile, parsed);
+  }
+  return parsed;
+}
+
 /** Reads the Dockerfile into a subject; throws DockerfileError where the parser does. */
 export function readSubject(inputs: CheckInputs): CheckSubject {
   const { text, name: file } = inputs.dockerfile;
-  const document = parseAstDocument(text, file);
-  const instructions = instructionsFromAst(document.nodes, file);
+  const { document, instructions } = parse(inputs.dockerfile);
   const entries = document.nodes.map((node, index) => ({ node, instruction: instructions[index]! }));
   const firstFrom = entries.findIndex((entry) => entry.instruction.kind === 'from');
   const metaArgs = entries.slice(0, firstFrom < 0 ? entries.length : firstFrom) as Entry<ArgInstruction>[];
@@ -102,6 +120,12 @@ export function readSubject(inputs: CheckInputs): CheckSubject {
     directives: document.directives,
     parseWarnings: document.warnings,
     entries,
+    parsed: {
+      instructions,
+      escapeToken: document.escapeToken,
+      directives: Object.fromEntries(document.directives.map((directive) => [directive.name, directive.value])),
+      warnings: document.warnings,
+    },
     metaArgs,
     stages: splitStages(entries.slice(metaArgs.length), fromEnv, document.escapeToken),
     buildArgs,
