@@ -15,6 +15,8 @@ export async function buildChecks(
   sources: Pick<CheckSources, 'imageConfig'>,
   skip: readonly string[] = [],
 ): Promise<CheckReport> {
-  const inputs = await gatherInputs({ ...request, listContext: false }, sources);
+  // Base image configs only: the history is advice, `tzbuild check`'s.
+  const only = sources.imageConfig === undefined ? {} : { imageConfig: sources.imageConfig };
+  const inputs = await gatherInputs({ ...request, listContext: false }, only);
   return checkDockerfile(inputs, { rules: buildkitRules, skip, plan: false });
 }

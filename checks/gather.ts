@@ -4,9 +4,9 @@
  * through {@link CheckSources} (read-only, no lock, no network: a check must be cheap enough to run
  * on every save); what it cannot answer is simply absent.
  */
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { historyIdentity } from '../builder/build-history.js';
-import { loadIgnoreMatcher } from '../builder/context/index.js';
+import { loadIgnoreMatcherSync } from '../builder/context/index.js';
 import type { ImageConfig } from '../core/oci.js';
 import type { BuildHistoryEntry } from '../core/ports.js';
 import { readSubject, type CheckInputs } from './subject.js';
@@ -36,9 +36,11 @@ export async function gatherInputs(request: CheckRequest, sources: CheckSources 
     ...(request.buildArgs === undefined ? {} : { buildArgs: request.buildArgs }),
     ...(request.target === undefined ? {} : { target: request.target }),
   };
-  const [ignore, contextNames, baseImages, history] = await Promise.all([
-    loadIgnoreMatcher(request.contextDir, request.dockerfile.name),
-    request.listContext ? topLevelNames(request.contextDir) : undefined,
+  // The ignore file and the context's names are a few small reads: made directly, they cost less
+  // than thread-pool round trips (what a build pays for its checks before it starts).
+  const ignore = loadIgnoreMatcherSync(request.contextDir, request.dockerfile.name);
+  const contextNames = request.listContext ? topLevelNames(request.contextDir) : undefined;
+  const [baseImages, history] = await Promise.all([
     baseImageConfigs(inputs, sources),
     sources.history?.(historyIdentity(request.contextDir, request.dockerfile.name)) ?? [],
   ]);
@@ -52,9 +54,14 @@ export async function gatherInputs(request: CheckRequest, sources: CheckSources 
 }
 
 /** Names in the context directory, directories with a trailing `/`; none when it cannot be read. */
-async function topLevelNames(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.name)).sort();
+function topLevelNames(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.name))
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 /** Configs of the images the stages start from, as far as the store holds them. */

@@ -18,9 +18,10 @@ export function checkSources(root: string): CheckSources {
   const content = FsContentStore.openForReading(root);
   if (content === undefined) return {};
   const images: ImageStore = { content, tags: new IndexTagStore(content.root) };
-  const cache = new DiskCacheStore(content.root);
+  // Made on first use: a build's checks read no history, and the step cache's LRU is not free.
+  let cache: DiskCacheStore | undefined;
   return {
     imageConfig: async (reference) => (await resolveImage(images, reference)).config,
-    history: (identity) => cache.readHistory(identity),
+    history: (identity) => (cache ??= new DiskCacheStore(content.root)).readHistory(identity),
   };
 }
