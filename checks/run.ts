@@ -83,13 +83,6 @@ function errorOf(error: unknown): NonNullable<CheckReport['error']> {
   };
 }
 
-/** How many findings of each severity a report holds. */
-export function countBySeverity(report: CheckReport): Record<Finding['severity'], number> {
-  const counts = { error: 0, warning: 0, info: 0 };
-  for (const finding of report.findings) counts[finding.severity] += 1;
-  return counts;
-}
-
 /** The check fails (exit 1) when it found an error, or the Dockerfile would not build. */
 export function reportFails(report: CheckReport): boolean {
   return report.error !== undefined || report.findings.some((finding) => finding.severity === 'error');

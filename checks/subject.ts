@@ -4,7 +4,6 @@
  * `.dockerignore`, base image configs found in the store, the store's cache history). Built
  * without planning, so a Dockerfile the planner refuses (two stages of one name) is still checked.
  */
-import { DockerfileError } from '../core/errors.js';
 import type { ImageConfig } from '../core/oci.js';
 import type { BuildHistoryEntry } from '../core/ports.js';
 import type { IgnoreMatcher } from '../builder/context/index.js';
@@ -214,14 +213,4 @@ function splitLines(text: string): { lines: string[]; lineStarts: number[] } {
     offset += line.length + 1;
   }
   return { lines, lineStarts };
-}
-
-/** The subject's line `line` (1-based), '' past the end. */
-export function lineText(subject: CheckSubject, line: number): string {
-  return subject.lines[line - 1] ?? '';
-}
-
-/** A DockerfileError for the subject's file (what a rule's inputs cannot be read with). */
-export function subjectError(subject: CheckSubject, message: string, line?: number): DockerfileError {
-  return new DockerfileError(message, subject.file, line);
 }

@@ -62,11 +62,6 @@ function occurrenceKey(seen: Map<string, number>, stage: string, hash: string): 
   return `${base}|${occurrence}`;
 }
 
-/** The misses among `records`. */
-export function misses(records: readonly StepRecord[]): StepRecord[] {
-  return records.filter((record) => !record.step.cached);
-}
-
 /** A miss that only the step below changed (`a step before it changed`), nothing of its own. */
 export function missedOnlyForBase(record: StepRecord): boolean {
   const changed = record.step.changed ?? [];
