@@ -3,13 +3,15 @@
  * plan, open the context, solve the target stage, commit the image.
  */
 import type { Digest } from '../core/oci.js';
-import { DockerfileError } from '../core/errors.js';
-import { parseDockerfile } from './parse/index.js';
-import { planBuild, type BuildPlan } from './plan.js';
+import type { BuildPlan } from './plan.js';
+import { planFor } from './plan-dockerfile.js';
 import { countSteps, Solver } from './solver.js';
 import { openBuildContext } from './context/index.js';
 import type { BuildDeps, BuildOptions } from './session.js';
 import type { StageState } from './state.js';
+import { historyIdentity } from './build-history.js';
+
+export { planFor } from './plan-dockerfile.js';
 
 export interface BuildResult {
   /** Undefined after a dry run, which commits nothing. */
@@ -34,6 +36,7 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
     state = withLabels(await solver.stageResult(plan.target), options.labels);
     // The commit overlaps the last steps' tidying (StepContext.tidy), which settled() waits for.
     if (!options.dryRun) committed = await deps.committer.commit(state.config, state.layers, options.tags);
+    if (!options.dryRun) solver.tidy(recordHistory(options, deps, plan, solver));
   } catch (error) {
     await solver.settled().catch(() => undefined);
     throw solver.firstFailure ?? error;
@@ -59,30 +62,13 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
   return { imageId, manifestDigest, tags: options.tags, cached, ran };
 }
 
-/** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
-export function planFor(options: Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>): BuildPlan {
-  const parsed = parseDockerfile(options.dockerfile.text, options.dockerfile.name);
-  checkSyntaxDirective(parsed.directives.syntax, options.dockerfile.name);
-  return planBuild(parsed, {
-    file: options.dockerfile.name,
-    buildArgs: options.buildArgs,
-    ...(options.target === undefined ? {} : { target: options.target }),
-  });
-}
-
-/**
- * tzbuild implements the Dockerfile syntax itself: a `# syntax=` naming Docker's own frontend is
- * fine (its features are ours), any other frontend cannot be honoured and is an error.
- */
-function checkSyntaxDirective(syntax: string | undefined, file: string): void {
-  if (syntax === undefined) return;
-  const name = syntax.replace(/^docker\.io\//, '').split(/[:@]/)[0];
-  if (name === 'docker/dockerfile' || name === 'docker/dockerfile-upstream') return;
-  throw new DockerfileError(
-    `unsupported frontend "${syntax}" in # syntax= (tzbuild implements the Dockerfile syntax itself)`,
-    file,
-    1,
-  );
+/** Adds this build to the store's history of the Dockerfile (what `tzbuild check` advises from). */
+function recordHistory(options: BuildOptions, deps: BuildDeps, plan: BuildPlan, solver: Solver): Promise<void> {
+  const target = plan.stages[plan.target];
+  const entry = solver.history.entry(target?.name ?? String(plan.target), new Date());
+  // With the cache off nothing was compared: such a build says nothing about what keeps changing.
+  if (entry.steps.length === 0) return Promise.resolve();
+  return deps.cache.appendHistory(historyIdentity(options.contextDir, options.dockerfile.name), entry);
 }
 
 /** `--label` goes onto the final image only, like `docker build --label`. */

@@ -14,6 +14,7 @@ import type {
   Runner,
   Snapshotter,
 } from '../core/ports.js';
+import type { CacheResult } from './build-history.js';
 import type { BuildContext } from './context/build-context.js';
 import type { BuildPlan, StagePlan } from './plan.js';
 
@@ -74,6 +75,11 @@ export interface StepContext {
    * before it ends, and a failure fails the build.
    */
   tidy(work: Promise<unknown>): void;
+  /**
+   * How the step met the cache, for the build's cache history (what `tzbuild check` advises
+   * from); the step cache calls it once per step that used the cache.
+   */
+  noteCacheResult(result: CacheResult): void;
   /** Result of another stage (for COPY --from), built on demand. */
   stageResult(index: number): Promise<import('./state.js').StageState>;
 }

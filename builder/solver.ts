@@ -12,6 +12,7 @@ import { runInstruction } from './handlers.js';
 import { parseTriggers } from './onbuild.js';
 import { chainIdOf } from './history.js';
 import { resolveBaseImage } from './base-image.js';
+import { BuildHistoryRecorder } from './build-history.js';
 
 /** Total number of steps the needed stages will show (FROM counts as a step, as in Docker). */
 export function countSteps(plan: BuildPlan): number {
@@ -25,6 +26,8 @@ export class Solver {
   private readonly abort = new AbortController();
   /** Steps answered from the cache vs steps that ran, so far. */
   readonly counts = { cached: 0, ran: 0 };
+  /** How each step met the cache, for the store's build history. */
+  readonly history = new BuildHistoryRecorder();
   private readonly totalSteps: number;
 
   constructor(
@@ -68,6 +71,18 @@ export class Solver {
 
   private readonly tidying: Promise<void>[] = [];
   private tidyFailure: unknown;
+
+  /** Work that may finish after the step or build that started it; {@link settled} waits for it. */
+  tidy(work: Promise<unknown>): void {
+    this.tidying.push(
+      work.then(
+        () => undefined,
+        (error: unknown) => {
+          this.tidyFailure ??= error;
+        },
+      ),
+    );
+  }
 
   emit(event: EventWithoutTime): void {
     if (event.type === 'step.cached') this.counts.cached += 1;
@@ -146,6 +161,7 @@ export class Solver {
 
   private announce(ctx: StepContext, instruction: Instruction): void {
     this.stepNumber += 1;
+    this.history.announce(ctx.stepId, instruction);
     ctx.emit({
       type: 'step.start',
       stepId: ctx.stepId,
@@ -166,16 +182,8 @@ export class Solver {
       context: this.context,
       stepId,
       cleanup: [],
-      tidy: (work) => {
-        this.tidying.push(
-          work.then(
-            () => undefined,
-            (error: unknown) => {
-              this.tidyFailure ??= error;
-            },
-          ),
-        );
-      },
+      tidy: (work) => this.tidy(work),
+      noteCacheResult: (result) => this.history.note(stepId, result),
       emit: (event) => this.emit(event),
       stageResult: (index) => this.stageResult(index),
     };

@@ -2,7 +2,7 @@
  * The one place a step meets the cache: look the key up, replay a hit, or run the step, record
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
-import { cacheKey, explainFormat, explainMiss } from '../cache/keys.js';
+import { cacheKey, changedInputs, explainFormat, explainMiss } from '../cache/keys.js';
 import { canonicalJson } from '../core/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../core/ports.js';
@@ -54,7 +54,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
   const first = await lookup(ctx, step);
   if (first.outcome !== undefined) return first.outcome;
   if (ctx.options.dryRun) {
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
+    noteMiss(ctx, first);
     return dryRunOutcome(step.key);
   }
   const byContent =
@@ -74,7 +74,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
         return hit.outcome;
       }
     }
-    ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: first.reason });
+    noteMiss(ctx, first);
     return runAndRecord(ctx, step, input, byContent?.key);
   });
 }
@@ -92,20 +92,32 @@ interface KeyedStep {
   explain: Record<string, string>;
 }
 
+/** What a lookup found: a hit's outcome and record, or why it missed (and what changed, when the cache was used). */
+interface Lookup {
+  outcome?: StepOutcome;
+  record?: CacheRecord;
+  reason: string;
+  changed?: string[];
+}
+
+/** A miss is announced and, unless the cache was off (nothing to learn), noted in the build's history. */
+function noteMiss(ctx: StepContext, miss: Lookup): void {
+  ctx.emit({ type: 'step.miss', stepId: ctx.stepId, reason: miss.reason });
+  if (miss.changed !== undefined) ctx.noteCacheResult({ cached: false, reason: miss.reason, changed: miss.changed });
+}
+
 /** A hit (announced as `step.cached`), or why it missed. */
-async function lookup(
-  ctx: StepContext,
-  step: KeyedStep,
-): Promise<{ outcome?: StepOutcome; record?: CacheRecord; reason: string }> {
+async function lookup(ctx: StepContext, step: KeyedStep): Promise<Lookup> {
   if (!useCache(ctx)) return { reason: 'cache disabled (--no-cache)' };
   const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
   if (record === undefined || !(await layerPresent(ctx, record)))
-    return { reason: explainMiss(previous, step.explain) };
+    return { reason: explainMiss(previous, step.explain), changed: changedInputs(previous, step.explain) };
   // The next miss is explained against this build, even when it was all hits.
   if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain))
     ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
   noteUsed(ctx, step.key, record);
   ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
+  ctx.noteCacheResult({ cached: true });
   return {
     outcome: { ...(record.layer ? { layer: record.layer } : {}), created: record.created, cached: true },
     record,

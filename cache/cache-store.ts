@@ -8,11 +8,17 @@
  * once runs once: see {@link DiskCacheStore.lock}.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { CacheRecord, CacheStore, ContentStore } from '../core/ports.js';
+import {
+  buildHistoryLength,
+  type BuildHistoryEntry,
+  type CacheRecord,
+  type CacheStore,
+  type ContentStore,
+} from '../core/ports.js';
 import type { StoreProblem } from '../store/fsck.js';
 import { storeWriteError } from '../sys/io-errors.js';
 import { storeLayout } from '../store/layout.js';
@@ -36,11 +42,13 @@ export class DiskCacheStore implements CacheStore {
   private readonly touched = new Set<string>();
   private readonly recordsDir: string;
   private readonly inputsDir: string;
+  private readonly historyDir: string;
   private readonly locksDir: string;
 
   constructor(private readonly root: string) {
     this.recordsDir = join(root, 'cache', 'records');
     this.inputsDir = join(root, 'cache', 'inputs');
+    this.historyDir = join(root, 'cache', 'history');
     this.locksDir = storeLayout(root).locks;
   }
 
@@ -68,6 +76,38 @@ export class DiskCacheStore implements CacheStore {
     // Replaces the last build's inputs: ext4 flushes a file renamed over another, which the
     // thread pool can wait for instead of the build's thread.
     await writeAtomic(this.pathOf(this.inputsDir, identity), inputs, 'pool');
+  }
+
+  /**
+   * One line per build, added with a single append (O_APPEND: builds of the same Dockerfile at
+   * once do not overwrite each other's lines). Once the file holds twice the bound it is
+   * rewritten with the newest builds only, so most builds just append.
+   */
+  async appendHistory(identity: string, build: BuildHistoryEntry): Promise<void> {
+    const file = this.historyPath(identity);
+    try {
+      await mkdir(this.historyDir, { recursive: true });
+      await appendFile(file, `${JSON.stringify(build)}\n`);
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
+      if (lines.length >= 2 * buildHistoryLength)
+        await writeAtomic(file, lines.slice(-buildHistoryLength).join('\n'), 'pool', 'text');
+    } catch (error) {
+      throw storeWriteError(error, `writing the build history ${file}`);
+    }
+  }
+
+  async readHistory(identity: string): Promise<BuildHistoryEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.historyPath(identity), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return text
+      .split('\n')
+      .flatMap((line) => parseHistoryLine(line))
+      .slice(-buildHistoryLength);
   }
 
   /**
@@ -102,6 +142,21 @@ export class DiskCacheStore implements CacheStore {
   private pathOf(dir: string, key: string): string {
     return join(dir, this.checked(key).slice(0, 2), `${key}.json`);
   }
+
+  private historyPath(identity: string): string {
+    return join(this.historyDir, `${this.checked(identity)}.jsonl`);
+  }
+}
+
+/** One history line as an entry; none for a torn, foreign or older-format line. */
+function parseHistoryLine(line: string): BuildHistoryEntry[] {
+  if (line === '') return [];
+  try {
+    const entry = JSON.parse(line) as BuildHistoryEntry;
+    return entry?.v === 1 && Array.isArray(entry.steps) ? [entry] : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Every record file of the store at `root` (for prune, GC and fsck). */
@@ -128,18 +183,25 @@ export async function removeCacheRecord(root: string, key: string): Promise<void
   await rm(join(root, 'cache', 'records', key.slice(0, 2), `${key}.json`), { force: true });
 }
 
-/** Leftover temp files of record writes killed half-way (never read: they only waste space). */
+/** Leftover temp files of record, input and history writes killed half-way (never read: they only waste space). */
 export async function removeRecordTemps(root: string): Promise<number> {
+  const cache = join(root, 'cache');
+  const sharded = async (dir: string) =>
+    (await readdir(dir).catch(() => [] as string[])).map((shard) => join(dir, shard));
+  // Records and inputs sit in shard dirs; history files directly in their dir.
+  const dirs = [
+    ...(await sharded(join(cache, 'records'))),
+    ...(await sharded(join(cache, 'inputs'))),
+    join(cache, 'history'),
+  ];
   let removed = 0;
-  for (const dir of [join(root, 'cache', 'records'), join(root, 'cache', 'inputs')]) {
-    for (const shard of await readdir(dir).catch(() => [] as string[])) {
-      for (const name of await readdir(join(dir, shard)).catch(() => [] as string[])) {
-        const owner = /\.json\.(\d+\.\d+)-[a-f0-9]+\.tmp$/.exec(name)?.[1];
-        if (owner === undefined || owner === ownerId()) continue;
-        if (isOwnerAlive(owner)) continue;
-        await rm(join(dir, shard, name), { force: true });
-        removed++;
-      }
+  for (const dir of dirs) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const owner = /\.jsonl?\.(\d+\.\d+)-[a-f0-9]+\.tmp$/.exec(name)?.[1];
+      if (owner === undefined || owner === ownerId()) continue;
+      if (isOwnerAlive(owner)) continue;
+      await rm(join(dir, name), { force: true });
+      removed++;
     }
   }
   return removed;
@@ -159,17 +221,26 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Writes `value` as JSON to a temp file renamed over `path`; directly, or on the thread pool. */
-async function writeAtomic(path: string, value: unknown, calls: 'direct' | 'pool' = 'direct'): Promise<void> {
+/**
+ * Writes `value` to a temp file renamed over `path`, directly or on the thread pool: as JSON, or
+ * (`text`) a string as it is, ending with a newline.
+ */
+async function writeAtomic(
+  path: string,
+  value: unknown,
+  calls: 'direct' | 'pool' = 'direct',
+  encoding: 'json' | 'text' = 'json',
+): Promise<void> {
   const temp = `${path}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
+  const data = encoding === 'json' ? JSON.stringify(value) : `${String(value)}\n`;
   try {
     if (calls === 'direct') {
       mkdirSync(join(path, '..'), { recursive: true });
-      writeFileSync(temp, JSON.stringify(value));
+      writeFileSync(temp, data);
       renameSync(temp, path);
     } else {
       await mkdir(join(path, '..'), { recursive: true });
-      await writeFile(temp, JSON.stringify(value));
+      await writeFile(temp, data);
       await rename(temp, path);
     }
   } catch (error) {

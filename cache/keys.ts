@@ -29,9 +29,7 @@ export const explainFormat = '3';
 export function explainMiss(previous: Record<string, string> | undefined, current: Record<string, string>): string {
   if (previous === undefined) return 'no earlier build of this step';
   if (previous.format !== current.format) return 'no comparable earlier build of this step (tzbuild was upgraded)';
-  const changed = new Set(
-    [...Object.keys(previous), ...Object.keys(current)].filter((name) => previous[name] !== current[name]),
-  );
+  const changed = new Set(changedInputs(previous, current));
   if (changed.size === 0) return 'cache record missing (pruned, or made by another store)';
   if (changed.has('instruction')) return 'the instruction changed';
   const reasons = [
@@ -47,6 +45,18 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
   if (changed.has('image')) return 'the base image changed';
   if (changed.has('base')) return 'a step before it changed';
   return 'an earlier instruction changed the image config';
+}
+
+/**
+ * The names of the inputs that differ between the last build of a step and this one, sorted (the
+ * cache history keeps them, so advice can say what keeps changing). Empty when there is nothing
+ * comparable: no earlier build, or one recorded by another version.
+ */
+export function changedInputs(previous: Record<string, string> | undefined, current: Record<string, string>): string[] {
+  if (previous === undefined || previous.format !== current.format) return [];
+  return [...new Set([...Object.keys(previous), ...Object.keys(current)])]
+    .filter((name) => previous[name] !== current[name])
+    .sort();
 }
 
 /** How plain input names read in a reason. */

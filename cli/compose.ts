@@ -28,10 +28,7 @@ import { StoreImageCommitter, StoreLayerWriter } from '../store/store-adapters.j
 import { IndexTagStore } from '../store/tag-store.js';
 import { inUserNamespace } from '../sys/userns.js';
 
-/** `--root`, else the default (`$TZBUILD_ROOT`, /var/lib/tzbuild for root, ~/.local/share/tzbuild). */
-export function storeRoot(flag?: string): string {
-  return flag !== undefined && flag !== '' ? flag : defaultStoreRoot();
-}
+export { storeRoot } from './store-root.js';
 
 /**
  * Opens (creating when missing) the store at `root`: its content store, tags and snapshotter,

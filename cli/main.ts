@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../core/errors.js';
+import { ExitStatus } from './exit-status.js';
 import { lazyAction } from './commands/lazy-action.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerStoreCommands } from './commands/store-commands.js';
@@ -75,8 +76,24 @@ export function makeProgram(): Command {
     .option('--push', 'push the tagged image (-t) to its registry after the build')
     .option('--pull [policy]', 'pull base images: always (the bare flag), missing (default) or never')
     .option('--insecure-registry <host[:port]>', 'a registry to speak plain http to (repeatable)', collect, [])
+    .option('--check', 'run the build checks and cache advice instead of building (docker build --check)')
+    .option('--check-skip <rules>', 'build checks not to run (comma-separated, repeatable)', collect, [])
     .addOption(rootOption())
     .action(lazyAction(buildModule, 'buildCommand'));
+
+  program
+    .command('check')
+    .description("check a Dockerfile with BuildKit's build checks and advice from the cache history; build nothing")
+    .argument('[context]', 'build context directory', '.')
+    .option('-f, --file <path>', 'Dockerfile path, or - for standard input (default: CONTEXT/Dockerfile)')
+    .option('--build-arg <k=v>', 'a build-time variable the build would get (repeatable)', collect, [])
+    .option('--target <stage>', 'the stage the build would build')
+    .option('--check-skip <rules>', 'checks not to run (comma-separated, repeatable)', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('--fix', 'rewrite the Dockerfile where a check has a mechanical fix')
+    .option('--diff', 'print the fixes as a unified diff instead of writing them')
+    .addOption(rootOption())
+    .action(lazyAction(() => import('./commands/check.js'), 'checkCommand'));
 
   program
     .command('parse')
@@ -163,6 +180,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function exitCodeFor(error: unknown): number {
+  if (error instanceof ExitStatus) return error.status;
   if (error instanceof CommanderError) {
     // --help and --version end through here with code 0.
     return error.exitCode === 0 ? 0 : 2;

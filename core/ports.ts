@@ -3,8 +3,8 @@
  * paragraph above it says what an implementation guarantees. Only `cli/compose.ts` (the
  * composition root) constructs the concrete implementations.
  *
- * Imports point down: cli → builder → cache | runners → registry | archive → store → layers →
- * sys → core (docs/architecture.md; test/unit/architecture.test.ts enforces it). These are
+ * Imports point down: cli → checks → builder → cache | runners → registry | archive → store →
+ * layers → sys → core (docs/architecture.md; test/unit/architecture.test.ts enforces it). These are
  * type-only contracts.
  */
 import type { Stats } from 'node:fs';
@@ -246,6 +246,18 @@ export interface CacheStore {
   getInputs(identity: string): Promise<Record<string, string> | undefined>;
   putInputs(identity: string, inputs: Record<string, string>): Promise<void>;
   /**
+   * Adds one build's step outcomes to the history of a Dockerfile (`identity`: its context and
+   * path), what `tzbuild check` reads for its cache advice. Append-only and bounded: only the
+   * newest {@link buildHistoryLength} builds are kept. Not part of any key: a lost or torn entry
+   * only costs advice (readers skip what they cannot parse).
+   */
+  appendHistory(identity: string, build: BuildHistoryEntry): Promise<void>;
+  /**
+   * The recorded builds of a Dockerfile, oldest first, at most {@link buildHistoryLength}; empty
+   * when there are none. Reads only: no lock, nothing created.
+   */
+  readHistory(identity: string): Promise<BuildHistoryEntry[]>;
+  /**
    * Runs `work` (look the key up and, on a miss, run the step and record it) so that two
    * processes reaching the same missed key at once run the step once: the second waits, then
    * hits. A store shared by no other process may simply run `work`.
@@ -256,6 +268,43 @@ export interface CacheStore {
    * cache export (`--cache-to`) knows what to send. Optional: stores that export nothing omit it.
    */
   noteUsed?(key: string, record: CacheRecord, scope: CacheUseScope): void;
+}
+
+/** How many builds of one Dockerfile the cache history keeps (CacheStore.appendHistory). */
+export const buildHistoryLength = 20;
+
+/** One build of a Dockerfile, as the cache history keeps it. */
+export interface BuildHistoryEntry {
+  /** Version of this shape; readers skip entries of another. */
+  v: 1;
+  /** When the build ended (ISO 8601). */
+  time: string;
+  /** The target stage (its name, or its index as a string). */
+  target: string;
+  /** Every step that met the cache (FROM steps do not), in the order they were announced. */
+  steps: StepHistory[];
+}
+
+/** How one step met the cache in one build. */
+export interface StepHistory {
+  /** `<stage index>.<instruction index>` (as in progress events). */
+  stepId: string;
+  /** 1-based Dockerfile line of the instruction. */
+  line: number;
+  /** The instruction as written (cut to 200 characters). */
+  instruction: string;
+  /** Short hash of the whole instruction text: finds the step again after lines moved. */
+  instructionHash: string;
+  cached: boolean;
+  /** A miss: why, in words (cache/keys.ts explainMiss). */
+  reason?: string;
+  /**
+   * A miss: the names of the inputs that differ from the previous build of the step (`arg:X`,
+   * `file:P`, `base` …), at most 100 of them.
+   */
+  changed?: string[];
+  /** A miss: how many inputs changed, when more than `changed` lists. */
+  changedCount?: number;
 }
 
 /** Where a used record sits in the build: `inFinalImage` when its stage's layers end up in the image. */
@@ -377,7 +426,21 @@ export type BuildEvent =
       ran: number;
       /** Bytes of the image's layers (as stored, uncompressed). */
       size: number;
-    };
+    }
+  /**
+   * After a build (or dry run) whose Dockerfile has build check findings (docs/checks.md): sent
+   * by the CLI, which runs the checks, so sinks can end with a short "N warnings" summary.
+   */
+  | { type: 'build.warnings'; time: number; warnings: BuildWarning[] };
+
+/** One build check finding as a build reports it (`tzbuild check` shows the details). */
+export interface BuildWarning {
+  /** The rule's name (`JSONArgsRecommended`). */
+  rule: string;
+  /** 1-based Dockerfile line. */
+  line: number;
+  message: string;
+}
 
 /** ProgressSink: receives events in order. Must not throw and must not block the build. */
 export interface ProgressSink {

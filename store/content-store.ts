@@ -4,7 +4,7 @@
  * only then renamed into `blobs/`, so a blob path never holds unverified or torn bytes.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,7 +12,7 @@ import { StoreError } from '../core/errors.js';
 import type { ContentStore } from '../core/ports.js';
 import { digestHex, sha256Digest } from '../core/digest.js';
 import { storeWriteError } from '../sys/io-errors.js';
-import { initStoreLayout, type StoreLayout } from './layout.js';
+import { initStoreLayout, storeLayout, type StoreLayout } from './layout.js';
 import { processLease } from './lease.js';
 import type { Digest } from '../core/oci.js';
 import { ownerId } from '../sys/file-lock.js';
@@ -26,6 +26,15 @@ export class FsContentStore implements ContentStore {
   /** Opens (creating when needed) the store rooted at `root`. */
   static async open(root: string): Promise<FsContentStore> {
     return new FsContentStore(await initStoreLayout(root));
+  }
+
+  /**
+   * The store rooted at `root` for reading only: nothing is created (undefined when there is no
+   * store there) and no lease is taken by its reads (`getJson`, `size`); not for writing.
+   */
+  static openForReading(root: string): FsContentStore | undefined {
+    const layout = storeLayout(root);
+    return existsSync(layout.index) ? new FsContentStore(layout) : undefined;
   }
 
   get root(): string {

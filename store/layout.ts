@@ -5,6 +5,7 @@
  * (see owner.ts), so recovery knows whose it is.
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MediaType } from '../core/oci.js';
 import { ownerId } from '../sys/file-lock.js';
@@ -73,4 +74,14 @@ function writeIfMissing(file: string, content: string): void {
 /** This process's scratch dir in the store: `tmp/<owner id>/` (created by `openStore`). */
 export function processTmpDir(root: string): string {
   return path.join(storeLayout(root).tmp, ownerId());
+}
+
+/**
+ * The default store root: `$TZBUILD_ROOT`, else `/var/lib/tzbuild` for root, else
+ * `$XDG_DATA_HOME/tzbuild` (`~/.local/share/tzbuild`).
+ */
+export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TZBUILD_ROOT) return path.resolve(env.TZBUILD_ROOT);
+  if (process.getuid?.() === 0) return '/var/lib/tzbuild';
+  return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'tzbuild');
 }

@@ -5,8 +5,6 @@
  */
 import { rmdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Snapshotter } from '../core/ports.js';
 import type { FsContentStore } from './content-store.js';
 import type { ImageStore } from './images.js';
@@ -34,15 +32,7 @@ export interface OpenStoreOptions {
   recover?: boolean | RecoverOptions;
 }
 
-/**
- * The default store root: `$TZBUILD_ROOT`, else `/var/lib/tzbuild` for root, else
- * `$XDG_DATA_HOME/tzbuild` (`~/.local/share/tzbuild`).
- */
-export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TZBUILD_ROOT) return path.resolve(env.TZBUILD_ROOT);
-  if (process.getuid?.() === 0) return '/var/lib/tzbuild';
-  return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'tzbuild');
-}
+export { defaultStoreRoot } from './layout.js';
 
 /**
  * Claims the store at `root` (its layout already made) for this process: registers it as a live

@@ -3,6 +3,7 @@
  * moby/patternmatcher (last matching pattern wins, `!` re-includes, a pattern also matches
  * everything under a directory it matches, `**` crosses directories).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ContextError } from '../../core/errors.js';
@@ -222,26 +223,40 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** Where an ignore file may be, the one that wins first. */
+function ignoreFileCandidates(contextDir: string, dockerfilePath?: string): string[] {
+  const general = path.join(path.resolve(contextDir), '.dockerignore');
+  return dockerfilePath === undefined ? [general] : [`${path.resolve(dockerfilePath)}.dockerignore`, general];
+}
+
 /**
  * The ignore file that applies: `<Dockerfile name>.dockerignore` beside the Dockerfile wins over
  * `<context>/.dockerignore`. Returns its path, or undefined when there is none.
  */
 export async function findIgnoreFile(contextDir: string, dockerfilePath?: string): Promise<string | undefined> {
-  if (dockerfilePath !== undefined) {
-    const specific = `${path.resolve(dockerfilePath)}.dockerignore`;
-    if (await exists(specific)) return specific;
-  }
-  const general = path.join(path.resolve(contextDir), '.dockerignore');
-  return (await exists(general)) ? general : undefined;
+  for (const candidate of ignoreFileCandidates(contextDir, dockerfilePath))
+    if (await exists(candidate)) return candidate;
+  return undefined;
 }
 
 /** Reads the applicable ignore file (see findIgnoreFile) into a matcher; none means no patterns. */
 export async function loadIgnoreMatcher(contextDir: string, dockerfilePath?: string): Promise<IgnoreMatcher> {
   const file = await findIgnoreFile(contextDir, dockerfilePath);
-  if (file === undefined) return new IgnoreMatcher([]);
-  const patterns = readIgnoreFile(await readFile(file, 'utf8'));
+  return file === undefined ? new IgnoreMatcher([]) : matcherOf(file, await readFile(file, 'utf8'));
+}
+
+/**
+ * {@link loadIgnoreMatcher} with synchronous calls: for a caller with nothing else to do meanwhile
+ * (the build checks, before a build), two or three small reads cost less than thread-pool trips.
+ */
+export function loadIgnoreMatcherSync(contextDir: string, dockerfilePath?: string): IgnoreMatcher {
+  const file = ignoreFileCandidates(contextDir, dockerfilePath).find((candidate) => existsSync(candidate));
+  return file === undefined ? new IgnoreMatcher([]) : matcherOf(file, readFileSync(file, 'utf8'));
+}
+
+function matcherOf(file: string, text: string): IgnoreMatcher {
   try {
-    return new IgnoreMatcher(patterns);
+    return new IgnoreMatcher(readIgnoreFile(text));
   } catch (error) {
     if (error instanceof ContextError) throw new ContextError(error.message.replace('.dockerignore', file), error.code);
     throw error;

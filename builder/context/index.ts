@@ -10,7 +10,13 @@ export {
   type OpenContextOptions,
   type ResolveOptions,
 } from './build-context.js';
-export { IgnoreMatcher, findIgnoreFile, loadIgnoreMatcher, readIgnoreFile } from './dockerignore.js';
+export {
+  IgnoreMatcher,
+  findIgnoreFile,
+  loadIgnoreMatcher,
+  loadIgnoreMatcherSync,
+  readIgnoreFile,
+} from './dockerignore.js';
 export { globMatch, hasWildcard, validateGlob, GlobSyntaxError } from './glob.js';
 
 /**

@@ -4,9 +4,9 @@
  * in order. A hit there whose layer the store lacks offers that layer to {@link LazyLayers}
  * (fetched only when something unpacks or commits it); the record is written to the disk cache
  * once its layer is in the store (a local record never points at a missing blob), and from then on
- * it is an ordinary local hit. Inputs and the step lock are the local cache's.
+ * it is an ordinary local hit. Inputs, the build history and the step lock are the local cache's.
  */
-import type { CacheRecord, CacheStore, CacheUseScope, ContentStore } from '../../core/ports.js';
+import type { BuildHistoryEntry, CacheRecord, CacheStore, CacheUseScope, ContentStore } from '../../core/ports.js';
 import type { ExportedRecord } from './format.js';
 import type { ImportedCache } from './import.js';
 import { LazyLayers } from './lazy-layers.js';
@@ -54,6 +54,14 @@ export class LayeredCacheStore implements CacheStore {
 
   putInputs(identity: string, inputs: Record<string, string>): Promise<void> {
     return this.local.putInputs(identity, inputs);
+  }
+
+  appendHistory(identity: string, build: BuildHistoryEntry): Promise<void> {
+    return this.local.appendHistory(identity, build);
+  }
+
+  readHistory(identity: string): Promise<BuildHistoryEntry[]> {
+    return this.local.readHistory(identity);
   }
 
   lock<T>(key: string, work: () => Promise<T>): Promise<T> {

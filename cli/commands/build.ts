@@ -1,7 +1,6 @@
 /** `tzbuild [build] …`: options → BuildOptions, a progress sink, the build, the image ID. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions, SecretSource } from '../../builder/session.js';
@@ -11,6 +10,8 @@ import { progressMode } from '../progress/mode.js';
 import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
 import type { SharedCaches } from '../../cache/remote/shared-cache.js';
 import { sourceSnippet } from '../source-snippet.js';
+import { keyValues, readDockerfile } from '../build-inputs.js';
+import { checksBeforeBuild, reportWarnings } from '../build-checks.js';
 import { parseOutput } from '../output.js';
 import { configuredKeep } from '../gc-config.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
@@ -46,6 +47,10 @@ export interface BuildFlags {
   pull?: string | boolean;
   /** `--insecure-registry` (repeatable): registries spoken to over plain http. */
   insecureRegistry?: string[];
+  /** `--check`: run the checks (`tzbuild check`) instead of building. */
+  check?: boolean;
+  /** `--check-skip` values: build checks not to run. */
+  checkSkip?: string[];
 }
 
 /** `--pull` as docker takes it: bare or `true` means always; `false` the default, missing. */
@@ -57,9 +62,17 @@ export function pullPolicy(value: string | boolean | undefined): PullPolicy {
 }
 
 export async function buildCommand(contextArg: string, flags: BuildFlags): Promise<void> {
+  if (flags.check) return checkInstead(contextArg, flags);
   const contextDir = resolve(contextArg);
   const output = flags.output === undefined ? undefined : parseOutput(flags.output);
   const dockerfile = await readDockerfile(contextDir, flags.file);
+  const buildArgs = keyValues(flags.buildArg, '--build-arg', true);
+  const target = flags.target === undefined ? {} : { target: flags.target };
+  const warnings = await checksBeforeBuild(
+    { dockerfile, contextDir, buildArgs, ...target },
+    storeRoot(flags.root),
+    flags.checkSkip ?? [],
+  );
   const sink = chooseSink(flags);
   const secrets = parseSecrets(flags.secret ?? []);
   if (flags.push && flags.tag.length === 0)
@@ -79,8 +92,8 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     contextDir,
     dockerfile,
     tags: flags.tag,
-    buildArgs: keyValues(flags.buildArg, '--build-arg', true),
-    ...(flags.target === undefined ? {} : { target: flags.target }),
+    buildArgs,
+    ...target,
     noCache: !flags.cache,
     noCacheFilter: flags.cacheFilter,
     pull,
@@ -92,6 +105,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   let result: BuildResult;
   try {
     result = await build(options, store.deps);
+    reportWarnings(sink, warnings);
     if (output !== undefined && output.type !== 'image' && result.imageId !== undefined)
       await store.exporter.export(result.imageId, flags.tag, output);
   } catch (error) {
@@ -126,6 +140,19 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
 }
 
+/** `build --check`: what `tzbuild check` does with the same arguments, in text. */
+async function checkInstead(contextArg: string, flags: BuildFlags): Promise<void> {
+  const { checkCommand } = await import('./check.js');
+  await checkCommand(contextArg, {
+    ...(flags.file === undefined ? {} : { file: flags.file }),
+    buildArg: flags.buildArg,
+    ...(flags.target === undefined ? {} : { target: flags.target }),
+    checkSkip: flags.checkSkip ?? [],
+    format: 'text',
+    ...(flags.root === undefined ? {} : { root: flags.root }),
+  });
+}
+
 /** Reads the `--cache-from` caches (only loaded when a cache flag is given: most builds need none of it). */
 async function openSharedCaches(flags: BuildFlags): Promise<SharedCaches | undefined> {
   if ((flags.cacheFrom ?? []).length === 0 && (flags.cacheTo ?? []).length === 0) return undefined;
@@ -153,22 +180,6 @@ async function shareResult(flags: BuildFlags, store: BuildStore, shared: SharedC
   }
 }
 
-/** `-f` anywhere (relative to the working dir, as docker does), `-f -` from stdin, else CONTEXT/Dockerfile. */
-async function readDockerfile(contextDir: string, file: string | undefined): Promise<{ text: string; name: string }> {
-  if (file === '-') return { text: await text(process.stdin), name: 'Dockerfile' };
-  const path = file === undefined ? join(contextDir, 'Dockerfile') : resolve(file);
-  try {
-    return { text: await readFile(path, 'utf8'), name: displayName(path) };
-  } catch (error) {
-    throw new UserError(`cannot read Dockerfile ${path}: ${(error as Error).message}`, 'NO_DOCKERFILE');
-  }
-}
-
-function displayName(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
-}
-
 /** The display `--progress`/`-q` and the terminal call for, plus step logs and `--metadata-file`. */
 function chooseSink(flags: BuildFlags): ProgressSink {
   return createProgressSink({
@@ -181,22 +192,6 @@ function chooseSink(flags: BuildFlags): ProgressSink {
     stderr: process.stderr,
     stdout: process.stdout,
   });
-}
-
-/** `K=V` list → map. A bare `K` takes the value of the environment variable K (docker's rule). */
-function keyValues(items: string[], flag: string, fromEnv: boolean): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    if (eq === 0) throw new UserError(`${flag} ${item}: missing name`, 'USAGE');
-    if (eq < 0) {
-      const value = fromEnv ? process.env[item] : '';
-      if (value !== undefined) map.set(item, value);
-    } else {
-      map.set(item.slice(0, eq), item.slice(eq + 1));
-    }
-  }
-  return map;
 }
 
 function sourceDateEpoch(): { sourceDateEpoch?: number } {

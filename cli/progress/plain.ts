@@ -5,6 +5,7 @@
 import type { BuildEvent, ProgressSink } from '../../core/ports.js';
 import { formatBytes, formatDuration, pullLine } from '../format.js';
 import type { StepLogs } from './step-logs.js';
+import { warningLines } from './warnings.js';
 
 /** A downloading layer's bytes are printed at most this often. */
 const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
@@ -61,6 +62,8 @@ export class PlainSink implements ProgressSink {
           ...event.tags.map((tag) => `tagged ${tag}`),
         ].join('\n');
       }
+      case 'build.warnings':
+        return warningLines(event.warnings).join('\n') || undefined;
     }
   }
 

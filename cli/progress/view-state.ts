@@ -3,7 +3,7 @@
  * screen can be tested (and replayed from a recorded JSON stream) without a terminal. Nothing
  * here imports Ink or React.
  */
-import type { BuildEvent, LayerProgress } from '../../core/ports.js';
+import type { BuildEvent, BuildWarning, LayerProgress } from '../../core/ports.js';
 
 /**
  * What a step is doing. `waiting`: announced, not yet checked against the cache (a FROM or
@@ -70,6 +70,8 @@ export interface ViewState {
   /** The step that failed the build (the first failure). */
   failedStep?: string;
   result?: BuildResultView;
+  /** Build check findings reported after the build (build.warnings). */
+  warnings: readonly BuildWarning[];
 }
 
 /** Output lines kept per step: the running pane shows fewer, a failed step shows them all. */
@@ -86,6 +88,7 @@ export function initialViewState(): ViewState {
     active: [],
     finished: [],
     counts: { finished: 0, cached: 0, ran: 0, savedMs: 0 },
+    warnings: [],
   };
 }
 
@@ -129,6 +132,8 @@ function applyEvent(state: ViewState, event: BuildEvent): ViewState {
       return failStep(state, event);
     case 'build.done':
       return { ...state, result: resultOf(event) };
+    case 'build.warnings':
+      return { ...state, warnings: [...state.warnings, ...event.warnings] };
   }
 }
 

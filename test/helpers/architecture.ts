@@ -17,14 +17,15 @@ export const layers: readonly (readonly string[])[] = [
   ['archive', 'registry'],
   ['cache', 'runners'],
   ['builder'],
+  ['checks'],
   ['cli'],
 ];
 
 /**
  * The only modules that construct port implementations defined elsewhere: the composition root,
- * and the CLI's choice of progress sink.
+ * the store's read-only view for `tzbuild check`, and the CLI's choice of progress sink.
  */
-export const compositionRoots: readonly string[] = ['cli/compose.ts', 'cli/progress/choose.ts'];
+export const compositionRoots: readonly string[] = ['cli/compose.ts', 'cli/progress/choose.ts', 'cli/check-sources.ts'];
 
 const rankOf = new Map(layers.flatMap((folders, rank) => folders.map((folder) => [folder, rank] as const)));
 

@@ -4,6 +4,7 @@
  */
 import { formatBytes, formatDuration } from '../../format.js';
 import type { StepView, ViewState } from '../view-state.js';
+import { warningLines } from '../warnings.js';
 
 /** Width of the status column (`CACHED (saved 12.3s)`), so statuses line up. */
 export const STATUS_WIDTH = 21;
@@ -63,11 +64,29 @@ export interface SummaryLine {
   bold?: boolean;
 }
 
-/** The summary under the finished steps: built, failed, or ended without an image (dry run). */
+/**
+ * The summary under the finished steps: built, failed, or ended without an image (dry run), then
+ * the build check findings, if any.
+ */
 export function summaryLines(
   state: ViewState,
   now: number,
   logPathOf?: (stepId: string) => string | undefined,
+): SummaryLine[] {
+  return [...outcomeLines(state, now, logPathOf), ...checkLines(state)];
+}
+
+/** `⚠ 2 warnings from the build checks …` and the first few, in yellow. */
+function checkLines(state: ViewState): SummaryLine[] {
+  return warningLines(state.warnings).map((line, index) =>
+    index === 0 ? { text: ` ⚠ ${line}`, color: 'yellow', bold: true } : { text: `  ${line}`, color: 'yellow' },
+  );
+}
+
+function outcomeLines(
+  state: ViewState,
+  now: number,
+  logPathOf: ((stepId: string) => string | undefined) | undefined,
 ): SummaryLine[] {
   const result = state.result;
   const took = seconds((result?.endedAt ?? state.lastEventAt ?? now) - (state.startedAt ?? now));

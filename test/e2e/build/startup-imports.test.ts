@@ -104,8 +104,9 @@ describe('modules loaded at start-up', () => {
       output = result.stderr + result.stdout;
     });
     expect(output).toMatch(/4 cached, 0 run/);
-    // The hook saw the build: its own modules are listed.
+    // The hook saw the build: its own modules are listed, the build checks' among them.
     expect(loaded.some((url) => url.endsWith('/dist/builder/build.js'))).toBe(true);
+    expect(loaded.some((url) => url.endsWith('/dist/checks/build-checks.js'))).toBe(true);
     const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
     for (const heavy of ['execa', 'tar-stream', 'tar-fs', 'ink', 'react'])
       expect(packages.has(heavy), heavy).toBe(false);
@@ -123,12 +124,53 @@ describe('modules loaded at start-up', () => {
       'layers/layer-apply.js',
       'archive/export-fs.js',
       'store/gc.js',
+      // The build's checks run BuildKit's rules only: advice, reports, fixes and the check command stay out.
+      'checks/cache-rules.js',
+      'checks/advice/history-index.js',
+      'checks/report/sarif.js',
+      'checks/report/json.js',
+      'checks/fix.js',
+      'checks/diff.js',
+      'cli/commands/check.js',
+      'cli/check-text.js',
     ]) {
       expect(
         loaded.some((url) => url.endsWith(`/dist/${lazy}`)),
         lazy,
       ).toBe(false);
     }
+  });
+
+  it('check --format json (run on every save) spawns nothing, loads no build, store or network code', async () => {
+    const store = await loadedStore();
+    const context = await writeContext({ Dockerfile: 'FROM busybox:latest\nCOPY . .\nRUN npm ci\n', 'a.txt': 'A\n' });
+    const loaded = await loadedBy(async (env) => {
+      const result = await runTzbuild(['check', '--root', store, '--format', 'json', context], { env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const rules = JSON.parse(result.stdout).findings.map((finding: { rule: string }) => finding.rule);
+      expect(rules).toEqual(['DependencyInstallAfterContextCopy']);
+    });
+    expect(loaded.some((url) => url.endsWith('/dist/checks/cache-rules.js'))).toBe(true);
+    // No lock helper, no runner, no pull: no process at all.
+    expect(loaded).not.toContain('node:child_process');
+    for (const unused of [
+      'cli/compose.js',
+      'store/store.js',
+      'store/recover.js',
+      'store/snapshotter.js',
+      'registry/client.js',
+      'registry/image-source.js',
+      'builder/solver.js',
+      'builder/steps/run.js',
+      'layers/layer-writer.js',
+      'checks/report/sarif.js',
+      'checks/fix.js',
+      'cli/progress/choose.js',
+    ])
+      expect(
+        loaded.some((url) => url.endsWith(`/dist/${unused}`)),
+        unused,
+      ).toBe(false);
   });
 
   it('--help loads no command module', async () => {
@@ -139,7 +181,7 @@ describe('modules loaded at start-up', () => {
     });
     expect(loaded.some((url) => url.endsWith('/dist/cli/main.js'))).toBe(true);
     const commandModules = loaded.filter((url) =>
-      /\/dist\/(cli\/commands\/(build|images|load|save|parse|registry|store)\.js|builder\/)/.test(url),
+      /\/dist\/(cli\/commands\/(build|check|images|load|save|parse|registry|store)\.js|builder\/|checks\/)/.test(url),
     );
     expect(commandModules).toEqual([]);
   });

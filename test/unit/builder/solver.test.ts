@@ -3,89 +3,10 @@
  * identical build runs nothing, unneeded stages never run, independent stages run at the same
  * time, and the first failure stops the others.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build } from '../../../builder/build.js';
-import type { BuildDeps, BuildOptions } from '../../../builder/session.js';
-import { DiskCacheStore } from '../../../cache/cache-store.js';
-import { openStore } from '../../../cli/compose.js';
-import { storeLayout } from '../../../store/layout.js';
-import { StoreImageSource } from '../../../archive/store-image-source.js';
-import { StoreImageCommitter, StoreLayerWriter } from '../../../store/store-adapters.js';
-import type { BuildEvent, RunResult, RunSpec, Runner } from '../../../core/ports.js';
 import { StepError } from '../../../core/errors.js';
-
-/** A runner that records calls and, per command, waits, writes a file or fails. */
-class FakeRunner implements Runner {
-  readonly name = 'fake';
-  readonly calls: string[] = [];
-  running = 0;
-  maxRunning = 0;
-
-  async run(spec: RunSpec): Promise<RunResult> {
-    const command = spec.args.at(-1) ?? '';
-    this.calls.push(command);
-    this.running += 1;
-    this.maxRunning = Math.max(this.maxRunning, this.running);
-    try {
-      if (command.startsWith('sleep')) await this.sleep(Number(command.split(' ')[1]) * 1000, spec.signal);
-      if (command.startsWith('fail')) return { exitCode: 2 };
-      await writeFile(path.join(spec.upperdir, command.replace(/\W+/g, '_')), command);
-      return { exitCode: 0 };
-    } finally {
-      this.running -= 1;
-    }
-  }
-
-  private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          this.calls.push('aborted');
-          resolve();
-        },
-        { once: true },
-      );
-    });
-  }
-}
-
-async function setup(dockerfile: string) {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'tz-solver-'));
-  const context = path.join(root, 'context');
-  await mkdir(context);
-  await writeFile(path.join(context, 'a.txt'), 'a\n');
-  const store = await openStore(path.join(root, 'store'));
-  const runner = new FakeRunner();
-  const events: BuildEvent[] = [];
-  const deps: BuildDeps = {
-    content: store.content,
-    snapshotter: store.snapshotter,
-    layers: new StoreLayerWriter(store),
-    images: new StoreImageSource(store),
-    committer: new StoreImageCommitter(store),
-    cache: new DiskCacheStore(store.root),
-    runner,
-    sink: { emit: (event) => events.push(event) },
-    tmpDir: storeLayout(store.root).tmp,
-  };
-  const options = (extra: Partial<BuildOptions> = {}): BuildOptions => ({
-    contextDir: context,
-    dockerfile: { text: dockerfile, name: 'Dockerfile' },
-    tags: ['solver:test'],
-    buildArgs: new Map(),
-    noCache: false,
-    noCacheFilter: [],
-    labels: {},
-    ...extra,
-  });
-  return { deps, runner, events, options };
-}
+import { fakeBuildSetup as setup } from '../../helpers/fake-build.js';
 
 describe('solver', () => {
   it('runs nothing the second time the same build is asked for', async () => {
