@@ -160,8 +160,13 @@ sub drop_bounding_caps {
 }
 
 sub become_user {
+  # Exactly the supplementary groups asked for, none included: as runc sets additionalGids
+  # (`id` then prints the same `groups=` as under docker). Perl's $) cannot set an empty list.
   my @extra = grep { length } split /,/, $groups;
-  $) = join(' ', $gid, @extra ? @extra : ($gid));
+  my $list = @extra ? pack('L*', @extra) : 0;
+  # A rootless namespace without subordinate ids denies setgroups (only gid 0 is mapped there):
+  # the step keeps the groups it has, as it always could.
+  syscall($sys->{setgroups}, scalar(@extra), $list) == 0 or $!{EPERM} or fail("setgroups $groups: $!");
   POSIX::setgid($gid) or fail("setgid $gid: $!");
   POSIX::setuid($uid) or fail("setuid $uid: $!");
   ($< == $uid && $> == $uid) or fail("could not switch to uid $uid");

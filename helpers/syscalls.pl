@@ -5,10 +5,12 @@
 # A machine missing here is unsupported: each helper says so in its own way.
 my %generic = (
   mount => 40, umount2 => 39, pivot_root => 41, prctl => 167, unshare => 97, exit_group => 94, mknodat => 33,
+  setgroups => 159,
 );
 +{
   x86_64 => {
     mount => 165, umount2 => 166, pivot_root => 155, prctl => 157, unshare => 272, exit_group => 231, mknodat => 259,
+    setgroups => 116,
   },
   aarch64 => { %generic },
   riscv64 => { %generic },

@@ -106,7 +106,7 @@ export interface InitArgs {
   uid: number;
   /** The step's gid. */
   gid: number;
-  /** Supplementary groups (sent comma-separated; none: the gid alone). */
+  /** Supplementary groups, exactly these (sent comma-separated; none: an empty list). */
   groups: readonly number[];
   /** The working directory, absolute in the rootfs; created when missing. */
   cwd: string;

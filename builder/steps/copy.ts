@@ -15,7 +15,8 @@ import { expandOrThrow, type ExpandWhere } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
 import { shownByInstruction, sourceInputs, type StepInputs } from '../step-inputs.js';
-import { kindAt, resolveUser } from '../rootfs.js';
+import { kindAt } from '../rootfs.js';
+import { resolveOwner } from '../users.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
 import { iterate, LayerEntrySet } from './layer-entries.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
@@ -183,7 +184,7 @@ async function materialize(
 ): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const destView = await deps.snapshotter.view(state.layers);
-  const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveUser(destView, plan.chown, true);
+  const ids = plan.chown === undefined ? { uid: 0, gid: 0 } : await resolveOwner(destView, plan.chown);
   const multiple = plan.paths.length + plan.heredocs.length + plan.urls.length > 1;
   const parents = plan.instruction.kind === 'copy' && plan.instruction.parents === true;
   const placement: Placement = {

@@ -18,7 +18,7 @@ import { withStep } from '../history.js';
 import { envInput, shownByInstruction } from '../step-inputs.js';
 import { commandArgv } from './metadata.js';
 import { proxyArgs } from '../platform.js';
-import { resolveUser } from '../rootfs.js';
+import { resolveRunUser } from '../users.js';
 import { OutputTail } from './output-tail.js';
 import { mountsKey, openMounts, planMounts, type PlannedMount } from './run-mounts.js';
 import { atLine } from './run-mount-sources.js';
@@ -139,7 +139,7 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
   const { deps } = ctx;
   const lowerdirs = await deps.snapshotter.prepare(state.layers);
   // No USER means root. Like runc, HOME (when ENV does not set it) is the user's passwd home.
-  const ids = await resolveUser(await deps.snapshotter.view(state.layers), run.user || '0').catch((error: Error) => {
+  const ids = await resolveRunUser(await deps.snapshotter.view(state.layers), run.user).catch((error: Error) => {
     throw new DockerfileError(error.message, ctx.plan.file, run.line, run.endLine);
   });
   const baseEnv = run.env.some((entry) => entry.startsWith('HOME=')) ? run.env : [...run.env, `HOME=${ids.home}`];
@@ -166,6 +166,7 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
         cwd: run.cwd,
         uid: ids.uid,
         gid: ids.gid,
+        additionalGids: ids.additionalGids,
         network: run.network === 'none' ? 'none' : 'host',
         onOutput: (stream, chunk) => tail.push(stream, chunk),
         ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),

@@ -11,7 +11,8 @@ import { expansionEnv, platformOf, type StageState } from '../state.js';
 import { expandOrThrow } from '../expand.js';
 import { cachedStep } from '../step-cache.js';
 import { withStep } from '../history.js';
-import { kindAt, resolveUser } from '../rootfs.js';
+import { kindAt } from '../rootfs.js';
+import { resolveOwner } from '../users.js';
 import { DockerfileError } from '../../core/errors.js';
 import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
 import { shownByInstruction } from '../step-inputs.js';
@@ -57,7 +58,7 @@ async function makeWorkdir(
   const ids =
     user === ''
       ? { uid: 0, gid: 0 }
-      : await resolveUser(view, user, true).catch((error: Error) => {
+      : await resolveOwner(view, user).catch((error: Error) => {
           throw new DockerfileError(error.message, ctx.plan.file, line);
         });
   const set = new LayerEntrySet();

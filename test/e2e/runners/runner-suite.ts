@@ -158,6 +158,16 @@ export function describeRunnerBehaviour(subject: RunnerUnderTest, enabled: boole
       expect(caps.stdout.trim()).toBe('CapEff:\t0000000000000000');
     });
 
+    it('sets exactly the supplementary groups given, none when none are (as runc under docker)', async () => {
+      const groups = ['grep', '^Groups:', '/proc/self/status'];
+      const listed = await runStep(await ensureRunner(), groups, { uid: 1001, gid: 500, additionalGids: [600, 700] });
+      expect(listed.stdout.trim()).toBe('Groups:\t600 700');
+      const none = await runStep(await ensureRunner(), groups, { uid: 1001, gid: 500, additionalGids: [] });
+      expect(none.stdout.trim()).toBe('Groups:');
+      const root = await runStep(await ensureRunner(), groups);
+      expect(root.stdout.trim()).toBe('Groups:');
+    });
+
     it("gives root exactly Docker's default capabilities", async () => {
       const step = await runStep(await ensureRunner(), ['grep', '-E', '^Cap(Bnd|Eff)', '/proc/self/status']);
       expect(step.stdout).toBe(`CapEff:\t${DOCKER_CAP_MASK}\nCapBnd:\t${DOCKER_CAP_MASK}\n`);

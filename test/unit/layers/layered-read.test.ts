@@ -10,7 +10,8 @@ import { setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markLayerFrozen, readFileFromLayers, topmostEntry } from '../../../layers/layered-read.js';
-import { resolveInRoot, resolveUser } from '../../../builder/rootfs.js';
+import { resolveInRoot } from '../../../builder/rootfs.js';
+import { resolveRunUser } from '../../../builder/users.js';
 import { layeredView } from '../../../store/snapshot-views.js';
 import { canRunPrivileged } from '../../helpers/host.js';
 
@@ -121,11 +122,12 @@ describe.skipIf(!enabled)('readFileFromLayers', () => {
 
   it('resolves users and groups from the top layers', async () => {
     const ours = layeredView(layers);
-    expect(await resolveUser(ours, 'app')).toEqual({ uid: 1000, gid: 1001, home: '/home/app' });
-    expect(await resolveUser(ours, 'app:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/app' });
-    expect(await resolveUser(ours, '0')).toEqual({ uid: 0, gid: 0, home: '/root' });
-    await expect(resolveUser(ours, 'nobody')).rejects.toThrow(/unable to find user nobody/);
-    expect(await resolveUser(layeredView([]), '0')).toEqual({ uid: 0, gid: 0, home: '/' });
+    const user = (spec: string) => resolveRunUser(ours, spec);
+    expect(await user('app')).toEqual({ uid: 1000, gid: 1001, home: '/home/app', additionalGids: [] });
+    expect(await user('app:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/app', additionalGids: [] });
+    expect(await user('0')).toEqual({ uid: 0, gid: 0, home: '/root', additionalGids: [] });
+    await expect(user('nobody')).rejects.toThrow(/unable to find user nobody/);
+    expect(await resolveRunUser(layeredView([]), '0')).toEqual({ uid: 0, gid: 0, home: '/', additionalGids: [] });
   });
 });
 
