@@ -45,6 +45,11 @@ export interface ResolveOptions {
   allowWildcards?: boolean;
   /** Follow a source that is itself a symlink (default true, as Docker does). */
   followSymlinks?: boolean;
+  /**
+   * The instruction has sources outside this call (heredocs, URLs), so these may resolve to
+   * nothing at all (default false: then a call whose wildcards all match nothing fails).
+   */
+  othersMatch?: boolean;
 }
 
 /** One resolved source. */
@@ -106,19 +111,26 @@ export class BuildContext {
   }
 
   /**
-   * The context paths that the source words (already variable-expanded) name, in order.
-   * @throws ContextError when a source is missing, excluded, or outside the context.
+   * The context paths that the source words (already variable-expanded) name, in order. A
+   * wildcard that matches nothing is skipped when another source matches (BuildKit's
+   * AllowEmptyWildcard); only when nothing matches at all is it an error.
+   * @throws ContextError when a plain source is missing, excluded, or outside the context, or
+   * when every source is a wildcard matching nothing.
    */
   async resolveSources(sources: readonly string[], options: ResolveOptions = {}): Promise<ContextSource[]> {
     const resolved: ContextSource[] = [];
+    let emptyWildcard: ContextError | undefined;
     for (const source of sources) {
       const cleaned = cleanSource(source);
       if (options.allowWildcards !== false && hasWildcard(cleaned)) {
-        resolved.push(...(await this.resolveWildcard(source, cleaned, options)));
+        const matches = await this.resolveWildcard(source, cleaned, options);
+        if (matches instanceof ContextError) emptyWildcard ??= matches;
+        else resolved.push(...matches);
       } else {
         resolved.push(await this.resolveOne(source, cleaned, options));
       }
     }
+    if (resolved.length === 0 && emptyWildcard !== undefined && options.othersMatch !== true) throw emptyWildcard;
     return resolved;
   }
 
@@ -192,7 +204,12 @@ export class BuildContext {
     return found;
   }
 
-  private async resolveWildcard(source: string, cleaned: string, options: ResolveOptions): Promise<ContextSource[]> {
+  /** The matches of a wildcard source, or the error to give when it matches nothing. */
+  private async resolveWildcard(
+    source: string,
+    cleaned: string,
+    options: ResolveOptions,
+  ): Promise<ContextSource[] | ContextError> {
     const matches: ContextSource[] = [];
     let excludedBy: string | undefined;
     for (const rel of await expandWildcards(this.root, cleaned, source, this.linkScope)) {
@@ -202,7 +219,7 @@ export class BuildContext {
       else if (found !== '') excludedBy ??= found;
     }
     if (matches.length > 0) return matches;
-    throw excludedBy === undefined ? notFound(source) : excluded(source, excludedBy);
+    return excludedBy === undefined ? notFound(source) : excluded(source, excludedBy);
   }
 
   /** A source, '' when it does not exist, or the ignore pattern that leaves it out. */

@@ -136,7 +136,9 @@ async function planCopy(
   const chmodText = instruction.chmod === undefined ? undefined : expand(instruction.chmod);
   const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
   const origin = await resolveOrigin(instruction.kind === 'copy' ? instruction.from : undefined, ctx);
-  const contextSources = origin.kind === 'context' && paths.length > 0 ? await ctx.context.resolveSources(paths) : [];
+  const othersMatch = urls.length + instruction.heredocs.length > 0;
+  const contextSources =
+    origin.kind === 'context' && paths.length > 0 ? await ctx.context.resolveSources(paths, { othersMatch }) : [];
   return {
     instruction,
     paths,
@@ -299,7 +301,8 @@ class OriginView {
         origin.kind === 'stage'
           ? `stage ${this.ctx.plan.stages[origin.index]!.name ?? origin.index}`
           : `image ${origin.reference}`;
-      const sources = await tree.resolveSources(this.plan.paths).catch((error: unknown) => {
+      const othersMatch = this.plan.heredocs.length + this.plan.urls.length > 0;
+      const sources = await tree.resolveSources(this.plan.paths, { othersMatch }).catch((error: unknown) => {
         if (error instanceof UserError)
           throw new UserError(
             `${error.message.replace(/ in build context or excluded by \.dockerignore/, '')} (in ${label})`,

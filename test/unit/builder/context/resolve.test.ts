@@ -57,6 +57,23 @@ describe('wildcards', () => {
     expect(error.code).toBe('CONTEXT_EXCLUDED');
     expect(error.message).toContain('"*.key"');
   });
+
+  it('skips a wildcard that matches nothing when another source matches (BuildKit AllowEmptyWildcard)', async () => {
+    expect(rels(await context.resolveSources(['none-*', 'a.txt', '*.nothing']))).toEqual(['a.txt']);
+    expect(rels(await context.resolveSources(['*.key', '?.md']))).toEqual(['c.md']);
+    // Sources of another kind (a heredoc, a URL) matched: the wildcards may all come up empty.
+    expect(await context.resolveSources(['none-*'], { othersMatch: true })).toEqual([]);
+  });
+
+  it('fails when every wildcard matches nothing (naming the first) or a plain source is missing', async () => {
+    const none = await failure(['none-*', 'other-*']);
+    expect(none.code).toBe('CONTEXT_NOT_FOUND');
+    expect(none.message).toBe(
+      'COPY failed: file not found in build context or excluded by .dockerignore: stat none-*: file does not exist',
+    );
+    expect((await failure(['*.key', 'none-*'])).code).toBe('CONTEXT_EXCLUDED');
+    expect((await failure(['a.txt', 'none-*', 'nope.txt'])).message).toContain('stat nope.txt');
+  });
 });
 
 describe('plain sources', () => {
