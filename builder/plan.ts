@@ -15,6 +15,7 @@ import type {
 import { expandOrThrow } from './expand.js';
 import { parseMountSpec } from './mounts.js';
 import { withSuggestion } from './suggest.js';
+import { checkCycles, checkForwardReferences, neededStages } from './stage-graph.js';
 import { defaultPlatform, formatPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
 
 /** Where a stage starts from. */
@@ -30,6 +31,8 @@ export interface StagePlan {
   instructions: Instruction[];
   /** Stages this one reads (its base and every `--from`), by index. */
   deps: Set<number>;
+  /** The line of the first instruction naming each dep (its `--from`, or the FROM of a stage base). */
+  depLines: Map<number, number>;
   /** `--from` images this stage reads that are not stages. */
   imageRefs: Set<string>;
 }
@@ -132,6 +135,7 @@ function splitStages(instructions: Instruction[], file: string): StagePlan[] {
         base: { kind: 'scratch' },
         instructions: [],
         deps: new Set(),
+        depLines: new Map(),
         imageRefs: new Set(),
       });
     } else {
@@ -173,7 +177,7 @@ function resolveStage(
   const baseStage = earlier.find((candidate) => candidate.name === image.toLowerCase());
   if (baseStage !== undefined) {
     stage.base = { kind: 'stage', index: baseStage.index };
-    stage.deps.add(baseStage.index);
+    addDep(stage, baseStage.index, from.range.startLine);
   } else if (image.toLowerCase() === 'scratch') {
     stage.base = { kind: 'scratch' };
   } else {
@@ -229,21 +233,26 @@ function resolveCopyFrom(stage: StagePlan, copy: CopyInstruction, stages: StageP
       copy.range.startLine,
     );
   }
-  addReference(stage, copy.from, stages);
+  addReference(stage, copy.from, stages, copy.range.startLine);
 }
 
 function resolveRunMounts(stage: StagePlan, run: RunInstruction, stages: StagePlan[], file: string): void {
   for (const raw of run.mounts) {
     const mount = parseMountSpec(raw, file, run.range.startLine);
-    if (mount.from !== undefined) addReference(stage, mount.from, stages);
+    if (mount.from !== undefined) addReference(stage, mount.from, stages, run.range.startLine);
   }
 }
 
-/** Records a `--from` reference: a stage (by name or index) or else an image. */
-function addReference(stage: StagePlan, reference: string, stages: StagePlan[]): void {
+/** Records a `--from` reference at `line`: a stage (by name or index) or else an image. */
+function addReference(stage: StagePlan, reference: string, stages: StagePlan[], line: number): void {
   const target = findStage(stages, reference);
-  if (target !== undefined) stage.deps.add(target.index);
+  if (target !== undefined) addDep(stage, target.index, line);
   else stage.imageRefs.add(reference);
+}
+
+function addDep(stage: StagePlan, dep: number, line: number): void {
+  stage.deps.add(dep);
+  if (!stage.depLines.has(dep)) stage.depLines.set(dep, line);
 }
 
 const chmodPattern = /^[0-7]{1,4}$/;
@@ -260,69 +269,10 @@ function checkFileFlags(instruction: Instruction & { chmod?: string }, file: str
   }
 }
 
-function checkCycles(stages: StagePlan[], file: string): void {
-  const state = new Map<number, 'visiting' | 'done'>();
-  const visit = (stage: StagePlan, root: StagePlan): void => {
-    if (state.get(stage.index) === 'done') return;
-    if (state.get(stage.index) === 'visiting') {
-      throw new DockerfileError(
-        `circular dependency detected on stage: ${stageLabel(stage)}`,
-        file,
-        root.from.range.startLine,
-      );
-    }
-    state.set(stage.index, 'visiting');
-    for (const dep of stage.deps) visit(stages[dep]!, root);
-    state.set(stage.index, 'done');
-  };
-  for (const stage of stages) visit(stage, stage);
-}
-
-function checkForwardReferences(stages: StagePlan[], file: string): void {
-  for (const stage of stages) {
-    for (const dep of stage.deps) {
-      if (dep < stage.index) continue;
-      const line = referenceLine(stage, stages[dep]!);
-      throw new DockerfileError(
-        `cannot copy from stage "${stageLabel(stages[dep]!)}", it needs to be defined before current stage ` +
-          `"${stageLabel(stage)}"`,
-        file,
-        line,
-      );
-    }
-  }
-}
-
-function referenceLine(stage: StagePlan, dep: StagePlan): number {
-  const copy = stage.instructions.find(
-    (instruction) =>
-      instruction.kind === 'copy' && instruction.from !== undefined && findStage([dep], instruction.from) !== undefined,
-  );
-  return (copy ?? stage.from).range.startLine;
-}
-
-function stageLabel(stage: StagePlan): string {
-  return stage.name ?? String(stage.index);
-}
-
 function pickTarget(stages: StagePlan[], target: string | undefined, file: string): number {
   if (target === undefined) return stages.length - 1;
   const found = stages.find((stage) => stage.name === target.toLowerCase());
   if (found !== undefined) return found.index;
   const names = stages.flatMap((stage) => (stage.name === undefined ? [] : [stage.name]));
   throw new DockerfileError(withSuggestion(`target stage "${target}" could not be found`, target, names), file);
-}
-
-/** The target and everything it reads, dependencies before dependents. */
-function neededStages(stages: StagePlan[], target: number): number[] {
-  const order: number[] = [];
-  const seen = new Set<number>();
-  const visit = (index: number): void => {
-    if (seen.has(index)) return;
-    seen.add(index);
-    for (const dep of stages[index]!.deps) visit(dep);
-    order.push(index);
-  };
-  visit(target);
-  return order;
 }

@@ -3,6 +3,7 @@
  * starts from its base (scratch, an earlier stage or an image), runs its base's ONBUILD triggers,
  * then its own instructions in order through the handler table.
  */
+import { locatedAt } from '../core/errors.js';
 import type { Instruction } from './instructions.js';
 import type { BuildPlan, StagePlan } from './plan.js';
 import type { BuildDeps, BuildOptions, EventWithoutTime, StepContext } from './session.js';
@@ -110,7 +111,10 @@ export class Solver {
       try {
         state = await runInstruction(state, instruction, ctx);
         this.options.signal?.throwIfAborted();
-      } catch (error) {
+      } catch (caught) {
+        // Whatever a step refuses names the line to change, even where the step did not say it.
+        const { startLine, endLine } = instruction.range;
+        const error = locatedAt(caught, this.plan.file, startLine, endLine);
         ctx.emit({ type: 'step.failed', stepId, message: error instanceof Error ? error.message : String(error) });
         throw error;
       } finally {

@@ -8,6 +8,7 @@
  * - a file owner (`resolveOwner`: `COPY/ADD --chown`, the directory WORKDIR creates) follows
  *   BuildKit's file operations: a user name takes its passwd gid, a numeric uid is also the gid.
  */
+import { UserError } from '../core/errors.js';
 import type { ImageView } from '../core/ports.js';
 
 /** One line of /etc/passwd (`name:x:uid:gid:gecos:home:shell`). */
@@ -90,12 +91,13 @@ function findUser(passwd: PasswdEntry[], user: string): PasswdEntry | undefined 
 async function groupId(view: ImageView, group: string): Promise<number> {
   if (NUMERIC.test(group)) return Number(group);
   const entry = (await readGroups(view)).find((candidate) => candidate.name === group);
-  if (entry === undefined) throw new Error(`unable to find group ${group}: no matching entries in group file`);
+  if (entry === undefined)
+    throw new UserError(`unable to find group ${group}: no matching entries in group file`, 'UNKNOWN_GROUP');
   return entry.gid;
 }
 
-function unknownUser(user: string): Error {
-  return new Error(`unable to find user ${user}: no matching entries in passwd file`);
+function unknownUser(user: string): UserError {
+  return new UserError(`unable to find user ${user}: no matching entries in passwd file`, 'UNKNOWN_USER');
 }
 
 /**

@@ -41,6 +41,17 @@ export class DockerfileError extends UserError {
   }
 }
 
+/**
+ * `error` located at a Dockerfile line when it is a UserError that names none yet (a
+ * DockerfileError with the same code, the original as its cause); anything else unchanged.
+ */
+export function locatedAt(error: unknown, file: string, line: number, endLine?: number): unknown {
+  if (!(error instanceof UserError) || error instanceof DockerfileError || error.location !== undefined) return error;
+  const located = new DockerfileError(error.message, file, line, endLine === line ? undefined : endLine, error.code);
+  located.cause = error;
+  return located;
+}
+
 /** A problem with the build context (missing source, escape, excluded by .dockerignore). */
 export class ContextError extends UserError {
   constructor(message: string, code = 'CONTEXT') {

@@ -76,9 +76,14 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
         continue;
       }
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
-      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks));
+      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks), shownSource(source, entry));
     }
   }
+}
+
+/** A copied entry as the user named it: the source word's path, plus the entry's below a directory. */
+function shownSource(source: ContextSource, entry: ContextEntry): string {
+  return entry.rel === '.' ? source.rel : posix.join(source.rel, entry.rel);
 }
 
 /** The path --parents keeps: the whole context-relative path, or what follows a `/./` pivot. */

@@ -83,7 +83,12 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
       // COPY --from a stage: also keyed by the files copied (as BuildKit), so a stage that re-ran
       // with the same output for these paths (or a builder stage not in a --cache-from) still hits.
       ...(plan.origin.kind === 'stage' && plan.paths.length > 0
-        ? { byContent: async () => ({ sources: { key: `content ${await stageSourcesDigest(plan, ctx, origin)}` } }) }
+        ? {
+            byContent: async () => {
+              const digest = await stageSourcesDigest(plan, ctx, origin).catch((error) => rethrowAt(error, where));
+              return { sources: { key: `content ${digest}` } };
+            },
+          }
         : {}),
       execute: () =>
         materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),

@@ -4,6 +4,7 @@
  * layer order (a directory before its contents).
  */
 import { posix } from 'node:path';
+import { UserError } from '../../core/errors.js';
 import type { LayerEntry } from '../../core/ports.js';
 import type { ImageView } from '../../core/ports.js';
 
@@ -20,8 +21,12 @@ export function compareLayerPaths(a: string, b: string): number {
 export class LayerEntrySet {
   private readonly entries = new Map<string, LayerEntry>();
 
-  /** Adds or replaces the entry at `entry.path` (later sources win, as with `cp`). */
-  set(entry: LayerEntry): void {
+  /**
+   * Adds or replaces the entry at `entry.path` (later sources win, as with `cp`). `source` names
+   * where it comes from, for the error about a name that would read as a whiteout.
+   */
+  set(entry: LayerEntry, source?: string): void {
+    refuseWhiteoutName(entry.path, source);
     this.entries.set(entry.path, entry);
   }
 
@@ -62,6 +67,25 @@ export class LayerEntrySet {
   sorted(): LayerEntry[] {
     return [...this.entries.values()].sort((a, b) => compareLayerPaths(a.path, b.path));
   }
+}
+
+/** The prefix that marks a deletion in a layer tar (`.wh.NAME` deletes NAME of the layers below). */
+const WHITEOUT_PREFIX = '.wh.';
+
+/**
+ * Refuses a file the step would write under a whiteout name: in the layer it would not be a file
+ * but the deletion of its namesake below (`.wh..wh..opq` would empty the whole directory).
+ */
+function refuseWhiteoutName(path: string, source: string | undefined): void {
+  const name = posix.basename(path);
+  if (!name.startsWith(WHITEOUT_PREFIX)) return;
+  const deleted = name.slice(WHITEOUT_PREFIX.length);
+  throw new UserError(
+    `${source ?? `/${path}`}: a file named "${WHITEOUT_PREFIX}*" cannot go into a layer, where it would delete ` +
+      `${JSON.stringify(posix.join('/', posix.dirname(path), deleted))} instead; rename it or leave it out ` +
+      '(.dockerignore)',
+    'WHITEOUT_NAME',
+  );
 }
 
 /** An image path (absolute) as a layer path (relative, no trailing slash). */

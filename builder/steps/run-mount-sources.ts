@@ -25,7 +25,7 @@ import {
 } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DockerfileError, UserError } from '../../core/errors.js';
+import { locatedAt, UserError } from '../../core/errors.js';
 import type { RunMount } from '../../core/ports.js';
 import type { StepContext } from '../session.js';
 import { resolveInRoot, withMountedView } from '../rootfs.js';
@@ -187,8 +187,5 @@ function ignoreExists(error: NodeJS.ErrnoException): void {
 
 /** For errors that belong to the RUN line. */
 export function atLine(error: unknown, file: string, line: number): never {
-  if (error instanceof UserError && !(error instanceof DockerfileError) && error.location === undefined) {
-    throw new DockerfileError(error.message, file, line, undefined, error.code);
-  }
-  throw error;
+  throw locatedAt(error, file, line);
 }

@@ -210,6 +210,14 @@ async function writeScript(work: string, script: HeredocScript): Promise<RunMoun
   return { kind: 'bind', source: dir, target: scriptDir, readonly: true };
 }
 
+/** Characters of the command a failure message quotes: a RUN continued over thousands of lines stays one line. */
+const MAX_SHOWN_COMMAND = 200;
+
+function shownCommand(argv: string[]): string {
+  const command = argv.join(' ');
+  return command.length <= MAX_SHOWN_COMMAND ? command : `${command.slice(0, MAX_SHOWN_COMMAND)}…`;
+}
+
 function failure(
   ctx: StepContext,
   run: RunPlan,
@@ -217,7 +225,8 @@ function failure(
   lines: string[],
 ): StepError {
   const how = result.signal !== undefined ? `killed by signal ${result.signal}` : `exit code: ${result.exitCode}`;
-  const message = `${ctx.plan.file}:${run.line}: process "${run.argv.join(' ')}" did not complete successfully: ${how}`;
+  const shown = shownCommand(run.argv);
+  const message = `${ctx.plan.file}:${run.line}: process "${shown}" did not complete successfully: ${how}`;
   const error = new StepError(message, result.exitCode, result.signal, lines);
   error.location = {
     file: ctx.plan.file,
