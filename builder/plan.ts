@@ -16,6 +16,7 @@ import { expandOrThrow } from './expand.js';
 import { parseMountSpec } from './mounts.js';
 import { withSuggestion } from './suggest.js';
 import { checkCycles, checkForwardReferences, neededStages } from './stage-graph.js';
+import { isKnownSignal } from './signals.js';
 import { defaultPlatform, formatPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
 
 /** Where a stage starts from. */
@@ -216,6 +217,15 @@ function resolveInstructionRefs(stage: StagePlan, instruction: Instruction, stag
   if (instruction.kind === 'copy') resolveCopyFrom(stage, instruction, stages, file);
   if (instruction.kind === 'copy' || instruction.kind === 'add') checkFileFlags(instruction, file);
   if (instruction.kind === 'run') resolveRunMounts(stage, instruction, stages, file);
+  // A literal value is checked before anything runs; one with variables once expanded.
+  if (instruction.kind === 'stopsignal' && !instruction.signal.includes('$') && !isKnownSignal(instruction.signal))
+    throw new DockerfileError(
+      `Invalid signal: ${instruction.signal}`,
+      file,
+      instruction.range.startLine,
+      undefined,
+      'SIGNAL',
+    );
 }
 
 function resolveCopyFrom(stage: StagePlan, copy: CopyInstruction, stages: StagePlan[], file: string): void {

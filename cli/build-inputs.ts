@@ -4,21 +4,26 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { UserError } from '../core/errors.js';
+import { decodeDockerfile } from '../builder/parse/encoding.js';
 
 /** `-f` anywhere (relative to the working dir, as docker does), `-f -` from stdin, else CONTEXT/Dockerfile. */
 export async function readDockerfile(
   contextDir: string,
   file: string | undefined,
 ): Promise<{ text: string; name: string }> {
-  if (file === '-') return { text: await text(process.stdin), name: 'Dockerfile' };
+  if (file === '-') return { text: decodeDockerfile(await buffer(process.stdin), 'Dockerfile'), name: 'Dockerfile' };
   const path = file === undefined ? join(contextDir, 'Dockerfile') : resolve(file);
+  let bytes: Buffer;
   try {
-    return { text: await readFile(path, 'utf8'), name: displayName(path) };
+    bytes = await readFile(path);
   } catch (error) {
     throw new UserError(`cannot read Dockerfile ${path}: ${(error as Error).message}`, 'NO_DOCKERFILE');
   }
+  // A NUL or a byte that is not UTF-8 is refused here, naming its line, before anything parses it.
+  const name = displayName(path);
+  return { text: decodeDockerfile(bytes, name), name };
 }
 
 function displayName(path: string): string {

@@ -22,6 +22,7 @@ import type { ContainerConfig } from '../../core/oci.js';
 import { DockerfileError } from '../../core/errors.js';
 import { expandOrThrow, expandWordsOrThrow, type ExpandWhere } from '../expand.js';
 import { envMap, expansionEnv, setEnv, type StageState } from '../state.js';
+import { isKnownSignal } from '../signals.js';
 
 /** What a metadata step needs besides its instruction. */
 export interface MetadataContext {
@@ -182,6 +183,8 @@ export function applyStopsignal(
   ctx: MetadataContext,
 ): MetadataResult {
   const signal = expandOrThrow(instruction.signal, expansionEnv(state), where(ctx, instruction));
+  if (!isKnownSignal(signal))
+    throw new DockerfileError(`Invalid signal: ${signal}`, ctx.file, instruction.range.startLine, undefined, 'SIGNAL');
   return { state: withConfig(state, { StopSignal: signal }), createdBy: `STOPSIGNAL ${signal}` };
 }
 

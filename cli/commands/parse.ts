@@ -1,18 +1,18 @@
 /** `tzbuild parse [-f FILE] [--json]`: the parsed instructions, for editors and CI linting. */
 import { readFile } from 'node:fs/promises';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { UserError } from '../../core/errors.js';
-import { parseDockerfile, toParseJson } from '../../builder/parse/index.js';
+import { decodeDockerfile, parseDockerfile, toParseJson } from '../../builder/parse/index.js';
 
 export async function parseCommand(flags: { file: string; json?: boolean }): Promise<void> {
   const name = flags.file === '-' ? 'Dockerfile' : flags.file;
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = flags.file === '-' ? await text(process.stdin) : await readFile(flags.file, 'utf8');
+    bytes = flags.file === '-' ? await buffer(process.stdin) : await readFile(flags.file);
   } catch (error) {
     throw new UserError(`cannot read ${flags.file}: ${(error as Error).message}`, 'NO_DOCKERFILE');
   }
-  const parsed = parseDockerfile(source, name);
+  const parsed = parseDockerfile(decodeDockerfile(bytes, name), name);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(toParseJson(parsed), null, 2)}\n`);
     return;

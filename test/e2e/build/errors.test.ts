@@ -93,6 +93,31 @@ describe('stage references', () => {
   });
 });
 
+describe('what docker validates', () => {
+  it('refuses a STOPSIGNAL that is no signal, before anything runs or once expanded', async () => {
+    expect(await refused('FROM busybox\nRUN exit 1\nSTOPSIGNAL SIGFOO\n')).toBe(
+      'error: Dockerfile:3: Invalid signal: SIGFOO',
+    );
+    expect(await refused('FROM busybox\nENV SIG=0\nSTOPSIGNAL $SIG\n')).toBe('error: Dockerfile:3: Invalid signal: 0');
+  });
+
+  it('refuses a Dockerfile holding a NUL byte, naming its line', async () => {
+    expect(await refused(Buffer.from('FROM busybox\nLABEL a="x\0y"\n'))).toBe(
+      'error: Dockerfile:2: NUL byte at column 11: a Dockerfile is text',
+    );
+  });
+
+  it('refuses a Dockerfile that is not UTF-8, naming the line of the first bad byte', async () => {
+    const latin1 = Buffer.concat([
+      Buffer.from('FROM busybox\nENV A=1\nLABEL maintainer="Jos'),
+      Buffer.from([0xe9, 0x22]),
+    ]);
+    expect(await refused(latin1)).toBe(
+      'error: Dockerfile:3: byte 0xe9 at column 22 is not UTF-8: save the Dockerfile as UTF-8',
+    );
+  });
+});
+
 describe('line numbers after long continuations', () => {
   // Comment lines inside the continuation count as lines too.
   const continued = (lines: number) =>
