@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { StoreError } from '../core/errors.js';
+import { parseJsonDocument } from '../core/oci-documents.js';
 import { decompress } from '../layers/decompress.js';
 import { entryComponents, EscapeError } from '../sys/safe-path.js';
 
@@ -18,6 +19,8 @@ export interface ArchiveFiles {
   /** What to call the archive in error messages. */
   readonly label: string;
   has(archivePath: string): Promise<boolean>;
+  /** The entry's size in bytes (a missing entry is an error). */
+  sizeOf(archivePath: string): Promise<number>;
   open(archivePath: string): Readable;
   readJson<T>(archivePath: string, maxBytes?: number): Promise<T>;
   readBytes(archivePath: string, maxBytes?: number): Promise<Buffer>;
@@ -93,13 +96,17 @@ function filesFrom(
     if (hostPath === undefined) throw new StoreError(`${label}: missing entry ${archivePath}`, 'BAD_ARCHIVE');
     return hostPath;
   };
-  const readBytes = async (archivePath: string, maxBytes = jsonLimit): Promise<Buffer> => {
-    const hostPath = locate(archivePath);
-    const size = await stat(hostPath).then(
+  const sizeOf = async (archivePath: string): Promise<number> => {
+    const size = await stat(locate(archivePath)).then(
       (s) => s.size,
       () => -1,
     );
     if (size < 0) throw new StoreError(`${label}: missing entry ${archivePath}`, 'BAD_ARCHIVE');
+    return size;
+  };
+  const readBytes = async (archivePath: string, maxBytes = jsonLimit): Promise<Buffer> => {
+    const hostPath = locate(archivePath);
+    const size = await sizeOf(archivePath);
     if (size > maxBytes)
       throw new StoreError(`${label}: entry ${archivePath} is too large (${size} bytes)`, 'BAD_ARCHIVE');
     return readFile(hostPath);
@@ -116,14 +123,17 @@ function filesFrom(
         ))
       );
     },
+    sizeOf,
     open: (archivePath) => createReadStream(locate(archivePath)),
     readBytes,
     async readJson<T>(archivePath: string, maxBytes?: number): Promise<T> {
       const bytes = await readBytes(archivePath, maxBytes);
       try {
-        return JSON.parse(bytes.toString('utf8')) as T;
+        return parseJsonDocument(bytes, `${label}: entry ${archivePath}`) as T;
       } catch (err) {
-        throw new StoreError(`${label}: entry ${archivePath} is not valid JSON`, 'BAD_ARCHIVE', { cause: err });
+        throw new StoreError((err as Error).message.replace(/: not valid JSON$/, ' is not valid JSON'), 'BAD_ARCHIVE', {
+          cause: err,
+        });
       }
     },
     close,

@@ -8,20 +8,27 @@
 import { StoreError } from '../core/errors.js';
 import type { LayerRef, ResolvedImage } from '../core/ports.js';
 import { openArchiveTar, openLayoutDir, type ArchiveFiles } from './archive-files.js';
-import { canonicalJson, digestHex, HashingStream, sha256Digest } from '../core/digest.js';
+import { canonicalJson, digestHex, HashingStream } from '../core/digest.js';
 import { decompress } from '../layers/decompress.js';
 import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
 import { storeLayout } from '../store/layout.js';
 import {
   isDigest,
-  MediaType,
   RefNameAnnotation,
   type Descriptor,
   type Digest,
   type ImageConfig,
-  type ImageIndex,
   type ImageManifest,
 } from '../core/oci.js';
+import {
+  checkBlob,
+  checkSize,
+  layerPacking,
+  MAX_INDEX_DEPTH,
+  OciDocumentError,
+  parseJsonDocument,
+  parseManifestDocument,
+} from '../core/oci-documents.js';
 
 /** Options for archive imports. */
 export interface LoadArchiveOptions {
@@ -114,10 +121,10 @@ async function importOciIndex(
   select: string | null | undefined,
   options: LoadArchiveOptions,
 ): Promise<ImportedImage[]> {
-  const index = await files.readJson<ImageIndex>('index.json');
-  if (!Array.isArray(index?.manifests))
-    throw new StoreError(`${files.label}: index.json has no manifests`, 'BAD_ARCHIVE');
-  let chosen = index.manifests;
+  const indexBytes = await files.readBytes('index.json');
+  const index = asStoreError(() => parseManifestDocument(indexBytes, `${files.label}: index.json`));
+  if (index.kind !== 'index') throw new StoreError(`${files.label}: index.json is not an index`, 'BAD_ARCHIVE');
+  let chosen = index.index.manifests;
   if (select !== undefined) {
     chosen =
       select === null
@@ -133,8 +140,8 @@ async function importOciIndex(
   }
   const imported: ImportedImage[] = [];
   for (const descriptor of chosen) {
-    const manifestDigest = await pickPlatform(files, descriptor);
-    const { descriptor: stored, imageId } = await importOciManifest(store, files, manifestDigest, options);
+    const manifest = await resolveManifest(files, descriptor);
+    const { descriptor: stored, imageId } = await importOciManifest(store, files, manifest, options);
     const name = fullName(descriptor);
     if (name !== undefined) await store.tags.set(name, stored);
     imported.push({ manifest: stored, names: [name ?? imageId] });
@@ -142,44 +149,55 @@ async function importOciIndex(
   return imported;
 }
 
-async function importOciManifest(store: ImageStore, files: ArchiveFiles, digest: Digest, options: LoadArchiveOptions) {
-  const manifest = JSON.parse((await readVerifiedBlob(files, digest)).toString('utf8')) as ImageManifest;
-  if (!isDigest(manifest.config?.digest) || !Array.isArray(manifest.layers)) {
-    throw new StoreError(`${files.label}: blob ${digest} is not an image manifest`, 'BAD_ARCHIVE');
-  }
-  const configBytes = await readVerifiedBlob(files, manifest.config.digest);
+async function importOciManifest(
+  store: ImageStore,
+  files: ArchiveFiles,
+  manifest: ImageManifest,
+  options: LoadArchiveOptions,
+) {
+  // Refused before any layer is read: a layer that is not a tar, or lives elsewhere.
+  for (const layer of manifest.layers)
+    asStoreError(() => layerPacking(layer.mediaType, `${files.label}: layer ${layer.digest}`));
+  const configBytes = await readVerifiedBlob(files, manifest.config, `config ${manifest.config.digest}`);
   const diffIds = diffIdsOf(files, blobPath(manifest.config.digest), configBytes, manifest.layers.length);
   const layers: LayerRef[] = [];
   for (const [i, layer] of manifest.layers.entries()) {
-    layers.push(await importLayer(store, files, blobPath(layer.digest), diffIds[i] as Digest, layer.digest, options));
+    layers.push(await importLayer(store, files, blobPath(layer.digest), diffIds[i] as Digest, layer, options));
   }
   return storeImage(store, configBytes, layers);
 }
 
-/** Streams one layer, decompressed, into the store; checks its diff ID (and blob digest if known). */
+/**
+ * Streams one layer, decompressed, into the store; checks its diff ID (and, given its descriptor,
+ * the blob's size and digest).
+ */
 async function importLayer(
   store: ImageStore,
   files: ArchiveFiles,
   layerPath: string,
   diffId: Digest,
-  blobDigest: Digest | undefined,
+  blob: Descriptor | undefined,
   options: LoadArchiveOptions,
 ): Promise<LayerRef> {
+  const what = `${files.label}: layer ${layerPath}`;
+  if (blob !== undefined) await asStoreError(async () => checkSize(await files.sizeOf(layerPath), blob, what));
   const raw = new HashingStream();
   files
     .open(layerPath)
     .on('error', (err) => raw.destroy(err))
     .pipe(raw);
-  const plain = await decompress(raw, { maxBytes: options.maxBytes, label: `${files.label}: ${layerPath}` });
+  const plain = await decompress(raw, { maxBytes: options.maxBytes, label: what });
   try {
     const { digest, size } = await store.content.putStream(plain, diffId);
-    const rawDigest = raw.digest();
-    if (blobDigest !== undefined && rawDigest !== blobDigest) throw new Error(`blob digest is ${rawDigest}`);
+    if (blob !== undefined) {
+      asStoreError(() => checkSize(raw.bytes, blob, what));
+      if (raw.digest() !== blob.digest) throw new Error(`blob digest is ${raw.digest()}`);
+    }
     return { diffId: digest, size };
   } catch (err) {
     if (err instanceof StoreError && err.code !== 'DIGEST_MISMATCH') throw err;
     throw new StoreError(
-      `${files.label}: layer ${layerPath} does not match its digest ${blobDigest ?? diffId}`,
+      `${files.label}: layer ${layerPath} does not match its digest ${blob?.digest ?? diffId}`,
       'BAD_ARCHIVE',
       { cause: err },
     );
@@ -194,13 +212,10 @@ async function storeImage(store: ImageStore, configBytes: Buffer, layers: LayerR
 }
 
 function diffIdsOf(files: ArchiveFiles, configPath: string, configBytes: Buffer, layerCount: number): Digest[] {
-  let config: Partial<ImageConfig>;
-  try {
-    config = JSON.parse(configBytes.toString('utf8')) as Partial<ImageConfig>;
-  } catch (err) {
-    throw new StoreError(`${files.label}: entry ${configPath} is not valid JSON`, 'BAD_ARCHIVE', { cause: err });
-  }
-  const diffIds = config.rootfs?.diff_ids;
+  const config = asStoreError(
+    () => parseJsonDocument(configBytes, `${files.label}: entry ${configPath}`) as Partial<ImageConfig> | null,
+  );
+  const diffIds = config?.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
     throw new StoreError(
       `${files.label}: entry ${configPath}: rootfs.diff_ids does not match the ${layerCount} layers`,
@@ -210,30 +225,61 @@ function diffIdsOf(files: ArchiveFiles, configPath: string, configBytes: Buffer,
   return diffIds;
 }
 
-/** Reads a small blob and checks its bytes against its digest. */
-async function readVerifiedBlob(files: ArchiveFiles, digest: Digest): Promise<Buffer> {
-  const bytes = await files.readBytes(blobPath(digest));
-  if (sha256Digest(bytes) !== digest)
-    throw new StoreError(`${files.label}: blob ${digest} does not match its digest`, 'BAD_ARCHIVE');
-  return bytes;
+/** Reads a small blob, capped at its declared size, and checks it is exactly that size and digest. */
+async function readVerifiedBlob(files: ArchiveFiles, descriptor: Descriptor, what: string): Promise<Buffer> {
+  const label = `${files.label}: ${what}`;
+  const path = blobPath(descriptor.digest);
+  await asStoreError(async () => checkSize(await files.sizeOf(path), descriptor, label));
+  const bytes = await files.readBytes(path, descriptor.size);
+  return asStoreError(() => {
+    checkBlob(bytes, descriptor, label);
+    return bytes;
+  });
 }
 
-/** Follows a nested index to one manifest: linux on this machine's architecture, else the first. */
-async function pickPlatform(files: ArchiveFiles, descriptor: Descriptor): Promise<Digest> {
-  if (!isDigest(descriptor.digest))
-    throw new StoreError(`${files.label}: malformed digest ${String(descriptor.digest)}`, 'BAD_ARCHIVE');
-  if (descriptor.mediaType !== MediaType.ociIndex && descriptor.mediaType !== MediaType.dockerManifestList)
-    return descriptor.digest;
-  const nested = JSON.parse((await readVerifiedBlob(files, descriptor.digest)).toString('utf8')) as ImageIndex;
+/**
+ * Follows an index entry to its image manifest: through nested indexes (at most MAX_INDEX_DEPTH
+ * counting index.json) to the entry for linux on this machine's architecture, else the first.
+ */
+async function resolveManifest(files: ArchiveFiles, entry: Descriptor): Promise<ImageManifest> {
+  let descriptor = entry;
+  for (let depth = 1; ; depth++) {
+    const what = `manifest ${descriptor.digest}`;
+    const bytes = await readVerifiedBlob(files, descriptor, what);
+    const document = asStoreError(() => parseManifestDocument(bytes, `${files.label}: ${what}`, descriptor.mediaType));
+    if (document.kind === 'manifest') return document.manifest;
+    if (depth >= MAX_INDEX_DEPTH)
+      throw new StoreError(
+        `${files.label}: more than ${MAX_INDEX_DEPTH} indexes lead to manifest ${entry.digest}`,
+        'BAD_ARCHIVE',
+      );
+    const next = platformEntry(document.index.manifests);
+    if (next === undefined)
+      throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
+    descriptor = next;
+  }
+}
+
+/** The entry for linux on this machine's architecture, else the first. */
+function platformEntry(manifests: Descriptor[]): Descriptor | undefined {
   const arch = (
     { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>
   )[process.arch];
-  const best =
-    nested.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ??
-    nested.manifests?.[0];
-  if (best === undefined)
-    throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
-  return pickPlatform(files, best);
+  return manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ?? manifests[0];
+}
+
+/** Runs a shared OCI check (sync or async), turning its refusal into the StoreError every load failure is. */
+function asStoreError<T>(check: () => T): T {
+  const convert = (error: unknown): never => {
+    if (!(error instanceof OciDocumentError)) throw error;
+    throw new StoreError(error.message, 'BAD_ARCHIVE', { cause: error });
+  };
+  try {
+    const result = check();
+    return (result instanceof Promise ? result.catch(convert) : result) as T;
+  } catch (error) {
+    return convert(error);
+  }
 }
 
 function blobPath(digest: string): string {

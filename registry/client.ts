@@ -77,10 +77,14 @@ export class RegistryClient {
     await drain(res);
   }
 
-  /** GETs a manifest (tag or digest): bytes (size-capped), media type and the registry's digest header. */
+  /**
+   * GETs a manifest (tag or digest): bytes, media type and the registry's digest header. The body
+   * is read capped at `maxBytes` (a descriptor's declared size) and never past the manifest limit.
+   */
   async getManifest(
     repository: string,
     reference: string,
+    maxBytes = maxManifestBytes,
   ): Promise<{ bytes: Buffer; mediaType: string; digestHeader?: string }> {
     const label = this.label(`manifest ${repository}${reference.includes(':') ? '@' : ':'}${reference}`);
     const bytes = await this.transport.retry(async () => {
@@ -93,7 +97,7 @@ export class RegistryClient {
         retry: false,
       });
       await this.expect(res, [200], label);
-      return { body: await readBody(res, maxManifestBytes, label), headers: res.headers };
+      return { body: await readBody(res, Math.min(maxBytes, maxManifestBytes), label), headers: res.headers };
     });
     const contentType =
       String(bytes.headers['content-type'] ?? '')

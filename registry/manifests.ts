@@ -1,19 +1,23 @@
 /**
  * Fetching what a reference points at, verified: the manifest bytes must hash to the digest the
  * reference pins (or the registry's Docker-Content-Digest), an index or manifest list is followed
- * to the manifest for the wanted platform, and the config must hash to its descriptor's digest.
- * Every body is size-capped (4 MiB), so a hostile registry cannot make us buffer gigabytes.
+ * (at most MAX_INDEX_DEPTH of them) to the manifest for the wanted platform, each document checked
+ * against its type and the entry that named it (core/oci-documents.ts), and the config must be the
+ * size and digest its descriptor declares. Every body is size-capped (4 MiB, or the declared size),
+ * so a hostile registry cannot make us buffer gigabytes.
  */
 import { sha256Digest } from '../core/digest.js';
+import { isDigest, type Descriptor, type Digest, type ImageManifest, type Platform } from '../core/oci.js';
 import {
-  isDigest,
-  MediaType,
-  type Descriptor,
-  type Digest,
-  type ImageIndex,
-  type ImageManifest,
-  type Platform,
-} from '../core/oci.js';
+  checkBlob,
+  checkSize,
+  isIndexType,
+  isManifestType,
+  MAX_INDEX_DEPTH,
+  OciDocumentError,
+  parseManifestDocument,
+  type ManifestDocument,
+} from '../core/oci-documents.js';
 import { maxManifestBytes, type RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { asBodyError, readBody } from './http.js';
@@ -25,9 +29,6 @@ export interface FetchedManifest {
   bytes: Buffer;
   manifest: ImageManifest;
 }
-
-const indexTypes = new Set<string>([MediaType.ociIndex, MediaType.dockerManifestList]);
-const manifestTypes = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);
 
 /** The platform to pull by default: linux on this machine's architecture (amd64 on x86-64). */
 export function defaultPlatform(): Platform {
@@ -55,7 +56,7 @@ export function parsePlatform(text: string): Platform {
   return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
-/** Fetches `reference` (tag or digest) of `repository`, following an index to `platform`'s manifest. */
+/** Fetches `reference` (tag or digest) of `repository`, following indexes to `platform`'s manifest. */
 export async function fetchImageManifest(
   client: RegistryClient,
   repository: string,
@@ -63,13 +64,16 @@ export async function fetchImageManifest(
   platform: Platform,
 ): Promise<FetchedManifest> {
   let fetched = await fetchVerified(client, repository, reference);
-  for (let depth = 0; indexTypes.has(fetched.mediaType); depth++) {
-    if (depth > 2)
-      throw new RegistryError(client.label(`${repository}: indexes nested too deep`), 'REGISTRY_BAD_MANIFEST');
-    const index = fetched.json as ImageIndex;
-    const chosen = selectPlatform(index.manifests ?? [], platform);
+  for (let depth = 1; fetched.document.kind === 'index'; depth++) {
+    if (depth > MAX_INDEX_DEPTH)
+      throw new RegistryError(
+        client.label(`${repository}:${reference}: more than ${MAX_INDEX_DEPTH} indexes lead to its manifest`),
+        'REGISTRY_BAD_MANIFEST',
+      );
+    const { manifests } = fetched.document.index;
+    const chosen = selectPlatform(manifests, platform);
     if (chosen === undefined) {
-      const offered = (index.manifests ?? []).map((d) => formatPlatform(d.platform)).join(', ');
+      const offered = manifests.map((d) => formatPlatform(d.platform)).join(', ');
       throw new RegistryError(
         client.label(
           `${repository}:${reference} has no image for ${formatPlatform(platform)} (it has: ${offered || 'none'})`,
@@ -77,67 +81,69 @@ export async function fetchImageManifest(
         'REGISTRY_NO_PLATFORM',
       );
     }
-    fetched = await fetchVerified(client, repository, chosen.digest);
+    fetched = await fetchVerified(client, repository, chosen.digest, chosen);
   }
-  if (!manifestTypes.has(fetched.mediaType)) {
-    throw new RegistryError(
-      client.label(`${repository}:${reference} is a ${fetched.mediaType || 'manifest of unknown type'}, not an image`),
-      'REGISTRY_BAD_MANIFEST',
-    );
-  }
-  const manifest = fetched.json as ImageManifest;
-  if (
-    !isDigest(manifest.config?.digest) ||
-    !Array.isArray(manifest.layers) ||
-    !manifest.layers.every((l) => isDigest(l?.digest))
-  ) {
-    throw new RegistryError(
-      client.label(`manifest ${fetched.digest} of ${repository} is malformed`),
-      'REGISTRY_BAD_MANIFEST',
-    );
-  }
-  return { digest: fetched.digest, mediaType: fetched.mediaType, bytes: fetched.bytes, manifest };
+  const { document } = fetched;
+  return { digest: fetched.digest, mediaType: document.mediaType, bytes: fetched.bytes, manifest: document.manifest };
 }
 
-interface VerifiedJson {
+interface VerifiedDocument {
   digest: Digest;
-  mediaType: string;
   bytes: Buffer;
-  json: unknown;
+  document: ManifestDocument;
 }
 
-async function fetchVerified(client: RegistryClient, repository: string, reference: string): Promise<VerifiedJson> {
-  const { bytes, mediaType: contentType, digestHeader } = await client.getManifest(repository, reference);
-  const digest = sha256Digest(bytes);
-  const expected = isDigest(reference) ? reference : digestHeader?.startsWith('sha256:') ? digestHeader : undefined;
+/**
+ * Fetches a manifest or index: its bytes must hash to the pinned digest (or the registry's
+ * Docker-Content-Digest); fetched through an index entry, they are read capped at the entry's
+ * size and must be exactly that size, and the document must be of the entry's media type.
+ */
+async function fetchVerified(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  descriptor?: Descriptor,
+): Promise<VerifiedDocument> {
+  const what = client.label(`manifest ${repository}${isDigest(reference) ? '@' : ':'}${reference}`);
+  if (descriptor !== undefined && descriptor.size > maxManifestBytes)
+    throw new RegistryError(
+      `${what}: ${descriptor.size} bytes is over the ${maxManifestBytes}-byte limit`,
+      'REGISTRY_TOO_LARGE',
+    );
+  const fetched = await client.getManifest(repository, reference, descriptor?.size);
+  const digest = sha256Digest(fetched.bytes);
+  const expected = isDigest(reference)
+    ? reference
+    : fetched.digestHeader?.startsWith('sha256:')
+      ? fetched.digestHeader
+      : undefined;
   if (expected !== undefined && expected !== digest) {
     throw new RegistryError(
       client.label(`manifest ${repository}@${expected} does not match its digest (got ${digest})`),
       'REGISTRY_DIGEST_MISMATCH',
     );
   }
-  let json: { mediaType?: string; schemaVersion?: number };
-  try {
-    json = JSON.parse(bytes.toString('utf8')) as typeof json;
-  } catch (err) {
-    throw new RegistryError(
-      client.label(`manifest ${repository}:${reference} is not valid JSON`),
-      'REGISTRY_BAD_MANIFEST',
-      { cause: err },
-    );
-  }
-  if (json.schemaVersion === 1)
-    throw new RegistryError(
-      client.label(`${repository}:${reference} is a schema 1 manifest, which is not supported`),
-      'REGISTRY_BAD_MANIFEST',
-    );
-  // The manifest's own mediaType wins over a generic Content-Type (application/json).
-  const mediaType = json.mediaType ?? (contentType.startsWith('application/vnd.') ? contentType : guessType(json));
-  return { digest, mediaType, bytes, json };
+  return asRegistryError(() => {
+    if (descriptor !== undefined) checkSize(fetched.bytes.length, descriptor, what);
+    // A generic Content-Type (application/json) says nothing; a manifest type must agree with the document.
+    const claimed = descriptor?.mediaType ?? (knownType(fetched.mediaType) ? fetched.mediaType : undefined);
+    return { digest, bytes: fetched.bytes, document: parseManifestDocument(fetched.bytes, what, claimed) };
+  });
 }
 
-function guessType(json: object): string {
-  return 'manifests' in json ? MediaType.ociIndex : MediaType.ociManifest;
+function knownType(mediaType: string): boolean {
+  return isIndexType(mediaType) || isManifestType(mediaType);
+}
+
+/** Runs a check of shared OCI rules, turning its refusal into a RegistryError. */
+function asRegistryError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof OciDocumentError)) throw error;
+    const code = error.code === 'OCI_DIGEST_MISMATCH' ? 'REGISTRY_DIGEST_MISMATCH' : 'REGISTRY_BAD_MANIFEST';
+    throw new RegistryError(error.message, code, { cause: error });
+  }
 }
 
 /** The best entry for `platform`: same os/arch, the wanted variant (or none), never an attestation. */
@@ -157,7 +163,7 @@ function formatPlatform(platform: Platform | undefined): string {
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
 
-/** Fetches a config blob (size-capped) and checks its bytes against the descriptor. */
+/** Fetches a config blob, read capped at its declared size, and checks its bytes against the descriptor. */
 export async function fetchConfig(client: RegistryClient, repository: string, descriptor: Descriptor): Promise<Buffer> {
   const label = client.label(`config ${descriptor.digest} of ${repository}`);
   if (descriptor.size > maxManifestBytes)
@@ -168,16 +174,11 @@ export async function fetchConfig(client: RegistryClient, repository: string, de
   const bytes = await client.retry(async () => {
     const res = await client.getBlob(repository, descriptor.digest);
     try {
-      return await readBody(res, maxManifestBytes, label);
+      return await readBody(res, descriptor.size, label);
     } catch (err) {
       throw asBodyError(err, label);
     }
   });
-  if (sha256Digest(bytes) !== descriptor.digest) {
-    throw new RegistryError(
-      `${label}: content does not match its digest (got ${sha256Digest(bytes)})`,
-      'REGISTRY_DIGEST_MISMATCH',
-    );
-  }
+  asRegistryError(() => checkBlob(bytes, descriptor, label));
   return bytes;
 }

@@ -19,6 +19,7 @@ import {
   type ImageStore,
 } from '../store/images.js';
 import { isDigest, MediaType, type Descriptor, type Digest, type ImageConfig, type Platform } from '../core/oci.js';
+import { layerPacking, OciDocumentError, parseJsonDocument } from '../core/oci-documents.js';
 import { BlobIndex, type LayerCompression } from './blob-index.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
@@ -77,6 +78,8 @@ export async function pullImage(
       ref.digest ?? ref.tag ?? 'latest',
       options.platform ?? defaultPlatform(),
     );
+    // Refused before anything is downloaded: a layer that is not a tar, or lives elsewhere.
+    checkLayerTypes(client, ref, fetched.manifest.layers);
     const configBytes = await fetchConfig(client, ref.repository, fetched.manifest.config);
     const diffIds = diffIdsOf(client, ref, configBytes, fetched.manifest.layers.length);
     const index = new BlobIndex(store.content.root);
@@ -103,16 +106,25 @@ export async function pullImage(
   }
 }
 
+function checkLayerTypes(client: RegistryClient, ref: ImageReference, layers: readonly Descriptor[]): void {
+  for (const layer of layers) {
+    try {
+      layerPacking(layer.mediaType, client.label(`layer ${layer.digest} of ${ref.repository}`));
+    } catch (err) {
+      if (!(err instanceof OciDocumentError)) throw err;
+      throw new RegistryError(err.message, 'REGISTRY_BAD_LAYER_TYPE', { cause: err });
+    }
+  }
+}
+
 function diffIdsOf(client: RegistryClient, ref: ImageReference, configBytes: Buffer, layerCount: number): Digest[] {
   let config: Partial<ImageConfig>;
   try {
-    config = JSON.parse(configBytes.toString('utf8')) as Partial<ImageConfig>;
+    config = parseJsonDocument(configBytes, client.label(`config of ${ref.repository}`)) as Partial<ImageConfig>;
   } catch (err) {
-    throw new RegistryError(client.label(`config of ${ref.repository} is not valid JSON`), 'REGISTRY_BAD_MANIFEST', {
-      cause: err,
-    });
+    throw new RegistryError((err as Error).message, 'REGISTRY_BAD_MANIFEST', { cause: err });
   }
-  const diffIds = config.rootfs?.diff_ids;
+  const diffIds = config?.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
     throw new RegistryError(
       client.label(`config of ${ref.repository}: rootfs.diff_ids does not match the manifest's ${layerCount} layers`),
@@ -212,6 +224,12 @@ async function downloadLayer(
         await transfer;
         if (transportError !== undefined) throw transportError;
         await finished(raw).catch(() => undefined);
+        // The size caps the read; fewer bytes than declared are a lie too.
+        if (raw.bytes !== descriptor.size)
+          throw new RegistryError(
+            `${label}: ${raw.bytes} bytes where the manifest declares ${descriptor.size}`,
+            'REGISTRY_SIZE_MISMATCH',
+          );
         const got = raw.digest();
         if (got !== descriptor.digest)
           throw new RegistryError(

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore } from '../core/ports.js';
 import { digestHex, sha256Digest } from '../core/digest.js';
+import { parseJsonDocument } from '../core/oci-documents.js';
 import { storeWriteError } from '../sys/io-errors.js';
 import { initStoreLayout, storeLayout, type StoreLayout } from './layout.js';
 import { processLease } from './lease.js';
@@ -112,9 +113,12 @@ export class FsContentStore implements ContentStore {
     }
     const text = readFileSync(this.blobPath(digest), 'utf8');
     try {
-      return JSON.parse(text) as T;
+      // Depth-checked: a config from an image is walked recursively later (canonical JSON).
+      return parseJsonDocument(text, `blob ${digest}`) as T;
     } catch (err) {
-      throw new StoreError(`blob ${digest} is not valid JSON`, 'BAD_JSON', { cause: err });
+      throw new StoreError((err as Error).message.replace(/: not valid JSON$/, ' is not valid JSON'), 'BAD_JSON', {
+        cause: err,
+      });
     }
   }
 

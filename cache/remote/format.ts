@@ -8,6 +8,7 @@
  */
 import { canonicalJson, sha256Digest } from '../../core/digest.js';
 import { isDigest, MediaType, type Descriptor, type Digest } from '../../core/oci.js';
+import { parseJsonDocument } from '../../core/oci-documents.js';
 import type { CacheRecord } from '../../core/ports.js';
 import { cacheKeyVersion } from '../keys.js';
 
@@ -74,7 +75,7 @@ const hexKey = /^[a-f0-9]{64}$/;
 
 /** Parses and checks a cache config against its manifest's layers; throws an Error naming the first problem. */
 export function parseCacheConfig(bytes: Buffer, manifestLayers: readonly Descriptor[]): CacheContents {
-  const parsed = JSON.parse(bytes.toString('utf8')) as Partial<CacheConfigJson>;
+  const parsed = (parseJsonDocument(bytes, 'the cache config') ?? {}) as Partial<CacheConfigJson>;
   if (parsed.keyVersion !== cacheKeyVersion)
     throw new Error(`made with cache key version ${String(parsed.keyVersion)}, this tzbuild uses ${cacheKeyVersion}`);
   if (!Array.isArray(parsed.records) || !Array.isArray(parsed.layers))

@@ -8,8 +8,8 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { UserError, StoreError } from '../../core/errors.js';
 import { decompress } from '../../layers/decompress.js';
-import { sha256Digest } from '../../core/digest.js';
-import { isDigest, MediaType, type Descriptor, type Digest, type ImageManifest } from '../../core/oci.js';
+import { MediaType, type Descriptor, type Digest } from '../../core/oci.js';
+import { checkBlob, layerPacking, parseManifestDocument } from '../../core/oci-documents.js';
 import { BlobIndex, type LayerCompression } from '../../registry/blob-index.js';
 import type { CacheRecord, ContentStore } from '../../core/ports.js';
 import { cacheConfigMediaType, parseCacheConfig } from './format.js';
@@ -57,19 +57,21 @@ export class ImportedCache {
 export async function readCache(location: CacheLocation): Promise<ImportedCache | undefined> {
   const manifestBytes = await location.readManifest();
   if (manifestBytes === undefined) return undefined;
-  const manifest = JSON.parse(manifestBytes.toString('utf8')) as Partial<ImageManifest>;
-  const config = manifest.config;
-  if (config?.mediaType !== cacheConfigMediaType || !isDigest(config.digest) || !Array.isArray(manifest.layers)) {
-    throw new Error(`not a tzbuild cache (config type ${String(config?.mediaType)})`);
-  }
+  const document = parseManifestDocument(manifestBytes, 'the cache manifest', MediaType.ociManifest);
+  if (document.kind !== 'manifest') throw new Error('the cache manifest is an index');
+  const { config, layers } = document.manifest;
+  if (config.mediaType !== cacheConfigMediaType)
+    throw new Error(`not a tzbuild cache (config type ${config.mediaType})`);
+  // A layer that is not a tar (or lives elsewhere) makes the whole cache unusable: refused now.
+  for (const layer of layers) layerPacking(layer.mediaType, `layer ${layer.digest}`);
   if (config.size > maxConfigBytes) throw new Error(`the cache config is ${config.size} bytes, over the limit`);
   const configBytes = await location.readBlob(config, async (stream) => {
     const chunks: Buffer[] = [];
     for await (const chunk of capped(stream, config.size, 'cache config')) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   });
-  if (sha256Digest(configBytes) !== config.digest) throw new Error('the cache config does not match its digest');
-  const parsed = parseCacheConfig(configBytes, manifest.layers);
+  checkBlob(configBytes, config, 'the cache config');
+  const parsed = parseCacheConfig(configBytes, layers);
   const records = new Map(parsed.records.map(({ key, ...record }) => [key, record]));
   const blobs = new Map(parsed.layers.map((layer) => [layer.diffId, layer.blob]));
   return new ImportedCache(location, records, blobs);
@@ -87,7 +89,10 @@ function importError(error: unknown, label: string, mismatch: string): unknown {
   return error;
 }
 
-/** Fails once more bytes arrive than the descriptor declared (a hostile source cannot fill the disk). */
+/**
+ * Fails once more bytes arrive than the descriptor declared (a hostile source cannot fill the
+ * disk), or when the stream ends short of it.
+ */
 class SizeCap extends Transform {
   private seen = 0;
 
@@ -103,6 +108,12 @@ class SizeCap extends Transform {
     if (this.seen > this.limit)
       done(new UserError(`${this.label}: more than the ${this.limit} bytes declared`, 'CACHE_IMPORT'));
     else done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.seen < this.limit)
+      done(new UserError(`${this.label}: ${this.seen} bytes where ${this.limit} are declared`, 'CACHE_IMPORT'));
+    else done();
   }
 }
 

@@ -5,7 +5,7 @@
  * whose blobs are missing. Only paths made from checked digests are touched inside DIR.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -13,9 +13,24 @@ import { pipeline } from 'node:stream/promises';
 import { isNotFound } from '../../store/content-store.js';
 import { digestHex, sha256Digest } from '../../core/digest.js';
 import { isDigest, MediaType, RefNameAnnotation, type Descriptor, type ImageIndex } from '../../core/oci.js';
+import { checkBlob, parseManifestDocument } from '../../core/oci-documents.js';
 import type { CacheLocation } from './location.js';
 
 const refName = 'latest';
+
+/** index.json and the cache manifest are small: never read more than this of either. */
+const maxDocumentBytes = 4 * 1024 * 1024;
+
+/**
+ * Reads at most `limit` bytes of `file`, and one more to tell a longer file (checkBlob refuses
+ * it); the declared size only bounds the read, nothing is allocated from it.
+ */
+async function readCapped(file: string, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of createReadStream(file, { end: Math.min(limit, maxDocumentBytes) }))
+    chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 export class LocalDirCacheLocation implements CacheLocation {
   readonly label: string;
@@ -25,18 +40,19 @@ export class LocalDirCacheLocation implements CacheLocation {
   }
 
   async readManifest(): Promise<Buffer | undefined> {
-    const index = await readFile(join(this.dir, 'index.json'), 'utf8').catch((error: unknown) => {
+    const index = await readCapped(join(this.dir, 'index.json'), maxDocumentBytes).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
     if (index === undefined) return undefined;
-    const entry = (JSON.parse(index) as ImageIndex).manifests?.find(
-      (m) => m.annotations?.[RefNameAnnotation] === refName,
-    );
-    if (entry === undefined || !isDigest(entry.digest)) return undefined;
-    const bytes = await readFile(this.blobPath(entry));
-    if (sha256Digest(bytes) !== entry.digest)
-      throw new Error(`${this.label}: manifest ${entry.digest} does not match its digest`);
+    const document = parseManifestDocument(index, `${this.label}: index.json`);
+    if (document.kind !== 'index') throw new Error(`${this.label}: index.json is not an index`);
+    const entry = document.index.manifests.find((m) => m.annotations?.[RefNameAnnotation] === refName);
+    if (entry === undefined) return undefined;
+    if (entry.size > maxDocumentBytes)
+      throw new Error(`${this.label}: manifest ${entry.digest} is over the size limit`);
+    const bytes = await readCapped(this.blobPath(entry), entry.size);
+    checkBlob(bytes, entry, `${this.label}: manifest ${entry.digest}`);
     return bytes;
   }
 

@@ -4,10 +4,14 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../../store/images.js';
-import { MediaType, type Digest } from '../../../core/oci.js';
+import { MediaType, type Descriptor, type Digest } from '../../../core/oci.js';
+import { sha256Digest } from '../../../core/digest.js';
+import { RegistryError } from '../../../registry/errors.js';
+import { checkStore } from '../../../store/fsck.js';
+import { describe as describeBlob, imageParts } from '../../helpers/oci-layout.js';
 import { RegistryClient } from '../../../registry/client.js';
 import { pullImage, type PullOptions } from '../../../registry/pull.js';
 import { pushImage } from '../../../registry/push.js';
@@ -231,5 +235,186 @@ describe('a registry that breaks or stalls', () => {
       code: 'REGISTRY_CONNECTION',
     });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('a registry serving documents that contradict themselves', () => {
+  /** Documents served for repository h/evil: manifests by tag or digest, blobs by digest. */
+  function serve(documents: { manifests: Record<string, { type: string; body: Buffer }>; blobs: Buffer[] }) {
+    const blobs = new Map(documents.blobs.map((blob) => [sha256Digest(blob), blob]));
+    proxy.setHook(({ req, res }) => {
+      const manifest = /^\/v2\/h\/evil\/manifests\/(.+)$/.exec(req.url ?? '')?.[1];
+      const blob = /^\/v2\/h\/evil\/blobs\/(.+)$/.exec(req.url ?? '')?.[1];
+      if (manifest === undefined && blob === undefined) return false;
+      const found = manifest !== undefined ? documents.manifests[manifest] : undefined;
+      const body = found?.body ?? (blob === undefined ? undefined : blobs.get(blob as Digest));
+      if (body === undefined) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'unknown' }] }));
+      } else {
+        res.writeHead(200, {
+          'Content-Type': found?.type ?? 'application/octet-stream',
+          'Content-Length': body.length,
+        });
+        res.end(body);
+      }
+      return true;
+    });
+  }
+
+  /** An image for h/evil:1 whose pieces the test bends; `tag` is what the registry answers for `:1`. */
+  function evilImage(bend: (manifest: Record<string, unknown>) => void = () => undefined) {
+    const { layer, configBytes, manifest } = imageParts('evil\n');
+    const gzipped = gzipSync(layer);
+    manifest.layers = [describeBlob(gzipped, MediaType.ociLayerGzip)];
+    bend(manifest);
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    return { manifestBytes, blobs: [gzipped, configBytes, manifestBytes] };
+  }
+
+  /** Pulls h/evil:1 into a fresh store, expects it refused with `code`, the store left empty; returns the message. */
+  async function refusedPull(code: string): Promise<string> {
+    const store = await emptyStore();
+    const error = await pullImage(store, `${proxy.host}/h/evil:1`, fast).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code });
+    expect(await store.content.list()).toEqual([]);
+    expect(await store.tags.list()).toEqual([]);
+    expect(await readdir(path.join(store.root, 'ingest'))).toEqual([]);
+    expect(await checkStore(store)).toEqual([]);
+    return String((error as Error).message).replace(`registry ${proxy.host}: `, '');
+  }
+
+  it('pulls the unbent image (the baseline the cases below bend)', async () => {
+    const image = evilImage();
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: image.manifestBytes } }, blobs: image.blobs });
+    expect((await pullImage(await emptyStore(), `${proxy.host}/h/evil:1`, fast)).image.layers).toHaveLength(1);
+  });
+
+  it('refuses a manifest that also lists manifests (CVE-2021-41190)', async () => {
+    const image = evilImage((manifest) => {
+      manifest.manifests = [describeBlob(Buffer.from('other'), MediaType.ociManifest)];
+    });
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: image.manifestBytes } }, blobs: image.blobs });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe(
+      'manifest h/evil:1: holds both "manifests" and "layers"/"config", so it reads as an index and as a manifest ' +
+        '(CVE-2021-41190); refused',
+    );
+  });
+
+  it("refuses a document whose mediaType disagrees with the index entry or the registry's Content-Type", async () => {
+    const image = evilImage();
+    const digest = sha256Digest(image.manifestBytes);
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [
+        {
+          ...describeBlob(image.manifestBytes, MediaType.dockerManifest),
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+      ],
+    };
+    serve({
+      manifests: {
+        '1': { type: MediaType.ociIndex, body: Buffer.from(JSON.stringify(index)) },
+        [digest]: { type: MediaType.ociManifest, body: image.manifestBytes },
+      },
+      blobs: image.blobs,
+    });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe(
+      `manifest h/evil@${digest}: its mediaType ${MediaType.ociManifest} disagrees with ${MediaType.dockerManifest}, ` +
+        'the type it was referred to as',
+    );
+    serve({ manifests: { '1': { type: MediaType.ociIndex, body: image.manifestBytes } }, blobs: image.blobs });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toMatch(/^manifest h\/evil:1: its mediaType .* disagrees/);
+  });
+
+  it('refuses an index entry whose size is not the size of the manifest, and a short layer', async () => {
+    const image = evilImage();
+    const digest = sha256Digest(image.manifestBytes);
+    const entry = { ...describeBlob(image.manifestBytes, MediaType.ociManifest), size: image.manifestBytes.length + 7 };
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [{ ...entry, platform: { os: 'linux', architecture: 'amd64' } }],
+    };
+    serve({
+      manifests: {
+        '1': { type: MediaType.ociIndex, body: Buffer.from(JSON.stringify(index)) },
+        [digest]: { type: MediaType.ociManifest, body: image.manifestBytes },
+      },
+      blobs: image.blobs,
+    });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe(
+      `manifest h/evil@${digest}: ${image.manifestBytes.length} bytes where the descriptor declares ` +
+        `${image.manifestBytes.length + 7}`,
+    );
+    const longer = evilImage((manifest) => {
+      const [layer] = manifest.layers as Descriptor[];
+      manifest.layers = [{ ...layer, size: (layer?.size ?? 0) + 100 }];
+    });
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: longer.manifestBytes } }, blobs: longer.blobs });
+    expect(await refusedPull('REGISTRY_SIZE_MISMATCH')).toMatch(
+      /^layer sha256:\w+ of h\/evil: \d+ bytes where the manifest declares \d+$/,
+    );
+  });
+
+  it('follows at most 8 indexes to a manifest', async () => {
+    const image = evilImage();
+    const manifests: Record<string, { type: string; body: Buffer }> = {
+      [sha256Digest(image.manifestBytes)]: { type: MediaType.ociManifest, body: image.manifestBytes },
+    };
+    let child = describeBlob(image.manifestBytes, MediaType.ociManifest);
+    for (let i = 0; i < 9; i++) {
+      const body = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.ociIndex,
+          manifests: [{ ...child, platform: { os: 'linux', architecture: 'amd64' } }],
+        }),
+      );
+      manifests[i === 8 ? '1' : sha256Digest(body)] = { type: MediaType.ociIndex, body };
+      child = describeBlob(body, MediaType.ociIndex);
+    }
+    serve({ manifests, blobs: image.blobs });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe('h/evil:1: more than 8 indexes lead to its manifest');
+  });
+
+  it('refuses a config nested without bound, without a stack overflow', async () => {
+    const { layer, config } = imageParts('evil\n');
+    const deep = `${'['.repeat(300_000)}${']'.repeat(300_000)}`;
+    const configBytes = Buffer.from(`${JSON.stringify(config).slice(0, -1)},"x":${deep}}`);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: describeBlob(configBytes, MediaType.ociConfig),
+      layers: [describeBlob(layer, MediaType.ociLayer)],
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: manifestBytes } }, blobs: [layer, configBytes] });
+    expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe('config of h/evil: JSON nested deeper than 64 levels');
+  });
+
+  it('refuses foreign and unknown layers before downloading anything', async () => {
+    const foreign = evilImage((manifest) => {
+      const [layer] = manifest.layers as Descriptor[];
+      manifest.layers = [
+        { ...layer, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', urls: ['https://x/l'] },
+      ];
+    });
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: foreign.manifestBytes } }, blobs: foreign.blobs });
+    expect(await refusedPull('REGISTRY_BAD_LAYER_TYPE')).toMatch(
+      /^layer sha256:\w+ of h\/evil: a foreign \(non-distributable\) layer/,
+    );
+    expect(proxy.requests.filter((request) => request.url.includes('/blobs/'))).toEqual([]);
+    const unknown = evilImage((manifest) => {
+      const [layer] = manifest.layers as Descriptor[];
+      manifest.layers = [{ ...layer, mediaType: 'application/vnd.example.erofs' }];
+    });
+    serve({ manifests: { '1': { type: MediaType.ociManifest, body: unknown.manifestBytes } }, blobs: unknown.blobs });
+    expect(await refusedPull('REGISTRY_BAD_LAYER_TYPE')).toMatch(
+      /unknown layer media type "application\/vnd\.example\.erofs"/,
+    );
   });
 });

@@ -1,17 +1,28 @@
 /**
  * Hostile input, the cases test/unit/layers/ and test/unit/archive/ does not already cover: device nodes (dropped, so a
- * base
- * image cannot hand out the host's disks), non-UTF-8 names, lying size headers, digests that
- * would be paths, oversized JSON. Legit images keep working (absolute symlinks, /var/run -> /run).
+ * base image cannot hand out the host's disks), non-UTF-8 names, lying size headers, digests that
+ * would be paths, oversized JSON, OCI documents that contradict themselves (through the CLI: one
+ * line, exit 1, the store untouched). Legit images keep working (absolute symlinks, /var/run -> /run).
  */
 import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../core/errors.js';
 import { FsContentStore } from '../../../store/content-store.js';
 import { applyLayer } from '../../../layers/layer-apply.js';
 import { encodeHeader, endOfArchive, paddingFor } from '../../../layers/tar-format.js';
-import { tempDir } from '../../helpers/build-fixture.js';
+import { loadedStore, tempDir, writeContext } from '../../helpers/build-fixture.js';
+import { runTzbuild } from '../../helpers/cli.js';
+import { MediaType, type Descriptor } from '../../../core/oci.js';
+import {
+  describe as describeBlob,
+  imageParts,
+  indexFor,
+  validLayout,
+  writeLayoutDir,
+  writeLayoutTar,
+} from '../../helpers/oci-layout.js';
+import { expectStoreUnchanged } from '../../helpers/store-state.js';
 import { header, rawTar, streamOf } from '../../helpers/layers.js';
 
 async function target(): Promise<{ base: string; dir: string }> {
@@ -100,5 +111,64 @@ describe('digests and JSON from untrusted sources', () => {
     const store = await FsContentStore.open(await tempDir('store'));
     const big = await store.putBytes(JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }));
     await expect(store.getJson(big.digest)).rejects.toThrow(/over the 4194304-byte limit/);
+  });
+});
+
+describe('untrusted OCI documents through the CLI', () => {
+  let store: string;
+
+  beforeAll(async () => {
+    store = await loadedStore();
+  });
+
+  /** Runs `tzbuild ARGS`, expects exit 1 with one `error:` line and the store untouched; returns that line. */
+  async function refusedCommand(args: string[]): Promise<string> {
+    const result = await expectStoreUnchanged(store, () => runTzbuild([...args, '--root', store]));
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).not.toMatch(/internal error|^\s+at /m);
+    return result.stderr.split('\n').find((line) => line.startsWith('error: ')) ?? result.stderr;
+  }
+
+  it('`load` refuses a manifest that is also an index (CVE-2021-41190)', async () => {
+    const parts = validLayout((manifest) => {
+      manifest.manifests = [describeBlob(Buffer.from('x'), MediaType.ociManifest)];
+    });
+    const archive = await writeLayoutTar(path.join(await tempDir('oci'), 'evil.tar'), parts);
+    expect(await refusedCommand(['load', archive])).toMatch(
+      new RegExp(`^error: ${archive}: manifest sha256:\\w+: holds both "manifests" and "layers"/"config"`),
+    );
+  });
+
+  it('`load` refuses a foreign layer with a message saying why', async () => {
+    const parts = validLayout((manifest) => {
+      const [layer] = manifest.layers as Descriptor[];
+      manifest.layers = [{ ...layer, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' }];
+    });
+    const archive = await writeLayoutTar(path.join(await tempDir('oci'), 'foreign.tar'), parts);
+    expect(await refusedCommand(['load', archive])).toMatch(/: a foreign \(non-distributable\) layer, /);
+  });
+
+  it('FROM oci-layout:// refuses a config nested without bound, naming the FROM line, no stack overflow', async () => {
+    const { layer, config } = imageParts();
+    const configBytes = Buffer.from(
+      `${JSON.stringify(config).slice(0, -1)},"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}`,
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: describeBlob(configBytes, MediaType.ociConfig),
+      layers: [describeBlob(layer, MediaType.ociLayer)],
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const layout = await writeLayoutDir(path.join(await tempDir('oci'), 'layout'), {
+      index: indexFor(manifestBytes),
+      blobs: [layer, configBytes, manifestBytes],
+    });
+    const context = await writeContext({
+      Dockerfile: `FROM busybox AS tools\nFROM oci-layout://${layout}\nCMD ["x"]\n`,
+    });
+    expect(await refusedCommand(['build', '--progress', 'plain', context])).toMatch(
+      /^error: \S*Dockerfile:2: .*: JSON nested deeper than 64 levels$/,
+    );
   });
 });

@@ -11,6 +11,18 @@ import { layerTarChunks } from '../../../layers/layer-writer.js';
 import { FsSnapshotter } from '../../../store/snapshotter.js';
 import type { LayerEntry } from '../../../core/ports.js';
 import { header, rawTar, tempDir, tempStore } from '../../helpers/layers.js';
+import { checkStore } from '../../../store/fsck.js';
+import { MediaType, type Descriptor } from '../../../core/oci.js';
+import {
+  describe as describeBlob,
+  imageParts,
+  indexFor,
+  json,
+  validLayout,
+  writeLayoutDir,
+  writeLayoutTar,
+  type LayoutParts,
+} from '../../helpers/oci-layout.js';
 
 async function layerBytes(entries: LayerEntry[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -169,5 +181,140 @@ describe('OCI layouts made by other tools', () => {
     const tarred = path.join(work, 'umoci.tar');
     await execa('tar', ['-C', layout, '-cf', tarred, '.']);
     expect(await loadArchive(await tempStore(), tarred)).toEqual([image.configDigest]);
+  });
+});
+
+describe('untrusted OCI documents in layouts (dir and tar)', () => {
+  /** Loads `parts` as a layout dir and as a tar into a fresh store: both refused, the store left empty. */
+  async function refusedLayout(parts: LayoutParts): Promise<string> {
+    const store = await tempStore();
+    const work = await tempDir();
+    const fromDir = await openOciLayoutDir(store, await writeLayoutDir(path.join(work, 'layout'), parts)).catch(
+      (error: unknown) => error,
+    );
+    expect(fromDir).toBeInstanceOf(StoreError);
+    const fromTar = await loadArchive(store, await writeLayoutTar(path.join(work, 'layout.tar'), parts)).catch(
+      (error: unknown) => error,
+    );
+    expect(fromTar).toBeInstanceOf(StoreError);
+    const [dirMessage, tarMessage] = [fromDir, fromTar].map((error) => (error as Error).message);
+    // The same refusal either way, each naming its own source.
+    expect(tarMessage!.replace(path.join(work, 'layout.tar'), 'SOURCE')).toBe(
+      dirMessage!.replace(path.join(work, 'layout'), 'SOURCE'),
+    );
+    expect(await store.content.list()).toEqual([]);
+    expect(await store.tags.list()).toEqual([]);
+    expect(await checkStore(store)).toEqual([]);
+    for (const dir of ['ingest', 'tmp']) expect(await readdir(path.join(store.root, dir))).toEqual([]);
+    return dirMessage!.replace(`${path.join(work, 'layout')}: `, '');
+  }
+
+  it('loads the unbent image (the baseline the cases below bend)', async () => {
+    const store = await tempStore();
+    const dir = await writeLayoutDir(path.join(await tempDir(), 'layout'), validLayout());
+    expect((await openOciLayoutDir(store, dir)).layers).toHaveLength(1);
+  });
+
+  it('refuses a manifest that also lists manifests (CVE-2021-41190)', async () => {
+    const parts = validLayout((manifest) => {
+      manifest.manifests = [describeBlob(Buffer.from('elsewhere'), MediaType.ociManifest)];
+    });
+    expect(await refusedLayout(parts)).toMatch(
+      /^manifest sha256:\w+: holds both "manifests" and "layers"\/"config", so it reads as an index and as a manifest/,
+    );
+  });
+
+  it('refuses a document whose mediaType disagrees with the index entry naming it', async () => {
+    const { layer, configBytes, manifest } = imageParts();
+    const manifestBytes = json(manifest);
+    const parts = {
+      index: indexFor(manifestBytes, { mediaType: MediaType.ociIndex }),
+      blobs: [layer, configBytes, manifestBytes],
+    };
+    expect(await refusedLayout(parts)).toBe(
+      `manifest ${sha256Digest(manifestBytes)}: its mediaType ${MediaType.ociManifest} disagrees with ` +
+        `${MediaType.ociIndex}, the type it was referred to as`,
+    );
+  });
+
+  it('refuses descriptors whose size is not the size of the bytes', async () => {
+    const { layer, configBytes, manifest } = imageParts();
+    const manifestBytes = json(manifest);
+    const bigger = {
+      index: indexFor(manifestBytes, { size: manifestBytes.length + 10 }),
+      blobs: [layer, configBytes, manifestBytes],
+    };
+    expect(await refusedLayout(bigger)).toBe(
+      `manifest ${sha256Digest(manifestBytes)}: ${manifestBytes.length} bytes where the descriptor declares ` +
+        `${manifestBytes.length + 10}`,
+    );
+    const smallConfig = validLayout((m) => {
+      m.config = { ...(m.config as Descriptor), size: 3 };
+    });
+    expect(await refusedLayout(smallConfig)).toMatch(/^config sha256:\w+: \d+ bytes where the descriptor declares 3$/);
+    const lyingLayer = validLayout((m) => {
+      m.layers = [{ ...((m.layers as Descriptor[])[0] as Descriptor), size: 1 }];
+    });
+    expect(await refusedLayout(lyingLayer)).toMatch(
+      /^layer blobs\/sha256\/\w+: \d+ bytes where the descriptor declares 1$/,
+    );
+  });
+
+  it('follows at most 8 indexes to a manifest, index.json counted', async () => {
+    const { layer, configBytes, manifest } = imageParts();
+    const manifestBytes = json(manifest);
+    const nested = (count: number): LayoutParts => {
+      const blobs = [layer, configBytes, manifestBytes];
+      let child = describeBlob(manifestBytes, MediaType.ociManifest);
+      for (let i = 0; i < count; i++) {
+        const indexBytes = json({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [child] });
+        blobs.push(indexBytes);
+        child = describeBlob(indexBytes, MediaType.ociIndex);
+      }
+      return { index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [child] }, blobs };
+    };
+    const store = await tempStore();
+    const seven = await writeLayoutDir(path.join(await tempDir(), 'seven'), nested(7));
+    expect((await openOciLayoutDir(store, seven)).layers).toHaveLength(1);
+    expect(await refusedLayout(nested(8))).toMatch(/^more than 8 indexes lead to manifest sha256:\w+$/);
+  });
+
+  it('refuses JSON nested without bound, in index.json and in a config, without a stack overflow', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const parts = validLayout();
+    expect(await refusedLayout({ ...parts, index: `{"schemaVersion":2,"manifests":${deep}}` })).toBe(
+      'index.json: JSON nested deeper than 64 levels',
+    );
+    const { layer, config } = imageParts();
+    const configBytes = json(`${JSON.stringify(config).slice(0, -1)},"x":${deep}}`);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: describeBlob(configBytes, MediaType.ociConfig),
+      layers: [describeBlob(layer, MediaType.ociLayer)],
+    };
+    const manifestBytes = json(manifest);
+    expect(await refusedLayout({ index: indexFor(manifestBytes), blobs: [layer, configBytes, manifestBytes] })).toMatch(
+      /^entry blobs\/sha256\/\w+: JSON nested deeper than 64 levels$/,
+    );
+  });
+
+  it('refuses layers of an unknown media type, and foreign layers with a message of their own', async () => {
+    const unknown = validLayout((m) => {
+      m.layers = [{ ...((m.layers as Descriptor[])[0] as Descriptor), mediaType: 'application/vnd.example.squashfs' }];
+    });
+    expect(await refusedLayout(unknown)).toMatch(
+      /^layer sha256:\w+: unknown layer media type "application\/vnd\.example\.squashfs" .*refused rather than/,
+    );
+    const foreign = validLayout((m) => {
+      m.layers = [
+        {
+          ...((m.layers as Descriptor[])[0] as Descriptor),
+          mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+          urls: ['https://example.com/layer'],
+        },
+      ];
+    });
+    expect(await refusedLayout(foreign)).toMatch(/^layer sha256:\w+: a foreign \(non-distributable\) layer/);
   });
 });
