@@ -18,7 +18,17 @@ import { StoreError } from '../core/errors.js';
 import { createNode, setMetadata } from './apply-node.js';
 import { DeviceMaker } from '../sys/device-nodes.js';
 import { decompress } from './decompress.js';
-import { entryComponents, EscapeError, lstatOrUndefined, resolveDir, resolveParent } from '../sys/safe-path.js';
+import {
+  entryComponents,
+  EscapeError,
+  lstatOrUndefined,
+  NAME_MAX,
+  PATH_MAX,
+  pastPathMax,
+  resolveDir,
+  resolveParent,
+} from '../sys/safe-path.js';
+import { shownName } from '../core/names.js';
 import { opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 import { readTar, TarFormatError } from './tar-reader.js';
 import { overlayXattrPrefix } from '../sys/userns.js';
@@ -71,11 +81,9 @@ export async function applyLayer(
       throw new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
     if (err instanceof TarFormatError) throw new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
     if (err instanceof StoreError) throw err;
-    throw new StoreError(
-      `${label}: cannot apply entry ${JSON.stringify(current)}: ${(err as Error).message}`,
-      'APPLY_FAILED',
-      { cause: err },
-    );
+    throw new StoreError(`${label}: cannot apply entry ${shownName(current)}: ${reason(err)}`, 'APPLY_FAILED', {
+      cause: err,
+    });
   } finally {
     await ctx.devices.close();
   }
@@ -89,8 +97,39 @@ export async function applyLayer(
   }
 }
 
+/** Why a system call failed, without the host path it names (which may be kilobytes long). */
+function reason(err: unknown): string {
+  const { code, syscall, message } = err as NodeJS.ErrnoException;
+  if (code === undefined || syscall === undefined) return message;
+  return `${code} (${syscall}): ${message
+    .slice(message.indexOf(':') + 1)
+    .split(',')[0]
+    ?.trim()}`;
+}
+
+/**
+ * Refuses an entry no system call could create: a component longer than NAME_MAX, or a path
+ * that, inside the snapshot dir, reaches PATH_MAX. Checked before any of its parents is made.
+ */
+function checkNameLimits(ctx: ApplyContext, header: TarHeader, parts: string[]): void {
+  const long = parts.find((part) => Buffer.byteLength(part) > NAME_MAX);
+  if (long !== undefined)
+    throw new StoreError(
+      `${ctx.label}: entry ${shownName(header.name)} has a name of ${Buffer.byteLength(long)} bytes, past NAME_MAX ` +
+        `(${NAME_MAX})`,
+      'ENTRY_NAME_TOO_LONG',
+    );
+  if (pastPathMax(path.join(ctx.root, ...parts)))
+    throw new StoreError(
+      `${ctx.label}: entry ${shownName(header.name)} is too deep: unpacked, its path would reach PATH_MAX ` +
+        `(${PATH_MAX} bytes)`,
+      'ENTRY_TOO_DEEP',
+    );
+}
+
 async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
   const parts = entryComponents(header.name);
+  checkNameLimits(ctx, header, parts);
   const base = parts[parts.length - 1];
   // The root entry ("./") carries no content; the snapshot root's metadata is ours to choose.
   if (base === undefined) return;

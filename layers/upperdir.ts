@@ -14,7 +14,10 @@ import type { BigIntStats } from 'node:fs';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { xattr } from '../sys/xattr.js';
-import { StoreError } from '../core/errors.js';
+import { isUtf8 } from 'node:buffer';
+import { StoreError, UserError } from '../core/errors.js';
+import { shownName } from '../core/names.js';
+import { PATH_MAX, pastPathMax } from '../sys/safe-path.js';
 import type { LayerEntry } from '../core/ports.js';
 
 const overlayXattrPrefixes = ['trusted.overlay.', 'user.overlay.'];
@@ -62,9 +65,18 @@ interface WalkState {
 
 async function* walkChildren(root: string, dirRel: string, state: WalkState): AsyncGenerator<LayerEntry> {
   // Synchronous metadata calls, as in readXattrs: cheaper than a thread-pool round trip each.
-  const names = sortedByBytes(readdirSync(path.join(root, dirRel)));
-  for (const name of names) {
-    const rel = dirRel === '' ? name : `${dirRel}/${name}`;
+  // Names are read as bytes: one that is not UTF-8 would not survive a round trip through a string.
+  const names = readdirSync(path.join(root, dirRel), { encoding: 'buffer' }).sort(Buffer.compare);
+  for (const bytes of names) {
+    const relBytes = dirRel === '' ? bytes : Buffer.concat([Buffer.from(`${dirRel}/`), bytes]);
+    if (!isUtf8(bytes))
+      throw unwritableEntry(
+        relBytes,
+        'has a name that is not UTF-8, which tzbuild cannot put in a layer byte for byte',
+      );
+    const rel = relBytes.toString('utf8');
+    if (pastPathMax(path.join(root, rel)))
+      throw unwritableEntry(relBytes, `is too deep: its host path reaches PATH_MAX (${PATH_MAX} bytes)`);
     const entries = await entriesFor(root, rel, state);
     yield* entries;
     if (entries[0]?.type === 'directory') yield* walkChildren(root, rel, state);
@@ -169,10 +181,7 @@ export function splitDevice(rdev: bigint): { major: number; minor: number } {
   return { major: Number(major), minor: Number(minor) };
 }
 
-/** Names in byte order (each name encoded once, not once per comparison). */
-function sortedByBytes(names: string[]): string[] {
-  return names
-    .map((name) => ({ name, bytes: Buffer.from(name) }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map((item) => item.name);
+/** An entry a layer cannot hold (a RUN made it): named, so the user can change what made it. */
+function unwritableEntry(rel: Buffer, why: string): UserError {
+  return new UserError(`${shownName(rel)} ${why}`, 'LAYER_ENTRY_UNWRITABLE');
 }

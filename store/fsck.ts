@@ -9,7 +9,8 @@
  * Repair order matters: corrupt blobs go first, then the tags that named them.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
+import { removeTree } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -134,7 +135,7 @@ async function checkSnapshots(layout: StoreLayout, options: CheckOptions): Promi
     const dir = path.join(layout.snapshots, name);
     if (!/^[a-f0-9]{64}$/.test(name)) {
       const problem: StoreProblem = { kind: 'stray-entry', subject: `snapshots/${name}`, detail: 'not a snapshot' };
-      if (options.repair) await rm(dir, { recursive: true, force: true }).then(() => (problem.repaired = true));
+      if (options.repair) await removeTree(dir).then(() => (problem.repaired = true));
       problems.push(problem);
       continue;
     }
@@ -149,7 +150,7 @@ async function checkSnapshots(layout: StoreLayout, options: CheckOptions): Promi
         detail: 'no completion marker (unpack was interrupted)',
       };
       if (options.repair) {
-        await rm(dir, { recursive: true, force: true });
+        await removeTree(dir);
         problem.repaired = true;
       }
       problems.push(problem);

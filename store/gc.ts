@@ -11,6 +11,7 @@
  * (`locks/gc`). Snapshots are moved under their unpack lock, so a half-removed one is never seen.
  */
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { removeTree } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isNotFound } from './content-store.js';
@@ -95,7 +96,7 @@ async function sweep(store: ImageStore, layout: StoreLayout, options: GcOptions)
       if (await removeSnapshot(layout, hex, cutoff, aside, options.dryRun === true)) result.snapshotsRemoved++;
     }
   } finally {
-    await rm(aside, { recursive: true, force: true });
+    await removeTree(aside);
   }
   return result;
 }
@@ -127,7 +128,7 @@ async function removeSnapshot(
       return false;
     }
     await rm(path.join(layout.snapshotMarks, hex), { force: true });
-    await rm(moved, { recursive: true, force: true });
+    await removeTree(moved);
     return true;
   } finally {
     await lock.release();

@@ -18,6 +18,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import { removeTree } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { otherLiveOwners, readLiveLeases } from './lease.js';
@@ -76,7 +77,7 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
     if (ownerOf(name) !== undefined) report.containersStopped += (await options.stopContainers?.(dir)) ?? 0;
     // Never recurse into something still mounted: rm would delete through the mount.
     if (!(await unmountAllUnder(dir))) continue;
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
     report.scratchDirs++;
   }
   report.unmounted = mountedBefore - (await mountsUnder(layout.tmp)).length;
@@ -126,7 +127,7 @@ async function discardIncompleteSnapshots(layout: StoreLayout): Promise<number> 
     if (lock === undefined) continue; // a live process is unpacking it right now
     try {
       if (!(await list(layout.snapshotMarks)).includes(hex)) {
-        await rm(path.join(layout.snapshots, hex), { recursive: true, force: true });
+        await removeTree(path.join(layout.snapshots, hex));
         removed++;
       }
     } finally {

@@ -21,7 +21,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { removeTree, removeTreeSync } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
@@ -189,7 +189,7 @@ export class FsSnapshotter implements Snapshotter {
       if (isRenameConflict(err) && isDir(dir)) return;
       throw storeWriteError(err, `unpacking layer ${layer.diffId} into ${this.layout.snapshots}`);
     } finally {
-      rmSync(temp, { recursive: true, force: true });
+      removeTreeSync(temp);
     }
   }
 }
@@ -203,7 +203,7 @@ async function discardIncomplete(dir: string, tmp: string): Promise<void> {
   if (!isDir(dir)) return;
   const aside = path.join(tmp, `${ownerId()}-discard-${randomBytes(6).toString('hex')}`);
   renameSync(dir, aside);
-  await rm(aside, { recursive: true, force: true });
+  await removeTree(aside);
 }
 
 async function markComplete(layout: StoreLayout, hex: string, diffId: Digest): Promise<void> {

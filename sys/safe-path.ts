@@ -11,6 +11,16 @@ import path from 'node:path';
 /** A path that would leave the root; `message` names the entry. */
 export class EscapeError extends Error {}
 
+/** Linux's longest path a system call takes, its terminating NUL included (limits.h). */
+export const PATH_MAX = 4096;
+/** Linux's longest name of one path component, in bytes. */
+export const NAME_MAX = 255;
+
+/** True when the host path `full` is too long for a system call to name. */
+export function pastPathMax(full: string | Buffer): boolean {
+  return (typeof full === 'string' ? Buffer.byteLength(full) : full.length) >= PATH_MAX;
+}
+
 const maxSymlinkHops = 40;
 
 /**

@@ -6,6 +6,8 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import type { IgnoreMatcher } from './dockerignore.js';
 import { joinRel } from './paths.js';
+import { pastPathMax } from '../../sys/safe-path.js';
+import { tooDeep } from './errors.js';
 
 /** One file, directory, symlink or special file of a source. */
 export interface ContextEntry {
@@ -29,6 +31,11 @@ function joinBytes(dir: Buffer, name: Buffer): Buffer {
   return dir.length === 0 ? name : Buffer.concat([dir, SLASH, name]);
 }
 
+/** The context-relative path of `dir` as bytes (empty for the context root). */
+function contextBytes(dir: ContextEntry): Buffer {
+  return dir.contextPath === '.' || dir.contextPath === '' ? Buffer.alloc(0) : Buffer.from(dir.contextPath);
+}
+
 /**
  * Walks the children of `dir` (recursively), skipping excluded ones. readdir and lstat are
  * synchronous on purpose: they are served from the kernel's caches in microseconds, while each
@@ -41,10 +48,12 @@ export function* walkChildren(dir: ContextEntry, ignore: IgnoreMatcher): Generat
   names.sort(Buffer.compare);
   for (const name of names) {
     const absBytes = joinBytes(dir.absBytes, name);
+    const relBytes = joinBytes(dir.relBytes, name);
+    // Past PATH_MAX no system call can name it (lstat would throw ENAMETOOLONG): say which it is.
+    if (pastPathMax(absBytes)) throw tooDeep(joinBytes(contextBytes(dir), name), absBytes.length);
     // A file removed while we walk is simply not part of the context any more.
     const stat = lstatSync(absBytes, { throwIfNoEntry: false });
     if (stat === undefined) continue;
-    const relBytes = joinBytes(dir.relBytes, name);
     const entry: ContextEntry = {
       rel: relBytes.toString('utf8'),
       contextPath: joinRel(dir.contextPath, name.toString('utf8')),

@@ -4,12 +4,14 @@
  * `/` or existing in the image), else becomes it. Ownership is root unless --chown; modes are the
  * source's unless --chmod; times are the source's.
  */
+import { isUtf8 } from 'node:buffer';
 import { readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { LayerEntry } from '../../core/ports.js';
 import type { BuildContext, ContextEntry, ContextSource, IgnoreMatcher } from '../context/index.js';
 import { kindAt } from '../rootfs.js';
+import { notUtf8 } from '../context/errors.js';
 import type { ImageView } from '../../core/ports.js';
 import { readXattrs, splitDevice } from '../../layers/upperdir.js';
 import { type LayerEntrySet, toLayerPath } from './layer-entries.js';
@@ -75,10 +77,16 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
         });
         continue;
       }
+      if (!isUtf8(entry.relBytes)) throw notUtf8(joinedBytes(source, entry));
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
       set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks), shownSource(source, entry));
     }
   }
+}
+
+/** The source-relative bytes of an entry below a source (the source word is text from the Dockerfile). */
+function joinedBytes(source: ContextSource, entry: ContextEntry): Buffer {
+  return Buffer.concat([Buffer.from(`${source.rel}/`), entry.relBytes]);
 }
 
 /** A copied entry as the user named it: the source word's path, plus the entry's below a directory. */

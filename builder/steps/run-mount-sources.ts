@@ -173,8 +173,10 @@ async function excludesSomething(ctx: StepContext, source: ContextSource): Promi
 }
 
 async function copyIncluded(ctx: StepContext, source: ContextSource, copy: string): Promise<void> {
+  const prefix = Buffer.from(`${copy}/`);
   for await (const entry of ctx.context.walk(source)) {
-    const dest = entry.rel === '.' ? copy : join(copy, entry.rel);
+    // Named by bytes: a name that is not UTF-8 reaches the step exactly as the context has it.
+    const dest = entry.rel === '.' ? Buffer.from(copy) : Buffer.concat([prefix, entry.relBytes]);
     if (entry.stat.isDirectory()) await mkdir(dest, { mode: entry.stat.mode & 0o7777 }).catch(ignoreExists);
     else if (entry.stat.isSymbolicLink()) await symlink(await readlink(entry.absBytes), dest);
     else if (entry.stat.isFile()) await copyFile(entry.absBytes, dest);

@@ -6,7 +6,8 @@
  * secret's value) and a heredoc script's text.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { removeTree } from '../../sys/remove-tree.js';
 import { join } from 'node:path';
 import { DockerfileError, StepError } from '../../core/errors.js';
 import type { LayerRef } from '../../core/ports.js';
@@ -189,7 +190,7 @@ async function execute(state: StageState, ctx: StepContext, run: RunPlan): Promi
   } finally {
     await opened?.close();
     // What is left (the overlay's workdir) goes while the build moves on.
-    ctx.tidy(rm(work, { recursive: true, force: true }));
+    ctx.tidy(removeTree(work));
   }
 }
 

@@ -3,9 +3,11 @@
  * and the line to change (`error: DIR/Dockerfile:N: message`), exits 1, prints no stack, and
  * leaves the store as it was (same tags, blobs and snapshots, nothing in flight, fsck clean).
  */
+import { writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { build, buildOk, loadedStore, writeContext, type ContextFile } from '../../helpers/build-fixture.js';
 import { expectStoreUnchanged } from '../../helpers/store-state.js';
+import { makeDeepTree, removeDeepTree } from '../../helpers/deep-tree.js';
 
 let store: string;
 
@@ -58,6 +60,47 @@ describe('COPY sources', () => {
     );
     expect(await refused('FROM busybox\nCOPY --chown=app:ghosts a /a\n', { a: 'a' })).toBe(
       'error: Dockerfile:2: unable to find group ghosts: no matching entries in group file',
+    );
+  });
+});
+
+describe('names the host cannot carry', () => {
+  it('refuses a context file whose name is not UTF-8, naming its bytes', async () => {
+    const context = await writeContext({ Dockerfile: 'FROM busybox\nCOPY files/ /srv/\n', 'files/ok.txt': 'ok' });
+    await writeFile(Buffer.concat([Buffer.from(`${context}/files/caf`), Buffer.from([0xe9])]), 'x');
+    const result = await expectStoreUnchanged(store, () => build(store, [context]));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      'Dockerfile:2: COPY failed: context entry "files/caf\\xe9" has a name that is not UTF-8, which tzbuild cannot ' +
+        'put in a layer byte for byte; rename it or leave it out (.dockerignore)',
+    );
+  });
+
+  it('refuses a context entry deeper than PATH_MAX, naming it (cut to one line)', async () => {
+    const context = await writeContext({ Dockerfile: 'FROM busybox\nCOPY tree /tree/\n', 'tree/': '' });
+    await makeDeepTree(`${context}/tree`);
+    // The helpers' cleanup names paths in full: the tree goes by coreutils' rm, which walks by fds.
+    const result = await expectStoreUnchanged(store, () => build(store, [context])).finally(() =>
+      removeDeepTree(`${context}/tree`),
+    );
+    expect(result.exitCode).toBe(1);
+    const error = result.stderr.split('\n').find((line) => line.startsWith('error: ')) ?? '';
+    expect(error).toMatch(
+      /Dockerfile:2: COPY failed: context entry "tree\/dddddddddd\/.*….*\/dddddddddd" is too deep: /,
+    );
+    expect(error).toMatch(/: its path is \d+ bytes, past the host's PATH_MAX of 4096$/);
+    expect(error.length).toBeLessThan(400);
+  });
+
+  it('refuses a RUN that makes a name that is not UTF-8 or a tree past PATH_MAX, leaving no scratch', async () => {
+    expect(await refused('FROM busybox\nRUN touch "/tmp/$(printf "caf\\351")"\n')).toBe(
+      'error: Dockerfile:2: "tmp/caf\\xe9" has a name that is not UTF-8, which tzbuild cannot put in a layer ' +
+        'byte for byte',
+    );
+    const deep =
+      'i=0; mkdir /deep && cd /deep && while [ $i -lt 450 ]; do mkdir dddddddddd && cd dddddddddd; i=$((i+1)); done';
+    expect(await refused(`FROM busybox\nRUN ${deep}\n`)).toMatch(
+      /^error: Dockerfile:2: "deep\/dddddddddd\/.*….*dddddddddd" is too deep: its host path reaches PATH_MAX \(4096/,
     );
   });
 });

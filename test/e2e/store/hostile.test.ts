@@ -14,6 +14,7 @@ import { encodeHeader, endOfArchive, paddingFor } from '../../../layers/tar-form
 import { loadedStore, tempDir, writeContext } from '../../helpers/build-fixture.js';
 import { runTzbuild } from '../../helpers/cli.js';
 import { MediaType, type Descriptor } from '../../../core/oci.js';
+import { sha256Digest } from '../../../core/digest.js';
 import {
   describe as describeBlob,
   imageParts,
@@ -22,7 +23,8 @@ import {
   writeLayoutDir,
   writeLayoutTar,
 } from '../../helpers/oci-layout.js';
-import { expectStoreUnchanged } from '../../helpers/store-state.js';
+import { expectFsckClean, expectStoreUnchanged } from '../../helpers/store-state.js';
+import { makeDeepTree } from '../../helpers/deep-tree.js';
 import { header, rawTar, streamOf } from '../../helpers/layers.js';
 
 async function target(): Promise<{ base: string; dir: string }> {
@@ -169,6 +171,52 @@ describe('untrusted OCI documents through the CLI', () => {
     });
     expect(await refusedCommand(['build', '--progress', 'plain', context])).toMatch(
       /^error: \S*Dockerfile:2: .*: JSON nested deeper than 64 levels$/,
+    );
+  });
+});
+
+describe('layers the host cannot unpack, through the CLI', () => {
+  it("a dead build's scratch dir deeper than PATH_MAX is removed when the store opens", async () => {
+    const store = await loadedStore();
+    const scratch = path.join(store, 'tmp', '999999999.1', 'run-x', 'upper');
+    await mkdir(scratch, { recursive: true });
+    await makeDeepTree(scratch);
+    const listed = await runTzbuild(['images', '--root', store]);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect((await readdir(path.join(store, 'tmp'))).filter((name) => name !== 'logs')).toEqual([]);
+    await expectFsckClean(store);
+  });
+
+  it('a step over an image whose layer is deeper than PATH_MAX fails naming it, leaving no half snapshot', async () => {
+    const store = await loadedStore();
+    const deep = `${Array.from({ length: 450 }, () => 'dddddddddd').join('/')}/leaf`;
+    const layer = rawTar([{ header: header(deep, { size: 1 }), body: 'x' }]);
+    const configBytes = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [sha256Digest(layer)] },
+      }),
+    );
+    const manifestBytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: describeBlob(configBytes, MediaType.ociConfig),
+        layers: [describeBlob(layer, MediaType.ociLayer)],
+      }),
+    );
+    const archive = await writeLayoutTar(path.join(await tempDir('oci'), 'deep.tar'), {
+      index: indexFor(manifestBytes, {}, 'deep:1'),
+      blobs: [layer, configBytes, manifestBytes],
+    });
+    expect((await runTzbuild(['load', archive, '--root', store])).exitCode).toBe(0);
+    const context = await writeContext({ Dockerfile: 'FROM deep:1\nRUN true\n' });
+    const result = await expectStoreUnchanged(store, () => runTzbuild(['build', '--root', store, context]));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /error: \S*Dockerfile:2: layer sha256:\w+: entry "dddddddddd\/.*….*\/leaf" is too deep: unpacked, its path /,
     );
   });
 });

@@ -162,3 +162,31 @@ describe('applyLayer input handling', () => {
     );
   });
 });
+
+describe('applyLayer refuses entries no system call could create', () => {
+  const deep = `${Array.from({ length: 450 }, () => 'dddddddddd').join('/')}/leaf`;
+
+  it('names an entry deeper than PATH_MAX, before making any of its parents', async () => {
+    const { target } = await arena();
+    const tar = rawTar([
+      { header: header('kept'), body: 'ok' },
+      { header: header(deep, { size: 1 }), body: 'x' },
+    ]);
+    const error = await applyLayer(streamOf(tar), target, { format: 'overlay', label: 'deep.tar' }).catch((e) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error.code).toBe('ENTRY_TOO_DEEP');
+    expect(error.message).toMatch(
+      /^deep\.tar: entry "dddddddddd\/d.*….*dddd\/leaf" is too deep: unpacked, its path would reach PATH_MAX \(4096/,
+    );
+    expect(await readdir(target)).toEqual(['kept']);
+  });
+
+  it('names an entry whose name is longer than NAME_MAX', async () => {
+    const { target } = await arena();
+    const tar = rawTar([{ header: header(`dir/${'n'.repeat(300)}`, { size: 1 }), body: 'x' }]);
+    const error = await applyLayer(streamOf(tar), target, { format: 'merged', label: 'long.tar' }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'ENTRY_NAME_TOO_LONG' });
+    expect(error.message).toMatch(/^long\.tar: entry "dir\/n+…n+" has a name of 300 bytes, past NAME_MAX \(255\)$/);
+    expect(await readdir(target)).toEqual([]);
+  });
+});
