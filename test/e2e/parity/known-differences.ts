@@ -224,4 +224,17 @@ export const knownDifferences: Record<string, KnownDifference> = {
         'tzbuild="layer ADD --chown=app:app {{server}}/52-add-url/served/hello.txt /owned/hello.txt # buildkit"',
     ],
   },
+  '53-user-groups': {
+    reason: COPY_FLAGS_HISTORY,
+    differences: [
+      'history[21]: docker="layer COPY Dockerfile /owned/by-name # buildkit" tzbuild="layer COPY --chown=dev ' +
+        'Dockerfile /owned/by-name # buildkit"',
+      'history[22]: docker="layer COPY Dockerfile /owned/by-uid # buildkit" tzbuild="layer COPY --chown=1001 ' +
+        'Dockerfile /owned/by-uid # buildkit"',
+      'history[23]: docker="layer COPY Dockerfile /owned/by-name-group # buildkit" tzbuild="layer COPY ' +
+        '--chown=dev:audio Dockerfile /owned/by-name-group # buildkit"',
+      'history[24]: docker="layer ADD Dockerfile /owned/added-by-name # buildkit" tzbuild="layer ADD --chown=app ' +
+        'Dockerfile /owned/added-by-name # buildkit"',
+    ],
+  },
 };
