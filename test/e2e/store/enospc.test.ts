@@ -58,7 +58,8 @@ describe('a full store disk', () => {
     expect(errorLines).toEqual([
       expect.stringMatching(
         new RegExp(
-          '^error: no space left on device while writing a blob to .*/ingest ' +
+          // The RUN on line 2 is the step whose layer did not fit.
+          '^error: .*Dockerfile:2: no space left on device while writing a blob to .*/ingest ' +
             '\\(free some space or run `tzbuild builder prune`\\)$',
         ),
       ),
