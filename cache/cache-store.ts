@@ -85,11 +85,15 @@ export class DiskCacheStore implements CacheStore {
    */
   async appendHistory(identity: string, build: BuildHistoryEntry): Promise<void> {
     const file = this.historyPath(identity);
+    const line = `${JSON.stringify(build)}\n`;
     try {
       await mkdir(this.historyDir, { recursive: true });
-      await appendFile(file, `${JSON.stringify(build)}\n`);
-      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
-      if (lines.length >= 2 * buildHistoryLength)
+      await appendFile(file, line);
+      // Builds of one Dockerfile have entries of about one size: the file is read back and cut to
+      // the newest builds only once it holds about twice as many, not after every build.
+      if ((await stat(file)).size < 2 * buildHistoryLength * Buffer.byteLength(line)) return;
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((entry) => entry !== '');
+      if (lines.length > buildHistoryLength)
         await writeAtomic(file, lines.slice(-buildHistoryLength).join('\n'), 'pool', 'text');
     } catch (error) {
       throw storeWriteError(error, `writing the build history ${file}`);

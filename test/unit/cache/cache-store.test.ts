@@ -35,6 +35,10 @@ describe('DiskCacheStore history', () => {
     const file = path.join(root, 'cache', 'history', `${identity}.jsonl`);
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(lines.length).toBeLessThan(2 * buildHistoryLength);
+    // Every line is one whole entry: a cut file still ends with a newline for the next append.
+    expect(lines.map((line) => (JSON.parse(line) as BuildHistoryEntry).time)).toEqual(
+      Array.from({ length: lines.length }, (_, i) => entry(total - lines.length + 1 + i).time),
+    );
   });
 
   it('skips torn and foreign lines', async () => {
