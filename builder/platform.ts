@@ -1,4 +1,5 @@
 /** The build and target platform, and the ARGs Docker predefines from them. */
+import { hostArchitecture } from '../core/oci.js';
 
 export interface PlatformSpec {
   os: string;
@@ -6,18 +7,9 @@ export interface PlatformSpec {
   variant?: string;
 }
 
-const nodeArchToOci: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-};
-
 /** This machine's platform, in OCI terms (`linux/amd64`). */
 export function defaultPlatform(): PlatformSpec {
-  return { os: 'linux', architecture: nodeArchToOci[process.arch] ?? process.arch };
+  return { os: 'linux', architecture: hostArchitecture() };
 }
 
 export function formatPlatform(platform: PlatformSpec): string {

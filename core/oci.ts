@@ -108,3 +108,19 @@ const digestPattern = /^sha256:[a-f0-9]{64}$/;
 export function isDigest(value: unknown): value is Digest {
   return typeof value === 'string' && digestPattern.test(value);
 }
+
+/** Node's names of CPU architectures (`process.arch`) → the OCI/Go names images use. */
+const ociArchitectures: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
+
+/** This machine's architecture as images name it (`amd64` on x86-64). */
+export function hostArchitecture(): string {
+  return ociArchitectures[process.arch] ?? process.arch;
+}

@@ -7,7 +7,14 @@
  * so a hostile registry cannot make us buffer gigabytes.
  */
 import { sha256Digest } from '../core/digest.js';
-import { isDigest, type Descriptor, type Digest, type ImageManifest, type Platform } from '../core/oci.js';
+import {
+  hostArchitecture,
+  isDigest,
+  type Descriptor,
+  type Digest,
+  type ImageManifest,
+  type Platform,
+} from '../core/oci.js';
 import {
   checkBlob,
   checkSize,
@@ -32,18 +39,9 @@ export interface FetchedManifest {
 
 /** The platform to pull by default: linux on this machine's architecture (amd64 on x86-64). */
 export function defaultPlatform(): Platform {
-  const names: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm',
-    ia32: '386',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-    riscv64: 'riscv64',
-  };
   return {
     os: 'linux',
-    architecture: names[process.arch] ?? process.arch,
+    architecture: hostArchitecture(),
     ...(process.arch === 'arm64' ? { variant: 'v8' } : {}),
   };
 }

@@ -34,7 +34,14 @@ import { execFailureResult } from './exec-failure.js';
 import { cgroupPrimeTarget } from './cgroup-prime.js';
 import { createOciScratch, removeOciScratch, type OciScratch } from './oci-scratch.js';
 import { stepCwd } from './oci-spec.js';
-import { findRuntime, hiddenCgroup2, ociCommand, runtimeGlobalArgs, type OciRuntimeKind } from './runtime-binary.js';
+import {
+  findRuntime,
+  hiddenCgroup2,
+  inPrivateMountNamespace,
+  ociCommand,
+  runtimeGlobalArgs,
+  type OciRuntimeKind,
+} from './runtime-binary.js';
 import { OutputGate } from './step-output.js';
 
 /** Options of the OCI runtime runner. */
@@ -259,19 +266,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
   // namespace, with the overlay, goes.
   const prelude = sandbox.mounts.views.length > 0;
   const [file, ...args] = prelude
-    ? [
-        'setpriv',
-        '--pdeathsig',
-        'KILL',
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        '/bin/sh',
-        helperFile('oci-prelude.sh'),
-        ...supervisorArgs,
-      ]
+    ? ['setpriv', '--pdeathsig', 'KILL', ...inPrivateMountNamespace('oci-prelude.sh', supervisorArgs)]
     : ['perl', helperFile('oci-supervisor.pl'), ...supervisorArgs];
   return startStepProcess(
     file!,

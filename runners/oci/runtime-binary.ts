@@ -49,17 +49,12 @@ const HYBRID_CGROUP2 = '/sys/fs/cgroup/unified';
  */
 export function ociCommand(argv: string[], hideCgroup2: string | undefined): string[] {
   if (hideCgroup2 === undefined) return argv;
-  return [
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    '--',
-    '/bin/sh',
-    helperFile('hide-mount.sh'),
-    hideCgroup2,
-    ...argv,
-  ];
+  return inPrivateMountNamespace('hide-mount.sh', [hideCgroup2, ...argv]);
+}
+
+/** argv that runs the sh helper `script` with `args` in a new private mount namespace (unshare(1)). */
+export function inPrivateMountNamespace(script: string, args: string[]): string[] {
+  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', helperFile(script), ...args];
 }
 
 /** A file's text; '' when it cannot be read. */

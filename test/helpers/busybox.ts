@@ -23,7 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import tarFs from 'tar-fs';
 import tarStream from 'tar-stream';
-import { defaultPlatform } from '../../registry/manifests.js';
+import { hostArchitecture } from '../../core/oci.js';
 import { testCacheDir } from './paths.js';
 
 /** Where Debian's busybox-static installs the binary. */
@@ -129,7 +129,7 @@ async function writeDockerArchive(file: string, tag: string): Promise<string> {
 function imageConfig(diffId: string): object {
   const created = FIXED_TIME.toISOString();
   return {
-    architecture: defaultPlatform().architecture,
+    architecture: hostArchitecture(),
     os: 'linux',
     created,
     config: { Env: [`PATH=${BUSYBOX_PATH}`], Cmd: ['sh'] },

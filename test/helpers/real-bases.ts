@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { defaultPlatform } from '../../registry/manifests.js';
+import { hostArchitecture } from '../../core/oci.js';
 import { publish, sha256File, writeLayerTar } from './busybox.js';
 import { testCacheDir } from './paths.js';
 
@@ -147,7 +147,7 @@ async function writeLayout(dir: string, layers: Layer[], config: { Env: string[]
   };
   for (const layer of layers) await cp(layer.file, path.join(blobs, layer.digest.slice(7)));
   const image = {
-    architecture: defaultPlatform().architecture,
+    architecture: hostArchitecture(),
     os: 'linux',
     created: CREATED,
     config,
