@@ -50,14 +50,21 @@ push_bases() {
 
 tz() { "$REPO/bin/tzbuild" --root "$TZ_STORE" "$@"; }
 
-# An empty build cache with the bases present: a new store that pulled them (not timed).
+# An empty build cache with the bases present, as `docker pull` leaves them: pulled and unpacked
+# (docker's pull unpacks the layers; tzbuild unpacks a base's snapshots on first use, so a
+# throwaway build of each base does it here). Not timed.
 reset_tool() {
   case $1 in
     tzbuild)
       awk -v d="$TZ_STORE/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
-      rm -rf "$TZ_STORE" && mkdir -p "$TZ_STORE"
+      rm -rf "$TZ_STORE" && mkdir -p "$TZ_STORE" "$WORK/unpack"
       printf '{"registry-mirrors":["http://%s"],"hub-fallback":false}\n' "$REG" >"$TZ_STORE/config.json"
-      tz pull -q debian:bookworm >/dev/null && tz pull -q node:20 >/dev/null
+      local base
+      for base in debian:bookworm node:20; do
+        tz pull -q "$base" >/dev/null
+        printf 'FROM %s\nRUN true\n' "$base" >"$WORK/unpack/Dockerfile"
+        tz build -q "$WORK/unpack" >/dev/null
+      done
       ;;
     buildkit)
       dk builder prune -af >/dev/null
