@@ -6,22 +6,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../core/errors.js';
 import { ExitStatus } from './exit-status.js';
 import { lazyAction } from './commands/lazy-action.js';
+import { collect, insecureOption, rootOption } from './commands/options.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerStoreCommands } from './commands/store-commands.js';
 
 // Each command's module is imported only when that command runs (see lazy-action.ts).
 const buildModule = () => import('./commands/build.js');
 const imagesModule = () => import('./commands/images.js');
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-const rootOption = () =>
-  new Option(
-    '--root <dir>',
-    'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)',
-  );
 
 export function makeProgram(): Command {
   const program = new Command('tzbuild')
@@ -75,7 +66,7 @@ export function makeProgram(): Command {
     )
     .option('--push', 'push the tagged image (-t) to its registry after the build')
     .option('--pull [policy]', 'pull base images: always (the bare flag), missing (default) or never')
-    .option('--insecure-registry <host[:port]>', 'a registry to speak plain http to (repeatable)', collect, [])
+    .addOption(insecureOption())
     .option('--check', 'run the build checks and cache advice instead of building (docker build --check)')
     .option('--check-skip <rules>', 'build checks not to run (comma-separated, repeatable)', collect, [])
     .addOption(rootOption())

@@ -4,8 +4,8 @@
  * magic bytes, with a cap on the decompressed size so a small hostile blob cannot fill the disk.
  */
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../core/errors.js';
+import { throughCommand } from '../sys/command-stream.js';
 
 /** Compression formats we recognise. */
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -68,27 +68,9 @@ async function peek(input: AsyncIterable<Buffer>, n: number): Promise<{ head: Bu
 const commands: Record<'bzip2' | 'xz' | 'zstd', string> = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' };
 
 function viaCommand(kind: 'bzip2' | 'xz' | 'zstd', source: Readable, label: string): Readable {
-  async function* output(): AsyncGenerator<Buffer> {
-    // execa is slow to import; uncompressed layers (all of ours) never need it.
-    const { execa } = await import('execa');
-    const child = execa(commands[kind], ['-dc'], {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: { stdout: false },
-    });
-    // EPIPE here just means the tool stopped reading; its exit status tells the real story.
-    pipeline(source, child.stdin).catch(() => undefined);
-    try {
-      yield* child.stdout as AsyncIterable<Buffer>;
-      await child;
-    } catch (err) {
-      throw new StoreError(`${label}: ${kind} decompression failed`, 'BAD_COMPRESSION', { cause: err });
-    } finally {
-      if (child.exitCode === null) child.kill();
-    }
-  }
-  return Readable.from(output());
+  return throughCommand(commands[kind], ['-dc'], source, (cause) => {
+    return new StoreError(`${label}: ${kind} decompression failed`, 'BAD_COMPRESSION', { cause });
+  });
 }
 
 async function* capped(

@@ -4,12 +4,12 @@
  * BlobIndex, so the next push of the same layer compresses nothing.
  */
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../core/ports.js';
 import { MediaType, type Digest } from '../core/oci.js';
 import type { BlobIndex, CompressedVariant, LayerCompression } from './blob-index.js';
+import { throughCommand } from '../sys/command-stream.js';
 import { RegistryError } from './errors.js';
 
 /** Default levels: zlib's 6 for gzip (Docker's default too), zstd's 3. */
@@ -53,32 +53,11 @@ function compressStream(source: Readable, compression: LayerCompression, level: 
     source.on('error', (err) => gzip.destroy(err));
     return source.pipe(gzip);
   }
-  async function* output(): AsyncGenerator<Buffer> {
-    const child = (await loadExeca())('zstd', ['-c', '-q', `-${level}`], {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: { stdout: false },
-    });
-    pipeline(source, child.stdin).catch(() => undefined);
-    try {
-      yield* child.stdout as AsyncIterable<Buffer>;
-      await child;
-    } catch (err) {
-      const missing = (err as { code?: string }).code === 'ENOENT';
-      throw new RegistryError(
-        missing ? 'zstd compression needs the zstd command (apt-get install zstd)' : 'zstd compression failed',
-        'COMPRESSION_FAILED',
-        { cause: err },
-      );
-    } finally {
-      if (child.exitCode === null) child.kill();
-    }
-  }
-  return Readable.from(output());
-}
-
-/** execa is slow to load: only pay for it when a process is actually spawned. */
-async function loadExeca() {
-  return (await import('execa')).execa;
+  return throughCommand('zstd', ['-c', '-q', `-${level}`], source, (cause) => {
+    const missing = (cause as { code?: string }).code === 'ENOENT';
+    const message = missing
+      ? 'zstd compression needs the zstd command (apt-get install zstd)'
+      : 'zstd compression failed';
+    return new RegistryError(message, 'COMPRESSION_FAILED', { cause });
+  });
 }

@@ -4,23 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { lazyAction } from './lazy-action.js';
+import { insecureOption, rootOption } from './options.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-const rootOption = () =>
-  new Option(
-    '--root <dir>',
-    'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)',
-  );
-const insecureOption = () =>
-  new Option(
-    '--insecure-registry <host[:port]>',
-    'allow plain http to this registry (repeatable; localhost and 127.0.0.1 always are)',
-  )
-    .argParser(collect)
-    .default([]);
 const registryModule = () => import('./registry.js');
 
 /** Adds `pull`, `push`, `catalog`, `tags`, `login` and `logout` to the program. */

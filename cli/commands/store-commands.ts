@@ -2,14 +2,9 @@
  * The options of `system fsck`, `prune` and `builder prune`; their work is in store.ts, imported
  * only when one of them runs.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { lazyAction } from './lazy-action.js';
-
-const rootOption = () =>
-  new Option(
-    '--root <dir>',
-    'store directory (default: $TZBUILD_ROOT, /var/lib/tzbuild as root, else ~/.local/share/tzbuild)',
-  );
+import { rootOption } from './options.js';
 const storeModule = () => import('./store.js');
 
 /** Adds `system fsck`, `prune` and `builder prune` to the program. */

@@ -11,7 +11,7 @@ import { makeBusyboxDockerArchive } from '../../helpers/busybox.js';
 import { BASE, loadedStore } from '../../helpers/build-fixture.js';
 import { corpusDir, loadCorpus, type ParityCase } from './corpus.js';
 import { serveDirectory, type StaticServer } from './http-server.js';
-import { startDockerd, type PrivateDockerd } from './dockerd.js';
+import { startDockerd, type PrivateDockerd } from '../../helpers/dockerd.js';
 import { compareFilesystems } from './filesystem.js';
 import { compareFacts } from './image-config.js';
 import { dockerRefusals, knownDifferences } from './known-differences.js';

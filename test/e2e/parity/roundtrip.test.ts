@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxDockerArchive } from '../../helpers/busybox.js';
 import { BASE, buildOk, cli, inspect, loadedStore, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
-import { startDockerd, type PrivateDockerd } from './dockerd.js';
+import { startDockerd, type PrivateDockerd } from '../../helpers/dockerd.js';
 
 const dockerfile = `FROM busybox
 COPY greeting.txt /app/greeting.txt

@@ -6,7 +6,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runTzbuild } from '../../helpers/cli.js';
 import { buildOptions, type ParityCase } from './corpus.js';
-import type { PrivateDockerd } from './dockerd.js';
+import type { PrivateDockerd } from '../../helpers/dockerd.js';
 import { readFilesystemTar, type FsEntry } from './filesystem.js';
 import { imageFacts, type ImageFacts, type RawImageConfig } from './image-config.js';
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTzbuild, tempStore } from '../../helpers/cli.js';
 import { pushRealBases } from '../../helpers/real-bases.js';
 import type { ParityCase } from '../parity/corpus.js';
-import { type PrivateDockerd, startDockerd } from '../parity/dockerd.js';
+import { type PrivateDockerd, startDockerd } from '../../helpers/dockerd.js';
 import type { FsEntry } from '../parity/filesystem.js';
 import { compareFacts } from '../parity/image-config.js';
 import { buildWithDocker, buildWithTzbuild } from '../parity/sides.js';
