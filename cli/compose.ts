@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { StoreExporter } from '../archive/exporter.js';
 import { StoreImageSource } from '../archive/store-image-source.js';
 import type { BuildDeps } from '../builder/session.js';
+import type { ContainerDeps } from '../containers/deps.js';
 import { UserError } from '../core/errors.js';
 import { registrySettings } from './registry-settings.js';
 import type { Exporter, ProgressSink, RunResult, RunSpec, Runner } from '../core/ports.js';
@@ -21,6 +22,7 @@ import type { OciRuntimeKind } from '../runners/oci/runtime-binary.js';
 import { RUNNER_KINDS, type RunnerKind } from '../runners/kinds.js';
 import type { NetworkMode } from '../runners/namespaces.js';
 import { FsContentStore } from '../store/content-store.js';
+import { ContainerStore } from '../store/containers.js';
 import type { ImageStore } from '../store/images.js';
 import { FsSnapshotter } from '../store/snapshotter.js';
 import { claimStoreRoot, defaultStoreRoot, type OpenedStore } from '../store/store.js';
@@ -119,6 +121,33 @@ export async function openBuildStore(root: string, options: BuildStoreOptions): 
   };
 }
 
+/**
+ * The store wired for the container commands (`run`, `commit`, `diff` …): images a `run` names
+ * are pulled when missing, the runner is made on the first run.
+ */
+export async function openContainerStore(
+  root: string,
+  options: { runner?: RunnerKind; insecureRegistries?: readonly string[] } = {},
+): Promise<ContainerDeps> {
+  const kind = options.runner ?? 'auto';
+  const store = await openStore(root);
+  const images: ImageStore = { content: store.content, tags: store.tags };
+  let runner: Promise<Runner> | undefined;
+  return {
+    root: store.root,
+    containers: new ContainerStore(store.root),
+    store: images,
+    images: new RegistryImageSource(new StoreImageSource(images), images, {
+      settings: () => registrySettings(store.root, options.insecureRegistries),
+    }),
+    snapshotter: store.snapshotter,
+    layers: new StoreLayerWriter(images),
+    committer: new StoreImageCommitter(images),
+    runner: (terminal) => (runner ??= createRunner(kind, { tmpRoot: store.tmpDir, terminal })),
+    tmpDir: store.tmpDir,
+  };
+}
+
 /** A store for commands that only read or tag images (no progress). */
 export async function openImageStore(root: string): Promise<ImageStore> {
   return openStore(root);
@@ -132,10 +161,17 @@ export interface CreateRunnerOptions {
   network?: NetworkMode;
   /** Finds a runtime binary; tests and unusual installs can override it (default: sbin/bin dirs). */
   findRuntime?: (kind: OciRuntimeKind) => string | undefined;
+  /**
+   * For a container with a terminal (`run -t`): `auto` takes runc, else the namespace runner,
+   * never crun, whose foreground terminal (1.8) leaves the window size unset (TIOCGWINSZ fails).
+   */
+  terminal?: boolean;
 }
 
 /** Runtimes `auto` tries, in order of preference. */
 const AUTO_ORDER: readonly OciRuntimeKind[] = ['crun', 'runc'];
+/** Runtimes `auto` tries for a container with a terminal (see CreateRunnerOptions.terminal). */
+const TERMINAL_ORDER: readonly OciRuntimeKind[] = ['runc'];
 
 /**
  * The runner for `kind`: `auto` takes an installed OCI runtime (crun, then runc: both run the
@@ -154,7 +190,7 @@ export async function createRunner(kind: RunnerKind, options: CreateRunnerOption
   if (kind === 'auto') {
     // Rootless (in a user namespace): the namespace runner needs nothing the host withholds.
     if (inUserNamespace()) return namespaces();
-    for (const runtime of AUTO_ORDER) {
+    for (const runtime of options.terminal ? TERMINAL_ORDER : AUTO_ORDER) {
       const binary = find(runtime);
       if (binary) return oci(runtime, binary);
     }

@@ -9,6 +9,7 @@ import { lazyAction } from './commands/lazy-action.js';
 import { collect, insecureOption, rootOption } from './commands/options.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerStoreCommands } from './commands/store-commands.js';
+import { registerContainerCommands } from './commands/container-commands.js';
 
 // Each command's module is imported only when that command runs (see lazy-action.ts).
 const buildModule = () => import('./commands/build.js');
@@ -17,6 +18,8 @@ const imagesModule = () => import('./commands/images.js');
 export function makeProgram(): Command {
   const program = new Command('tzbuild')
     .description('A daemonless Dockerfile build engine')
+    // So that `run IMAGE CMD -x` hands `-x` to the command (passThroughOptions needs it).
+    .enablePositionalOptions()
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError()
@@ -100,7 +103,7 @@ export function makeProgram(): Command {
     .action(lazyAction(imagesModule, 'imagesCommand'));
   program
     .command('inspect')
-    .description('show image details as JSON')
+    .description('show details of images or containers as JSON')
     .argument('<image...>')
     .addOption(rootOption())
     .action(lazyAction(imagesModule, 'inspectCommand'));
@@ -146,6 +149,7 @@ export function makeProgram(): Command {
     .action(lazyAction(imagesModule, 'systemDfCommand'));
   registerRegistryCommands(program);
   registerStoreCommands(program);
+  registerContainerCommands(program);
   return program;
 }
 

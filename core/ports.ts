@@ -178,6 +178,14 @@ export interface RunSpec {
    * init layer (or from the /dev tmpfs for targets under /dev).
    */
   mounts?: RunMount[];
+  /**
+   * A container run (`tzbuild run`) instead of a build step: the process uses tzbuild's own stdio.
+   * `stdin`: fd 0 is tzbuild's (else /dev/null). `tty`: the runtime gives the process a new
+   * pseudo-terminal and relays it to tzbuild's terminal (raw mode, resizes follow); stdout and
+   * stderr are then that terminal and `onOutput` gets nothing. Signals tzbuild gets from its
+   * terminal reach the process, not tzbuild.
+   */
+  attach?: { stdin: boolean; tty: boolean };
 }
 
 /**

@@ -16,7 +16,7 @@
 # itself.
 # fd 3, one line each: `error: ...` (setup failed, exit 125), `runtime-failed N` (the runtime
 # exited with N before starting the step: its message is on stderr), `started`, then `exit N` or
-# `signal N`.
+# `signal N`. With TZB_FOREGROUND: `started` as the runtime starts, then the runtime's own exit.
 
 # No modules: loading POSIX, or strict, warnings and Fcntl, would cost a noticeable part of a
 # step's own overhead (docs/architecture.md, "Helper programs"). Hence syscall numbers (from
@@ -67,11 +67,14 @@ syscall($sys->{prctl}, 36, 1, 0, 0, 0) == 0 or fail("PR_SET_CHILD_SUBREAPER: $!"
 my $runtime = fork();
 defined $runtime or fail("fork: $!");
 if ($runtime == 0) {
+  # A foreground runtime goes when we go (PR_SET_PDEATHSIG, SIGKILL); recovery stops the container.
+  syscall($sys->{prctl}, 1, 9, 0, 0, 0) if $ENV{TZB_FOREGROUND};
   exec { $runtime[0] } @runtime;
   print STDERR "cannot run $runtime[0]: $!\n";
   _exit(127);
 }
 prime_cgroup_lock() if $ENV{TZB_CGROUP_PRIME};
+foreground() if $ENV{TZB_FOREGROUND};
 waitpid($runtime, 0);
 if ($? != 0) {
   reap_all();
@@ -98,6 +101,22 @@ reap_all();
 _exit(0);
 
 sub reap_all { 1 while waitpid(-1, 0) > 0; }
+
+# A container run attached to tzbuild's stdio (TZB_FOREGROUND): `RUNTIME run` without --detach
+# relays the terminal and forwards signals, and exits with the container's status (a signal
+# folded into 128 + N). The terminal's Ctrl-C and Ctrl-\ reach our process group: they are for
+# the container, which the runtime passes them to, not for us.
+sub foreground {
+  $SIG{INT} = 'IGNORE';
+  $SIG{QUIT} = 'IGNORE';
+  print $status "started\n";
+  waitpid($runtime, 0);
+  my $code = $?;
+  reap_all();
+  if ($code & 127) { print $status 'signal ', ($code & 127), "\n"; }
+  else { print $status 'exit ', ($code >> 8), "\n"; }
+  _exit(0);
+}
 
 # While the runtime loads, a child moves itself into the cgroup it is in, so the runtime's own
 # cgroup writes find the kernel's attach lock warm (cgroup-prime.ts). Reaped with the rest.

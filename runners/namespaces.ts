@@ -24,6 +24,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../core/errors.js';
 import type { RunResult, RunSpec, Runner } from '../core/ports.js';
 import { startStepProcess } from './step-process.js';
+import { attachSignals } from './attach-signals.js';
 import { helperDir, helperFile } from '../sys/helper-files.js';
 import { assertMountablePath, overlayFeatureOptions } from '../sys/overlay-options.js';
 import { childPids, killQuietly, waitGone } from './process-tree.js';
@@ -100,6 +101,8 @@ export class NamespaceRunner implements Runner {
     forwardOutput(child.stdout, 'stdout', spec.onOutput);
     forwardOutput(child.stderr, 'stderr', spec.onOutput);
     const status = readStepStatus(child.fd3);
+    // The init is pid 1 of the step's namespace: TERM and HUP sent to us go to it.
+    const detach = spec.attach ? attachSignals((signal) => child.child.kill(signal)) : undefined;
     let killing: Promise<void> | undefined;
     const onAbort = (): void => {
       killing ??= killNamespace(child.child.pid);
@@ -115,6 +118,7 @@ export class NamespaceRunner implements Runner {
       return interpretExit(report, result.exitCode, result.signal);
     } finally {
       spec.signal?.removeEventListener('abort', onAbort);
+      detach?.();
     }
   }
 
@@ -125,7 +129,7 @@ export class NamespaceRunner implements Runner {
     // setpriv --pdeathsig: should this process die without cleaning up, unshare gets SIGKILL and
     // its --kill-child takes the namespace down with it.
     const [file = unshare, ...args] = this.setprivPath ? [this.setprivPath, '--pdeathsig', 'KILL', ...argv] : argv;
-    return startStepProcess(file, args, setupEnv(spec, sandbox));
+    return startStepProcess(file, args, setupEnv(spec, sandbox), spec.attach);
   }
 }
 
@@ -229,6 +233,6 @@ function setupError(detail: string | undefined, exitCode: number | undefined): U
   return new UserError(`could not start the RUN sandbox: ${why}`, 'RUNNER_SETUP');
 }
 
-function forwardOutput(stream: Readable | null, name: 'stdout' | 'stderr', onOutput: RunSpec['onOutput']): void {
+function forwardOutput(stream: Readable | undefined, name: 'stdout' | 'stderr', onOutput: RunSpec['onOutput']): void {
   stream?.on('data', (chunk: Buffer) => onOutput?.(name, chunk));
 }

@@ -72,6 +72,11 @@ export interface StepHelperEnv {
    * out.
    */
   overlayMounted?: boolean;
+  /**
+   * TZB_FOREGROUND, OCI runner: `1` for a container run attached to tzbuild's stdio: the supervisor
+   * runs the runtime without `--detach` (it relays the terminal) and reports the runtime's exit.
+   */
+  foreground?: boolean;
 }
 
 /** The environment record a step helper is started with: exactly these, nothing inherited. */
@@ -84,6 +89,7 @@ export function stepHelperEnv(vars: StepHelperEnv): Record<string, string> {
     ['TZB_HIDE_CGROUP2', vars.hideCgroup2],
     ['TZB_CGROUP_PRIME', vars.cgroupPrime],
     ['TZB_OVERLAY_MOUNTED', vars.overlayMounted ? '1' : undefined],
+    ['TZB_FOREGROUND', vars.foreground ? '1' : undefined],
   ];
   return {
     // The helpers' own tools (mount, unshare, perl), by the same dirs tzbuild searches.

@@ -4,12 +4,13 @@
  *
  * Checked: every blob's bytes against its digest; every tag → manifest → config and layers;
  * every snapshot dir has its completion marker (an unpack in progress, whose lock is held, is not
- * a problem). Cache records are checked by cache/cache-store.ts (`checkCacheRecords`), which the
- * CLI runs after this so records pointing at a just-removed blob are caught too.
+ * a problem); every container has a record, its image and its writable layer's dirs. Cache
+ * records are checked by cache/cache-store.ts (`checkCacheRecords`), which the CLI runs after this
+ * so records pointing at a just-removed blob are caught too.
  * Repair order matters: corrupt blobs go first, then the tags that named them.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, rename } from 'node:fs/promises';
+import { readdir, rename, stat } from 'node:fs/promises';
 import { removeTree } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -18,6 +19,7 @@ import { acquireLock } from '../sys/file-lock.js';
 import { loadManifest, type ImageStore } from './images.js';
 import { initStoreLayout, storeLayout, type StoreLayout } from './layout.js';
 import type { Digest } from '../core/oci.js';
+import { ContainerStore, type ContainerDirs } from './containers.js';
 import { snapshotComplete } from './snapshotter.js';
 
 /** One thing fsck found wrong. */
@@ -29,7 +31,8 @@ export interface StoreProblem {
     | 'incomplete-snapshot'
     | 'stray-entry'
     | 'corrupt-record'
-    | 'dangling-record';
+    | 'dangling-record'
+    | 'broken-container';
   /** What it is about: a digest, a tag, a snapshot, a record key. */
   subject: string;
   detail: string;
@@ -51,7 +54,53 @@ export async function checkStore(store: ImageStore, options: CheckOptions = {}):
   const corrupt = new Set(problems.map((problem) => problem.subject));
   problems.push(...(await checkTags(store, layout, corrupt, options)));
   problems.push(...(await checkSnapshots(layout, options)));
+  problems.push(...(await checkContainers(store, layout, options)));
   return problems;
+}
+
+/**
+ * Containers: a readable record, its image's manifest, config and layers in the store, and its
+ * upper and work dirs. Repair removes a container that cannot run again (its writable layer
+ * with it: nothing else can make use of it).
+ */
+async function checkContainers(store: ImageStore, layout: StoreLayout, options: CheckOptions): Promise<StoreProblem[]> {
+  const containers = new ContainerStore(layout.root);
+  const problems: StoreProblem[] = [];
+  for (const name of await readdir(layout.containers).catch(() => [] as string[])) {
+    const dirs = containers.dirs(name);
+    const broken = await whyBroken(store, containers, name, dirs);
+    if (broken === undefined) continue;
+    const problem: StoreProblem = { kind: 'broken-container', subject: `containers/${name}`, detail: broken };
+    if (options.repair) {
+      await removeTree(dirs.dir);
+      problem.repaired = true;
+    }
+    problems.push(problem);
+  }
+  return problems;
+}
+
+async function whyBroken(
+  store: ImageStore,
+  containers: ContainerStore,
+  name: string,
+  dirs: ContainerDirs,
+): Promise<string | undefined> {
+  if (!/^[a-f0-9]{64}$/.test(name)) return 'not a container';
+  const record = await containers.read(name).catch((error: Error) => error);
+  if (record instanceof Error) return `unreadable record: ${record.message}`;
+  const image = await loadManifest(store, record.image.manifest).catch((error: Error) => error);
+  if (image instanceof Error) return `its image ${record.image.name} is gone: ${image.message}`;
+  for (const layer of image.layers)
+    if (!(await store.content.has(layer.diffId))) return `its image ${record.image.name} lacks layer ${layer.diffId}`;
+  for (const dir of [dirs.upper, dirs.work])
+    if (
+      !(await stat(dir)
+        .then((info) => info.isDirectory())
+        .catch(() => false))
+    )
+      return `${dir} is missing`;
+  return undefined;
 }
 
 /** The sha256 of a file, streamed. */

@@ -1,6 +1,6 @@
 /**
  * Garbage collection for `prune`, `builder prune` and the automatic GC: removes blobs no tag
- * reaches (manifest → config → layers) and no caller keeps (`keep`: the layers of the cache records
+ * reaches (manifest → config → layers), no container uses and no caller keeps (`keep`: the layers of the cache records
  * that stay), the snapshots of chains no tagged image uses, and nothing a live process uses.
  *
  * Live processes are protected by their leases (lease.ts). The sweep is careful about the race
@@ -21,6 +21,7 @@ import { storeLayout, type StoreLayout } from './layout.js';
 import { readLiveLeases, type LiveLeases } from './lease.js';
 import type { Digest } from '../core/oci.js';
 import { chainIds } from './snapshotter.js';
+import { ContainerStore } from './containers.js';
 
 /** Options for {@link collectGarbage}. */
 export interface GcOptions {
@@ -135,13 +136,15 @@ async function removeSnapshot(
   }
 }
 
-/** Blobs and snapshot chain IDs reachable from the tags (plus `keep`). */
+/** Blobs and snapshot chain IDs reachable from the tags and the containers (plus `keep`). */
 async function reachable(store: ImageStore, keep: Digest[]): Promise<{ blobs: Set<string>; chains: Set<string> }> {
   const blobs = new Set<string>(keep);
   const chains = new Set<string>();
-  for (const { manifest } of await store.tags.list()) {
-    blobs.add(manifest.digest);
-    const image = await loadManifest(store, manifest.digest).catch(() => undefined);
+  // Containers keep their images (and so the snapshots under their writable layers) alive.
+  const inUse = [...(await new ContainerStore(store.content.root).imagesInUse()).keys()];
+  for (const digest of [...(await store.tags.list()).map(({ manifest }) => manifest.digest), ...inUse]) {
+    blobs.add(digest);
+    const image = await loadManifest(store, digest).catch(() => undefined);
     if (image === undefined) continue; // a broken tag keeps what it names, nothing more
     blobs.add(image.configDigest);
     for (const layer of image.layers) blobs.add(layer.diffId);

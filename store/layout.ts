@@ -24,6 +24,8 @@ export interface StoreLayout {
   snapshotMarks: string;
   /** One file per live process: what it uses (see lease.ts). */
   leases: string;
+  /** `<id>/`: one per container (containers.ts). */
+  containers: string;
 }
 
 /** The paths of a store rooted at `root` (nothing is created). */
@@ -39,6 +41,7 @@ export function storeLayout(root: string): StoreLayout {
     locks: path.join(abs, 'locks'),
     snapshotMarks: path.join(abs, 'meta', 'snapshots'),
     leases: path.join(abs, 'leases'),
+    containers: path.join(abs, 'containers'),
   };
 }
 
@@ -52,7 +55,15 @@ export async function initStoreLayout(root: string): Promise<StoreLayout> {
   mkdirSync(layout.blobs, { recursive: true });
   // Snapshots hold setuid binaries and device nodes from untrusted images: other host users must
   // not reach them (as Docker keeps /var/lib/docker private). tmp/ and ingest/ hold the same in flight.
-  for (const dir of [layout.snapshots, layout.ingest, layout.tmp, layout.locks, layout.snapshotMarks, layout.leases]) {
+  for (const dir of [
+    layout.snapshots,
+    layout.ingest,
+    layout.tmp,
+    layout.locks,
+    layout.snapshotMarks,
+    layout.leases,
+    layout.containers,
+  ]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
   }

@@ -12,6 +12,7 @@
  *   and deleted, under their unpack lock so a live unpack is never disturbed. Only looked for when
  *   a dead owner turned up (it would have leased the snapshot): the listing grows with the store.
  * - Temp files of atomic writes (`index.json.*.tmp`, marker temps) of dead owners are deleted.
+ * - Container records of a `tzbuild run` that died are marked exited (store/containers.ts).
  *
  * Blobs need no recovery: they appear only by rename after verification. Cache records are
  * written after their layer, and a record whose layer is missing is a miss (fsck reports it).
@@ -20,6 +21,7 @@ import { readdirSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { removeTree } from '../sys/remove-tree.js';
 import path from 'node:path';
+import { recoverContainers } from './containers.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { otherLiveOwners, readLiveLeases } from './lease.js';
 import { mountsUnder, unmountAllUnder } from '../sys/mounts.js';
@@ -35,6 +37,8 @@ export interface RecoveryReport {
   tempFiles: number;
   /** Steps of dead owners' OCI containers that were still running, now killed. */
   containersStopped: number;
+  /** Container records of runs whose process died, now marked exited. */
+  containersExited: number;
 }
 
 /** Options for {@link recoverStore}. */
@@ -59,6 +63,7 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
     incompleteSnapshots: 0,
     tempFiles: 0,
     containersStopped: 0,
+    containersExited: 0,
   };
   const mountedBefore = (await mountsUnder(layout.tmp)).length;
   const othersAlive = await otherLiveOwners(layout.root);
@@ -96,6 +101,8 @@ export async function recoverStore(root: string, options: RecoverOptions = {}): 
   if (report.scratchDirs + report.partialIngests + report.deadLeases > 0) {
     report.tempFiles += await removeDeadTemps(layout.snapshotMarks, /^[a-f0-9]{64}\.(.+)\.tmp$/, orphaned);
     report.incompleteSnapshots = await discardIncompleteSnapshots(layout);
+    // A killed `tzbuild run` left its record saying running (its scratch dir was among the above).
+    report.containersExited = await recoverContainers(layout.root);
   }
   return report;
 }

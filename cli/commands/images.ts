@@ -1,9 +1,16 @@
-/** `images`, `inspect`, `history`, `tag`, `rmi`, `system df`: reading and naming what the store holds. */
+/**
+ * `images`, `inspect` (images and containers), `history`, `tag`, `rmi`, `system df`: reading and
+ * naming what the store holds.
+ */
 import { StoreError } from '../../core/errors.js';
 import { diskUsage, listImages, manifestDescriptor, removeTag, resolveImage } from '../../store/images.js';
 import { normalizeName } from '../../store/tag-store.js';
 import type { ResolvedImage } from '../../core/ports.js';
-import { openImageStore, storeRoot } from '../compose.js';
+import { commandOf } from '../../containers/create.js';
+import type { ContainerDeps } from '../../containers/deps.js';
+import { containerGraphDriver, imageGraphDriver } from '../../containers/layers-view.js';
+import type { ContainerRecord } from '../../store/containers.js';
+import { openContainerStore, openImageStore, storeRoot } from '../compose.js';
 import { formatAge, formatBytes, formatTable } from '../format.js';
 
 interface RootFlags {
@@ -52,18 +59,53 @@ function inspectView(image: ResolvedImage, tags: string[]) {
 }
 
 export async function inspectCommand(names: string[], flags: RootFlags): Promise<void> {
-  const store = await openImageStore(storeRoot(flags.root));
-  const all = await store.tags.list();
+  const deps = await openContainerStore(storeRoot(flags.root));
+  const all = await deps.store.tags.list();
   const views = [];
   for (const name of names) {
-    const image = await resolveImage(store, name);
+    // As `docker inspect`: a container by that name or ID first, else an image.
+    const container = await deps.containers.find(name).catch(() => undefined);
+    if (container !== undefined) {
+      views.push(await containerInspectView(deps, container));
+      continue;
+    }
+    const image = await resolveImage(deps.store, name);
     const tags = all
       .filter((entry) => entry.manifest.digest === image.manifestDigest)
       .map((entry) => entry.name)
       .sort();
-    views.push(inspectView(image, tags));
+    views.push({ ...inspectView(image, tags), GraphDriver: await imageGraphDriver(deps, image) });
   }
   process.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
+}
+
+/** The fields of `docker container inspect` that tzbuild has. */
+async function containerInspectView(deps: ContainerDeps, record: ContainerRecord) {
+  const [path = '', ...args] = commandOf(record);
+  const { state } = record;
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: path,
+    Args: args,
+    State: {
+      Status: state.status,
+      Running: state.status === 'running',
+      ExitCode: state.exitCode,
+      StartedAt: state.startedAt ?? '',
+      FinishedAt: state.finishedAt ?? '',
+    },
+    Image: record.image.id,
+    LogPath: record.config.Tty ? '' : deps.containers.dirs(record.id).log,
+    Name: `/${record.name}`,
+    HostConfig: {
+      Binds: record.hostConfig.binds,
+      NetworkMode: record.hostConfig.network,
+      AutoRemove: record.hostConfig.autoRemove,
+    },
+    GraphDriver: await containerGraphDriver(deps, record),
+    Config: { ...record.config, Image: record.image.name },
+  };
 }
 
 export async function historyCommand(name: string, flags: RootFlags & { trunc: boolean }): Promise<void> {
@@ -71,16 +113,20 @@ export async function historyCommand(name: string, flags: RootFlags & { trunc: b
   const image = await resolveImage(store, name);
   const layers = [...image.layers];
   // History entries that are not empty consume the layers in order.
+  // An AUTHOR column only for images that record one (`commit -a`); docker shows none.
+  const authored = image.config.history.some((entry) => entry.author);
   const rows = image.config.history
     .map((entry) => {
       const size = entry.empty_layer ? 0 : (layers.shift()?.size ?? 0);
       const createdBy = entry.created_by ?? '';
       const shown = flags.trunc && createdBy.length > 45 ? `${createdBy.slice(0, 44)}…` : createdBy;
-      return ['<missing>', formatAge(entry.created), shown, formatBytes(size), entry.comment ?? ''];
+      const row = ['<missing>', formatAge(entry.created), shown, formatBytes(size), entry.comment ?? ''];
+      return authored ? [...row, entry.author ?? ''] : row;
     })
     .reverse();
   if (rows[0] !== undefined) rows[0][0] = flags.trunc ? shortId(image.configDigest) : image.configDigest;
-  process.stdout.write(`${formatTable([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows])}\n`);
+  const header = ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', ...(authored ? ['AUTHOR'] : [])];
+  process.stdout.write(`${formatTable([header, ...rows])}\n`);
 }
 
 export async function tagCommand(source: string, target: string, flags: RootFlags): Promise<void> {
@@ -91,11 +137,27 @@ export async function tagCommand(source: string, target: string, flags: RootFlag
 }
 
 export async function rmiCommand(names: string[], flags: RootFlags): Promise<void> {
-  const store = await openImageStore(storeRoot(flags.root));
+  const deps = await openContainerStore(storeRoot(flags.root));
+  const store = deps.store;
   for (const name of names) {
+    await refuseIfInUse(deps, name);
     if (!(await removeTag(store, name))) throw new StoreError(`No such image: ${name}`, 'IMAGE_NOT_FOUND');
     process.stdout.write(`Untagged: ${normalizeName(name)}\n`);
   }
+}
+
+/** As docker: the last name of an image a container uses is kept until the container goes. */
+async function refuseIfInUse(deps: ContainerDeps, name: string): Promise<void> {
+  const tagged = await deps.store.tags.resolve(normalizeName(name)).catch(() => undefined);
+  if (tagged === undefined) return;
+  const names = (await deps.store.tags.list()).filter((entry) => entry.manifest.digest === tagged.digest);
+  const users = (await deps.containers.imagesInUse()).get(tagged.digest);
+  if (names.length > 1 || users === undefined || users[0] === undefined) return;
+  throw new StoreError(
+    `unable to remove ${normalizeName(name)}: container ${users[0].name} (${users[0].id.slice(0, 12)}) uses it ` +
+      `(tzbuild rm ${users[0].name} first)`,
+    'IMAGE_IN_USE',
+  );
 }
 
 export async function systemDfCommand(flags: RootFlags): Promise<void> {

@@ -43,6 +43,7 @@ import {
   type OciRuntimeKind,
 } from './runtime-binary.js';
 import { OutputGate } from './step-output.js';
+import { attachSignals } from '../attach-signals.js';
 
 /** Options of the OCI runtime runner. */
 export interface OciRuntimeRunnerOptions {
@@ -134,6 +135,9 @@ export class OciRuntimeRunner implements Runner {
     const kill = (): void => {
       killing ??= container.kill();
     };
+    const forward = spec.attach
+      ? attachSignals((signal) => void container.signal(signal.slice(3)).catch(() => {}))
+      : undefined;
     const report = readStepStatus(child.fd3, () => {
       started = true;
       gate.release();
@@ -154,6 +158,7 @@ export class OciRuntimeRunner implements Runner {
       return this.interpret(status, exit, gate, spec);
     } finally {
       spec.signal?.removeEventListener('abort', onAbort);
+      forward?.();
     }
   }
 
@@ -188,14 +193,17 @@ class Container {
     readonly cgroupPrime: string | undefined,
   ) {}
 
-  /** argv of `RUNTIME run --detach` for this container (run inside the supervisor's namespace). */
-  runArgs(): string[] {
+  /**
+   * argv of `RUNTIME run --detach` for this container (run inside the supervisor's namespace);
+   * `foreground`: without --detach, the runtime staying to relay the terminal and the exit.
+   */
+  runArgs(foreground: boolean): string[] {
     const { scratch } = this;
     return [
       this.binary,
       ...runtimeGlobalArgs(scratch.state),
       'run',
-      '--detach',
+      ...(foreground ? [] : ['--detach']),
       '--pid-file',
       scratch.pidFile,
       '--bundle',
@@ -206,7 +214,12 @@ class Container {
 
   /** SIGKILL to the container's init: the kernel then kills the whole pid namespace. */
   async kill(): Promise<void> {
-    await this.call(['kill', this.id, 'KILL']);
+    await this.signal('KILL');
+  }
+
+  /** A signal to the container's init (`KILL`, `TERM` …). */
+  async signal(name: string): Promise<void> {
+    await this.call(['kill', this.id, name]);
   }
 
   /** Set once the supervisor reaped the step: the container is stopped, only its cgroups remain. */
@@ -259,7 +272,7 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
     uid: spec.uid,
     gid: spec.gid,
     pidFile: container.scratch.pidFile,
-    runtime: container.runArgs(),
+    runtime: container.runArgs(spec.attach !== undefined),
   });
   // The sh prelude only for --mount views; else the supervisor does the pdeathsig, the unshare and
   // the overlay mount itself. Either way: if we die, the supervisor dies (pdeathsig) and its
@@ -283,7 +296,9 @@ function spawnSupervisor(container: Container, spec: RunSpec) {
       hideCgroup2: container.hideCgroup2,
       cgroupPrime: container.cgroupPrime,
       mountViews: sandbox.mounts.views,
+      foreground: spec.attach !== undefined,
     }),
+    spec.attach,
   );
 }
 

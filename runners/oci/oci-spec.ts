@@ -87,7 +87,7 @@ export function buildOciSpec(spec: RunSpec, paths: OciSpecPaths, options: OciSpe
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: spec.attach?.tty === true,
       user: { uid: spec.uid, gid: spec.gid, additionalGids: spec.additionalGids ?? [] },
       args: spec.args,
       env: spec.env,

@@ -14,7 +14,7 @@ export class OutputGate {
   constructor(private readonly onOutput: RunSpec['onOutput']) {}
 
   /** Attaches to a child's stream. */
-  attach(stream: Readable | null, name: 'stdout' | 'stderr'): void {
+  attach(stream: Readable | undefined, name: 'stdout' | 'stderr'): void {
     stream?.on('data', (chunk: Buffer) => this.push(name, chunk));
   }
 

@@ -17,7 +17,7 @@ export const layers: readonly (readonly string[])[] = [
   ['archive', 'registry'],
   ['cache', 'runners'],
   ['builder'],
-  ['checks'],
+  ['checks', 'containers'],
   ['cli'],
 ];
 
