@@ -113,9 +113,11 @@ export class ContainerStore {
           'CONTAINER_NAME_IN_USE',
         );
       const dirs = this.dirs(record.id);
-      await mkdir(dirs.upper, { recursive: true, mode: 0o700 });
+      await mkdir(dirs.dir, { recursive: true, mode: 0o700 });
+      // The upperdir's root is the container's `/`: its mode is what every user sees there.
+      await mkdir(dirs.upper, { mode: 0o755 });
       await mkdir(dirs.work, { mode: 0o700 });
-      await mkdir(dirs.merged, { mode: 0o700 });
+      await mkdir(dirs.merged, { mode: 0o755 });
       await this.write(record);
     });
   }

@@ -14,11 +14,10 @@ import { makeBusyboxDockerArchive } from '../../helpers/busybox.js';
 import { runTzbuild, tempStore, tzbuildBin } from '../../helpers/cli.js';
 import { canRunPrivileged } from '../../helpers/host.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { TmuxServer } from '../../helpers/tmux.js';
 
 const privileged = await canRunPrivileged();
-/** Our own tmux server, so the test never touches anyone else's sessions. */
-const SOCKET = `tzbuild-test-${process.pid}`;
-const tmux = (...args: string[]) => execa('tmux', ['-L', SOCKET, ...args]);
+const terminal = new TmuxServer();
 
 const PARALLEL = `FROM busybox:latest AS compile
 RUN for i in $(seq 1 16); do echo "compile unit $i of 16"; sleep 0.2; done >&2
@@ -45,7 +44,7 @@ let store: string;
 beforeAll(async () => {
   if (!privileged) return;
   if (!existsSync(path.join(repoRoot, 'dist/tzbuild/start.cjs'))) throw new Error('build first: npm run build');
-  await ensureTmux();
+  await TmuxServer.ensureInstalled();
   scratch = await mkdtemp(path.join(os.tmpdir(), 'tzbuild-tmux-'));
   store = await tempStore();
   const archive = await makeBusyboxDockerArchive(path.join(scratch, 'busybox.tar'), 'busybox:latest');
@@ -58,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await tmux('kill-server').catch(() => undefined);
+  await terminal.kill();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
@@ -123,35 +122,16 @@ describe.skipIf(!privileged)('the TUI in a real terminal (tmux)', () => {
 /** Starts `tzbuild ARGS` in a new 120×40 session with progress left on auto; returns its name. */
 async function startBuild(name: string, args: string[]): Promise<string> {
   const quoted = [tzbuildBin, '--root', store, ...args].map((arg) => `'${arg}'`).join(' ');
-  // Unset CI so auto picks the TUI as it would for a person at a terminal; keep the shell
-  // open after the build so its last screen can be read.
-  const script = `cd '${repoRoot}' && env -u CI '${process.execPath}' ${quoted}; echo "[exit $?]"; sleep 600`;
-  await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', 'sh', '-c', script);
-  return name;
+  // Unset CI so auto picks the TUI as it would for a person at a terminal.
+  return terminal.start(name, `cd '${repoRoot}' && env -u CI '${process.execPath}' ${quoted}`);
 }
 
-async function capture(session: string, history = false): Promise<string> {
-  const { stdout } = await tmux('capture-pane', '-p', '-t', session, ...(history ? ['-S', '-'] : []));
-  return stdout.replace(/\s+$/, '');
+function waitForScreen(session: string, ready: (screen: string) => boolean): Promise<string> {
+  return terminal.waitForScreen(session, ready);
 }
 
-async function waitForScreen(session: string, ready: (screen: string) => boolean, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = '';
-  while (Date.now() < deadline) {
-    screen = await capture(session);
-    if (ready(screen)) return screen;
-    if (/^\[exit \d+\]$/m.test(screen)) break; // the build ended without showing it
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`screen never showed what was expected; last screen:\n${screen}`);
-}
-
-/** Waits for the build to end; returns its exit code, the final screen and the whole scrollback. */
-async function waitForExit(session: string): Promise<{ exit: number; screen: string; history: string }> {
-  const screen = await waitForScreen(session, (text) => /^\[exit \d+\]$/m.test(text));
-  const exit = Number(/^\[exit (\d+)\]$/m.exec(screen)![1]);
-  return { exit, screen, history: await capture(session, true) };
+function waitForExit(session: string): Promise<{ exit: number; screen: string; history: string }> {
+  return terminal.waitForExit(session);
 }
 
 /** Finished steps are written once (Ink's <Static>), never redrawn into the scrollback. */
@@ -166,13 +146,4 @@ function expectEachStepOnce(history: string, steps: number): void {
 async function saveFrameIfAsked(screen: string): Promise<void> {
   const target = process.env.TZBUILD_SAVE_FRAME;
   if (target) await writeFile(path.resolve(repoRoot, target), `${screen.replace(/\n\[exit \d+\]$/, '')}\n`);
-}
-
-async function ensureTmux(): Promise<void> {
-  if ((await execa('tmux', ['-V'], { reject: false })).exitCode === 0) return;
-  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', 'tmux'], { reject: false });
-  if ((await install()).exitCode !== 0) {
-    await execa('apt-get', ['update']);
-    await execa('apt-get', ['install', '-y', '--no-install-recommends', 'tmux']);
-  }
 }
