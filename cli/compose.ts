@@ -25,6 +25,7 @@ import { FsContentStore } from '../store/content-store.js';
 import { ContainerStore } from '../store/containers.js';
 import type { ImageStore } from '../store/images.js';
 import { FsSnapshotter } from '../store/snapshotter.js';
+import { recoverStore } from '../store/recover.js';
 import { claimStoreRoot, defaultStoreRoot, type OpenedStore } from '../store/store.js';
 import { StoreImageCommitter, StoreLayerWriter } from '../store/store-adapters.js';
 import { IndexTagStore } from '../store/tag-store.js';
@@ -145,6 +146,9 @@ export async function openContainerStore(
     committer: new StoreImageCommitter(images),
     runner: (terminal) => (runner ??= createRunner(kind, { tmpRoot: store.tmpDir, terminal })),
     tmpDir: store.tmpDir,
+    recover: async () => {
+      await recoverStore(store.root, { stopContainers: stopOrphanedContainers });
+    },
   };
 }
 

@@ -23,4 +23,6 @@ export interface ContainerDeps {
   runner: (terminal: boolean) => Promise<Runner>;
   /** This process's scratch dir in the store. */
   tmpDir: string;
+  /** Store recovery again (what a dead process left: its containers stopped, records marked). */
+  recover(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import { resolveRunUser } from '../builder/users.js';
 import { loadManifest } from '../store/images.js';
 import type { ContainerRecord } from '../store/containers.js';
 import { layeredView } from '../store/snapshot-views.js';
-import { ownerId } from '../sys/file-lock.js';
+import { isOwnerAlive, ownerId } from '../sys/file-lock.js';
 import { mountsUnder } from '../sys/mounts.js';
 import { commandOf } from './create.js';
 import type { ContainerDeps } from './deps.js';
@@ -129,6 +129,23 @@ async function commandProblem(
     return { exitCode: 126, failure: `exec: "${command}": permission denied (not a regular file)` };
   }
   return { exitCode: 127, failure: `exec: "${command}": executable file not found in $PATH` };
+}
+
+/**
+ * Stops a running container (`rm -f`): its `tzbuild run` process is killed, and recovery then
+ * stops the runtime's container and marks the record exited, as after any killed run.
+ */
+export async function killContainer(deps: ContainerDeps, record: ContainerRecord): Promise<void> {
+  const owner = record.state.owner;
+  if (record.state.status !== 'running' || owner === undefined) return;
+  const pid = Number(owner.split('.')[0]);
+  if (isOwnerAlive(owner)) process.kill(pid, 'SIGKILL');
+  for (let waited = 0; isOwnerAlive(owner); waited += 20) {
+    if (waited > 10_000)
+      throw new UserError(`container ${record.name}: its process ${pid} does not end`, 'KILL_FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await deps.recover();
 }
 
 /** What the daemon adds at run time, as Docker does: PATH when unset, HOME, TERM with a terminal. */

@@ -6,7 +6,7 @@ import type { ContainerDeps } from '../../containers/deps.js';
 import { containerChanges, formatChanges } from '../../containers/diff.js';
 import { exportContainer } from '../../containers/export.js';
 import { containerLowerdirs, isMounted, mountContainer, unmountContainer } from '../../containers/layers-view.js';
-import { type ContainerExit, startContainer } from '../../containers/run.js';
+import { type ContainerExit, killContainer, startContainer } from '../../containers/run.js';
 import type { RunnerKind } from '../../runners/kinds.js';
 import type { ContainerRecord } from '../../store/containers.js';
 import { normalizeName } from '../../store/tag-store.js';
@@ -127,8 +127,11 @@ export async function rmCommand(names: string[], flags: RootFlags & { force?: bo
   const deps = await open(flags);
   for (const name of names) {
     const record = await deps.containers.find(name);
-    if (record.state.status === 'running')
-      throw new UserError(`container ${record.name} is running (it stops when its command exits)`, 'CONTAINER_RUNNING');
+    if (record.state.status === 'running') {
+      if (!flags.force)
+        throw new UserError(`container ${record.name} is running (stop it, or rm -f to kill it)`, 'CONTAINER_RUNNING');
+      await killContainer(deps, record);
+    }
     if (await isMounted(deps, record)) {
       if (!flags.force)
         throw new UserError(

@@ -252,7 +252,7 @@ describe.skipIf(!privileged)('containers', () => {
     await expectFsckClean(store);
   });
 
-  it('a killed run leaves a stopped container and no process', async () => {
+  it('a killed run leaves a stopped container and no process; rm -f kills a running one', async () => {
     const run = execa(process.execPath, [tzbuildBin, 'run', '--name', 'killed', 'busybox:latest', 'sleep', '3171'], {
       env: { TZBUILD_ROOT: store },
       reject: false,
@@ -264,6 +264,24 @@ describe.skipIf(!privileged)('containers', () => {
     expect(await ok(['ps', '-a'])).toMatch(/Exited \(137\) .+\s+killed$/m);
     const left = await execa('pgrep', ['-x', '-f', 'sleep 3171'], { reject: false });
     expect(left.stdout).toBe('');
+
+    // rm refuses a running container; rm -f kills it and removes it.
+    const running = execa(
+      process.execPath,
+      [tzbuildBin, 'run', '--name', 'running', 'busybox:latest', 'sleep', '3172'],
+      {
+        env: { TZBUILD_ROOT: store },
+        reject: false,
+      },
+    );
+    await waitFor(async () => (await execa('pgrep', ['-x', '-f', 'sleep 3172'], { reject: false })).stdout !== '');
+    expect(await ok(['ps'])).toMatch(/\s+Up .+\s+running$/m);
+    expect((await tz(['rm', 'running'])).stderr).toMatch(
+      /container running is running \(stop it, or rm -f to kill it\)/,
+    );
+    expect(await ok(['rm', '-f', 'running'])).toBe('running\n');
+    expect((await running).exitCode).not.toBe(0);
+    expect((await execa('pgrep', ['-x', '-f', 'sleep 3172'], { reject: false })).stdout).toBe('');
     await expectFsckClean(store);
   });
 
