@@ -164,6 +164,18 @@ describe('rootless with subordinate ids', () => {
     expect(await pathInfo(rootfs, 'home/app')).toMatchObject({ uid: 1000, gid: 1000 });
   });
 
+  it('runs a container, diffs and commits it (opaque dir and whiteout in its layer)', async () => {
+    const change = 'rm -rf /home && mkdir /home && echo x > /home/new && rm /etc/group && id -u';
+    const ran = await tzbuildAs(user, ['run', '--name', 'r1', BASE, 'sh', '-c', change]);
+    expect([ran.exitCode, ran.stdout, ran.stderr]).toEqual([0, '0\n', '']);
+    const diff = await tzbuildAs(user, ['diff', 'r1']);
+    expect(diff.stdout).toBe('C /etc\nD /etc/group\nC /home\nD /home/app\nA /home/new\n');
+    expect((await tzbuildAs(user, ['commit', '-m', 'rootless', 'r1', 'r1:1'])).exitCode).toBe(0);
+    const look = await tzbuildAs(user, ['run', '--rm', 'r1:1', 'sh', '-c', 'ls /home; ls /etc/group || echo gone']);
+    expect(look.stdout).toBe('new\ngone\n');
+    expect((await tzbuildAs(user, ['rm', 'r1'])).exitCode).toBe(0);
+  });
+
   it('replaces an image directory (opaque in the layer) and builds on top of it', async () => {
     const context = await userContext(user, 'ctx-opaque', {
       Dockerfile: `FROM ${BASE}\nRUN rm -rf /home && mkdir /home && echo fresh > /home/only\nRUN ls /home > /listing\n`,
