@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../core/errors.js';
 import { ExitStatus } from './exit-status.js';
 import { lazyAction } from './commands/lazy-action.js';
-import { collect, insecureOption, rootOption } from './commands/options.js';
+import { collect, insecureOption, rootOption, runnerOption } from './commands/options.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerStoreCommands } from './commands/store-commands.js';
 import { registerContainerCommands } from './commands/container-commands.js';
@@ -54,7 +54,7 @@ export function makeProgram(): Command {
     .option('--dry-run', 'show which steps would be cached and which would run (and why); run nothing')
     .option('--label <k=v>', 'set a label on the image (repeatable)', collect, [])
     .option('--secret <id=x,src=file|env=var>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
-    .option('--runner <kind>', 'what runs RUN steps: auto, runc, crun or namespaces', 'auto')
+    .addOption(runnerOption('RUN steps'))
     .option(
       '--cache-from <spec>',
       'use a shared cache: type=registry,ref=NAME | type=local,src=DIR | NAME (repeatable)',

@@ -4,6 +4,7 @@
  * container's Entrypoint, Cmd, Env, WorkingDir and User, then the `-c` instructions, and a history
  * entry carrying the message and the author.
  */
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ContainerConfig, Digest, ImageConfig } from '../core/oci.js';
 import type { Instruction } from '../builder/instructions.js';
@@ -23,20 +24,6 @@ export interface CommitOptions {
   /** Full names to tag the image with (none: untagged, known by its ID). */
   tags: string[];
 }
-
-/** What `docker commit --change` accepts. */
-const changeKinds = new Set([
-  'cmd',
-  'entrypoint',
-  'env',
-  'expose',
-  'label',
-  'user',
-  'workdir',
-  'volume',
-  'stopsignal',
-  'onbuild',
-]);
 
 /** Commits the container's layer; returns the new image ID. */
 export async function commitContainer(
@@ -105,41 +92,49 @@ function applyChanges(config: ContainerConfig, changes: readonly string[]): Cont
   return state.config.config;
 }
 
+type ChangeKind =
+  | 'cmd'
+  | 'entrypoint'
+  | 'env'
+  | 'expose'
+  | 'label'
+  | 'user'
+  | 'volume'
+  | 'stopsignal'
+  | 'onbuild'
+  | 'workdir';
+type Apply<K extends ChangeKind> = (
+  state: StageState,
+  instruction: Extract<Instruction, { kind: K }>,
+  ctx: meta.MetadataContext,
+) => StageState;
+
+/** What `docker commit --change` accepts, each applied as the Dockerfile instruction would be. */
+const changes: { [K in ChangeKind]: Apply<K> } = {
+  cmd: (state, instruction) => meta.applyCmd(state, instruction).state,
+  entrypoint: (state, instruction) => meta.applyEntrypoint(state, instruction).state,
+  env: (state, instruction, ctx) => meta.applyEnv(state, instruction, ctx).state,
+  expose: (state, instruction, ctx) => meta.applyExpose(state, instruction, ctx).state,
+  label: (state, instruction, ctx) => meta.applyLabel(state, instruction, ctx).state,
+  user: (state, instruction, ctx) => meta.applyUser(state, instruction, ctx).state,
+  volume: (state, instruction, ctx) => meta.applyVolume(state, instruction, ctx).state,
+  stopsignal: (state, instruction, ctx) => meta.applyStopsignal(state, instruction, ctx).state,
+  onbuild: (state, instruction) => meta.applyOnbuild(state, instruction).state,
+  // No directory is made: only the config's WorkingDir changes (a commit adds no second layer).
+  workdir: (state, instruction) => {
+    const current = state.config.config.WorkingDir || '/';
+    const WorkingDir = path.posix.resolve(current, instruction.path);
+    return { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir } } };
+  },
+};
+
 function applyChange(state: StageState, instruction: Instruction, ctx: meta.MetadataContext): StageState {
-  const refuse = () =>
-    new UserError(
+  if (!(instruction.kind in changes))
+    throw new UserError(
       `${instruction.kind.toUpperCase()} is not a change commit can make (use CMD, ENTRYPOINT, ENV, EXPOSE, ` +
         'LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)',
       'USAGE',
     );
-  if (!changeKinds.has(instruction.kind)) throw refuse();
-  switch (instruction.kind) {
-    case 'cmd':
-      return meta.applyCmd(state, instruction).state;
-    case 'entrypoint':
-      return meta.applyEntrypoint(state, instruction).state;
-    case 'env':
-      return meta.applyEnv(state, instruction, ctx).state;
-    case 'expose':
-      return meta.applyExpose(state, instruction, ctx).state;
-    case 'label':
-      return meta.applyLabel(state, instruction, ctx).state;
-    case 'user':
-      return meta.applyUser(state, instruction, ctx).state;
-    case 'volume':
-      return meta.applyVolume(state, instruction, ctx).state;
-    case 'stopsignal':
-      return meta.applyStopsignal(state, instruction, ctx).state;
-    case 'onbuild':
-      return meta.applyOnbuild(state, instruction).state;
-    case 'workdir': {
-      const current = state.config.config.WorkingDir || '/';
-      const WorkingDir = instruction.path.startsWith('/')
-        ? instruction.path
-        : `${current.replace(/\/$/, '')}/${instruction.path}`;
-      return { ...state, config: { ...state.config, config: { ...state.config.config, WorkingDir } } };
-    }
-    default:
-      throw refuse();
-  }
+  const apply = changes[instruction.kind as ChangeKind] as Apply<ChangeKind>;
+  return apply(state, instruction as Extract<Instruction, { kind: ChangeKind }>, ctx);
 }

@@ -71,10 +71,7 @@ async function checkContainers(store: ImageStore, layout: StoreLayout, options: 
     const broken = await whyBroken(store, containers, name, dirs);
     if (broken === undefined) continue;
     const problem: StoreProblem = { kind: 'broken-container', subject: `containers/${name}`, detail: broken };
-    if (options.repair) {
-      await removeTree(dirs.dir);
-      problem.repaired = true;
-    }
+    if (options.repair) await removeTree(dirs.dir).then(() => (problem.repaired = true));
     problems.push(problem);
   }
   return problems;

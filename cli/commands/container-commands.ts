@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { lazyAction } from './lazy-action.js';
-import { collect, rootOption } from './options.js';
+import { collect, rootOption, runnerOption } from './options.js';
 
 const containersModule = () => import('./containers.js');
 
@@ -28,7 +28,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-v, --volume <host:ctr[:ro]>', 'bind a host directory (repeatable)', collect, [])
     .addOption(new Option('--network <mode>', 'network: host (default) or none').choices(['host', 'none']))
     .option('--entrypoint <cmd>', "replace the image's ENTRYPOINT (and drop its CMD)")
-    .option('--runner <kind>', 'what runs the container: auto, runc, crun or namespaces', 'auto')
+    .addOption(runnerOption('the container'))
     .addOption(rootOption())
     .action(lazyAction(containersModule, 'runCommand'));
   program
@@ -37,7 +37,7 @@ export function registerContainerCommands(program: Command): void {
     .argument('<container>')
     .option('-a, --attach', 'attach output (always: tzbuild runs containers in the foreground)')
     .option('-i, --interactive', 'attach stdin')
-    .option('--runner <kind>', 'what runs the container: auto, runc, crun or namespaces', 'auto')
+    .addOption(runnerOption('the container'))
     .addOption(rootOption())
     .action(lazyAction(containersModule, 'startCommand'));
   program

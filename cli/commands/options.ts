@@ -21,3 +21,7 @@ export const insecureOption = () =>
   )
     .argParser(collect)
     .default([]);
+
+/** `--runner KIND`: what runs RUN steps or containers. */
+export const runnerOption = (what: string) =>
+  new Option('--runner <kind>', `what runs ${what}: auto, runc, crun or namespaces`).default('auto');
