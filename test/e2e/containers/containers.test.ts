@@ -136,6 +136,15 @@ describe.skipIf(!privileged)('containers', () => {
     expect(theirs.stdout.trim()).toBe(ours.trim());
   });
 
+  it('a committed image serves as a FROM like any other', async () => {
+    await mkdir(path.join(scratch, 'from-commit'));
+    const dockerfile = 'FROM me/tools:1.0\nRUN cat /opt/x/y > /copied && test ! -e /data/a\nCMD ["cat", "/copied"]\n';
+    await writeFile(path.join(scratch, 'from-commit', 'Dockerfile'), dockerfile);
+    await ok(['build', '-q', '-t', 'on-commit:1', path.join(scratch, 'from-commit')]);
+    expect(await ok(['run', '--rm', 'on-commit:1'])).toBe('y\n');
+    await ok(['rmi', 'on-commit:1']);
+  });
+
   it('ps, start on the same layer, exit codes, rm and container prune', async () => {
     const count = 'echo run >> /count; wc -l < /count; exit 3';
     const first = await tz(['run', '--name', 'counter', 'base:1', 'sh', '-c', count]);
@@ -282,6 +291,18 @@ describe.skipIf(!privileged)('containers', () => {
     expect(await ok(['rm', '-f', 'running'])).toBe('running\n');
     expect((await running).exitCode).not.toBe(0);
     expect((await execa('pgrep', ['-x', '-f', 'sleep 3172'], { reject: false })).stdout).toBe('');
+    await expectFsckClean(store);
+  });
+
+  it('fsck reports a container that cannot run any more, and --repair removes it', async () => {
+    await ok(['run', '--name', 'broken', 'busybox:latest', 'true']);
+    const [broken] = JSON.parse(await ok(['inspect', 'broken']));
+    await rm(broken.GraphDriver.Data.WorkDir, { recursive: true });
+    const found = await tz(['system', 'fsck']);
+    expect(found.exitCode).toBe(1);
+    expect(found.stdout + found.stderr).toMatch(new RegExp(`containers/${broken.Id}.*work is missing`));
+    await ok(['system', 'fsck', '--repair']);
+    expect((await tz(['inspect', 'broken'])).exitCode).toBe(1);
     await expectFsckClean(store);
   });
 
