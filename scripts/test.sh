@@ -68,20 +68,8 @@ lint() {
   npm run --silent lint
 }
 
-# ── Services for later integration suites (docker comparison, registry push/pull) ──
-# Each starts its service when a suite needs it and records how to stop it in stop_services.
-
-start_dockerd() {
-  : # placeholder: start dockerd for the docker-comparison suite
-}
-
-start_registry() {
-  : # placeholder: start docker-registry on 127.0.0.1 for push/pull tests
-}
-
-stop_services() {
-  : # placeholder: stop whatever start_dockerd/start_registry started
-}
+# Services (a private dockerd, a registry on 127.0.0.1) are started by the suites that need them,
+# each its own, and stopped by them (test/helpers/dockerd.ts, the registry suites): nothing here.
 
 main() {
   install_system_packages
@@ -89,9 +77,6 @@ main() {
   install_node_modules
   build
   lint
-  start_dockerd
-  start_registry
-  trap stop_services EXIT
   local report status=0
   report=$(mktemp)
   npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

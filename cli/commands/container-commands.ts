@@ -1,6 +1,6 @@
 /**
  * The options of the container commands (`run`, `start`, `ps`, `rm`, `container prune`, `diff`,
- * `commit`, `mount`, `umount`, `export`); their work is in containers.ts, imported only when one
+ * `commit`, `logs`, `mount`, `umount`, `export`); their work is in containers.ts, imported only when one
  * of them runs.
  */
 import { type Command, Option } from 'commander';
@@ -80,6 +80,12 @@ export function registerContainerCommands(program: Command): void {
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the config (repeatable)', collect, [])
     .addOption(rootOption())
     .action(lazyAction(containersModule, 'commitCommand'));
+  program
+    .command('logs')
+    .description("print the output of a container's last run (without a terminal)")
+    .argument('<container>')
+    .addOption(rootOption())
+    .action(lazyAction(containersModule, 'logsCommand'));
   program
     .command('mount')
     .description("mount a container's filesystem on the host and print where")

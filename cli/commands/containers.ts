@@ -1,4 +1,5 @@
-/** `run`, `start`, `ps`, `rm`, `container prune`, `diff`, `commit`, `mount`, `umount`, `export`. */
+/** `run`, `start`, `ps`, `rm`, `container prune`, `diff`, `commit`, `logs`, `mount`, `umount`, `export`. */
+import { readFile } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
 import { commitContainer } from '../../containers/commit.js';
 import { commandOf, createContainer } from '../../containers/create.js';
@@ -186,6 +187,15 @@ export async function commitCommand(
     tags: image === undefined ? [] : [normalizeName(image)],
   });
   process.stdout.write(`${imageId}\n`);
+}
+
+export async function logsCommand(name: string, flags: RootFlags) {
+  const deps = await open(flags);
+  const record = await deps.containers.find(name);
+  if (record.config.Tty)
+    throw new UserError(`container ${record.name} runs with a terminal (-t): its output is not logged`, 'USAGE');
+  const log = await readFile(deps.containers.dirs(record.id).log).catch(() => Buffer.alloc(0));
+  process.stdout.write(log);
 }
 
 export async function mountCommand(name: string, flags: RootFlags) {

@@ -163,6 +163,7 @@ describe.skipIf(!privileged)('containers', () => {
     expect(taken.stderr).toMatch(/the container name "counter" is already in use/);
     const [counter] = JSON.parse(await ok(['inspect', 'counter']));
     expect(await readFile(counter.LogPath, 'utf8')).toBe('2\n');
+    expect(await ok(['logs', 'counter'])).toBe('2\n');
 
     const missing = await tz(['run', '--rm', 'base:1', 'no-such-tool']);
     expect(missing.exitCode).toBe(127);
