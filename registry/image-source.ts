@@ -7,6 +7,7 @@
  */
 import { StoreError } from '../core/errors.js';
 import { isDigest } from '../core/oci.js';
+import { configPlatform, formatPlatform, platformServes } from '../core/platform.js';
 import type { ImageSource, PullPolicy, ResolvedImage, ResolveOptions } from '../core/ports.js';
 import type { ImageStore } from '../store/images.js';
 import type { RegistrySettings } from './endpoints.js';
@@ -36,15 +37,21 @@ export class RegistryImageSource implements ImageSource {
     const policy: PullPolicy = options.pull ?? 'missing';
     const ref = pullable(reference);
     if (policy === 'always' && ref !== undefined) return this.pullOnce(ref, options);
+    const local = options.platform === undefined ? {} : { platform: options.platform };
     try {
-      return await this.local.resolve(reference);
+      const stored = await this.local.resolve(reference, local);
+      // The store's image is for another platform (a build for several pulls each): pull the wanted one.
+      if (policy !== 'never' && ref !== undefined && !serves(stored, options)) return this.pullOnce(ref, options);
+      return stored;
     } catch (error) {
+      if (error instanceof StoreError && error.code === 'NO_PLATFORM' && policy !== 'never' && ref !== undefined)
+        return this.pullOnce(ref, options);
       if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND' || ref === undefined) throw error;
       const full = formatReference(ref);
       // `node:20` pulled earlier is stored under its full name.
       if (full !== reference) {
-        const stored = await this.local.resolve(full).catch(() => undefined);
-        if (stored !== undefined) return stored;
+        const stored = await this.local.resolve(full, local).catch(() => undefined);
+        if (stored !== undefined && serves(stored, options)) return stored;
       }
       if (policy === 'never') {
         throw new StoreError(
@@ -59,7 +66,7 @@ export class RegistryImageSource implements ImageSource {
   }
 
   private pullOnce(ref: ImageReference, options: ResolveOptions): Promise<ResolvedImage> {
-    const full = formatReference(ref);
+    const full = `${formatReference(ref)} ${options.platform === undefined ? '' : formatPlatform(options.platform)}`;
     let pending = this.pulling.get(full);
     if (pending === undefined) {
       // The client loads only when something is pulled: builds from the store never pay for it.
@@ -68,6 +75,7 @@ export class RegistryImageSource implements ImageSource {
           pullThroughMirrors(this.store, ref, {
             ...this.options,
             settings,
+            ...(options.platform ? { platform: options.platform } : {}),
             ...(options.onNotice ? { onNotice: options.onNotice } : {}),
             ...(options.onProgress ? { onProgress: layerProgress(options.onProgress) } : {}),
           }),
@@ -81,6 +89,12 @@ export class RegistryImageSource implements ImageSource {
     }
     return pending;
   }
+}
+
+/** Whether an image serves the platform asked for (any does when none was asked for). */
+function serves(image: ResolvedImage, options: ResolveOptions): boolean {
+  const offered = configPlatform(image.config);
+  return options.platform === undefined || offered === undefined || platformServes(offered, options.platform);
 }
 
 /** The reference as a registry name, or undefined for what is never pulled (IDs, digests, layouts). */

@@ -14,6 +14,7 @@ import { keyValues, readDockerfile } from '../build-inputs.js';
 import { checksBeforeBuild, reportWarnings } from '../build-checks.js';
 import { parseOutput } from '../output.js';
 import { configuredKeep } from '../gc-config.js';
+import { parsePlatformList, type PlatformSpec } from '../../builder/platform.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
 
 export interface BuildFlags {
@@ -21,6 +22,8 @@ export interface BuildFlags {
   file?: string;
   buildArg: string[];
   target?: string;
+  /** `--platform`: one `os/arch[/variant]` or a comma list. */
+  platform?: string;
   cache: boolean;
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   cacheFilter: string[];
@@ -53,6 +56,15 @@ export interface BuildFlags {
   checkSkip?: string[];
 }
 
+/** `--platform` values: `linux/arm64`, `linux/amd64,linux/arm64`. */
+export function platformList(value: string): PlatformSpec[] {
+  try {
+    return parsePlatformList(value);
+  } catch (error) {
+    throw new UserError(`--platform: ${(error as Error).message}`, 'USAGE');
+  }
+}
+
 /** `--pull` as docker takes it: bare or `true` means always; `false` the default, missing. */
 export function pullPolicy(value: string | boolean | undefined): PullPolicy {
   if (value === undefined || value === false || value === 'false' || value === 'missing') return 'missing';
@@ -68,8 +80,9 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const buildArgs = keyValues(flags.buildArg, '--build-arg', true);
   const target = flags.target === undefined ? {} : { target: flags.target };
+  const platforms = flags.platform === undefined ? undefined : platformList(flags.platform);
   const warnings = await checksBeforeBuild(
-    { dockerfile, contextDir, buildArgs, ...target },
+    { dockerfile, contextDir, buildArgs, ...target, ...(platforms?.[0] ? { platform: platforms[0] } : {}) },
     storeRoot(flags.root),
     flags.checkSkip ?? [],
   );
@@ -94,6 +107,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     tags: flags.tag,
     buildArgs,
     ...target,
+    ...(platforms === undefined ? {} : { platforms }),
     noCache: !flags.cache,
     noCacheFilter: flags.cacheFilter,
     pull,
