@@ -40,12 +40,17 @@ export class RegistryImageSource implements ImageSource {
     const local = options.platform === undefined ? {} : { platform: options.platform };
     try {
       const stored = await this.local.resolve(reference, local);
-      // The store's image is for another platform (a build for several pulls each): pull the wanted one.
-      if (policy !== 'never' && ref !== undefined && !serves(stored, options)) return this.pullOnce(ref, options);
+      // A pulled image for another platform (a build for several pulls each): pull the wanted one.
+      // One built or loaded here is what the name means: the builder refuses it, naming the FROM.
+      const pulled = stored.registryDigest !== undefined;
+      if (policy !== 'never' && ref !== undefined && pulled && !serves(stored, options))
+        return this.pullOnce(ref, options);
       return stored;
     } catch (error) {
-      if (error instanceof StoreError && error.code === 'NO_PLATFORM' && policy !== 'never' && ref !== undefined)
-        return this.pullOnce(ref, options);
+      if (error instanceof StoreError && error.code === 'NO_PLATFORM' && policy !== 'never' && ref !== undefined) {
+        const pulled = (await this.local.resolve(reference).catch(() => undefined))?.registryDigest !== undefined;
+        if (pulled) return this.pullOnce(ref, options);
+      }
       if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND' || ref === undefined) throw error;
       const full = formatReference(ref);
       // `node:20` pulled earlier is stored under its full name.
@@ -75,7 +80,8 @@ export class RegistryImageSource implements ImageSource {
           pullThroughMirrors(this.store, ref, {
             ...this.options,
             settings,
-            ...(options.platform ? { platform: options.platform } : {}),
+            // A build for several platforms pulls each: the name keeps them all, as an index.
+            ...(options.platform ? { platform: options.platform, mergePlatforms: true } : {}),
             ...(options.onNotice ? { onNotice: options.onNotice } : {}),
             ...(options.onProgress ? { onProgress: layerProgress(options.onProgress) } : {}),
           }),

@@ -195,7 +195,7 @@ export async function loadImage(
       candidate.platform ? [formatPlatform(candidate.platform)] : [],
     );
     throw new StoreError(
-      `image ${name} has no image for ${formatPlatform(wanted)} (it has: ${offered.join(', ') || 'none'})`,
+      `image "${name}" has no image for ${formatPlatform(wanted)} (it has: ${offered.join(', ') || 'none'})`,
       'NO_PLATFORM',
     );
   }

@@ -1,10 +1,10 @@
 /** `tzbuild [build] …`: options → BuildOptions, a progress sink, the build, the image ID. */
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions, SecretSource } from '../../builder/session.js';
-import type { ProgressSink, PullPolicy } from '../../core/ports.js';
+import type { ExportTarget, ProgressSink, PullPolicy } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
@@ -81,6 +81,11 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const buildArgs = keyValues(flags.buildArg, '--build-arg', true);
   const target = flags.target === undefined ? {} : { target: flags.target };
   const platforms = flags.platform === undefined ? undefined : platformList(flags.platform);
+  if (output?.type === 'tar' && (platforms?.length ?? 0) > 1)
+    throw new UserError(
+      '--output type=tar holds one filesystem: with several platforms use type=local or type=oci',
+      'USAGE',
+    );
   const warnings = await checksBeforeBuild(
     { dockerfile, contextDir, buildArgs, ...target, ...(platforms?.[0] ? { platform: platforms[0] } : {}) },
     storeRoot(flags.root),
@@ -121,7 +126,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     result = await build(options, store.deps);
     reportWarnings(sink, warnings);
     if (output !== undefined && output.type !== 'image' && result.imageId !== undefined)
-      await store.exporter.export(result.imageId, flags.tag, output);
+      await exportResult(store, result, flags.tag, output);
   } catch (error) {
     if (cancel.signal.aborted) {
       await store.close();
@@ -152,6 +157,22 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   }
   if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
   if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
+}
+
+/**
+ * `--output` of a finished build. Several platforms' filesystems go to `DEST/os_arch[_variant]/`
+ * each (as buildx writes them); archives carry the index.
+ */
+async function exportResult(
+  store: BuildStore,
+  result: BuildResult,
+  tags: string[],
+  output: ExportTarget,
+): Promise<void> {
+  if (output.type !== 'local' || result.platforms === undefined)
+    return store.exporter.export(result.imageId as string, tags, output);
+  for (const { platform, imageId } of result.platforms)
+    await store.exporter.export(imageId, [], { ...output, dest: join(output.dest, platform.replaceAll('/', '_')) });
 }
 
 /** `build --check`: what `tzbuild check` does with the same arguments, in text. */
