@@ -135,5 +135,6 @@ echo "| no-op                                  | $(col 6) | $(col 7) | $noop_rat
 echo "| steps run, cold                        | $(col 8) | $(col 9) | |"
 echo
 echo "two-platform cold / foreign platform alone, per round: $single_ratios"
-echo "raw (round, multi cold, host cold, foreign cold, separate cold, multi noop, separate noop, multi run, separate run):"
+echo "raw (round, multi cold, host cold, foreign cold, separate cold, multi noop, separate noop,"
+echo "     multi run, separate run):"
 cat "$RAW"
