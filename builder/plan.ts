@@ -102,7 +102,8 @@ function evaluateGlobalArgs(
   platform: PlatformSpec,
 ) {
   // The platform ARGs are global ARGs too (BuildKit's defaultArgs): a bare `ARG TARGETARCH` in a stage gets its value.
-  const globalArgs = new Map<string, string | undefined>(Object.entries(predefinedArgs(platform)));
+  const predefined: Record<string, string | undefined> = predefinedArgs(platform);
+  const globalArgs = new Map<string, string | undefined>(Object.entries(predefined));
   const env = new Map(Object.entries(predefinedArgs(platform)));
   let index = 0;
   for (; index < parsed.instructions.length; index++) {
@@ -113,6 +114,8 @@ function evaluateGlobalArgs(
       if (value === undefined && decl.value !== undefined) {
         value = expandOrThrow(decl.value, env, { escapeToken: parsed.escapeToken, file, range: instruction.range });
       }
+      // A bare `ARG TARGETARCH` before FROM keeps the predefined value (BuildKit's rule).
+      value ??= predefined[decl.key];
       globalArgs.set(decl.key, value);
       if (value !== undefined) env.set(decl.key, value);
     }

@@ -46,6 +46,13 @@ describe('stage platforms', () => {
     expect(planned.stages.map((stage) => stage.explicitPlatform)).toEqual([true, true, false, false]);
   });
 
+  it('keep the target in TARGET* ARGs, also after a bare global ARG TARGETARCH', () => {
+    const planned = plan('ARG TARGETARCH\nFROM busybox:$TARGETARCH\nARG TARGETARCH\n', foreign);
+    expect(planned.globalArgs.get('TARGETARCH')).toBe(foreign.architecture);
+    expect(planned.globalArgs.get('BUILDARCH')).toBe(host.architecture);
+    expect(planned.stages[0]!.base).toEqual({ kind: 'image', reference: `busybox:${foreign.architecture}` });
+  });
+
   it('refuses a FROM --platform that is no platform, naming the line', () => {
     expect(() => plan('FROM --platform=linux busybox\n', host)).toThrow(
       new DockerfileError('invalid platform "linux" in FROM --platform', 'Dockerfile', 1),
