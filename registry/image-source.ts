@@ -26,6 +26,8 @@ export type RegistryImageSourceOptions = Omit<MirroredPullOptions, 'onProgress' 
 export class RegistryImageSource implements ImageSource {
   /** Pulls in flight by full name, so parallel stages asking for one image pull it once. */
   private readonly pulling = new Map<string, Promise<ResolvedImage>>();
+  /** The last pull of each full name, whatever its platform: the next one waits for it. */
+  private readonly byName = new Map<string, Promise<void>>();
 
   constructor(
     private readonly local: ImageSource,
@@ -74,8 +76,13 @@ export class RegistryImageSource implements ImageSource {
     const full = `${formatReference(ref)} ${options.platform === undefined ? '' : formatPlatform(options.platform)}`;
     let pending = this.pulling.get(full);
     if (pending === undefined) {
+      // Pulls of one name for several platforms go one after another: each adds its platform to
+      // what the name holds, which must not race.
+      const name = formatReference(ref);
+      const before = this.byName.get(name) ?? Promise.resolve();
       // The client loads only when something is pulled: builds from the store never pay for it.
-      pending = Promise.all([import('./mirrors.js'), this.options.settings()])
+      pending = before
+        .then(() => Promise.all([import('./mirrors.js'), this.options.settings()]))
         .then(([{ pullThroughMirrors }, settings]) =>
           pullThroughMirrors(this.store, ref, {
             ...this.options,
@@ -88,6 +95,11 @@ export class RegistryImageSource implements ImageSource {
         )
         .then((result) => result.image);
       this.pulling.set(full, pending);
+      const settled = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.byName.set(name, settled);
       pending.then(
         () => this.pulling.delete(full),
         () => this.pulling.delete(full),

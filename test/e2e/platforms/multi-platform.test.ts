@@ -205,6 +205,26 @@ describe('a two-platform build', () => {
   }, 120_000);
 });
 
+describe('bases from a registry', () => {
+  it("pull each platform's image of an index and keep them all under the name", async () => {
+    const name = `${registry().host}/bases/busybox:multi`;
+    await cli(store, ['tag', 'busybox:latest', name]);
+    await cli(store, ['push', '-q', name]);
+    const empty = await tempStore();
+    const context = await writeContext({ Dockerfile: `FROM ${name}\nRUN uname -m > /m\n` });
+    const out = await tempDir('pulled');
+    const first = await buildOk(empty, ['--platform', both, '--output', `type=local,dest=${out}`, context]);
+    expect(first.stderr).toContain('0 cached, 2 run');
+    for (const architecture of [host, foreign])
+      expect(await readFile(path.join(out, `linux_${architecture}`, 'm'), 'utf8')).toBe(`${uname[architecture]}\n`);
+    // Both pulls are kept under the name: a rebuild needs no registry.
+    const [view] = JSON.parse(await cli(empty, ['inspect', name])) as { Platforms?: string[] }[];
+    expect(view?.Platforms?.sort()).toEqual([`linux/${host}`, `linux/${foreign}`].sort());
+    const again = await buildOk(empty, ['--pull=never', '--platform', both, context]);
+    expect(again.stderr).toContain('2 cached, 0 run');
+  }, 180_000);
+});
+
 describe('cross-compiling on $BUILDPLATFORM', () => {
   it('runs no emulated step and builds a platform-independent stage once for all', async () => {
     const dockerfile = [
