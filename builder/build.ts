@@ -13,7 +13,7 @@ import type { BuildDeps, BuildOptions } from './session.js';
 import type { StageState } from './state.js';
 import { historyIdentity } from './build-history.js';
 import { checkEmulators, countSharedSteps, platformIdPrefix, stageSignatures } from './multi-platform.js';
-import { formatPlatform } from './platform.js';
+import { formatPlatform, type PlatformSpec } from './platform.js';
 
 export { planFor } from './plan-dockerfile.js';
 
@@ -63,7 +63,12 @@ export async function build(options: BuildOptions, deps: BuildDeps): Promise<Bui
           throw error;
         });
       }),
-    ).then((results) => results.map((state) => withLabels(state, options.labels)));
+    ).then((results) =>
+      results.map((state, i) => {
+        const labelled = withLabels(state, options.labels);
+        return platforms.length === 0 ? labelled : withTargetPlatform(labelled, plans[i]!.platform);
+      }),
+    );
     if (!options.dryRun) {
       // The commit overlaps the last steps' tidying (StepContext.tidy), which settled() waits for.
       const tags = multi ? [] : options.tags;
@@ -140,6 +145,22 @@ function recordHistory(options: BuildOptions, deps: BuildDeps, plan: BuildPlan, 
   // With the cache off nothing was compared: such a build says nothing about what keeps changing.
   if (entry.steps.length === 0) return Promise.resolve();
   return deps.cache.appendHistory(historyIdentity(options.contextDir, options.dockerfile.name), entry);
+}
+
+/**
+ * With `--platform` given, the image says it is for the target platform even when its last stage
+ * ran on another (`FROM --platform=$BUILDPLATFORM …` as the final stage), as BuildKit does; the
+ * variant is kept when the target names none for the same os and architecture.
+ */
+function withTargetPlatform(state: StageState, target: PlatformSpec): StageState {
+  const config = state.config;
+  const sameOsArch = config.os === target.os && config.architecture === target.architecture;
+  const variant = target.variant !== undefined || !sameOsArch ? target.variant : config.variant;
+  const { variant: _old, ...rest } = config;
+  return {
+    ...state,
+    config: { ...rest, os: target.os, architecture: target.architecture, ...(variant ? { variant } : {}) },
+  };
 }
 
 /** `--label` goes onto the final image only, like `docker build --label`. */

@@ -198,6 +198,18 @@ describe('a two-platform build', () => {
       Platforms?: string[];
     }[];
     expect(view).toMatchObject({ Architecture: foreign, Platforms: [`linux/${host}`, `linux/${foreign}`] });
+    // As a Docker manifest list, each entry a Docker manifest.
+    const listed = `${registry().host}/team/multi:docker`;
+    await cli(store, ['tag', 'multi:1', listed]);
+    await cli(store, ['push', '-q', '--format', 'docker', listed]);
+    const list = JSON.parse(
+      (await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${listed}`])).stdout,
+    ) as IndexDocument;
+    expect(list.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(list.manifests.map((entry) => entry.mediaType)).toEqual([
+      'application/vnd.docker.distribution.manifest.v2+json',
+      'application/vnd.docker.distribution.manifest.v2+json',
+    ]);
     const one = await tempStore();
     await cli(one, ['pull', '-q', '--platform', `linux/${foreign}`, '--insecure-registry', registry().host, name]);
     const [single] = JSON.parse(await cli(one, ['inspect', name])) as { Architecture: string }[];
@@ -253,6 +265,22 @@ describe('cross-compiling on $BUILDPLATFORM', () => {
       expect(stdout).toContain(fileSays[architecture]);
     }
   }, 300_000);
+});
+
+describe('a final stage on $BUILDPLATFORM', () => {
+  it('is labelled with each target platform, as BuildKit does', async () => {
+    const dockerfile = 'FROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\nRUN echo $TARGETARCH > /for\n';
+    const context = await writeContext({ Dockerfile: dockerfile });
+    await buildOk(store, ['--platform', both, '-t', 'same-binary:1', context]);
+    for (const architecture of [host, foreign]) {
+      const [view] = JSON.parse(
+        await cli(store, ['inspect', '--platform', `linux/${architecture}`, 'same-binary:1']),
+      ) as {
+        Architecture: string;
+      }[];
+      expect(view?.Architecture).toBe(architecture);
+    }
+  }, 120_000);
 });
 
 describe('bases of one platform', () => {
