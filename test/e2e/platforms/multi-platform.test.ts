@@ -267,6 +267,19 @@ describe('cross-compiling on $BUILDPLATFORM', () => {
   }, 300_000);
 });
 
+describe('a platform without an emulator', () => {
+  it('fails before any step runs, in one line naming the RUN and the platform', async () => {
+    // sparc64: no qemu-user handler exists for it in Debian, whatever this machine registered.
+    const context = await writeContext({ Dockerfile: 'FROM scratch\nCOPY Dockerfile /\nRUN true\n' });
+    const result = await build(store, ['--platform', `linux/${host},linux/sparc64`, context]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).not.toContain('building');
+    const first = result.stderr.split('\n')[0];
+    expect(first).toMatch(/^error: \S*Dockerfile:3: RUN for linux\/sparc64 needs an emulator: /);
+    expect(first).toMatch(/: no emulator is known for architecture sparc64$/);
+  });
+});
+
 describe('a final stage on $BUILDPLATFORM', () => {
   it('is labelled with each target platform, as BuildKit does', async () => {
     const dockerfile = 'FROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\nRUN echo $TARGETARCH > /for\n';
