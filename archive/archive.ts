@@ -10,7 +10,8 @@ import type { LayerRef, ResolvedImage } from '../core/ports.js';
 import { openArchiveTar, openLayoutDir, type ArchiveFiles } from './archive-files.js';
 import { canonicalJson, digestHex, HashingStream } from '../core/digest.js';
 import { decompress } from '../layers/decompress.js';
-import { loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
+import { commitIndex, loadManifest, manifestDescriptor, manifestFor, type ImageStore } from '../store/images.js';
+import { defaultPlatform, formatPlatform, platformServes, type PlatformSpec } from '../core/platform.js';
 import { storeLayout } from '../store/layout.js';
 import {
   isDigest,
@@ -23,6 +24,8 @@ import {
 import {
   checkBlob,
   checkSize,
+  isIndexType,
+  isManifestType,
   layerPacking,
   MAX_INDEX_DEPTH,
   OciDocumentError,
@@ -34,6 +37,11 @@ import {
 export interface LoadArchiveOptions {
   /** Cap on decompressed bytes per archive and per layer. */
   maxBytes?: number;
+  /**
+   * Of a multi-platform image, only this platform's image (stored as a plain image). Without it
+   * every platform comes in and the name points at an index of them.
+   */
+  platform?: PlatformSpec;
 }
 
 interface DockerManifestEntry {
@@ -53,7 +61,9 @@ export async function loadArchive(
 ): Promise<string[]> {
   const files = await openArchiveTar(file, storeLayout(store.content.root).tmp, options.maxBytes);
   try {
-    if (await files.has('manifest.json')) return await importDockerArchive(store, files, options);
+    // manifest.json names one image per tag: an archive of multi-platform images is read as OCI.
+    const multi = (await files.has('index.json')) && (await holdsIndex(files));
+    if (!multi && (await files.has('manifest.json'))) return await importDockerArchive(store, files, options);
     if (await files.has('index.json')) {
       const images = await importOciIndex(store, files, undefined, options);
       return images.flatMap((image) => image.names);
@@ -139,14 +149,62 @@ async function importOciIndex(
     }
   }
   const imported: ImportedImage[] = [];
+  const wholeIndex = options.platform === undefined && select === undefined;
   for (const descriptor of chosen) {
-    const manifest = await resolveManifest(files, descriptor);
-    const { descriptor: stored, imageId } = await importOciManifest(store, files, manifest, options);
     const name = fullName(descriptor);
+    // A multi-platform image (to be loaded whole): every platform's image, then a new index of them.
+    const images = wholeIndex ? await platformImages(files, descriptor) : undefined;
+    if (images !== undefined) {
+      const index = await importWholeIndex(store, files, images, options);
+      if (name !== undefined) await store.tags.set(name, index);
+      imported.push({ manifest: index, names: [name ?? index.digest] });
+      continue;
+    }
+    const manifest = await resolveManifest(files, descriptor, options.platform);
+    const { descriptor: stored, imageId } = await importOciManifest(store, files, manifest, options);
     if (name !== undefined) await store.tags.set(name, stored);
     imported.push({ manifest: stored, names: [name ?? imageId] });
   }
   return imported;
+}
+
+/** Whether index.json lists a multi-platform image (an index), which manifest.json cannot carry. */
+async function holdsIndex(files: ArchiveFiles): Promise<boolean> {
+  const bytes = await files.readBytes('index.json');
+  const index = asStoreError(() => parseManifestDocument(bytes, `${files.label}: index.json`));
+  return index.kind === 'index' && index.index.manifests.some((entry) => isIndexType(entry.mediaType));
+}
+
+/**
+ * The entries of a multi-platform image: when `descriptor` is an index listing image manifests for
+ * real platforms (attestations, `unknown/unknown`, are left out), those; else undefined.
+ */
+async function platformImages(files: ArchiveFiles, descriptor: Descriptor): Promise<Descriptor[] | undefined> {
+  if (!isIndexType(descriptor.mediaType)) return undefined;
+  const what = `manifest ${descriptor.digest}`;
+  const bytes = await readVerifiedBlob(files, descriptor, what);
+  const document = asStoreError(() => parseManifestDocument(bytes, `${files.label}: ${what}`, descriptor.mediaType));
+  if (document.kind !== 'index') return undefined;
+  const images = document.index.manifests.filter(
+    (entry) => isManifestType(entry.mediaType) && entry.platform !== undefined && entry.platform.os !== 'unknown',
+  );
+  return images.length > 0 ? images : undefined;
+}
+
+/** Imports each platform's image and commits an index of the stored manifests, each with its platform. */
+async function importWholeIndex(
+  store: ImageStore,
+  files: ArchiveFiles,
+  entries: Descriptor[],
+  options: LoadArchiveOptions,
+): Promise<Descriptor> {
+  const stored: Descriptor[] = [];
+  for (const entry of entries) {
+    const manifest = await resolveManifest(files, entry);
+    const image = await importOciManifest(store, files, manifest, options);
+    stored.push({ ...image.descriptor, ...(entry.platform ? { platform: entry.platform } : {}) });
+  }
+  return commitIndex(store, [], stored);
 }
 
 async function importOciManifest(
@@ -241,7 +299,11 @@ async function readVerifiedBlob(files: ArchiveFiles, descriptor: Descriptor, wha
  * Follows an index entry to its image manifest: through nested indexes (at most MAX_INDEX_DEPTH
  * counting index.json) to the entry for linux on this machine's architecture, else the first.
  */
-async function resolveManifest(files: ArchiveFiles, entry: Descriptor): Promise<ImageManifest> {
+async function resolveManifest(
+  files: ArchiveFiles,
+  entry: Descriptor,
+  platform?: PlatformSpec,
+): Promise<ImageManifest> {
   let descriptor = entry;
   for (let depth = 1; ; depth++) {
     const what = `manifest ${descriptor.digest}`;
@@ -253,19 +315,23 @@ async function resolveManifest(files: ArchiveFiles, entry: Descriptor): Promise<
         `${files.label}: more than ${MAX_INDEX_DEPTH} indexes lead to manifest ${entry.digest}`,
         'BAD_ARCHIVE',
       );
-    const next = platformEntry(document.index.manifests);
+    const next = platformEntry(document.index.manifests, platform);
+    if (next === undefined && platform !== undefined)
+      throw new StoreError(
+        `${files.label}: index ${descriptor.digest} has no image for ${formatPlatform(platform)}`,
+        'NO_PLATFORM',
+      );
     if (next === undefined)
       throw new StoreError(`${files.label}: index ${descriptor.digest} lists no manifests`, 'BAD_ARCHIVE');
     descriptor = next;
   }
 }
 
-/** The entry for linux on this machine's architecture, else the first. */
-function platformEntry(manifests: Descriptor[]): Descriptor | undefined {
-  const arch = (
-    { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>
-  )[process.arch];
-  return manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch) ?? manifests[0];
+/** The entry for `platform` (none: linux on this machine's architecture, else the first). */
+function platformEntry(manifests: Descriptor[], platform?: PlatformSpec): Descriptor | undefined {
+  const wanted = platform ?? defaultPlatform();
+  const found = manifests.find((d) => d.platform !== undefined && platformServes(d.platform, wanted));
+  return found ?? (platform === undefined ? manifests[0] : undefined);
 }
 
 /** Runs a shared OCI check (sync or async), turning its refusal into the StoreError every load failure is. */

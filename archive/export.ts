@@ -10,7 +10,9 @@ import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type tarStream from 'tar-stream';
 import { canonicalJson, digestHex } from '../core/digest.js';
-import { manifestDescriptor, resolveImage, type ImageStore } from '../store/images.js';
+import { loadManifest, manifestDescriptor, manifestsOf, resolveImage, type ImageStore } from '../store/images.js';
+import { defaultPlatform, platformServes, type PlatformSpec } from '../core/platform.js';
+import type { ResolvedImage } from '../core/ports.js';
 import { MediaType, RefNameAnnotation, type Descriptor, type Digest, type ImageIndex } from '../core/oci.js';
 import { normalizeName } from '../store/tag-store.js';
 
@@ -18,18 +20,40 @@ import { normalizeName } from '../store/tag-store.js';
 const epoch = new Date(0);
 
 interface ExportedImage {
-  names: string[];
   descriptor: Descriptor;
   configDigest: Digest;
   layerDigests: Digest[];
 }
 
+/** What one name (or ID) in the archive stands for: an image, or a multi-platform index of them. */
+interface ExportedEntry {
+  names: string[];
+  /** The index.json entry: the image's manifest, or the index. */
+  descriptor: Descriptor;
+  images: ExportedImage[];
+  /** Which of `images` carries the names in manifest.json (docker load keeps one image per name). */
+  primary: number;
+}
+
+/** Options of {@link saveImages}. */
+export interface SaveOptions {
+  /** Of a multi-platform image, only this platform's image (as a plain image). */
+  platform?: PlatformSpec;
+}
+
 /**
  * Writes the images named by `refs` (names, IDs or digests) to `outFile`. A ref that is a name
- * becomes a tag in the archive; an ID exports the image untagged.
+ * becomes a tag in the archive; an ID exports the image untagged. A multi-platform image goes as
+ * its index with every platform's image (OCI readers see the index; manifest.json names the
+ * host's image), or with `platform` as that platform's image alone.
  */
-export async function saveImages(store: ImageStore, refs: string[], outFile: string): Promise<void> {
-  const images = await collect(store, refs);
+export async function saveImages(
+  store: ImageStore,
+  refs: string[],
+  outFile: string,
+  options: SaveOptions = {},
+): Promise<void> {
+  const entries = await collect(store, refs, options.platform);
   const temp = `${outFile}.${randomBytes(6).toString('hex')}.tmp`;
   // tar-stream is imported when an export runs, not by every build that loads this module.
   const { default: tarStreamModule } = await import('tar-stream');
@@ -38,15 +62,18 @@ export async function saveImages(store: ImageStore, refs: string[], outFile: str
   try {
     await addBytes(pack, 'oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     const seen = new Set<Digest>();
-    for (const image of images) {
-      for (const digest of [image.descriptor.digest, image.configDigest, ...image.layerDigests]) {
+    for (const entry of entries) {
+      const digests = [entry.descriptor.digest];
+      for (const image of entry.images)
+        digests.push(image.descriptor.digest, image.configDigest, ...image.layerDigests);
+      for (const digest of digests) {
         if (seen.has(digest)) continue;
         seen.add(digest);
         await addBlob(store, pack, digest);
       }
     }
-    await addBytes(pack, 'index.json', canonicalJson(ociIndex(images)));
-    await addBytes(pack, 'manifest.json', JSON.stringify(dockerManifest(images)));
+    await addBytes(pack, 'index.json', canonicalJson(ociIndex(entries)));
+    await addBytes(pack, 'manifest.json', JSON.stringify(dockerManifest(entries)));
     pack.finalize();
     await written;
     await rename(temp, outFile);
@@ -58,34 +85,60 @@ export async function saveImages(store: ImageStore, refs: string[], outFile: str
   }
 }
 
-async function collect(store: ImageStore, refs: string[]): Promise<ExportedImage[]> {
-  const byManifest = new Map<Digest, ExportedImage>();
+async function collect(store: ImageStore, refs: string[], platform?: PlatformSpec): Promise<ExportedEntry[]> {
+  const byDigest = new Map<Digest, ExportedEntry>();
   for (const ref of refs) {
-    const image = await resolveImage(store, ref);
-    const size = await store.content.size(image.manifestDigest);
-    const entry = byManifest.get(image.manifestDigest) ?? {
-      names: [],
-      descriptor: manifestDescriptor({ digest: image.manifestDigest, size }, image.config),
-      configDigest: image.configDigest,
-      layerDigests: image.layers.map((layer) => layer.diffId),
-    };
+    const image = await resolveImage(store, ref, platform);
+    const asIndex = platform === undefined && image.indexDigest !== undefined ? image.indexDigest : undefined;
+    const top = asIndex ?? image.manifestDigest;
+    let entry = byDigest.get(top);
+    if (entry === undefined) {
+      entry =
+        asIndex === undefined ? { names: [], ...(await imageEntry(store, image)) } : await indexEntry(store, asIndex);
+      byDigest.set(top, entry);
+    }
     if (!isIdLike(ref)) entry.names.push(normalizeName(ref));
-    byManifest.set(image.manifestDigest, entry);
   }
-  return [...byManifest.values()];
+  return [...byDigest.values()];
+}
+
+async function exportedImage(store: ImageStore, image: ResolvedImage): Promise<ExportedImage> {
+  const size = await store.content.size(image.manifestDigest);
+  return {
+    descriptor: manifestDescriptor({ digest: image.manifestDigest, size }, image.config),
+    configDigest: image.configDigest,
+    layerDigests: image.layers.map((layer) => layer.diffId),
+  };
+}
+
+async function imageEntry(store: ImageStore, image: ResolvedImage): Promise<Omit<ExportedEntry, 'names'>> {
+  const exported = await exportedImage(store, image);
+  return { descriptor: exported.descriptor, images: [exported], primary: 0 };
+}
+
+async function indexEntry(store: ImageStore, indexDigest: Digest): Promise<ExportedEntry> {
+  const images: ExportedImage[] = [];
+  const manifests = await manifestsOf(store, indexDigest);
+  for (const manifest of manifests) images.push(await exportedImage(store, await loadManifest(store, manifest.digest)));
+  const host = manifests.findIndex(
+    (manifest) => manifest.platform && platformServes(manifest.platform, defaultPlatform()),
+  );
+  const primary = Math.max(host, 0);
+  const size = await store.content.size(indexDigest);
+  return { names: [], descriptor: { mediaType: MediaType.ociIndex, digest: indexDigest, size }, images, primary };
 }
 
 function isIdLike(ref: string): boolean {
   return /^(sha256:)?[a-f0-9]{4,64}$/.test(ref);
 }
 
-function ociIndex(images: ExportedImage[]): ImageIndex {
+function ociIndex(entries: ExportedEntry[]): ImageIndex {
   const manifests: Descriptor[] = [];
-  for (const image of images) {
-    if (image.names.length === 0) manifests.push(image.descriptor);
-    for (const name of image.names) {
+  for (const entry of entries) {
+    if (entry.names.length === 0) manifests.push(entry.descriptor);
+    for (const name of entry.names) {
       manifests.push({
-        ...image.descriptor,
+        ...entry.descriptor,
         annotations: { [RefNameAnnotation]: name, 'io.containerd.image.name': name },
       });
     }
@@ -93,12 +146,14 @@ function ociIndex(images: ExportedImage[]): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
 }
 
-function dockerManifest(images: ExportedImage[]) {
-  return images.map((image) => ({
-    Config: blobPath(image.configDigest),
-    RepoTags: image.names,
-    Layers: image.layerDigests.map(blobPath),
-  }));
+function dockerManifest(entries: ExportedEntry[]) {
+  return entries.flatMap((entry) =>
+    entry.images.map((image, i) => ({
+      Config: blobPath(image.configDigest),
+      RepoTags: i === entry.primary ? entry.names : [],
+      Layers: image.layerDigests.map(blobPath),
+    })),
+  );
 }
 
 function blobPath(digest: Digest): string {

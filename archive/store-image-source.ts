@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { StoreError } from '../core/errors.js';
-import type { ImageSource, ResolvedImage } from '../core/ports.js';
+import type { ImageSource, ResolvedImage, ResolveOptions } from '../core/ports.js';
 import { resolveImage, type ImageStore } from '../store/images.js';
 import { isDigest } from '../core/oci.js';
 
@@ -15,10 +15,10 @@ const ociLayoutScheme = 'oci-layout://';
 export class StoreImageSource implements ImageSource {
   constructor(private readonly store: ImageStore) {}
 
-  async resolve(reference: string): Promise<ResolvedImage> {
+  async resolve(reference: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
     if (reference.startsWith(ociLayoutScheme)) return this.fromLayout(reference.slice(ociLayoutScheme.length));
     try {
-      return await resolveImage(this.store, reference);
+      return await resolveImage(this.store, reference, options.platform);
     } catch (error) {
       if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND') throw error;
       throw new StoreError(

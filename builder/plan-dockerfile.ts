@@ -8,9 +8,10 @@ import type { ParsedDockerfile } from './instructions.js';
 import { parseDockerfile } from './parse/index.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import type { BuildOptions } from './session.js';
+import type { PlatformSpec } from './platform.js';
 
-/** What planning reads besides the text: the file's name, the build args, the target. */
-export type PlanInputs = Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'>;
+/** What planning reads besides the text: the file's name, the build args, the target (stage and platform). */
+export type PlanInputs = Pick<BuildOptions, 'dockerfile' | 'buildArgs' | 'target'> & { platform?: PlatformSpec };
 
 /** Parse + plan, without touching any port: what `--dry-run` and `parse` also use. */
 export function planFor(options: PlanInputs): BuildPlan {
@@ -24,6 +25,7 @@ export function planParsed(parsed: ParsedDockerfile, options: PlanInputs): Build
     file: options.dockerfile.name,
     buildArgs: options.buildArgs,
     ...(options.target === undefined ? {} : { target: options.target }),
+    ...(options.platform === undefined ? {} : { platform: options.platform }),
   });
 }
 

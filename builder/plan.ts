@@ -17,7 +17,7 @@ import { parseMountSpec } from './mounts.js';
 import { withSuggestion } from './suggest.js';
 import { checkCycles, checkForwardReferences, neededStages } from './stage-graph.js';
 import { isKnownSignal } from './signals.js';
-import { defaultPlatform, formatPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
+import { defaultPlatform, parsePlatform, predefinedArgs, type PlatformSpec } from './platform.js';
 
 /** Where a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; reference: string };
@@ -36,6 +36,13 @@ export interface StagePlan {
   depLines: Map<number, number>;
   /** `--from` images this stage reads that are not stages. */
   imageRefs: Set<string>;
+  /**
+   * The platform the stage's steps run for: its `FROM --platform`, else its base stage's, else
+   * the build's target platform.
+   */
+  platform: PlatformSpec;
+  /** True when `FROM --platform` named it (a base image of another platform is then wanted). */
+  explicitPlatform: boolean;
 }
 
 export interface BuildPlan {
@@ -49,6 +56,7 @@ export interface BuildPlan {
   /** Global ARGs (before the first FROM) with their values; undefined = declared, no value. */
   globalArgs: Map<string, string | undefined>;
   buildArgs: Map<string, string>;
+  /** The target platform (TARGETPLATFORM). */
   platform: PlatformSpec;
 }
 
@@ -70,7 +78,7 @@ export function planBuild(parsed: ParsedDockerfile, options: PlanOptions): Build
   const fromEnv = fromExpansionEnv(globalArgs, platform);
   for (const stage of stages) {
     resolveStage(stage, stages, fromEnv, file, parsed.escapeToken);
-    checkStagePlatform(stage, fromEnv, platform, file, parsed.escapeToken);
+    stagePlatform(stage, stages, fromEnv, platform, file, parsed.escapeToken);
   }
   checkCycles(stages, file);
   checkForwardReferences(stages, file);
@@ -94,7 +102,8 @@ function evaluateGlobalArgs(
   platform: PlatformSpec,
 ) {
   // The platform ARGs are global ARGs too (BuildKit's defaultArgs): a bare `ARG TARGETARCH` in a stage gets its value.
-  const globalArgs = new Map<string, string | undefined>(Object.entries(predefinedArgs(platform)));
+  const predefined: Record<string, string | undefined> = predefinedArgs(platform);
+  const globalArgs = new Map<string, string | undefined>(Object.entries(predefined));
   const env = new Map(Object.entries(predefinedArgs(platform)));
   let index = 0;
   for (; index < parsed.instructions.length; index++) {
@@ -105,6 +114,8 @@ function evaluateGlobalArgs(
       if (value === undefined && decl.value !== undefined) {
         value = expandOrThrow(decl.value, env, { escapeToken: parsed.escapeToken, file, range: instruction.range });
       }
+      // A bare `ARG TARGETARCH` before FROM keeps the predefined value (BuildKit's rule).
+      value ??= predefined[decl.key];
       globalArgs.set(decl.key, value);
       if (value !== undefined) env.set(decl.key, value);
     }
@@ -138,6 +149,8 @@ function splitStages(instructions: Instruction[], file: string): StagePlan[] {
         deps: new Set(),
         depLines: new Map(),
         imageRefs: new Set(),
+        platform: defaultPlatform(),
+        explicitPlatform: false,
       });
     } else {
       stages.at(-1)?.instructions.push(instruction);
@@ -188,29 +201,28 @@ function resolveStage(
 }
 
 /**
- * `FROM --platform=…` is accepted when it names the platform we build for (the common
- * `--platform=$BUILDPLATFORM` included); tzbuild does not emulate other architectures.
+ * Sets the stage's platform: `FROM --platform=…` (`$BUILDPLATFORM` for the usual cross-compiling
+ * stage), else the platform of the stage it starts from, else the target.
  */
-function checkStagePlatform(
+function stagePlatform(
   stage: StagePlan,
+  stages: StagePlan[],
   fromEnv: Map<string, string>,
   target: PlatformSpec,
   file: string,
   escapeToken: '\\' | '`',
 ): void {
   const raw = stage.from.platform;
-  if (raw === undefined) return;
+  if (raw === undefined) {
+    stage.platform = stage.base.kind === 'stage' ? stages[stage.base.index]!.platform : target;
+    return;
+  }
   const expanded = expandOrThrow(raw, fromEnv, { escapeToken, file, range: stage.from.range });
   const wanted = parsePlatform(expanded);
   if (wanted === undefined)
     throw new DockerfileError(`invalid platform "${expanded}" in FROM --platform`, file, stage.from.range.startLine);
-  if (wanted.os !== target.os || wanted.architecture !== target.architecture) {
-    throw new DockerfileError(
-      `FROM --platform=${expanded}: tzbuild builds for ${formatPlatform(target)} only (no cross-platform emulation)`,
-      file,
-      stage.from.range.startLine,
-    );
-  }
+  stage.platform = wanted;
+  stage.explicitPlatform = true;
 }
 
 function resolveInstructionRefs(stage: StagePlan, instruction: Instruction, stages: StagePlan[], file: string): void {

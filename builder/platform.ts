@@ -1,34 +1,48 @@
-/** The build and target platform, and the ARGs Docker predefines from them. */
-import { hostArchitecture } from '../core/oci.js';
+/** The build and target platforms, and the ARGs Docker predefines from them. */
+import {
+  defaultPlatform,
+  formatPlatform,
+  normalizePlatform,
+  samePlatform,
+  type PlatformSpec,
+} from '../core/platform.js';
 
-export interface PlatformSpec {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
+export {
+  defaultPlatform,
+  formatPlatform,
+  normalizePlatform,
+  samePlatform,
+  type PlatformSpec,
+} from '../core/platform.js';
 
-/** This machine's platform, in OCI terms (`linux/amd64`). */
-export function defaultPlatform(): PlatformSpec {
-  return { os: 'linux', architecture: hostArchitecture() };
-}
-
-export function formatPlatform(platform: PlatformSpec): string {
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-
-/** Parses `linux/amd64[/v8]`; returns undefined when malformed. */
+/** Parses `linux/amd64[/v8]` (normalised); returns undefined when malformed. */
 export function parsePlatform(text: string): PlatformSpec | undefined {
-  const [os, architecture, variant] = text.split('/');
-  if (!os || !architecture) return undefined;
-  return { os, architecture, ...(variant ? { variant } : {}) };
+  const parts = text.trim().split('/');
+  const [os, architecture, variant] = parts;
+  if (parts.length > 3 || !os || !architecture || /\s/.test(text.trim())) return undefined;
+  return normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) });
 }
 
 /**
- * BUILDPLATFORM/TARGETPLATFORM and friends. tzbuild builds only for the host platform, so build
- * and target are the same.
+ * `--platform` as buildx takes it: one platform or a comma list (repeats dropped, order kept).
+ * Throws a message for the first entry that is not `os/arch[/variant]`.
  */
-export function predefinedArgs(target: PlatformSpec): Record<string, string> {
-  const build = defaultPlatform();
+export function parsePlatformList(text: string): PlatformSpec[] {
+  const platforms: PlatformSpec[] = [];
+  for (const item of text.split(',')) {
+    const platform = parsePlatform(item);
+    if (platform === undefined)
+      throw new Error(`invalid platform ${JSON.stringify(item.trim())} (expected os/arch[/variant], e.g. linux/arm64)`);
+    if (!platforms.some((seen) => samePlatform(seen, platform))) platforms.push(platform);
+  }
+  return platforms;
+}
+
+/**
+ * BUILDPLATFORM/TARGETPLATFORM and friends: `build` is where the steps run natively (this
+ * machine), `target` the platform the image is for.
+ */
+export function predefinedArgs(target: PlatformSpec, build: PlatformSpec = defaultPlatform()): Record<string, string> {
   return {
     BUILDPLATFORM: formatPlatform(build),
     BUILDOS: build.os,

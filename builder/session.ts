@@ -17,6 +17,7 @@ import type {
 import type { CacheResult } from './build-history.js';
 import type { BuildContext } from './context/build-context.js';
 import type { BuildPlan, StagePlan } from './plan.js';
+import type { PlatformSpec } from './platform.js';
 
 export interface BuildDeps {
   content: ContentStore;
@@ -38,6 +39,11 @@ export interface BuildOptions {
   tags: string[];
   buildArgs: Map<string, string>;
   target?: string;
+  /**
+   * `--platform`: the target platforms (none: this machine's). More than one builds each and
+   * commits an OCI index naming them, the tags pointing at the index.
+   */
+  platforms?: PlatformSpec[];
   noCache: boolean;
   /** Stages (by name or index) that must not use the cache. */
   noCacheFilter: string[];

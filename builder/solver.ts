@@ -20,24 +20,41 @@ export function countSteps(plan: BuildPlan): number {
   return plan.needed.reduce((sum, index) => sum + 1 + plan.stages[index]!.instructions.length, 0);
 }
 
+/**
+ * What the solvers of a multi-platform build share: the results of stages that come out the same
+ * for every target platform (those on `$BUILDPLATFORM` that read no TARGET* ARG), so each is built
+ * once; the step numbering; and how this solver's steps and stages are named.
+ */
+export interface SolverShare {
+  /** Results by stage signature (multi-platform.ts `stageSignatures`). */
+  stages: Map<string, Promise<StageState>>;
+  /** Each stage's signature in this solver's plan, by stage index. */
+  signatures: string[];
+  /** Signatures every platform's plan has: their stages are named without a platform. */
+  common: Set<string>;
+  steps: { number: number; total: number };
+  /** Step-ID and stage-label prefix of this platform (`linux-arm64.`, `linux/arm64 `). */
+  idPrefix: string;
+  labelPrefix: string;
+}
+
 export class Solver {
   private readonly results = new Map<number, Promise<StageState>>();
-  private stepNumber = 0;
+  private readonly steps: { number: number; total: number };
   /** Aborted by the caller's signal or by the first stage that fails. */
   private readonly abort = new AbortController();
   /** Steps answered from the cache vs steps that ran, so far. */
   readonly counts = { cached: 0, ran: 0 };
   /** How each step met the cache, for the store's build history. */
   readonly history = new BuildHistoryRecorder();
-  private readonly totalSteps: number;
-
   constructor(
     private readonly plan: BuildPlan,
     private readonly deps: BuildDeps,
     private options: BuildOptions,
     private readonly context: BuildContext,
+    private readonly share?: SolverShare,
   ) {
-    this.totalSteps = countSteps(plan);
+    this.steps = share?.steps ?? { number: 0, total: countSteps(plan) };
     options.signal?.addEventListener('abort', () => this.abort.abort(options.signal?.reason), { once: true });
     this.options = { ...options, signal: this.abort.signal };
   }
@@ -46,7 +63,10 @@ export class Solver {
   stageResult(index: number): Promise<StageState> {
     let result = this.results.get(index);
     if (result === undefined) {
-      result = this.buildStage(this.plan.stages[index]!);
+      const signature = this.share?.signatures[index];
+      const shared = signature === undefined ? undefined : this.share?.stages.get(signature);
+      result = shared ?? this.buildStage(this.plan.stages[index]!);
+      if (signature !== undefined && shared === undefined) this.share?.stages.set(signature, result);
       // The first failure stops every other stage: their running steps are killed, not awaited.
       result.catch((error: unknown) => {
         if (!this.abort.signal.aborted) this.firstFailure = error;
@@ -95,14 +115,13 @@ export class Solver {
     // Start every stage this one reads now, so independent stages run side by side.
     const prefetched = [...stage.deps].map((dep) => this.stageResult(dep));
     for (const promise of prefetched) promise.catch(() => undefined);
-    const label = stage.name ?? `stage-${stage.index}`;
-    this.emit({ type: 'stage.start', stage: label });
+    this.emit({ type: 'stage.start', stage: this.stageLabel(stage) });
     let state = await this.baseState(stage);
     const triggers = parseTriggers(state, this.plan.file, stage.from.range.startLine);
     state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
     const steps = [
-      ...triggers.map((instruction, index) => ({ instruction, stepId: `${stage.index}.onbuild${index + 1}` })),
-      ...stage.instructions.map((instruction, index) => ({ instruction, stepId: `${stage.index}.${index + 1}` })),
+      ...triggers.map((instruction, index) => ({ instruction, stepId: this.stepId(stage, `onbuild${index + 1}`) })),
+      ...stage.instructions.map((instruction, index) => ({ instruction, stepId: this.stepId(stage, `${index + 1}`) })),
     ];
     for (const { instruction, stepId } of steps) {
       this.options.signal?.throwIfAborted();
@@ -125,13 +144,13 @@ export class Solver {
   }
 
   private async baseState(stage: StagePlan): Promise<StageState> {
-    const ctx = this.stepContext(stage, `${stage.index}.0`);
+    const ctx = this.stepContext(stage, this.stepId(stage, '0'));
     this.announce(ctx, stage.from);
     const base = stage.base;
     let state: StageState;
     if (base.kind === 'scratch') {
       state = {
-        config: scratchConfig(this.plan.platform),
+        config: scratchConfig(stage.platform),
         layers: [],
         args: new Map(),
         cmdSet: false,
@@ -163,15 +182,30 @@ export class Solver {
     return state;
   }
 
+  /** A stage of one platform of a multi-platform build is named with its platform. */
+  private isCommon(stage: StagePlan): boolean {
+    const signature = this.share?.signatures[stage.index];
+    return signature === undefined || this.share?.common.has(signature) === true;
+  }
+
+  private stageLabel(stage: StagePlan): string {
+    const name = stage.name ?? `stage-${stage.index}`;
+    return this.isCommon(stage) ? name : `${this.share?.labelPrefix ?? ''}${name}`;
+  }
+
+  private stepId(stage: StagePlan, step: string): string {
+    return `${this.isCommon(stage) ? '' : (this.share?.idPrefix ?? '')}${stage.index}.${step}`;
+  }
+
   private announce(ctx: StepContext, instruction: Instruction): void {
-    this.stepNumber += 1;
+    this.steps.number += 1;
     this.history.announce(ctx.stepId, instruction);
     ctx.emit({
       type: 'step.start',
       stepId: ctx.stepId,
-      stage: ctx.stage.name ?? `stage-${ctx.stage.index}`,
-      index: this.stepNumber,
-      total: this.totalSteps,
+      stage: this.stageLabel(ctx.stage),
+      index: this.steps.number,
+      total: this.steps.total,
       text: instruction.original,
       line: instruction.range.startLine,
     });

@@ -7,6 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { historyIdentity } from '../builder/build-history.js';
 import { loadIgnoreMatcherSync } from '../builder/context/index.js';
+import type { PlatformSpec } from '../builder/platform.js';
 import type { ImageConfig } from '../core/oci.js';
 import type { BuildHistoryEntry } from '../core/ports.js';
 import { readSubject, type CheckInputs } from './subject.js';
@@ -14,7 +15,7 @@ import { readSubject, type CheckInputs } from './subject.js';
 /** What the store can tell a check. Both optional: without a store, the checks run on the file alone. */
 export interface CheckSources {
   /** The config of an image the store holds under `reference` (never pulled); undefined when absent. */
-  imageConfig?(reference: string): Promise<ImageConfig | undefined>;
+  imageConfig?(reference: string, platform?: PlatformSpec): Promise<ImageConfig | undefined>;
   /** The store's history of the Dockerfile with this identity (builder/build-history.ts), oldest first. */
   history?(identity: string): Promise<BuildHistoryEntry[]>;
 }
@@ -25,6 +26,8 @@ export interface CheckRequest {
   contextDir: string;
   buildArgs?: ReadonlyMap<string, string>;
   target?: string;
+  /** The target platform (the first of a multi-platform build's). */
+  platform?: PlatformSpec;
   /** List the context's top-level names (the static cache advice reads them). */
   listContext?: boolean;
 }
@@ -35,6 +38,7 @@ export async function gatherInputs(request: CheckRequest, sources: CheckSources 
     dockerfile: request.dockerfile,
     ...(request.buildArgs === undefined ? {} : { buildArgs: request.buildArgs }),
     ...(request.target === undefined ? {} : { target: request.target }),
+    ...(request.platform === undefined ? {} : { platform: request.platform }),
   };
   // The ignore file and the context's names are a few small reads: made directly, they cost less
   // than thread-pool round trips (what a build pays for its checks before it starts).
@@ -80,7 +84,7 @@ async function baseImageConfigs(inputs: CheckInputs, sources: CheckSources): Pro
   }
   await Promise.all(
     [...new Set(references)].map(async (reference) => {
-      const config = await lookup(reference).catch(() => undefined);
+      const config = await lookup(reference, inputs.platform).catch(() => undefined);
       if (config !== undefined) configs.set(reference, config);
     }),
   );

@@ -21,7 +21,7 @@ export function checkSources(root: string): CheckSources {
   // Made on first use: a build's checks read no history, and the step cache's LRU is not free.
   let cache: DiskCacheStore | undefined;
   return {
-    imageConfig: async (reference) => (await resolveImage(images, reference)).config,
+    imageConfig: async (reference, platform) => (await resolveImage(images, reference, platform)).config,
     history: (identity) => (cache ??= new DiskCacheStore(content.root)).readHistory(identity),
   };
 }

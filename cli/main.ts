@@ -39,6 +39,10 @@ export function makeProgram(): Command {
     .option('-f, --file <path>', 'Dockerfile path, or - for standard input (default: CONTEXT/Dockerfile)')
     .option('--build-arg <k=v>', 'set a build-time variable (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage and what it needs')
+    .option(
+      '--platform <os/arch[,…]>',
+      "target platforms (linux/arm64, linux/arm/v7); a comma list builds an image index (default: this machine's)",
+    )
     .option('--no-cache', 'do not use the cache')
     .option('--no-cache-filter <stage>', 'do not use the cache for these stages (repeatable)', collect, [])
     .addOption(
@@ -99,12 +103,14 @@ export function makeProgram(): Command {
   program
     .command('images')
     .description('list images')
+    .option('--platform <os/arch[/variant]>', "only this platform's images (of multi-platform ones too)")
     .addOption(rootOption())
     .action(lazyAction(imagesModule, 'imagesCommand'));
   program
     .command('inspect')
     .description('show details of images or containers as JSON')
     .argument('<image...>')
+    .option('--platform <os/arch[/variant]>', "a multi-platform image's image for this platform")
     .addOption(rootOption())
     .action(lazyAction(imagesModule, 'inspectCommand'));
   program
@@ -112,6 +118,7 @@ export function makeProgram(): Command {
     .description('show the history of an image')
     .argument('<image>')
     .addOption(rootOption())
+    .option('--platform <os/arch[/variant]>', "a multi-platform image's history for this platform")
     .option('--no-trunc', 'do not truncate output')
     .action(lazyAction(imagesModule, 'historyCommand'));
   program
@@ -132,6 +139,7 @@ export function makeProgram(): Command {
     .description('load an image from a docker-archive or OCI archive tar')
     .argument('[file]')
     .option('-i, --input <file>', 'read from this file')
+    .option('--platform <os/arch[/variant]>', "of a multi-platform image, only this platform's image")
     .addOption(rootOption())
     .action(lazyAction(() => import('./commands/load.js'), 'loadCommand'));
   program
@@ -139,6 +147,7 @@ export function makeProgram(): Command {
     .description('write images to a tar that docker load and OCI tools read')
     .argument('<image...>')
     .option('-o, --output <file>', 'the archive to write')
+    .option('--platform <os/arch[/variant]>', "of a multi-platform image, only this platform's image")
     .addOption(rootOption())
     .action(lazyAction(() => import('./commands/save.js'), 'saveCommand'));
   const system = program.command('system').description('manage the store');

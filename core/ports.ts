@@ -9,7 +9,7 @@
  */
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Descriptor, Digest, ImageConfig, ImageManifest } from './oci.js';
+import type { Descriptor, Digest, ImageConfig, ImageManifest, Platform } from './oci.js';
 
 // ───────────────────────────────────────────── content ──
 
@@ -141,6 +141,11 @@ export interface LayerWriter {
 /** ImageCommitter: writes config + manifest blobs and points tags at the manifest. */
 export interface ImageCommitter {
   commit(config: ImageConfig, layers: LayerRef[], tags: string[]): Promise<{ imageId: Digest; manifestDigest: Digest }>;
+  /**
+   * A multi-platform image: an OCI index of images already committed (each manifest with its
+   * platform), `tags` pointing at the index. Returns the index digest.
+   */
+  commitIndex(manifests: Digest[], tags: string[]): Promise<Digest>;
 }
 
 // ───────────────────────────────────────────── running ──
@@ -335,6 +340,8 @@ export interface ResolvedImage {
    * keeps its own manifest, for the uncompressed layers). What a FROM resolved to.
    */
   registryDigest?: Digest;
+  /** When the reference named a multi-platform image: the index this image was picked from. */
+  indexDigest?: Digest;
 }
 
 /**
@@ -356,6 +363,11 @@ export interface LayerProgress {
 /** How one {@link ImageSource.resolve} may reach the network and what it reports on the way. */
 export interface ResolveOptions {
   pull?: PullPolicy;
+  /**
+   * The platform wanted: a multi-platform image (an index) resolves to its manifest for it (the
+   * host's when not given). A single-platform image is returned as it is; the caller compares.
+   */
+  platform?: Platform;
   onProgress?: (progress: LayerProgress) => void;
   /** One line about something the user should know that is not a failure (a mirror that failed). */
   onNotice?: (line: string) => void;

@@ -7,6 +7,7 @@
  */
 import { StoreError } from '../core/errors.js';
 import { isDigest } from '../core/oci.js';
+import { configPlatform, formatPlatform, platformServes } from '../core/platform.js';
 import type { ImageSource, PullPolicy, ResolvedImage, ResolveOptions } from '../core/ports.js';
 import type { ImageStore } from '../store/images.js';
 import type { RegistrySettings } from './endpoints.js';
@@ -25,6 +26,8 @@ export type RegistryImageSourceOptions = Omit<MirroredPullOptions, 'onProgress' 
 export class RegistryImageSource implements ImageSource {
   /** Pulls in flight by full name, so parallel stages asking for one image pull it once. */
   private readonly pulling = new Map<string, Promise<ResolvedImage>>();
+  /** The last pull of each full name, whatever its platform: the next one waits for it. */
+  private readonly byName = new Map<string, Promise<void>>();
 
   constructor(
     private readonly local: ImageSource,
@@ -36,15 +39,26 @@ export class RegistryImageSource implements ImageSource {
     const policy: PullPolicy = options.pull ?? 'missing';
     const ref = pullable(reference);
     if (policy === 'always' && ref !== undefined) return this.pullOnce(ref, options);
+    const local = options.platform === undefined ? {} : { platform: options.platform };
     try {
-      return await this.local.resolve(reference);
+      const stored = await this.local.resolve(reference, local);
+      // A pulled image for another platform (a build for several pulls each): pull the wanted one.
+      // One built or loaded here is what the name means: the builder refuses it, naming the FROM.
+      const pulled = stored.registryDigest !== undefined;
+      if (policy !== 'never' && ref !== undefined && pulled && !serves(stored, options))
+        return this.pullOnce(ref, options);
+      return stored;
     } catch (error) {
+      if (error instanceof StoreError && error.code === 'NO_PLATFORM' && policy !== 'never' && ref !== undefined) {
+        const pulled = (await this.local.resolve(reference).catch(() => undefined))?.registryDigest !== undefined;
+        if (pulled) return this.pullOnce(ref, options);
+      }
       if (!(error instanceof StoreError) || error.code !== 'IMAGE_NOT_FOUND' || ref === undefined) throw error;
       const full = formatReference(ref);
       // `node:20` pulled earlier is stored under its full name.
       if (full !== reference) {
-        const stored = await this.local.resolve(full).catch(() => undefined);
-        if (stored !== undefined) return stored;
+        const stored = await this.local.resolve(full, local).catch(() => undefined);
+        if (stored !== undefined && serves(stored, options)) return stored;
       }
       if (policy === 'never') {
         throw new StoreError(
@@ -59,21 +73,33 @@ export class RegistryImageSource implements ImageSource {
   }
 
   private pullOnce(ref: ImageReference, options: ResolveOptions): Promise<ResolvedImage> {
-    const full = formatReference(ref);
+    const full = `${formatReference(ref)} ${options.platform === undefined ? '' : formatPlatform(options.platform)}`;
     let pending = this.pulling.get(full);
     if (pending === undefined) {
+      // Pulls of one name for several platforms go one after another: each adds its platform to
+      // what the name holds, which must not race.
+      const name = formatReference(ref);
+      const before = this.byName.get(name) ?? Promise.resolve();
       // The client loads only when something is pulled: builds from the store never pay for it.
-      pending = Promise.all([import('./mirrors.js'), this.options.settings()])
+      pending = before
+        .then(() => Promise.all([import('./mirrors.js'), this.options.settings()]))
         .then(([{ pullThroughMirrors }, settings]) =>
           pullThroughMirrors(this.store, ref, {
             ...this.options,
             settings,
+            // A build for several platforms pulls each: the name keeps them all, as an index.
+            ...(options.platform ? { platform: options.platform, mergePlatforms: true } : {}),
             ...(options.onNotice ? { onNotice: options.onNotice } : {}),
             ...(options.onProgress ? { onProgress: layerProgress(options.onProgress) } : {}),
           }),
         )
         .then((result) => result.image);
       this.pulling.set(full, pending);
+      const settled = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.byName.set(name, settled);
       pending.then(
         () => this.pulling.delete(full),
         () => this.pulling.delete(full),
@@ -81,6 +107,12 @@ export class RegistryImageSource implements ImageSource {
     }
     return pending;
   }
+}
+
+/** Whether an image serves the platform asked for (any does when none was asked for). */
+function serves(image: ResolvedImage, options: ResolveOptions): boolean {
+  const offered = configPlatform(image.config);
+  return options.platform === undefined || offered === undefined || platformServes(offered, options.platform);
 }
 
 /** The reference as a registry name, or undefined for what is never pulled (IDs, digests, layouts). */

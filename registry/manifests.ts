@@ -85,6 +85,25 @@ export async function fetchImageManifest(
   return { digest: fetched.digest, mediaType: document.mediaType, bytes: fetched.bytes, manifest: document.manifest };
 }
 
+/**
+ * The platforms of a multi-platform image: the index's image entries for real platforms
+ * (attestations, `unknown/unknown`, left out); undefined when `reference` names one image.
+ */
+export async function fetchIndexPlatforms(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+): Promise<{ digest: Digest; platforms: Platform[] } | undefined> {
+  const fetched = await fetchVerified(client, repository, reference);
+  if (fetched.document.kind !== 'index') return undefined;
+  const platforms = fetched.document.index.manifests.flatMap((entry) =>
+    isManifestType(entry.mediaType) && entry.platform !== undefined && entry.platform.os !== 'unknown'
+      ? [entry.platform]
+      : [],
+  );
+  return { digest: fetched.digest, platforms };
+}
+
 interface VerifiedDocument {
   digest: Digest;
   bytes: Buffer;

@@ -10,11 +10,14 @@ import { finished, pipeline } from 'node:stream/promises';
 import { StoreError } from '../core/errors.js';
 import type { LayerRef, ResolvedImage } from '../core/ports.js';
 import { canonicalJson, HashingStream } from '../core/digest.js';
+import { configPlatform, samePlatform } from '../core/platform.js';
 import { decompress } from '../layers/decompress.js';
 import {
+  commitIndex,
   loadManifest,
   manifestDescriptor,
   manifestFor,
+  manifestsOf,
   RegistryDigestAnnotation,
   type ImageStore,
 } from '../store/images.js';
@@ -24,7 +27,7 @@ import { BlobIndex, type LayerCompression } from './blob-index.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
 import { asBodyError } from './http.js';
-import { defaultPlatform, fetchConfig, fetchImageManifest } from './manifests.js';
+import { defaultPlatform, fetchConfig, fetchImageManifest, fetchIndexPlatforms } from './manifests.js';
 import { mapLimit } from './parallel.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
 
@@ -40,6 +43,15 @@ export interface BlobProgress {
 export interface PullOptions extends RegistryClientOptions {
   /** Platform to pick from an index (default linux on this machine's architecture). */
   platform?: Platform;
+  /** Every platform of a multi-platform image, the name pointing at an index of them. */
+  allPlatforms?: boolean;
+  /** Store the image without tagging it (one platform of an index being pulled). */
+  untagged?: boolean;
+  /**
+   * Add the pulled platform to what the name holds (an index of the platforms pulled so far)
+   * instead of replacing it: what a build for several platforms wants of its bases.
+   */
+  mergePlatforms?: boolean;
   /** Layers downloaded at once (default 3). */
   concurrency?: number;
   onProgress?: (progress: BlobProgress) => void;
@@ -72,6 +84,7 @@ export async function pullImage(
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const client = options.client ?? new RegistryClient(options.endpoint ?? ref.registry, options);
   try {
+    if (options.allPlatforms) return await pullAllPlatforms(store, ref, { ...options, client });
     const fetched = await fetchImageManifest(
       client,
       ref.repository,
@@ -99,7 +112,9 @@ export async function pullImage(
     });
     await index.markSeen(fetched.manifest.config.digest, client.registry, ref.repository);
     const name = formatReference(ref);
-    const image = await commitPulled(store, name, configBytes, layers, fetched.digest);
+    const tag = options.untagged || options.mergePlatforms ? undefined : name;
+    const image = await commitPulled(store, tag, configBytes, layers, fetched.digest);
+    if (options.mergePlatforms) await mergeIntoName(store, name, image, fetched.digest);
     return { name, registryDigest: fetched.digest, image, downloaded };
   } finally {
     if (options.client === undefined) client.close();
@@ -134,10 +149,74 @@ function diffIdsOf(client: RegistryClient, ref: ImageReference, configBytes: Buf
   return diffIds;
 }
 
-/** Stores config + a manifest for the uncompressed layers and tags it `name`. */
+/**
+ * Each platform's image of a multi-platform one (a plain image is pulled as such), then an index
+ * of the stored manifests tagged under the reference's name, the registry's index digest noted.
+ */
+async function pullAllPlatforms(
+  store: ImageStore,
+  ref: ImageReference,
+  options: PullOptions & { client: RegistryClient },
+): Promise<PullResult> {
+  const single = { ...options, allPlatforms: false };
+  const index = await fetchIndexPlatforms(options.client, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+  if (index === undefined || index.platforms.length === 0) return pullImage(store, ref, single);
+  const entries: Descriptor[] = [];
+  let downloaded = 0;
+  let primary: ResolvedImage | undefined;
+  for (const platform of index.platforms) {
+    const pulled = await pullImage(store, ref, { ...single, platform, untagged: true });
+    downloaded += pulled.downloaded;
+    const size = await store.content.size(pulled.image.manifestDigest);
+    entries.push({
+      ...manifestDescriptor({ digest: pulled.image.manifestDigest, size }, pulled.image.config),
+      platform,
+    });
+    if (primary === undefined || platform.architecture === defaultPlatform().architecture) primary = pulled.image;
+  }
+  const name = formatReference(ref);
+  const stored = await commitIndex(store, [], entries);
+  await store.tags.set(name, { ...stored, annotations: { [RegistryDigestAnnotation]: index.digest } });
+  return { name, registryDigest: index.digest, image: primary!, downloaded };
+}
+
+/**
+ * Points `name` at `image` while keeping the other platforms it names: an index of them with this
+ * platform's entry replaced (or added), or the image alone when the name held only its platform.
+ */
+async function mergeIntoName(store: ImageStore, name: string, image: ResolvedImage, registryDigest: Digest) {
+  const size = await store.content.size(image.manifestDigest);
+  const descriptor = manifestDescriptor({ digest: image.manifestDigest, size }, image.config);
+  const pulled = descriptor.platform;
+  const current = await store.tags.resolve(name);
+  const others: Descriptor[] = [];
+  if (current !== undefined && pulled !== undefined) {
+    const entries = await manifestsOf(store, current.digest).catch(() => []);
+    for (const entry of entries) {
+      const platform =
+        entry.platform ??
+        (await loadManifest(store, entry.digest)
+          .then((old) => configPlatform(old.config))
+          .catch(() => undefined));
+      if (platform !== undefined && !samePlatform(platform, pulled)) others.push({ ...entry, platform });
+    }
+  }
+  if (others.length === 0) {
+    await store.tags.set(name, { ...descriptor, annotations: { [RegistryDigestAnnotation]: registryDigest } });
+    return;
+  }
+  const entries: Descriptor[] = [];
+  for (const { mediaType, digest, platform } of others)
+    entries.push({ mediaType, digest, size: await store.content.size(digest), ...(platform ? { platform } : {}) });
+  const index = await commitIndex(store, [], [...entries, descriptor]);
+  // Marked as pulled (the last pull's digest), so a later build may pull its missing platforms too.
+  await store.tags.set(name, { ...index, annotations: { [RegistryDigestAnnotation]: registryDigest } });
+}
+
+/** Stores config + a manifest for the uncompressed layers and tags it `name` (when given). */
 async function commitPulled(
   store: ImageStore,
-  name: string,
+  name: string | undefined,
   configBytes: Buffer,
   layers: LayerRef[],
   registryDigest: Digest,
@@ -147,7 +226,7 @@ async function commitPulled(
   const manifestBlob = await store.content.putBytes(canonicalJson(manifestFor(configBlob, layers)));
   const descriptor = manifestDescriptor(manifestBlob, config);
   const annotations = { ...descriptor.annotations, [RegistryDigestAnnotation]: registryDigest };
-  await store.tags.set(name, { ...descriptor, annotations });
+  if (name !== undefined) await store.tags.set(name, { ...descriptor, annotations });
   return { ...(await loadManifest(store, manifestBlob.digest)), registryDigest };
 }
 

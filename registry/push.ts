@@ -11,7 +11,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerRef, ResolvedImage } from '../core/ports.js';
 import { sha256Digest } from '../core/digest.js';
-import { resolveImage, type ImageStore } from '../store/images.js';
+import { loadManifest, manifestDescriptor, manifestsOf, resolveImage, type ImageStore } from '../store/images.js';
 import { MediaType, type Descriptor, type Digest } from '../core/oci.js';
 import { BlobIndex, type CompressedVariant, type LayerCompression } from './blob-index.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
@@ -88,25 +88,70 @@ export async function pushImage(store: ImageStore, source: string, options: Push
     result,
   };
   try {
-    const layers = await mapLimit(image.layers, options.concurrency ?? 3, (layer) => pushLayer(context, layer));
-    const configSize = await store.content.size(image.configDigest);
-    await pushBlob(
-      context,
-      { digest: image.configDigest, size: configSize },
-      await context.index.seenIn(image.configDigest, client.registry),
-    );
-    const { mediaType, bytes } = manifestBytes(image, configSize, layers, options.format ?? 'oci');
-    const reported = await client.putManifest(ref.repository, ref.tag, mediaType, bytes);
-    result.digest = sha256Digest(bytes);
-    if (reported !== undefined && reported !== result.digest) {
-      throw new RegistryError(
-        client.label(`manifest ${ref.repository}:${ref.tag}: registry reports ${reported}, expected ${result.digest}`),
-        'REGISTRY_DIGEST_MISMATCH',
-      );
+    if (image.indexDigest === undefined) {
+      const pushed = await pushManifest(context, image);
+      await putChecked(context, ref.tag, pushed);
+      result.digest = pushed.digest;
+      return result;
     }
+    // A multi-platform image: each platform's image by digest, then the index under the tag.
+    const entries: Descriptor[] = [];
+    for (const entry of await manifestsOf(store, image.indexDigest)) {
+      const platformImage = await loadManifest(store, entry.digest);
+      const pushed = await pushManifest(context, platformImage);
+      await putChecked(context, pushed.digest, pushed);
+      const platform = entry.platform ?? manifestDescriptor(entry, platformImage.config).platform;
+      entries.push({
+        mediaType: pushed.mediaType,
+        digest: pushed.digest,
+        size: pushed.bytes.length,
+        ...(platform ? { platform } : {}),
+      });
+    }
+    const docker = options.format === 'docker';
+    const mediaType = docker ? MediaType.dockerManifestList : MediaType.ociIndex;
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: entries }));
+    const indexDigest = sha256Digest(bytes);
+    await putChecked(context, ref.tag, { mediaType, bytes, digest: indexDigest });
+    result.digest = indexDigest;
     return result;
   } finally {
     if (options.client === undefined) client.close();
+  }
+}
+
+/** Pushes an image's layers and config; returns its manifest (not yet put). */
+async function pushManifest(
+  context: PushContext,
+  image: ResolvedImage,
+): Promise<{ mediaType: string; bytes: Buffer; digest: Digest }> {
+  const { client, content, options } = context;
+  const layers = await mapLimit(image.layers, options.concurrency ?? 3, (layer) => pushLayer(context, layer));
+  const configSize = await content.size(image.configDigest);
+  await pushBlob(
+    context,
+    { digest: image.configDigest, size: configSize },
+    await context.index.seenIn(image.configDigest, client.registry),
+  );
+  const { mediaType, bytes } = manifestBytes(image, configSize, layers, options.format ?? 'oci');
+  return { mediaType, bytes, digest: sha256Digest(bytes) };
+}
+
+/** Puts a manifest or index under `reference` (a tag or its digest); the registry must agree on the digest. */
+async function putChecked(
+  context: PushContext,
+  reference: string,
+  manifest: { mediaType: string; bytes: Buffer; digest: Digest },
+): Promise<void> {
+  const { client, ref } = context;
+  const reported = await client.putManifest(ref.repository, reference, manifest.mediaType, manifest.bytes);
+  if (reported !== undefined && reported !== manifest.digest) {
+    throw new RegistryError(
+      client.label(
+        `manifest ${ref.repository}:${reference}: registry reports ${reported}, expected ${manifest.digest}`,
+      ),
+      'REGISTRY_DIGEST_MISMATCH',
+    );
   }
 }
 

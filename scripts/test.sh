@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use: real runtimes, registry, docker, a terminal for the integration
-# tests; the linter of helpers/*.sh (npm run lint).
+# tests; the linter of helpers/*.sh (npm run lint); emulation of other platforms (test/e2e/platforms
+# registers the handler it needs; `file` reads what each platform's build made).
 APT_PACKAGES=(
   runc crun fuse-overlayfs uidmap busybox-static skopeo umoci docker-registry docker.io tmux apache2-utils libcap2-bin
-  zstd shellcheck
+  zstd shellcheck qemu-user-static binfmt-support file
 )
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { acquireLock } from '../sys/file-lock.js';
-import { loadManifest, type ImageStore } from './images.js';
+import { loadManifest, manifestsOf, type ImageStore } from './images.js';
 import { initStoreLayout, storeLayout, type StoreLayout } from './layout.js';
 import type { Digest } from '../core/oci.js';
 import { ContainerStore, type ContainerDirs } from './containers.js';
@@ -161,6 +161,27 @@ async function brokenReason(
 ): Promise<string | undefined> {
   const usable = async (digest: Digest) => !corrupt.has(digest) && (await store.content.has(digest));
   if (!(await usable(manifestDigest))) return `manifest ${manifestDigest} is missing or corrupt`;
+  let manifests: Digest[];
+  try {
+    // A multi-platform image is whole when every platform's image is.
+    manifests = (await manifestsOf(store, manifestDigest)).map((entry) => entry.digest);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (manifests.length === 1 && manifests[0] === manifestDigest) return brokenImage(store, manifestDigest, usable);
+  for (const digest of manifests) {
+    if (!(await usable(digest))) return `manifest ${digest} is missing or corrupt`;
+    const broken = await brokenImage(store, digest, usable);
+    if (broken !== undefined) return broken;
+  }
+  return undefined;
+}
+
+async function brokenImage(
+  store: ImageStore,
+  manifestDigest: Digest,
+  usable: (digest: Digest) => Promise<boolean>,
+): Promise<string | undefined> {
   let layers: Digest[];
   try {
     const image = await loadManifest(store, manifestDigest);

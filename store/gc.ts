@@ -16,7 +16,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isNotFound } from './content-store.js';
 import { acquireLock, ownerId, withLock } from '../sys/file-lock.js';
-import { loadManifest, type ImageStore } from './images.js';
+import { loadManifest, manifestsOf, type ImageStore } from './images.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 import { readLiveLeases, type LiveLeases } from './lease.js';
 import type { Digest } from '../core/oci.js';
@@ -142,13 +142,18 @@ async function reachable(store: ImageStore, keep: Digest[]): Promise<{ blobs: Se
   const chains = new Set<string>();
   // Containers keep their images (and so the snapshots under their writable layers) alive.
   const inUse = [...(await new ContainerStore(store.content.root).imagesInUse()).keys()];
-  for (const digest of [...(await store.tags.list()).map(({ manifest }) => manifest.digest), ...inUse]) {
-    blobs.add(digest);
-    const image = await loadManifest(store, digest).catch(() => undefined);
-    if (image === undefined) continue; // a broken tag keeps what it names, nothing more
-    blobs.add(image.configDigest);
-    for (const layer of image.layers) blobs.add(layer.diffId);
-    for (const chainId of chainIds(image.layers.map((layer) => layer.diffId))) chains.add(chainId);
+  for (const root of [...(await store.tags.list()).map(({ manifest }) => manifest.digest), ...inUse]) {
+    blobs.add(root);
+    // A multi-platform image: the index, then every platform's manifest.
+    const manifests = await manifestsOf(store, root).catch(() => []);
+    for (const { digest } of manifests) {
+      blobs.add(digest);
+      const image = await loadManifest(store, digest).catch(() => undefined);
+      if (image === undefined) continue; // a broken tag keeps what it names, nothing more
+      blobs.add(image.configDigest);
+      for (const layer of image.layers) blobs.add(layer.diffId);
+      for (const chainId of chainIds(image.layers.map((layer) => layer.diffId))) chains.add(chainId);
+    }
   }
   return { blobs, chains };
 }

@@ -14,9 +14,17 @@ import {
   type Descriptor,
   type Digest,
   type ImageConfig,
+  type ImageIndex,
   type ImageManifest,
 } from '../core/oci.js';
 import { normalizeName } from './tag-store.js';
+import {
+  configPlatform,
+  defaultPlatform,
+  formatPlatform,
+  platformServes,
+  type PlatformSpec,
+} from '../core/platform.js';
 
 /** The two halves of a store that images live in. */
 export interface ImageStore {
@@ -41,6 +49,10 @@ export interface ImageSummary {
   size: number;
   created?: string;
   layers: LayerRef[];
+  /** `os/arch[/variant]` from the config. */
+  platform?: string;
+  /** When the names point at a multi-platform image: the index this platform's manifest is in. */
+  indexDigest?: Digest;
 }
 
 /** Store-wide numbers for `system df`. */
@@ -79,6 +91,18 @@ export async function commitImage(
   return { manifest, imageId: configBlob.digest };
 }
 
+/**
+ * Writes an OCI image index of `manifests` (each descriptor with its platform) and points every
+ * name in `tags` at it: what a multi-platform build commits.
+ */
+export async function commitIndex(store: ImageStore, tags: string[], manifests: Descriptor[]): Promise<Descriptor> {
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+  const blob = await store.content.putBytes(canonicalJson(index));
+  const descriptor: Descriptor = { mediaType: MediaType.ociIndex, digest: blob.digest, size: blob.size };
+  for (const tag of tags) await store.tags.set(tag, descriptor);
+  return descriptor;
+}
+
 /** The OCI manifest of an image in this store (layers uncompressed, so digest = diff ID). */
 export function manifestFor(config: { digest: Digest; size: number }, layers: LayerRef[]): ImageManifest {
   return {
@@ -109,11 +133,11 @@ export const RegistryDigestAnnotation = 'io.tzbuild.registry.digest';
  * Finds an image by name (`app:1`, `app` = `app:latest`), by manifest or config digest
  * (`sha256:…`), or by an unambiguous image-ID prefix (`3f2a9c`, `sha256:3f2a`).
  */
-export async function resolveImage(store: ImageStore, ref: string): Promise<ResolvedImage> {
-  if (isDigest(ref)) return loadByDigest(store, ref);
+export async function resolveImage(store: ImageStore, ref: string, platform?: PlatformSpec): Promise<ResolvedImage> {
+  if (isDigest(ref)) return loadByDigest(store, ref, platform);
   const tagged = /^[a-z0-9]/.test(ref) && !/\s/.test(ref) ? await store.tags.resolve(ref) : undefined;
   if (tagged !== undefined) {
-    const image = await loadManifest(store, tagged.digest);
+    const image = await loadImage(store, tagged.digest, ref, platform);
     const registryDigest = tagged.annotations?.[RegistryDigestAnnotation];
     return isDigest(registryDigest) ? { ...image, registryDigest } : image;
   }
@@ -127,6 +151,55 @@ export async function resolveImage(store: ImageStore, ref: string): Promise<Reso
     if (match !== undefined) return loadManifest(store, match.manifestDigest);
   }
   throw new StoreError(`image not found: ${ref}`, 'IMAGE_NOT_FOUND');
+}
+
+/**
+ * An index names one image per platform: what a multi-platform build or a pull of every platform
+ * left. Returns the index, or undefined when `digest` is an image manifest.
+ */
+export async function readIndex(store: ImageStore, digest: Digest): Promise<ImageIndex | undefined> {
+  const document = await store.content.getJson<Partial<ImageIndex & ImageManifest>>(digest);
+  if (!Array.isArray(document.manifests)) return undefined;
+  for (const entry of document.manifests) {
+    if (!isDigest(entry?.digest)) throw new StoreError(`index ${digest}: malformed manifest entry`, 'BAD_MANIFEST');
+  }
+  return document as ImageIndex;
+}
+
+/** The image manifests a tag's descriptor reaches: itself, or each entry of an index. */
+export async function manifestsOf(store: ImageStore, digest: Digest): Promise<Descriptor[]> {
+  const index = await readIndex(store, digest);
+  if (index === undefined) return [{ mediaType: MediaType.ociManifest, digest, size: 0 }];
+  return index.manifests;
+}
+
+/**
+ * Loads the image a manifest or index digest names: an index's entry for `platform` (none given:
+ * this machine's, else the index's first). `name` is what the user called it, for the message when no entry serves.
+ */
+export async function loadImage(
+  store: ImageStore,
+  digest: Digest,
+  name: string,
+  platform?: PlatformSpec,
+): Promise<ResolvedImage> {
+  const index = await readIndex(store, digest);
+  if (index === undefined) return loadManifest(store, digest);
+  const wanted = platform ?? defaultPlatform();
+  // Asked for nothing in particular (inspect, save): this machine's image, else the first.
+  const entry =
+    index.manifests.find((candidate) => candidate.platform && platformServes(candidate.platform, wanted)) ??
+    (platform === undefined ? index.manifests[0] : undefined);
+  if (entry === undefined) {
+    const offered = index.manifests.flatMap((candidate) =>
+      candidate.platform ? [formatPlatform(candidate.platform)] : [],
+    );
+    throw new StoreError(
+      `image "${name}" has no image for ${formatPlatform(wanted)} (it has: ${offered.join(', ') || 'none'})`,
+      'NO_PLATFORM',
+    );
+  }
+  return { ...(await loadManifest(store, entry.digest)), indexDigest: digest };
 }
 
 /** Loads a manifest and its config; layers must be uncompressed blobs present in the store. */
@@ -156,13 +229,14 @@ export async function loadManifest(store: ImageStore, manifestDigest: Digest): P
 }
 
 /** A digest may name a manifest or a config (an image ID); a config's manifest is rebuilt. */
-async function loadByDigest(store: ImageStore, digest: Digest): Promise<ResolvedImage> {
+async function loadByDigest(store: ImageStore, digest: Digest, platform?: PlatformSpec): Promise<ResolvedImage> {
   if (!(await store.content.has(digest))) throw new StoreError(`image not found: ${digest}`, 'IMAGE_NOT_FOUND');
   const blob = await store.content.getJson<Partial<ImageManifest & ImageConfig>>(digest).catch((err: unknown) => {
     // A layer or other non-JSON blob: the digest exists but names no image.
     throw new StoreError(`${digest} is not an image`, 'IMAGE_NOT_FOUND', { cause: err });
   });
   if (blob.config !== undefined && Array.isArray(blob.layers)) return loadManifest(store, digest);
+  if (Array.isArray((blob as Partial<ImageIndex>).manifests)) return loadImage(store, digest, digest, platform);
   if (blob.rootfs === undefined)
     throw new StoreError(`${digest} is neither an image manifest nor an image config`, 'IMAGE_NOT_FOUND');
   const layers: LayerRef[] = [];
@@ -179,17 +253,24 @@ export async function listImages(store: ImageStore): Promise<ImageSummary[]> {
     byManifest.set(manifest.digest, [...(byManifest.get(manifest.digest) ?? []), name]);
   }
   const rows: ImageSummary[] = [];
-  for (const [manifestDigest, tags] of byManifest) {
-    const image = await loadManifest(store, manifestDigest);
-    const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
-    rows.push({
-      id: image.configDigest,
-      manifestDigest,
-      tags: tags.sort(),
-      size,
-      created: image.config.created,
-      layers: image.layers,
-    });
+  for (const [digest, tags] of byManifest) {
+    const index = await readIndex(store, digest);
+    const manifests = index === undefined ? [digest] : index.manifests.map((entry) => entry.digest);
+    for (const manifestDigest of manifests) {
+      const image = await loadManifest(store, manifestDigest);
+      const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
+      const platform = configPlatform(image.config);
+      rows.push({
+        id: image.configDigest,
+        manifestDigest,
+        tags: tags.sort(),
+        size,
+        created: image.config.created,
+        layers: image.layers,
+        ...(platform === undefined ? {} : { platform: formatPlatform(platform) }),
+        ...(index === undefined ? {} : { indexDigest: digest }),
+      });
+    }
   }
   return rows;
 }

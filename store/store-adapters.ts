@@ -3,7 +3,7 @@
  * for the composition root to construct.
  */
 import type { ImageCommitter, LayerEntry, LayerRef, LayerWriter } from '../core/ports.js';
-import { commitImage, type ImageStore } from './images.js';
+import { commitImage, commitIndex, loadManifest, manifestDescriptor, type ImageStore } from './images.js';
 import type { Digest, ImageConfig } from '../core/oci.js';
 import { walkUpperdir } from '../layers/upperdir.js';
 
@@ -44,5 +44,14 @@ export class StoreImageCommitter implements ImageCommitter {
   ): Promise<{ imageId: Digest; manifestDigest: Digest }> {
     const committed = await commitImage(this.store, tags, config, layers);
     return { imageId: committed.imageId, manifestDigest: committed.manifest.digest };
+  }
+
+  async commitIndex(manifests: Digest[], tags: string[]): Promise<Digest> {
+    const descriptors = [];
+    for (const digest of manifests) {
+      const image = await loadManifest(this.store, digest);
+      descriptors.push(manifestDescriptor({ digest, size: await this.store.content.size(digest) }, image.config));
+    }
+    return (await commitIndex(this.store, tags, descriptors)).digest;
   }
 }

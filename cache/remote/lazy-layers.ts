@@ -141,5 +141,6 @@ export function lazyCommitter(inner: ImageCommitter, lazy: LazyLayers): ImageCom
       await lazy.ensure(layers);
       return inner.commit(config, layers, tags);
     },
+    commitIndex: (manifests, tags) => inner.commitIndex(manifests, tags),
   };
 }

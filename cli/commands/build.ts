@@ -1,10 +1,10 @@
 /** `tzbuild [build] …`: options → BuildOptions, a progress sink, the build, the image ID. */
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError, StepError } from '../../core/errors.js';
 import { build, type BuildResult } from '../../builder/build.js';
 import type { BuildOptions, SecretSource } from '../../builder/session.js';
-import type { ProgressSink, PullPolicy } from '../../core/ports.js';
+import type { ExportTarget, ProgressSink, PullPolicy } from '../../core/ports.js';
 import { createProgressSink } from '../progress/choose.js';
 import { progressMode } from '../progress/mode.js';
 import { openBuildStore, storeRoot, type BuildStore } from '../compose.js';
@@ -14,6 +14,7 @@ import { keyValues, readDockerfile } from '../build-inputs.js';
 import { checksBeforeBuild, reportWarnings } from '../build-checks.js';
 import { parseOutput } from '../output.js';
 import { configuredKeep } from '../gc-config.js';
+import { parsePlatformList, type PlatformSpec } from '../../builder/platform.js';
 import { isRunnerKind, RUNNER_KINDS, type RunnerKind } from '../../runners/kinds.js';
 
 export interface BuildFlags {
@@ -21,6 +22,8 @@ export interface BuildFlags {
   file?: string;
   buildArg: string[];
   target?: string;
+  /** `--platform`: one `os/arch[/variant]` or a comma list. */
+  platform?: string;
   cache: boolean;
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   cacheFilter: string[];
@@ -53,6 +56,15 @@ export interface BuildFlags {
   checkSkip?: string[];
 }
 
+/** `--platform` values: `linux/arm64`, `linux/amd64,linux/arm64`. */
+export function platformList(value: string): PlatformSpec[] {
+  try {
+    return parsePlatformList(value);
+  } catch (error) {
+    throw new UserError(`--platform: ${(error as Error).message}`, 'USAGE');
+  }
+}
+
 /** `--pull` as docker takes it: bare or `true` means always; `false` the default, missing. */
 export function pullPolicy(value: string | boolean | undefined): PullPolicy {
   if (value === undefined || value === false || value === 'false' || value === 'missing') return 'missing';
@@ -68,8 +80,14 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   const dockerfile = await readDockerfile(contextDir, flags.file);
   const buildArgs = keyValues(flags.buildArg, '--build-arg', true);
   const target = flags.target === undefined ? {} : { target: flags.target };
+  const platforms = flags.platform === undefined ? undefined : platformList(flags.platform);
+  if (output?.type === 'tar' && (platforms?.length ?? 0) > 1)
+    throw new UserError(
+      '--output type=tar holds one filesystem: with several platforms use type=local or type=oci',
+      'USAGE',
+    );
   const warnings = await checksBeforeBuild(
-    { dockerfile, contextDir, buildArgs, ...target },
+    { dockerfile, contextDir, buildArgs, ...target, ...(platforms?.[0] ? { platform: platforms[0] } : {}) },
     storeRoot(flags.root),
     flags.checkSkip ?? [],
   );
@@ -94,6 +112,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     tags: flags.tag,
     buildArgs,
     ...target,
+    ...(platforms === undefined ? {} : { platforms }),
     noCache: !flags.cache,
     noCacheFilter: flags.cacheFilter,
     pull,
@@ -107,7 +126,7 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
     result = await build(options, store.deps);
     reportWarnings(sink, warnings);
     if (output !== undefined && output.type !== 'image' && result.imageId !== undefined)
-      await store.exporter.export(result.imageId, flags.tag, output);
+      await exportResult(store, result, flags.tag, output);
   } catch (error) {
     if (cancel.signal.aborted) {
       await store.close();
@@ -138,6 +157,22 @@ export async function buildCommand(contextArg: string, flags: BuildFlags): Promi
   }
   if (flags.quiet) process.stdout.write(`${result.imageId}\n`);
   if (flags.iidfile !== undefined) await writeFile(flags.iidfile, result.imageId);
+}
+
+/**
+ * `--output` of a finished build. Several platforms' filesystems go to `DEST/os_arch[_variant]/`
+ * each (as buildx writes them); archives carry the index.
+ */
+async function exportResult(
+  store: BuildStore,
+  result: BuildResult,
+  tags: string[],
+  output: ExportTarget,
+): Promise<void> {
+  if (output.type !== 'local' || result.platforms === undefined)
+    return store.exporter.export(result.imageId as string, tags, output);
+  for (const { platform, imageId } of result.platforms)
+    await store.exporter.export(imageId, [], { ...output, dest: join(output.dest, platform.replaceAll('/', '_')) });
 }
 
 /** `build --check`: what `tzbuild check` does with the same arguments, in text. */

@@ -2,8 +2,19 @@
  * `images`, `inspect` (images and containers), `history`, `tag`, `rmi`, `system df`: reading and
  * naming what the store holds.
  */
-import { StoreError } from '../../core/errors.js';
-import { diskUsage, listImages, manifestDescriptor, removeTag, resolveImage } from '../../store/images.js';
+import { StoreError, UserError } from '../../core/errors.js';
+import { MediaType } from '../../core/oci.js';
+import { configPlatform, formatPlatform, platformServes, type PlatformSpec } from '../../core/platform.js';
+import { parsePlatform } from '../../builder/platform.js';
+import {
+  diskUsage,
+  listImages,
+  manifestDescriptor,
+  manifestsOf,
+  removeTag,
+  resolveImage,
+  type ImageStore,
+} from '../../store/images.js';
 import { normalizeName } from '../../store/tag-store.js';
 import type { ResolvedImage } from '../../core/ports.js';
 import { commandOf } from '../../containers/create.js';
@@ -17,6 +28,19 @@ interface RootFlags {
   root?: string;
 }
 
+/** `--platform os/arch[/variant]`: which image of a multi-platform one. */
+interface PlatformFlags {
+  platform?: string;
+}
+
+function platformFlag(flags: PlatformFlags): PlatformSpec | undefined {
+  if (flags.platform === undefined) return undefined;
+  const platform = parsePlatform(flags.platform);
+  if (platform === undefined)
+    throw new UserError(`--platform ${flags.platform}: expected os/arch[/variant], e.g. linux/arm64`, 'USAGE');
+  return platform;
+}
+
 const shortId = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
 /** `name:tag` → [repository, tag] the way `docker images` splits it. */
@@ -25,19 +49,36 @@ function splitName(name: string): [string, string] {
   return colon > name.lastIndexOf('/') ? [name.slice(0, colon), name.slice(colon + 1)] : [name, '<none>'];
 }
 
-export async function imagesCommand(flags: RootFlags): Promise<void> {
+/**
+ * One row per name and image; a multi-platform image has a row per platform, and then (or with
+ * `--platform`, which keeps only that platform's images) a PLATFORM column shows which.
+ */
+export async function imagesCommand(flags: RootFlags & PlatformFlags): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
-  const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
-  const images = (await listImages(store)).sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
+  const wanted = platformFlag(flags);
+  const images = (await listImages(store))
+    .filter((image) => {
+      const platform = image.platform === undefined ? undefined : parsePlatform(image.platform);
+      return wanted === undefined || (platform !== undefined && platformServes(platform, wanted));
+    })
+    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
+  const showPlatform = wanted !== undefined || images.some((image) => image.indexDigest !== undefined);
+  const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', ...(showPlatform ? ['PLATFORM'] : []), 'CREATED', 'SIZE']];
   for (const image of images) {
     for (const name of image.tags)
-      rows.push([...splitName(name), shortId(image.id), formatAge(image.created), formatBytes(image.size)]);
+      rows.push([
+        ...splitName(name),
+        shortId(image.id),
+        ...(showPlatform ? [image.platform ?? ''] : []),
+        formatAge(image.created),
+        formatBytes(image.size),
+      ]);
   }
   process.stdout.write(`${formatTable(rows)}\n`);
 }
 
-/** The fields of `docker image inspect`, from the store. */
-function inspectView(image: ResolvedImage, tags: string[]) {
+/** The fields of `docker image inspect`, from the store; a multi-platform image lists its platforms. */
+function inspectView(image: ResolvedImage, tags: string[], platforms: string[] | undefined) {
   const { config } = image;
   return {
     Id: image.configDigest,
@@ -54,13 +95,26 @@ function inspectView(image: ResolvedImage, tags: string[]) {
     Size: image.layers.reduce((sum, layer) => sum + layer.size, 0),
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     History: config.history,
-    Metadata: { ManifestDigest: image.manifestDigest },
+    Metadata: {
+      ManifestDigest: image.manifestDigest,
+      ...(image.indexDigest === undefined ? {} : { IndexDigest: image.indexDigest }),
+    },
+    ...(platforms === undefined ? {} : { Platforms: platforms }),
   };
 }
 
-export async function inspectCommand(names: string[], flags: RootFlags): Promise<void> {
+/** The platforms of the index `image` was picked from, in its order. */
+async function indexPlatforms(store: ImageStore, image: ResolvedImage): Promise<string[] | undefined> {
+  if (image.indexDigest === undefined) return undefined;
+  const entries = await manifestsOf(store, image.indexDigest);
+  return entries.flatMap((entry) => (entry.platform ? [formatPlatform(entry.platform)] : []));
+}
+
+export async function inspectCommand(names: string[], flags: RootFlags & PlatformFlags): Promise<void> {
   const deps = await openContainerStore(storeRoot(flags.root));
-  const all = await deps.store.tags.list();
+  const store = deps.store;
+  const all = await store.tags.list();
+  const platform = platformFlag(flags);
   const views = [];
   for (const name of names) {
     // As `docker inspect`: a container by that name or ID first, else an image.
@@ -69,12 +123,16 @@ export async function inspectCommand(names: string[], flags: RootFlags): Promise
       views.push(await containerInspectView(deps, container));
       continue;
     }
-    const image = await resolveImage(deps.store, name);
+    const image = await resolveImage(store, name, platform);
+    const named = image.indexDigest ?? image.manifestDigest;
     const tags = all
-      .filter((entry) => entry.manifest.digest === image.manifestDigest)
+      .filter((entry) => entry.manifest.digest === named)
       .map((entry) => entry.name)
       .sort();
-    views.push({ ...inspectView(image, tags), GraphDriver: await imageGraphDriver(deps, image) });
+    views.push({
+      ...inspectView(image, tags, await indexPlatforms(store, image)),
+      GraphDriver: await imageGraphDriver(deps, image),
+    });
   }
   process.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
 }
@@ -108,9 +166,18 @@ async function containerInspectView(deps: ContainerDeps, record: ContainerRecord
   };
 }
 
-export async function historyCommand(name: string, flags: RootFlags & { trunc: boolean }): Promise<void> {
+export async function historyCommand(
+  name: string,
+  flags: RootFlags & PlatformFlags & { trunc: boolean },
+): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
-  const image = await resolveImage(store, name);
+  const image = await resolveImage(store, name, platformFlag(flags));
+  const platforms = await indexPlatforms(store, image);
+  // Which of a multi-platform image's histories this is.
+  if (platforms !== undefined) {
+    const shown = configPlatform(image.config);
+    process.stdout.write(`# ${shown ? formatPlatform(shown) : 'unknown platform'} (of ${platforms.join(', ')})\n`);
+  }
   const layers = [...image.layers];
   // History entries that are not empty consume the layers in order.
   // An AUTHOR column only for images that record one (`commit -a`); docker shows none.
@@ -132,6 +199,12 @@ export async function historyCommand(name: string, flags: RootFlags & { trunc: b
 export async function tagCommand(source: string, target: string, flags: RootFlags): Promise<void> {
   const store = await openImageStore(storeRoot(flags.root));
   const image = await resolveImage(store, source);
+  // A name for a multi-platform image names its index, every platform.
+  if (image.indexDigest !== undefined) {
+    const size = await store.content.size(image.indexDigest);
+    await store.tags.set(normalizeName(target), { mediaType: MediaType.ociIndex, digest: image.indexDigest, size });
+    return;
+  }
   const size = await store.content.size(image.manifestDigest);
   await store.tags.set(normalizeName(target), manifestDescriptor({ digest: image.manifestDigest, size }, image.config));
 }
@@ -151,8 +224,12 @@ async function refuseIfInUse(deps: ContainerDeps, name: string): Promise<void> {
   const tagged = await deps.store.tags.resolve(normalizeName(name)).catch(() => undefined);
   if (tagged === undefined) return;
   const names = (await deps.store.tags.list()).filter((entry) => entry.manifest.digest === tagged.digest);
-  const users = (await deps.containers.imagesInUse()).get(tagged.digest);
-  if (names.length > 1 || users === undefined || users[0] === undefined) return;
+  if (names.length > 1) return;
+  // A container names one platform's manifest; the tag may name the index holding it.
+  const inUse = await deps.containers.imagesInUse();
+  const manifests = await manifestsOf(deps.store, tagged.digest).catch(() => []);
+  const users = [tagged.digest, ...manifests.map((entry) => entry.digest)].flatMap((digest) => inUse.get(digest) ?? []);
+  if (users[0] === undefined) return;
   throw new StoreError(
     `unable to remove ${normalizeName(name)}: container ${users[0].name} (${users[0].id.slice(0, 12)}) uses it ` +
       `(tzbuild rm ${users[0].name} first)`,

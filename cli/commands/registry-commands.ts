@@ -18,6 +18,7 @@ export function registerRegistryCommands(program: Command): void {
       '--platform <os/arch[/variant]>',
       "platform to pull from a multi-platform image (default: linux on this machine's architecture)",
     )
+    .option('--all-platforms', 'pull every platform of a multi-platform image; the name points at their index')
     .addOption(insecureOption())
     .option('-q, --quiet', 'print only the image name')
     .addOption(rootOption())

@@ -43,7 +43,12 @@ export interface LoginFlags {
   insecureRegistry: string[];
 }
 
-export async function pullCommand(name: string, flags: CommonFlags & { platform?: string }): Promise<void> {
+export async function pullCommand(
+  name: string,
+  flags: CommonFlags & { platform?: string; allPlatforms?: boolean },
+): Promise<void> {
+  if (flags.platform !== undefined && flags.allPlatforms)
+    throw new UserError('pull: give --platform or --all-platforms, not both', 'USAGE');
   const root = storeRoot(flags.root);
   const store = await openImageStore(root);
   const ref = parseReference(name);
@@ -51,6 +56,7 @@ export async function pullCommand(name: string, flags: CommonFlags & { platform?
   const result = await pullThroughMirrors(store, ref, {
     settings: await registrySettings(root, flags.insecureRegistry),
     ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+    ...(flags.allPlatforms ? { allPlatforms: true } : {}),
     ...(flags.quiet ? {} : { onProgress: progressPrinter(), onNotice: (line) => process.stderr.write(`${line}\n`) }),
   });
   if (!flags.quiet) process.stderr.write(`Digest: ${result.registryDigest}\nImage ID: ${result.image.configDigest}\n`);

@@ -13,7 +13,7 @@ import {
 } from '../../cache/cache-store.js';
 import type { StoreProblem } from '../../store/fsck.js';
 import { collectGarbage, type GcResult } from '../../store/gc.js';
-import { loadManifest, type ImageStore } from '../../store/images.js';
+import { loadManifest, manifestsOf, type ImageStore } from '../../store/images.js';
 import { readLiveLeases } from '../../store/lease.js';
 import type { OpenedStore } from '../../store/store.js';
 import { openStore, storeRoot } from '../compose.js';
@@ -163,8 +163,10 @@ function sweep(store: ImageStore, kept: StoredRecord[], noWait = false): Promise
 async function taggedLayers(store: ImageStore): Promise<Set<string>> {
   const layers = new Set<string>();
   for (const { manifest } of await store.tags.list()) {
-    const image = await loadManifest(store, manifest.digest).catch(() => undefined);
-    for (const layer of image?.layers ?? []) layers.add(layer.diffId);
+    for (const { digest } of await manifestsOf(store, manifest.digest).catch(() => [])) {
+      const image = await loadManifest(store, digest).catch(() => undefined);
+      for (const layer of image?.layers ?? []) layers.add(layer.diffId);
+    }
   }
   return layers;
 }

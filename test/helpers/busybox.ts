@@ -60,9 +60,11 @@ export async function ensureBusybox(): Promise<string> {
  * applet, /etc/passwd and /etc/group (root, app uid 1000, nobody), /tmp (1777), /root, /home/app.
  * Ownership needs root; as another user the files simply stay owned by that user.
  */
-export async function makeBusyboxRootfs(dir: string): Promise<string> {
-  const busybox = await ensureBusybox();
-  const applets = (await execa(busybox, ['--list'])).stdout.split('\n').filter((name) => name && name !== 'busybox');
+export async function makeBusyboxRootfs(dir: string, binary?: string): Promise<string> {
+  const busybox = binary ?? (await ensureBusybox());
+  // The host's busybox lists the applets: a foreign one (same Debian version) has the same set.
+  const lister = await ensureBusybox();
+  const applets = (await execa(lister, ['--list'])).stdout.split('\n').filter((name) => name && name !== 'busybox');
   for (const sub of ['bin', 'etc', 'tmp', 'root', 'home/app']) await mkdir(path.join(dir, sub), { recursive: true });
   await copyFile(busybox, path.join(dir, 'bin/busybox'));
   await chmod(path.join(dir, 'bin/busybox'), 0o755);
@@ -105,9 +107,18 @@ export async function busyboxLayer(): Promise<{ file: string; diffId: `sha256:${
 }
 
 async function writeDockerArchive(file: string, tag: string): Promise<string> {
-  const layer = await busyboxLayer();
+  return writeBusyboxArchive(file, tag, await busyboxLayer(), { architecture: hostArchitecture() });
+}
+
+/** A `docker save` archive of one busybox layer, its config naming `platform`. */
+export async function writeBusyboxArchive(
+  file: string,
+  tag: string,
+  layer: { file: string; diffId: string; size: number },
+  platform: { architecture: string; variant?: string },
+): Promise<string> {
   const layerHex = layer.diffId.slice('sha256:'.length);
-  const config = JSON.stringify(imageConfig(layer.diffId));
+  const config = JSON.stringify(imageConfig(layer.diffId, platform));
   const configHex = createHash('sha256').update(config).digest('hex');
   const manifest = JSON.stringify([
     { Config: `${configHex}.json`, RepoTags: [tag], Layers: [`${layerHex}/layer.tar`] },
@@ -126,10 +137,11 @@ async function writeDockerArchive(file: string, tag: string): Promise<string> {
   return file;
 }
 
-function imageConfig(diffId: string): object {
+function imageConfig(diffId: string, platform: { architecture: string; variant?: string }): object {
   const created = FIXED_TIME.toISOString();
   return {
-    architecture: hostArchitecture(),
+    architecture: platform.architecture,
+    ...(platform.variant ? { variant: platform.variant } : {}),
     os: 'linux',
     created,
     config: { Env: [`PATH=${BUSYBOX_PATH}`], Cmd: ['sh'] },
