@@ -154,6 +154,23 @@ describe.skipIf(!enabled)('COPY, ADD and WORKDIR snapshots made while the layer 
     expect(existsSync(path.join(fresh, 'meta', 'snapshots', holding[0]!))).toBe(true);
   });
 
+  it('in a multi-stage build: the stage copied from has one, the last COPY of the target none', async () => {
+    const context = await writeContext({
+      Dockerfile: 'FROM busybox AS src\nCOPY g.txt /g.txt\n\nFROM busybox\nCOPY --from=src /g.txt /copied.txt\n',
+      'g.txt': 'g\n',
+    });
+    await buildOk(store, ['-t', 'one-pass-stage:1', context]);
+    const holding = (await readdir(path.join(store, 'snapshots'))).filter((hex) =>
+      existsSync(path.join(store, 'snapshots', hex, 'g.txt')),
+    );
+    expect(holding).toHaveLength(1);
+    // The target's own last COPY is read by nothing: no snapshot holds copied.txt.
+    const copied = (await readdir(path.join(store, 'snapshots'))).filter((hex) =>
+      existsSync(path.join(store, 'snapshots', hex, 'copied.txt')),
+    );
+    expect(copied).toEqual([]);
+  });
+
   it('are not made for a last COPY that no later step reads', async () => {
     const context = await writeContext({
       Dockerfile: 'FROM busybox\nCOPY f.txt /f.txt\nCMD ["cat", "/f.txt"]\n',
