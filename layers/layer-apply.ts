@@ -110,6 +110,11 @@ export class LayerApplier {
     return this.ctx.label;
   }
 
+  /** The dir entries are applied into (its real path). */
+  get root(): string {
+    return this.ctx.root;
+  }
+
   /** Applies one entry, its body (files) read from `body`. */
   async apply(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     const file = await this.begin(header);

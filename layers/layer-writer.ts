@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerEntry, LayerRef } from '../core/ports.js';
 import { LayerApplier } from './layer-apply.js';
+import { storeWriteError } from '../sys/io-errors.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
 /** Options for {@link writeLayer}. */
@@ -109,7 +110,7 @@ async function unpacked<T>(unpack: LayerApplier, step: () => Promise<T>): Promis
   try {
     return await step();
   } catch (err) {
-    throw unpack.explain(err);
+    throw unpackError(unpack, err);
   }
 }
 
@@ -117,8 +118,13 @@ function unpackedSync(unpack: LayerApplier | undefined, step: () => void): void 
   try {
     step();
   } catch (err) {
-    throw unpack === undefined ? err : unpack.explain(err);
+    throw unpack === undefined ? err : unpackError(unpack, err);
   }
+}
+
+/** A full disk or I/O error says it was the snapshot being written (not the blob), and where. */
+function unpackError(unpack: LayerApplier, err: unknown): unknown {
+  return storeWriteError(unpack.explain(err), `writing the layer's snapshot into ${unpack.root}`);
 }
 
 /** Collects bytes into fresh ~1 MiB buffers (fresh, because a yielded chunk may still be queued). */
