@@ -47,7 +47,7 @@ profiled_build() {
 (cd "$REPO" && npm run --silent build >&2) || [ -f "$REPO/dist/tzbuild/start.js" ]
 busybox_archive "$REPO" "$WORK/helper" "$BASE_TAR"
 make_context "$CTX_NAME" "$WORK/ctx"
-tzbuild_reset
+tzbuild_reset "$REPO" "$TZ_STORE"
 profiled_build cold
 profiled_build noop
 change_one_file "$CTX_NAME" "$WORK/ctx" "profile-$(date +%s%N)"

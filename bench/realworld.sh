@@ -8,7 +8,11 @@
 # source file changed; median of N, the tools interleaved per app. RUN steps reach Debian's mirror
 # and the npm registry, so these times include the network.
 #   bench/realworld.sh      (root, Debian 12, docker.io, docker-registry, skopeo)
-# Environment: BENCH_N (3), BENCH_APPS ("apt-tools node-service"), BENCH_TMPDIR (/tmp).
+# Each build's network-bound steps (npm ci, apt-get: bench/lib/step-times.mjs) are summed from
+# its log, so the report also gives the time outside them; tzbuild's peak memory (max RSS) too.
+# Environment: BENCH_N (3), BENCH_APPS ("apt-tools node-service"), BENCH_TMPDIR (/tmp),
+# BENCH_BASES=DIR (a real-bases-* dir test/e2e/realworld/bases.test.ts made, e.g. in another
+# checkout's .tzbuild-test: used as is instead of running that test here).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,10 +42,12 @@ trap 'exit 130' INT TERM
 
 # The test suite's bases (made on the first run, minutes), pushed as Docker Hub's names.
 push_bases() {
-  (cd "$REPO" && npx vitest run --project e2e test/e2e/realworld/bases.test.ts >&2)
-  local bases
-  bases=$(find "$REPO/.tzbuild-test" -maxdepth 1 -name 'real-bases-*' -printf '%T@ %p\n' |
-    sort -rn | head -n 1 | cut -d' ' -f2)
+  local bases=${BENCH_BASES:-}
+  if [ -z "$bases" ]; then
+    (cd "$REPO" && npx vitest run --project e2e test/e2e/realworld/bases.test.ts >&2)
+    bases=$(find "$REPO/.tzbuild-test" -maxdepth 1 -name 'real-bases-*' -printf '%T@ %p\n' |
+      sort -rn | head -n 1 | cut -d' ' -f2)
+  fi
   skopeo copy --quiet --dest-tls-verify=false --dest-compress "oci:$bases/debian-layout:base" \
     "docker://$REG/library/debian:bookworm"
   skopeo copy --quiet --dest-tls-verify=false --dest-compress "oci:$bases/node-layout:base" \
@@ -49,6 +55,13 @@ push_bases() {
 }
 
 tz() { "$REPO/bin/tzbuild" --root "$TZ_STORE" "$@"; }
+
+# Runs a command, writing its max RSS in KB to FILE (nothing when GNU time is not installed).
+max_rss() {
+  local file=$1
+  shift
+  if [ -x /usr/bin/time ]; then /usr/bin/time -f %M -o "$file" "$@"; else "$@"; fi
+}
 
 # An empty build cache with the bases present, as `docker pull` leaves them: pulled and unpacked
 # (docker's pull unpacks the layers; tzbuild unpacks a base's snapshots on first use, so a
@@ -77,18 +90,23 @@ reset_tool() {
 build_once() {
   local tool=$1 app=$2 logfile=$3
   case $tool in
-    tzbuild) tz build --progress plain -t "bench-$app" "$WORK/ctx/$app" ;;
+    tzbuild) max_rss "$logfile.rss" "$REPO/bin/tzbuild" --root "$TZ_STORE" build --progress plain -t "bench-$app" \
+      "$WORK/ctx/$app" ;;
     buildkit) DOCKER_BUILDKIT=1 dk build --network=host --progress=plain -t "bench-$app" "$WORK/ctx/$app" ;;
   esac >"$logfile" 2>&1
 }
 
+# Appends "tool app phase seconds network_seconds max_rss_kb" to RAW.
 measure() {
-  local tool=$1 app=$2 phase=$3 run=$4 start secs logfile=$WORK/logs/$1-$2-$3-$4.log
+  local tool=$1 app=$2 phase=$3 run=$4 start secs net rss='' logfile=$WORK/logs/$1-$2-$3-$4.log
   start=$(now_ns)
   build_once "$tool" "$app" "$logfile" || { log "$tool $app $phase failed:"; tail -n 20 "$logfile" >&2; exit 1; }
   secs=$(seconds_since "$start")
-  printf '%s\t%s\t%s\t%s\n' "$tool" "$app" "$phase" "$secs" >>"$RAW"
-  log "$(printf '%-12s %-9s %-8s %d/%d %7.2f s' "$app" "$tool" "$phase" "$run" "$N" "$secs")"
+  net=$(node "$BENCH/lib/step-times.mjs" "$logfile")
+  [ ! -f "$logfile.rss" ] || rss=$(tail -n 1 "$logfile.rss")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$app" "$phase" "$secs" "$net" "$rss" >>"$RAW"
+  log "$(printf '%-12s %-9s %-8s %d/%d %7.2f s (network steps %s s)' "$app" "$tool" "$phase" "$run" "$N" "$secs" \
+    "$net")"
 }
 
 # A source change each run: the service's code, the tools image's script.
@@ -99,12 +117,18 @@ change_source() {
   esac
 }
 
+# The tools take turns within each round, so a burst of load (or a slow mirror) falls on both.
 bench_app() {
   local app=$1 tool i
-  for tool in tzbuild buildkit; do
-    for i in $(seq 1 "$N"); do reset_tool "$tool"; measure "$tool" "$app" cold "$i"; done
-    for i in $(seq 1 "$N"); do measure "$tool" "$app" noop "$i"; done
-    for i in $(seq 1 "$N"); do change_source "$app" "$tool-$i-$(now_ns)"; measure "$tool" "$app" onefile "$i"; done
+  for i in $(seq 1 "$N"); do
+    for tool in tzbuild buildkit; do reset_tool "$tool"; measure "$tool" "$app" cold "$i"; done
+  done
+  for i in $(seq 1 "$N"); do for tool in tzbuild buildkit; do measure "$tool" "$app" noop "$i"; done; done
+  for i in $(seq 1 "$N"); do
+    for tool in tzbuild buildkit; do
+      change_source "$app" "$tool-$i-$(now_ns)"
+      measure "$tool" "$app" onefile "$i"
+    done
   done
 }
 

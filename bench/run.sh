@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# The tzbuild benchmark: tzbuild against docker's BuildKit and legacy builders on five generated
-# contexts, cold / no-op / one-file-changed, median of N runs. Writes bench/results/latest.md
-# (and the raw timings next to it) and prints the table. Run as root on Debian 12 with docker.io:
+# The tzbuild benchmark: tzbuild against docker's BuildKit and legacy builders on six generated
+# contexts, cold / no-op / one-file-changed, median of N interleaved runs, with tzbuild's peak
+# memory (max RSS). Writes bench/results/latest.md (and the raw timings next to it) and prints the
+# table. The real-world shapes (npm, apt-get) are bench/realworld.sh. Run as root on Debian 12
+# with docker.io:
 #   bench/run.sh
 # Environment: BENCH_N (runs per measurement, 3), BENCH_TOOLS ("tzbuild buildkit legacy"),
-# BENCH_CONTEXTS ("small many big multistage deletions"), BENCH_SMALL_FILES (20000),
+# BENCH_CONTEXTS ("small many big bigrun multistage deletions"), BENCH_SMALL_FILES (20000),
 # BENCH_BIG_MB (300), BENCH_TMPDIR (/tmp), DOCKER_HOST=unix://… to use a running daemon,
 # BENCH_REF=DIR (another tzbuild checkout, built: measured as tool `ref` beside this one).
 
@@ -60,9 +62,9 @@ check_disk() {
 
 wants_docker() { [[ " $TOOLS " == *" buildkit "* || " $TOOLS " == *" legacy "* ]]; }
 
-# Times one build; appends "tool context phase run seconds steps_run" to RAW.
+# Times one build; appends "tool context phase run seconds steps_run max_rss_kb" to RAW.
 measure() {
-  local tool=$1 ctx=$2 phase=$3 run=$4 start secs steps=
+  local tool=$1 ctx=$2 phase=$3 run=$4 start secs steps='' rss=''
   local buildlog=$WORK/logs/$tool-$ctx-$phase-$run.log
   start=$(now_ns)
   if ! builder_build "$tool" "$ctx" "$WORK/ctx/$ctx" "$buildlog"; then
@@ -71,13 +73,40 @@ measure() {
     exit 1
   fi
   secs=$(seconds_since "$start")
-  [ "$tool" = tzbuild ] || [ "$tool" = ref ] && steps=$(tzbuild_steps_run "$buildlog")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$ctx" "$phase" "$run" "$secs" "$steps" >>"$RAW"
-  log "$(printf '%-10s %-9s %-7s %d/%d %8.3f s%s' "$ctx" "$tool" "$phase" "$run" "$N" "$secs" \
-    "${steps:+  ($steps steps run)}")"
+  if [ "$tool" = tzbuild ] || [ "$tool" = ref ]; then
+    steps=$(tzbuild_steps_run "$buildlog")
+    rss=$(tail -n 1 "$buildlog.rss" 2>/dev/null || true)
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$ctx" "$phase" "$run" "$secs" "$steps" "$rss" >>"$RAW"
+  log "$(printf '%-10s %-9s %-7s %d/%d %8.3f s%s%s' "$ctx" "$tool" "$phase" "$run" "$N" "$secs" \
+    "${steps:+  ($steps steps run)}" "${rss:+  max RSS $((rss / 1024)) MB}")"
 }
 
-# Cold (empty cache) N times, then no-op N times, then one-file-changed N times.
+# Cold (empty cache) N times, then no-op N times, then one-file-changed N times, the TOOLS
+# taking turns within each round, so that a burst of load on a shared machine falls on all of
+# them alike. Each tool has its own store or daemon; only BuildKit and legacy share one, so they
+# cannot take turns (one's reset empties the other's cache): legacy runs apart, afterwards.
+bench_context() {
+  local ctx=$1 i tool tools=()
+  for tool in $TOOLS; do [ "$tool" = legacy ] || tools+=("$tool"); done
+  for i in $(seq 1 "$N"); do
+    for tool in "${tools[@]}"; do
+      builder_reset "$tool"
+      measure "$tool" "$ctx" cold "$i"
+    done
+  done
+  for i in $(seq 1 "$N"); do for tool in "${tools[@]}"; do measure "$tool" "$ctx" noop "$i"; done; done
+  for i in $(seq 1 "$N"); do
+    for tool in "${tools[@]}"; do
+      # A never-seen content, so no builder can find the new file in its cache.
+      change_one_file "$ctx" "$WORK/ctx/$ctx" "$tool-$i-$(now_ns)"
+      measure "$tool" "$ctx" onefile "$i"
+    done
+  done
+  [[ " $TOOLS " != *" legacy "* ]] || bench_tool legacy "$ctx"
+}
+
+# One tool alone: cold N times, then no-op N times, then one-file-changed N times.
 bench_tool() {
   local tool=$1 ctx=$2 i
   for i in $(seq 1 "$N"); do
@@ -86,7 +115,6 @@ bench_tool() {
   done
   for i in $(seq 1 "$N"); do measure "$tool" "$ctx" noop "$i"; done
   for i in $(seq 1 "$N"); do
-    # A never-seen content, so no builder can find the new file in its cache.
     change_one_file "$ctx" "$WORK/ctx/$ctx" "$tool-$i-$(now_ns)"
     measure "$tool" "$ctx" onefile "$i"
   done
@@ -159,7 +187,7 @@ main() {
     log "generating context $ctx"
     make_context "$ctx" "$WORK/ctx/$ctx"
     [ "$ctx" = big ] && bench_reference big
-    for tool in $TOOLS; do bench_tool "$tool" "$ctx"; done
+    bench_context "$ctx"
   done
   write_meta
   cp "$RAW" "$RESULTS/latest-raw.tsv"

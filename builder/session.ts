@@ -72,6 +72,12 @@ export interface StepContext {
   stage: StagePlan;
   context: BuildContext;
   stepId: string;
+  /**
+   * Whether a later step reads the filesystem this step leaves (a RUN, COPY, ADD or WORKDIR after
+   * it in the stage, or another stage built on it or copying from it): a layer the step writes is
+   * then unpacked in the same pass, so that reader finds its snapshot ready.
+   */
+  snapshotNeeded: boolean;
   /** Emits an event with the current time filled in. */
   emit(event: EventWithoutTime): void;
   /** Cleanups to run when the step ends (temp downloads and the like), success or not. */

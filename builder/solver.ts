@@ -123,9 +123,12 @@ export class Solver {
       ...triggers.map((instruction, index) => ({ instruction, stepId: this.stepId(stage, `onbuild${index + 1}`) })),
       ...stage.instructions.map((instruction, index) => ({ instruction, stepId: this.stepId(stage, `${index + 1}`) })),
     ];
-    for (const { instruction, stepId } of steps) {
+    // The last step that reads the filesystem: what follows only changes the config.
+    const lastReader = lastIndexOf(steps, ({ instruction }) => readsFilesystem.has(instruction.kind));
+    const othersRead = stage.index !== this.plan.target;
+    for (const [index, { instruction, stepId }] of steps.entries()) {
       this.options.signal?.throwIfAborted();
-      const ctx = this.stepContext(stage, stepId);
+      const ctx = this.stepContext(stage, stepId, othersRead || index < lastReader);
       this.announce(ctx, instruction);
       try {
         state = await runInstruction(state, instruction, ctx);
@@ -211,7 +214,7 @@ export class Solver {
     });
   }
 
-  private stepContext(stage: StagePlan, stepId: string): StepContext {
+  private stepContext(stage: StagePlan, stepId: string, snapshotNeeded = true): StepContext {
     return {
       deps: this.deps,
       options: this.options,
@@ -219,6 +222,7 @@ export class Solver {
       stage,
       context: this.context,
       stepId,
+      snapshotNeeded,
       cleanup: [],
       tidy: (work) => this.tidy(work),
       noteCacheResult: (result) => this.history.note(stepId, result),
@@ -226,4 +230,12 @@ export class Solver {
       stageResult: (index) => this.stageResult(index),
     };
   }
+}
+
+/** Steps that read the filesystem of the steps before them (and so need their snapshots). */
+const readsFilesystem = new Set<Instruction['kind']>(['run', 'copy', 'add', 'workdir']);
+
+function lastIndexOf<T>(items: T[], matches: (item: T) => boolean): number {
+  for (let index = items.length - 1; index >= 0; index--) if (matches(items[index] as T)) return index;
+  return -1;
 }

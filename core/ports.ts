@@ -89,11 +89,13 @@ export interface Snapshotter {
   /** Makes sure every layer of the chain is unpacked; returns their dirs, lowest first. */
   prepare(layers: LayerRef[]): Promise<string[]>;
   /**
-   * Takes `dir`, an overlay upperdir holding exactly the top layer of `layers` (the layer was just
-   * written from it), as that layer's snapshot: moved into place, not unpacked again. False when
-   * the snapshot already exists; `dir` is then left to the caller.
+   * Takes `dir`, holding exactly the top layer of `layers` (the layer was just written from it or
+   * with it), as that layer's snapshot: moved into place, not unpacked again. `dir` is an overlay
+   * upperdir (`from: 'upperdir'`, the default: overlay's bookkeeping is cleared first) or the
+   * layer writer's same-pass unpack (`'unpacked'`). False when the snapshot already exists; `dir`
+   * is then left to the caller.
    */
-  adopt?(layers: LayerRef[], dir: string): Promise<boolean>;
+  adopt?(layers: LayerRef[], dir: string, from?: 'upperdir' | 'unpacked'): Promise<boolean>;
   /**
    * The merged filesystem of `layers` as a container would see it, read from the snapshots
    * without a mount (cheap: what COPY's destination checks, WORKDIR and user lookups use).
@@ -130,9 +132,14 @@ export interface MountedView {
  * Guarantees: the same entries (in the same order) give the same bytes and so the same diff ID.
  */
 export interface LayerWriter {
+  /**
+   * With `unpackInto` (an empty dir on the store's filesystem), the layer is also unpacked there,
+   * in overlay format, in the same pass: the dir is then what unpacking the layer would give,
+   * ready for {@link Snapshotter.adopt} with `'unpacked'`.
+   */
   write(
     entries: AsyncIterable<LayerEntry>,
-    options?: { sourceDateEpoch?: number },
+    options?: { sourceDateEpoch?: number; unpackInto?: string },
   ): Promise<LayerRef & { entries: number }>;
   /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
   fromUpperdir(dir: string): AsyncIterable<LayerEntry>;

@@ -17,6 +17,7 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  futimesSync,
   lchownSync,
   lutimesSync,
   mkdirSync,
@@ -46,9 +47,17 @@ export async function createNode(
       mkdirSync(target, { mode: 0o700 });
       setMetadata(target, header);
       return;
-    case 'file':
-      await writeFileNoFollow(target, header, body);
+    case 'file': {
+      const file = openFileNoFollow(target, header);
+      try {
+        for await (const chunk of body) file.write(chunk);
+      } catch (err) {
+        file.abandon();
+        throw err;
+      }
+      file.end();
       return;
+    }
     case 'symlink':
       symlinkSync(header.linkname, target);
       setOwner(target, header);
@@ -75,18 +84,42 @@ export function setMetadata(target: string, header: TarHeader): void {
   lutimesSync(target, header.mtime, header.mtime);
 }
 
-async function writeFileNoFollow(target: string, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+/** A file being created: its body is pushed in, then `end` sets its metadata and closes it. */
+export interface FileBodySink {
+  write(chunk: Buffer): void;
+  end(): void;
+  /** Closes the file after a failure (the caller discards the whole tree). */
+  abandon(): void;
+}
+
+/**
+ * Creates the file `header` describes at `target` (which must not exist), without following a
+ * symlink there; the body is pushed through the returned sink, so a writer that holds the bytes
+ * already (the layer writer) needs no stream.
+ */
+export function openFileNoFollow(target: string, header: TarHeader): FileBodySink {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const fd = openSync(target, flags, 0o600);
-  try {
-    for await (const chunk of body) writeAll(fd, chunk);
-    if (canChown) ownedBy(header, () => fchownSync(fd, header.uid, header.gid));
-    fchmodSync(fd, header.mode & 0o7777);
-  } finally {
-    closeSync(fd);
-  }
-  setXattrs(target, header);
-  lutimesSync(target, header.mtime, header.mtime);
+  let open = true;
+  return {
+    write: (chunk) => writeAll(fd, chunk),
+    end: () => {
+      try {
+        if (canChown) ownedBy(header, () => fchownSync(fd, header.uid, header.gid));
+        fchmodSync(fd, header.mode & 0o7777);
+        // Through the fd: no second path lookup. xattrs do not change the mtime.
+        futimesSync(fd, header.mtime, header.mtime);
+      } finally {
+        open = false;
+        closeSync(fd);
+      }
+      setXattrs(target, header);
+    },
+    abandon: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
 }
 
 function writeAll(fd: number, chunk: Buffer): void {

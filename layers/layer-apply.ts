@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { xattr } from '../sys/xattr.js';
 import { StoreError } from '../core/errors.js';
-import { createNode, setMetadata } from './apply-node.js';
+import { createNode, type FileBodySink, openFileNoFollow, setMetadata } from './apply-node.js';
 import { DeviceMaker } from '../sys/device-nodes.js';
 import { decompress } from './decompress.js';
 import {
@@ -40,6 +40,11 @@ export interface ApplyLayerOptions {
   maxBytes?: number;
   /** Names the layer in error messages (a digest or a file name). */
   label?: string;
+  /**
+   * The target dir is empty and only this apply writes into it: a path this apply has not
+   * created cannot exist there, so it is not looked up (snapshot unpacks, the layer writer's).
+   */
+  fresh?: boolean;
 }
 
 interface ApplyContext {
@@ -48,6 +53,13 @@ interface ApplyContext {
   label: string;
   /** Host paths this layer created, which an opaque marker in 'merged' format must keep. */
   created: Set<string>;
+  /**
+   * Host dirs holding nothing this apply did not create (a fresh root, dirs it made): there, a
+   * name not in `created` is known to be absent without an lstat.
+   */
+  fresh: Set<string>;
+  /** Parent dirs resolved so far (in-layer path → host dir); forgotten when anything is removed. */
+  parents: Map<string, string>;
   /** Directory mtimes, set at the end because adding children changes them. */
   dirTimes: { target: string; mtime: number }[];
   /** Makes whiteouts and FIFOs (one helper process for the whole layer). */
@@ -60,40 +72,99 @@ export async function applyLayer(
   targetDir: string,
   options: ApplyLayerOptions,
 ): Promise<void> {
-  const label = options.label ?? 'layer';
-  const ctx: ApplyContext = {
-    root: await realpath(targetDir),
-    format: options.format,
-    label,
-    created: new Set(),
-    dirTimes: [],
-    devices: new DeviceMaker(),
-  };
-  let current = '';
+  const applier = await LayerApplier.open(targetDir, options);
   try {
-    const plain = await decompress(tar, { maxBytes: options.maxBytes, label });
-    for await (const { header, body } of readTar(plain)) {
-      current = header.name;
-      await applyEntry(ctx, header, body);
-    }
+    const plain = await decompress(tar, { maxBytes: options.maxBytes, label: applier.label });
+    for await (const { header, body } of readTar(plain)) await applier.apply(header, body);
   } catch (err) {
+    await applier.abandon();
+    throw applier.explain(err);
+  }
+  await applier.finish();
+}
+
+/**
+ * Applies entries one at a time: from a tar ({@link applyLayer}), or from the layer writer, which
+ * unpacks the layer it writes in the same pass (it pushes each file's body as it reads it).
+ */
+export class LayerApplier {
+  private current = '';
+
+  private constructor(private readonly ctx: ApplyContext) {}
+
+  static async open(targetDir: string, options: ApplyLayerOptions): Promise<LayerApplier> {
+    const root = await realpath(targetDir);
+    return new LayerApplier({
+      root,
+      format: options.format,
+      label: options.label ?? 'layer',
+      created: new Set(),
+      fresh: new Set(options.fresh === true ? [root] : []),
+      parents: new Map(),
+      dirTimes: [],
+      devices: new DeviceMaker(),
+    });
+  }
+
+  get label(): string {
+    return this.ctx.label;
+  }
+
+  /** The dir entries are applied into (its real path). */
+  get root(): string {
+    return this.ctx.root;
+  }
+
+  /** Applies one entry, its body (files) read from `body`. */
+  async apply(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    const file = await this.begin(header);
+    if (file === undefined) return;
+    try {
+      for await (const chunk of body) file.write(chunk);
+    } catch (err) {
+      file.abandon();
+      throw err;
+    }
+    file.end();
+  }
+
+  /**
+   * Applies one entry; for a file, returns the sink its body goes through (`end` completes it).
+   * Errors are raw: {@link explain} turns them into the StoreError the caller throws.
+   */
+  async begin(header: TarHeader): Promise<FileBodySink | undefined> {
+    this.current = header.name;
+    return applyEntry(this.ctx, header);
+  }
+
+  /** Sets the directories' times (adding children changed them) and stops the device helper. */
+  async finish(): Promise<void> {
+    await this.ctx.devices.close();
+    for (const { target, mtime } of this.ctx.dirTimes.reverse()) {
+      try {
+        lutimesSync(target, mtime, mtime);
+      } catch (err) {
+        // A later entry of the same layer may have removed the dir again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  /** After a failure: stops the device helper (the caller discards the tree). */
+  async abandon(): Promise<void> {
+    await this.ctx.devices.close().catch(() => undefined);
+  }
+
+  /** The error to throw for `err`, raised while applying the current entry. */
+  explain(err: unknown): Error {
+    const label = this.ctx.label;
     if (err instanceof EscapeError)
-      throw new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
-    if (err instanceof TarFormatError) throw new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
-    if (err instanceof StoreError) throw err;
-    throw new StoreError(`${label}: cannot apply entry ${shownName(current)}: ${reason(err)}`, 'APPLY_FAILED', {
+      return new StoreError(`${label}: refusing unsafe ${err.message}`, 'UNSAFE_ENTRY', { cause: err });
+    if (err instanceof TarFormatError) return new StoreError(`${label}: ${err.message}`, 'BAD_TAR', { cause: err });
+    if (err instanceof StoreError) return err;
+    return new StoreError(`${label}: cannot apply entry ${shownName(this.current)}: ${reason(err)}`, 'APPLY_FAILED', {
       cause: err,
     });
-  } finally {
-    await ctx.devices.close();
-  }
-  for (const { target, mtime } of ctx.dirTimes.reverse()) {
-    try {
-      lutimesSync(target, mtime, mtime);
-    } catch (err) {
-      // A later entry of the same layer may have removed the dir again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
   }
 }
 
@@ -127,28 +198,77 @@ function checkNameLimits(ctx: ApplyContext, header: TarHeader, parts: string[]):
     );
 }
 
-async function applyEntry(ctx: ApplyContext, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+async function applyEntry(ctx: ApplyContext, header: TarHeader): Promise<FileBodySink | undefined> {
   const parts = entryComponents(header.name);
   checkNameLimits(ctx, header, parts);
   const base = parts[parts.length - 1];
   // The root entry ("./") carries no content; the snapshot root's metadata is ours to choose.
-  if (base === undefined) return;
-  if (base.startsWith(whiteoutPrefix)) return applyWhiteout(ctx, header.name, parts.slice(0, -1), base);
-  if (isHostDevice(header)) return;
+  if (base === undefined) return undefined;
+  if (base.startsWith(whiteoutPrefix)) {
+    await applyWhiteout(ctx, header.name, parts.slice(0, -1), base);
+    return undefined;
+  }
+  if (isHostDevice(header)) return undefined;
 
-  const resolved = resolveParent(ctx.root, parts, header.name, true);
-  if (resolved === undefined) throw new Error('unreachable: parents are created');
-  const target = path.join(resolved.parent, resolved.base);
-  const existing = lstatOrUndefined(target);
+  const parent = parentDir(ctx, parts, header.name);
+  const target = path.join(parent, base);
+  const existing = knownAbsent(ctx, parent, target) ? undefined : lstatOrUndefined(target);
+  let file: FileBodySink | undefined;
   if (existing?.isDirectory() && header.type === 'directory') {
     setMetadata(target, header);
   } else {
-    if (existing !== undefined) rmSync(target, { recursive: true, force: true });
+    if (existing !== undefined) removed(ctx, target);
     if (header.type === 'hardlink') await makeHardlink(ctx, header, target);
-    else await createNode(target, header, body, ctx.devices);
+    else if (header.type === 'file') file = openFileNoFollow(target, header);
+    else await createNode(target, header, emptyBody(), ctx.devices);
   }
   ctx.created.add(target);
-  if (header.type === 'directory') ctx.dirTimes.push({ target, mtime: header.mtime });
+  if (header.type === 'directory') {
+    ctx.dirTimes.push({ target, mtime: header.mtime });
+    // A dir made just now holds nothing yet; one that was there may hold anything.
+    if (existing === undefined) ctx.fresh.add(target);
+  }
+  return file;
+}
+
+async function* emptyBody(): AsyncGenerator<Buffer> {}
+
+/**
+ * The host dir an entry goes into (missing parents made), resolved safely once per dir: later
+ * entries of the same dir reuse it until something is removed (which could turn a resolved
+ * dir into a symlink's name).
+ */
+function parentDir(ctx: ApplyContext, parts: string[], name: string): string {
+  const key = parts.slice(0, -1).join('/');
+  let dir = ctx.parents.get(key);
+  if (dir === undefined) {
+    dir = resolveDir(ctx.root, parts.slice(0, -1), name, true);
+    if (dir === undefined) throw new Error('unreachable: parents are created');
+    ctx.parents.set(key, dir);
+  }
+  return dir;
+}
+
+/** Whether `target` in `parent` surely does not exist: a fresh dir holds only what we made. */
+function knownAbsent(ctx: ApplyContext, parent: string, target: string): boolean {
+  return ctx.fresh.has(parent) && !ctx.created.has(target);
+}
+
+/** Removes `target` (any type, any depth) and forgets what may have gone with it. */
+function removed(ctx: ApplyContext, target: string): void {
+  rmSync(target, { recursive: true, force: true });
+  forgetResolved(ctx);
+}
+
+/**
+ * After a removal, resolved parents may name what is gone (a symlink may take a dir's place
+ * next), and a fresh dir may be re-made by a parent lookup: only the root stays known.
+ */
+function forgetResolved(ctx: ApplyContext): void {
+  ctx.parents.clear();
+  const rootFresh = ctx.fresh.has(ctx.root);
+  ctx.fresh.clear();
+  if (rootFresh) ctx.fresh.add(ctx.root);
 }
 
 /**
@@ -194,8 +314,12 @@ async function applyWhiteout(ctx: ApplyContext, name: string, parentParts: strin
   const parent = resolveDir(ctx.root, parentParts, name, isOverlay);
   if (parent === undefined) return;
   const target = path.join(parent, hidden);
-  rmSync(target, { recursive: true, force: true });
-  if (isOverlay) await ctx.devices.make(target, 'char', 0);
+  // Usually the whiteout hides a lower layer's file, absent here: nothing to remove then.
+  if (!knownAbsent(ctx, parent, target)) removed(ctx, target);
+  if (isOverlay) {
+    await ctx.devices.make(target, 'char', 0);
+    ctx.created.add(target);
+  }
 }
 
 async function emptyDir(ctx: ApplyContext, dir: string): Promise<void> {
@@ -203,4 +327,5 @@ async function emptyDir(ctx: ApplyContext, dir: string): Promise<void> {
     const childPath = path.join(dir, child);
     if (!ctx.created.has(childPath)) await rm(childPath, { recursive: true, force: true });
   }
+  forgetResolved(ctx);
 }

@@ -11,12 +11,20 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerEntry, LayerRef } from '../core/ports.js';
+import { LayerApplier } from './layer-apply.js';
+import { storeWriteError } from '../sys/io-errors.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
 /** Options for {@link writeLayer}. */
 export interface WriteLayerOptions {
   /** Clamp every mtime to at most this (seconds), for reproducible layers. */
   sourceDateEpoch?: number;
+  /**
+   * An empty dir to unpack the layer into (overlay format) in the same pass: each entry is applied
+   * from the header and the very bytes written to the tar, so the dir is what unpacking the layer
+   * would give, without reading it back. Used for the snapshots of COPY, ADD and WORKDIR.
+   */
+  unpackInto?: string;
 }
 
 export { opaqueMarker, whiteoutPrefix } from './tar-format.js';
@@ -27,8 +35,22 @@ export async function writeLayer(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   options: WriteLayerOptions = {},
 ): Promise<LayerRef> {
-  const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options)));
-  return { diffId: digest, size };
+  if (options.unpackInto === undefined) {
+    const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options)));
+    return { diffId: digest, size };
+  }
+  const unpack = await LayerApplier.open(options.unpackInto, {
+    format: 'overlay',
+    fresh: true,
+    label: 'the snapshot of the layer being written',
+  });
+  try {
+    const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options, unpack)));
+    return { diffId: digest, size };
+  } catch (err) {
+    await unpack.abandon();
+    throw err;
+  }
 }
 
 /**
@@ -37,10 +59,14 @@ export async function writeLayer(
  */
 const CHUNK_BYTES = 1024 * 1024;
 
-/** The bytes of the layer tar in chunks of about 1 MiB. Exported for exporters that stream elsewhere. */
+/**
+ * The bytes of the layer tar in chunks of about 1 MiB. Exported for exporters that stream elsewhere.
+ * With `unpack`, each entry is also applied there, its body from the same bytes.
+ */
 export async function* layerTarChunks(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   options: WriteLayerOptions = {},
+  unpack?: LayerApplier,
 ): AsyncGenerator<Buffer> {
   const out = new ChunkBuilder();
   for await (const listed of entries) {
@@ -50,24 +76,55 @@ export async function* layerTarChunks(
         ? { ...listed, size: (await stat(listed.source)).size }
         : listed;
     const header = toTarHeader(entry, options.sourceDateEpoch);
+    const file = unpack === undefined ? undefined : await unpacked(unpack, () => unpack.begin(header));
     yield* out.append(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
       if (entry.source === undefined) {
         const content = entry.content ?? Buffer.alloc(0);
         if (content.length !== header.size) throw sizeChanged(entry.path);
+        if (file !== undefined) unpackedSync(unpack, () => file.write(content));
         yield* out.append(content);
       } else if (header.size <= out.room()) {
         // Small body: read straight into the chunk, in one synchronous call (no stream set-up).
-        out.readFileInto(entry.source, header.size, entry.path);
+        const body = out.readFileInto(entry.source, header.size, entry.path);
+        if (file !== undefined) unpackedSync(unpack, () => file.write(body));
       } else {
         yield* out.flush();
-        yield* largeBody(entry.source, header.size, entry.path);
+        for await (const piece of largeBody(entry.source, header.size, entry.path)) {
+          if (file !== undefined) unpackedSync(unpack, () => file.write(piece));
+          yield piece;
+        }
       }
       yield* out.append(paddingBytes(header.size));
     }
+    if (file !== undefined) unpackedSync(unpack, () => file.end());
   }
+  // The unpack is complete (directory times set) when the tar is.
+  if (unpack !== undefined) await unpacked(unpack, () => unpack.finish());
   yield* out.append(endOfArchive());
   yield* out.flush();
+}
+
+/** Runs one step of the same-pass unpack, its errors explained as an unpack's are. */
+async function unpacked<T>(unpack: LayerApplier, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw unpackError(unpack, err);
+  }
+}
+
+function unpackedSync(unpack: LayerApplier | undefined, step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    throw unpack === undefined ? err : unpackError(unpack, err);
+  }
+}
+
+/** A full disk or I/O error says it was the snapshot being written (not the blob), and where. */
+function unpackError(unpack: LayerApplier, err: unknown): unknown {
+  return storeWriteError(unpack.explain(err), `writing the layer's snapshot into ${unpack.root}`);
 }
 
 /** Collects bytes into fresh ~1 MiB buffers (fresh, because a yielded chunk may still be queued). */
@@ -91,8 +148,8 @@ class ChunkBuilder {
     this.used += bytes.length;
   }
 
-  /** Reads exactly `size` bytes of `file` into the chunk (caller checked there is room). */
-  readFileInto(file: string, size: number, entryPath: string): void {
+  /** Reads exactly `size` bytes of `file` into the chunk (caller checked there is room); returns them. */
+  readFileInto(file: string, size: number, entryPath: string): Buffer {
     const fd = openSync(file, 'r');
     try {
       let read = 0;
@@ -105,6 +162,7 @@ class ChunkBuilder {
       closeSync(fd);
     }
     this.used += size;
+    return this.buffer.subarray(this.used - size, this.used);
   }
 
   *flush(): Generator<Buffer> {

@@ -145,7 +145,7 @@ export class FsSnapshotter implements Snapshotter {
     return mountView(await this.prepare(layers), processTmpDir(this.layout.root));
   }
 
-  async adopt(layers: LayerRef[], dir: string): Promise<boolean> {
+  async adopt(layers: LayerRef[], dir: string, from: 'upperdir' | 'unpacked' = 'upperdir'): Promise<boolean> {
     const top = layers[layers.length - 1];
     const chainId = chainIds(layers.map((layer) => layer.diffId)).pop();
     if (top === undefined || chainId === undefined) return false;
@@ -156,7 +156,8 @@ export class FsSnapshotter implements Snapshotter {
       if (await this.isComplete(hex)) return false;
       const target = path.join(this.layout.snapshots, hex);
       try {
-        clearOverlayBookkeeping(dir);
+        // An upperdir carries overlay's copy-up records; a same-pass unpack has none to clear.
+        if (from === 'upperdir') clearOverlayBookkeeping(dir);
         // As unpack makes it: a lowerdir root should look like any image's "/".
         chmodSync(dir, 0o755);
         await discardIncomplete(target, this.layout.tmp);
@@ -182,7 +183,7 @@ export class FsSnapshotter implements Snapshotter {
       // A small layer (a COPY of a few files, a WORKDIR) is read in one call rather than streamed.
       const blob = this.content.blobPath(layer.diffId);
       const tar = layer.size <= SMALL_LAYER_BYTES ? oneChunk(readFileSync(blob)) : createReadStream(blob);
-      await applyLayer(tar, temp, { format: 'overlay', label: `layer ${layer.diffId}` });
+      await applyLayer(tar, temp, { format: 'overlay', fresh: true, label: `layer ${layer.diffId}` });
       renameSync(temp, dir);
     } catch (err) {
       // Another process (an older tzbuild without the lock) finished the same snapshot first.

@@ -13,7 +13,7 @@ export class StoreLayerWriter implements LayerWriter {
 
   async write(
     entries: AsyncIterable<LayerEntry>,
-    options: { sourceDateEpoch?: number } = {},
+    options: { sourceDateEpoch?: number; unpackInto?: string } = {},
   ): Promise<LayerRef & { entries: number }> {
     let count = 0;
     async function* counted(): AsyncGenerator<LayerEntry> {

@@ -24,15 +24,23 @@ builder_reset() {
   esac
 }
 
+# tzbuild's builds also leave their peak memory (max RSS, KB) in LOG.rss, from GNU time.
 builder_build() {
   local tool=$1 name=$2 dir=$3 log=$4
   case $tool in
-    tzbuild) "$REPO/bin/tzbuild" --root "$TZ_STORE" -t "bench-$name:latest" "$dir" ;;
-    ref) "$REF_REPO/bin/tzbuild" --root "$REF_STORE" -t "bench-$name:latest" "$dir" ;;
+    tzbuild) max_rss "$log.rss" "$REPO/bin/tzbuild" --root "$TZ_STORE" -t "bench-$name:latest" "$dir" ;;
+    ref) max_rss "$log.rss" "$REF_REPO/bin/tzbuild" --root "$REF_STORE" -t "bench-$name:latest" "$dir" ;;
     # No bridge exists in the private daemon: RUN steps get no network at all.
     buildkit) DOCKER_BUILDKIT=1 dk build --network=none --progress=plain -t "bench-$name:latest" "$dir" ;;
     legacy) DOCKER_BUILDKIT=0 dk build --network=none -t "bench-$name:latest" "$dir" ;;
   esac >"$log" 2>&1
+}
+
+# Runs a command, writing its max RSS in KB to FILE (nothing when GNU time is not installed).
+max_rss() {
+  local file=$1
+  shift
+  if [ -x /usr/bin/time ]; then /usr/bin/time -f %M -o "$file" "$@"; else "$@"; fi
 }
 
 # A brand-new store (STORE) with only the base image, loaded by the checkout at REPO_DIR:

@@ -6,7 +6,7 @@
 # Every Dockerfile starts FROM busybox:latest, which the caller loads into each builder first.
 
 # shellcheck disable=SC2034 # read by run.sh
-CONTEXTS_ALL="small many big multistage deletions"
+CONTEXTS_ALL="small many big bigrun multistage deletions"
 BENCH_SMALL_FILES=${BENCH_SMALL_FILES:-20000}
 BENCH_BIG_MB=${BENCH_BIG_MB:-300}
 
@@ -17,6 +17,9 @@ context_description() {
     many) echo "60 instructions (ENV/LABEL/RUN/COPY/WORKDIR, 12 RUNs); change: file copied at step 39 of 60" ;;
     big)
       echo "$BENCH_SMALL_FILES small files + one ${BENCH_BIG_MB} MB random file, COPY . /data; change: one small file"
+      ;;
+    bigrun)
+      echo "as big, COPY . /src then a RUN that reads every file of /src; change: one small file"
       ;;
     multistage) echo "two independent stages (COPY + RUN each) joined by COPY --from; change: a file of one stage" ;;
     deletions) echo "COPY a tree, RUN rm of files from it, RUN rm -rf of a dir + recreate; change: a copied file" ;;
@@ -35,7 +38,7 @@ changed_file() {
   case $1 in
     small) echo config.txt ;;
     many) echo files/f38.txt ;;  # line 39 of 60: the last third re-runs
-    big) big_middle_file ;;
+    big | bigrun) big_middle_file ;;
     multistage) echo left/file-07.txt ;;
     deletions) echo tree/keep/a-050.txt ;;
   esac
@@ -96,6 +99,20 @@ make_big() {
   done
   head -c "$((BENCH_BIG_MB * 1024 * 1024))" /dev/urandom >"$dir/big.bin"
   printf 'FROM busybox:latest\nCOPY . /data\n' >"$dir/Dockerfile"
+}
+
+# The shape of most real Dockerfiles: a big COPY, then a RUN over what it copied. The RUN reads
+# every file, so its time includes the COPY's snapshot being there to mount. dd, not `wc -c`:
+# busybox's wc reads a byte at a time (~2.5 s of CPU for 300 MB), which would swamp the rest.
+make_bigrun() {
+  local dir=$1
+  make_big "$dir"
+  cat >"$dir/Dockerfile" <<'EOF'
+FROM busybox:latest
+COPY . /src
+RUN find /src -type f | wc -l > /files.txt && dd if=/src/big.bin of=/dev/null bs=1M 2>/dev/null && \
+    cat /src/small/*/* | wc -c > /bytes.txt
+EOF
 }
 
 make_multistage() {

@@ -1,18 +1,20 @@
 // Turns the benchmark's raw timings into the Markdown report (bench/results/latest.md).
 // Usage: node report.mjs RAW.tsv META.tsv
-// RAW rows: tool, context, phase (cold|noop|onefile), run, seconds, steps run (tzbuild and ref only).
+// RAW rows: tool, context, phase (cold|noop|onefile), run, seconds, steps run, max RSS in KB (those
+// two for tzbuild and ref only).
 // Tool `ref` is a second tzbuild checkout (BENCH_REF): its own table compares the two.
 // META rows: key, value (machine, versions, context descriptions as context:NAME).
 import { readFileSync } from 'node:fs';
 
 const [rawFile, metaFile] = process.argv.slice(2);
-const rows = readTsv(rawFile).map(([tool, context, phase, run, seconds, steps]) => ({
+const rows = readTsv(rawFile).map(([tool, context, phase, run, seconds, steps, rssKb]) => ({
   tool,
   context,
   phase,
   run: Number(run),
   seconds: Number(seconds),
   steps,
+  rssKb: rssKb ? Number(rssKb) : undefined,
 }));
 const meta = new Map(readTsv(metaFile).map(([key, ...value]) => [key, value.join('\t')]));
 
@@ -99,6 +101,57 @@ function refTable() {
   return lines;
 }
 
+/** The highest max RSS of a tool's runs of one context and phase, in MB. */
+function peakMb(tool, context, phase) {
+  const values = rows
+    .filter((r) => r.tool === tool && r.context === context && r.phase === phase && r.rssKb !== undefined)
+    .map((r) => r.rssKb);
+  return values.length === 0 ? undefined : Math.max(...values) / 1024;
+}
+
+/** tzbuild's (and the reference checkout's) peak memory per context and phase. */
+function memoryTable() {
+  if (!rows.some((r) => r.rssKb !== undefined)) return [];
+  const tools = ['tzbuild', 'ref'].filter(has);
+  const lines = [
+    '',
+    `Peak memory: the highest max RSS (GNU time) of the runs, MB (${tools.join(', ')}).`,
+    '',
+    `| context | ${PHASES.map(([, label]) => label).join(' | ')} |`,
+    `|---|${PHASES.map(() => '---:').join('|')}|`,
+  ];
+  const mb = (value) => (value === undefined ? '–' : value.toFixed(0));
+  for (const context of contexts.filter((c) => rows.some((r) => r.context === c && r.rssKb !== undefined))) {
+    const cells = PHASES.map(([phase]) => tools.map((tool) => mb(peakMb(tool, context, phase))).join(' / '));
+    lines.push(`| ${context} | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** Issue #20's targets (tzbuild / BuildKit, same run): COPY→RUN, no-op, peak memory. */
+function shapeTargets() {
+  const lines = [];
+  const bounds = [
+    ['bigrun', 'onefile', 0.6],
+    ['bigrun', 'cold', 0.8],
+    ...contexts.map((context) => [context, 'noop', 0.7]),
+  ];
+  for (const [context, phase, bound] of bounds) {
+    const tz = timing('tzbuild', context, phase);
+    const bk = timing('buildkit', context, phase);
+    if (tz === undefined || bk === undefined) continue;
+    const verdict = tz <= bound * bk ? 'met' : '**missed**';
+    lines.push(`- ${context}, ${phase}: ${ratio(tz, bk)} of BuildKit (target ≤ ${bound}×): ${verdict}`);
+  }
+  for (const context of ['big', 'bigrun']) {
+    const peaks = PHASES.map(([phase]) => peakMb('tzbuild', context, phase)).filter((v) => v !== undefined);
+    if (peaks.length === 0) continue;
+    const peak = Math.max(...peaks);
+    lines.push(`- ${context}, peak RSS ${peak.toFixed(0)} MB (target < 300 MB): ${peak < 300 ? 'met' : '**missed**'}`);
+  }
+  return lines;
+}
+
 /** The targets: every rebuild at or below BuildKit; the cold big COPY within 2× of the reference. */
 function targetLines() {
   if (!has('tzbuild')) return [];
@@ -143,9 +196,11 @@ const output = [
   '',
   ...resultTable(),
   ...refTable(),
+  ...memoryTable(),
   '',
   'Targets:',
   ...targetLines(),
+  ...shapeTargets(),
   '',
 ];
 process.stdout.write(output.join('\n'));

@@ -18,7 +18,8 @@ import { shownByInstruction, sourceInputs, type StepInputs } from '../step-input
 import { kindAt } from '../rootfs.js';
 import { resolveOwner } from '../users.js';
 import { BuildContext, IgnoreMatcher, type ContextSource } from '../context/index.js';
-import { iterate, LayerEntrySet } from './layer-entries.js';
+import { LayerEntrySet } from './layer-entries.js';
+import { writeStepLayer } from './write-layer.js';
 import { contentEntry, placeSources, type Placement, type SourceGroup } from './copy-entries.js';
 import { resolveOrigin, sha256, type CopyOrigin } from './copy-sources.js';
 import { downloadAll, type Download } from './add-url.js';
@@ -213,9 +214,7 @@ async function materialize(
     const created = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
     for (const entry of set.sorted()) await set.addParents(destView, entry.path, created);
     if (set.size === 0) return undefined;
-    const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
-    const layer = await deps.layers.write(iterate(set.sorted()), options);
-    return { diffId: layer.diffId, size: layer.size };
+    return writeStepLayer(ctx, state.layers, set.sorted());
   });
 }
 

@@ -14,7 +14,8 @@ import { withStep } from '../history.js';
 import { kindAt } from '../rootfs.js';
 import { resolveOwner } from '../users.js';
 import { DockerfileError } from '../../core/errors.js';
-import { iterate, LayerEntrySet, toLayerPath } from './layer-entries.js';
+import { LayerEntrySet, toLayerPath } from './layer-entries.js';
+import { writeStepLayer } from './write-layer.js';
 import { shownByInstruction } from '../step-inputs.js';
 
 export async function workdirStep(
@@ -67,8 +68,5 @@ async function makeWorkdir(
   const layerPath = toLayerPath(await view.resolve(path));
   await set.addParents(view, layerPath, dir);
   set.set({ ...dir, path: layerPath, type: 'directory' });
-  const entries = set.sorted();
-  const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
-  const layer = await ctx.deps.layers.write(iterate(entries), options);
-  return { diffId: layer.diffId, size: layer.size };
+  return writeStepLayer(ctx, state.layers, set.sorted());
 }

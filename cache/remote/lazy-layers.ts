@@ -130,7 +130,11 @@ export function lazySnapshotter(inner: Snapshotter, lazy: LazyLayers): Snapshott
       return inner.mount(layers);
     },
     // The adopted layer was just made here: nothing to fetch.
-    ...(inner.adopt === undefined ? {} : { adopt: (layers: LayerRef[], dir: string) => inner.adopt!(layers, dir) }),
+    ...(inner.adopt === undefined
+      ? {}
+      : {
+          adopt: (layers: LayerRef[], dir: string, from?: 'upperdir' | 'unpacked') => inner.adopt!(layers, dir, from),
+        }),
   };
 }
 

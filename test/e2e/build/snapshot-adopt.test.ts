@@ -4,45 +4,16 @@
  * owners, contents, whiteouts and opaque marks, none of overlay's copy-up bookkeeping — and the
  * next step must see it. With SOURCE_DATE_EPOCH the layer is unpacked as before.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { xattr } from '../../../sys/xattr.js';
-import { applyLayer } from '../../../layers/layer-apply.js';
 import { chainIds } from '../../../store/snapshotter.js';
 import type { Digest } from '../../../core/oci.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { canRunPrivileged } from '../../helpers/host.js';
-import { buildOk, inspect, loadedStore, readIn, tempDir, unpack, writeContext } from '../../helpers/build-fixture.js';
+import { buildOk, inspect, loadedStore, readIn, unpack, writeContext } from '../../helpers/build-fixture.js';
+import { describeTree, snapshotDir, unpackedLayer } from '../../helpers/snapshot-tree.js';
 
 const enabled = await canRunPrivileged();
-
-/** Every path under `root` with its type, mode, owner, content or link, and xattrs. */
-async function describeTree(root: string): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  const visit = async (rel: string): Promise<void> => {
-    const full = path.join(root, rel);
-    const info = await lstat(full);
-    const attrs = Object.fromEntries(
-      xattr()
-        .listAttributesSync(full)
-        .sort()
-        .map((name) => [name, xattr().getAttributeSync(full, name)?.toString('hex')]),
-    );
-    const kind = info.isDirectory()
-      ? 'dir'
-      : info.isSymbolicLink()
-        ? `link ${await readlink(full)}`
-        : info.isFile()
-          ? `file ${(await readFile(full)).toString('hex')}`
-          : `dev ${info.rdev}`;
-    // The root's own metadata is the snapshotter's choice (0755 root), not the layer's.
-    out[rel || '.'] = rel === '' ? { kind, attrs } : { kind, mode: info.mode, uid: info.uid, gid: info.gid, attrs };
-    if (info.isDirectory()) for (const name of (await readdir(full)).sort()) await visit(path.join(rel, name));
-  };
-  await visit('');
-  return out;
-}
 
 describe.skipIf(!enabled)('RUN upperdirs kept as snapshots', () => {
   let store: string;
@@ -66,17 +37,9 @@ describe.skipIf(!enabled)('RUN upperdirs kept as snapshots', () => {
     const layers = (await inspect(store, 'adopt:1')).RootFS.Layers as Digest[];
     const chain = chainIds(layers);
     for (const index of [layers.length - 2, layers.length - 3]) {
-      const snapshot = path.join(store, 'snapshots', chain[index]!.slice('sha256:'.length));
-      const unpacked = path.join(await tempDir('unpacked'), 'u');
-      await mkdir(unpacked);
-      await applyLayer(
-        createReadStream(path.join(store, 'blobs', 'sha256', layers[index]!.slice('sha256:'.length))),
-        unpacked,
-        { format: 'overlay' },
-      );
-      const ours = await describeTree(snapshot);
+      const ours = await describeTree(snapshotDir(store, chain[index]!));
       expect(JSON.stringify(ours)).not.toMatch(/trusted\.overlay\.(origin|impure|uuid)/);
-      expect(ours).toEqual(await describeTree(unpacked));
+      expect(ours).toEqual(await describeTree(await unpackedLayer(store, layers[index]!)));
     }
     // Adopted, not unpacked: a tar keeps whole seconds, the upperdir its files' real times.
     const adopted = path.join(store, 'snapshots', chain[layers.length - 2]!.slice('sha256:'.length), 'd', 'h');

@@ -77,6 +77,34 @@ describe('a full store disk', () => {
     expect(await readIn(await unpack(store, 'small:1'), '/small')).toBe('fits\n');
   });
 
+  it('fails a COPY whose layer and snapshot do not fit with one line, leaving no half snapshot', async () => {
+    const store = await smallDisk();
+    expect((await runTzbuild(['load', '--root', store, archive])).exitCode).toBe(0);
+    // The COPY writes its layer and, for the RUN after it, its snapshot: twice 60% of what is left.
+    const size = Math.floor((await freeBytes(store)) * 0.6);
+    const context = await writeContext({
+      Dockerfile: 'FROM busybox:latest\nCOPY big.bin /big.bin\nRUN true\n',
+      'big.bin': Buffer.alloc(size, 1),
+    });
+    const failed = await build(store, ['-t', 'copied:1', context]);
+    expect(failed.exitCode).toBe(1);
+    const errorLines = failed.stderr.split('\n').filter((line) => line.startsWith('error:'));
+    expect(errorLines).toEqual([
+      expect.stringMatching(
+        // Whichever fills the disk first: the tar in ingest/ or the snapshot in the scratch dir.
+        new RegExp(
+          "^error: .*Dockerfile:2: no space left on device while writing (a blob to .*/ingest|the layer's snapshot " +
+            'into .*/tmp/.*) \\(free some space or run `tzbuild builder prune`\\)$',
+        ),
+      ),
+    ]);
+    expect(failed.stderr).not.toContain('internal error');
+    expect(await readdir(storeLayout(store).ingest)).toEqual([]);
+    const fsck = await storeCommand(store, ['system', 'fsck']);
+    expect(fsck.stdout + fsck.stderr).toContain('fsck: 0 problems found');
+    expect((await readdir(storeLayout(store).snapshots)).length).toBe(1); // busybox's, from the COPY's view
+  });
+
   it('fails an unpack that does not fit with a StoreError naming the layer, leaving no half snapshot', async () => {
     const root = await smallDisk();
     const store = await openStore(root);

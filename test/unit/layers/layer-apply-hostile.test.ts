@@ -3,7 +3,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../../core/errors.js';
-import { applyLayer } from '../../../layers/layer-apply.js';
+import { applyLayer, type ApplyLayerOptions } from '../../../layers/layer-apply.js';
 import { header, rawTar, streamOf, tempDir } from '../../helpers/layers.js';
 
 type Entry = Parameters<typeof rawTar>[0][number];
@@ -67,19 +67,23 @@ const hostile: Record<string, Entry[]> = {
   ],
 };
 
+/** Each way a layer is applied: onto a tree, as a snapshot, as a snapshot into a dir known empty. */
+const modes: Record<string, Pick<ApplyLayerOptions, 'format' | 'fresh'>> = {
+  overlay: { format: 'overlay' },
+  merged: { format: 'merged' },
+  'overlay, fresh dir': { format: 'overlay', fresh: true },
+};
+
 describe('applyLayer refuses hostile tars', () => {
-  for (const format of ['overlay', 'merged'] as const) {
+  for (const [mode, options] of Object.entries(modes)) {
     for (const [name, entries] of Object.entries(hostile)) {
-      it(`${format}: ${name}`, async () => {
+      it(`${mode}: ${name}`, async () => {
         const { base, target, outside } = await arena();
         const before = await snapshot(outside);
         const tar = rawTar(entries);
-        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toBeInstanceOf(
-          StoreError,
-        );
-        await expect(applyLayer(streamOf(tar), target, { format, label: 'evil.tar' })).rejects.toThrow(
-          /evil\.tar: refusing unsafe entry "/,
-        );
+        const error = await applyLayer(streamOf(tar), target, { ...options, label: 'evil.tar' }).catch((e) => e);
+        expect(error).toBeInstanceOf(StoreError);
+        expect(String(error)).toMatch(/evil\.tar: refusing unsafe entry "/);
         // Nothing outside the target changed: same files, same modes, same bytes.
         expect(await snapshot(outside)).toEqual(before);
         expect(await readFile(path.join(outside, 'victim'), 'utf8')).toBe('original');
@@ -87,6 +91,39 @@ describe('applyLayer refuses hostile tars', () => {
       });
     }
   }
+});
+
+describe('applyLayer into a fresh dir (no lookups of paths it has not made)', () => {
+  it('gives what an apply that looks everything up gives, replacements and symlinked parents included', async () => {
+    const tar = rawTar([
+      { header: header('d', { type: 'directory', mode: 0o755 }) },
+      { header: header('d/f'), body: 'one' },
+      // A file replaces the dir, then a dir replaces the file: the dir's children are gone.
+      { header: header('d'), body: 'file now' },
+      { header: header('d', { type: 'directory', mode: 0o700 }) },
+      { header: header('d/g'), body: 'two' },
+      // A dir replaced by a symlink: its later children go where the symlink points (inside).
+      { header: header('e', { type: 'directory', mode: 0o755 }) },
+      { header: header('e/f'), body: 'e-f' },
+      { header: header('e', { type: 'symlink', linkname: 'd' }) },
+      { header: header('e/i'), body: 'through the link' },
+      { header: header('s', { type: 'symlink', linkname: '/d' }) },
+      { header: header('s/h'), body: 'absolute link' },
+      // A whiteout of a file this same layer made.
+      { header: header('x'), body: 'x' },
+      { header: header('.wh.x') },
+      { header: header('hl', { type: 'hardlink', linkname: 'd/g' }) },
+      { header: header('d/g'), body: 'replaced after the link' },
+    ]);
+    const looked = (await arena()).target;
+    await applyLayer(streamOf(tar), looked, { format: 'overlay' });
+    const fresh = (await arena()).target;
+    await applyLayer(streamOf(tar), fresh, { format: 'overlay', fresh: true });
+    expect(await snapshot(fresh)).toEqual(await snapshot(looked));
+    expect((await readdir(path.join(fresh, 'd'))).sort()).toEqual(['g', 'h', 'i']);
+    expect(await readFile(path.join(fresh, 'hl'), 'utf8')).toBe('two');
+    expect((await lstat(path.join(fresh, 'x'))).isCharacterDevice()).toBe(true);
+  });
 });
 
 describe('applyLayer keeps legit images working', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, chown, link, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { readTar } from '../../../layers/tar-reader.js';
 import { walkDir } from '../../../layers/upperdir.js';
 import type { LayerEntry } from '../../../core/ports.js';
 import { tempDir, tempStore } from '../../helpers/layers.js';
+import { describeTree } from '../../helpers/snapshot-tree.js';
 
 const longName = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
 const tooLongForUstar = `${'x'.repeat(200)}/${'y'.repeat(150)}`;
@@ -78,6 +80,21 @@ async function listTar(file: string) {
     seen.push({ ...header, text });
   }
   return seen;
+}
+
+/**
+ * A described tree with mtimes only where the layer sets them: an implied parent dir and a whiteout
+ * node get the time they were made, in any unpack.
+ */
+function layerTimes(tree: Record<string, unknown>, entries: LayerEntry[]): Record<string, unknown> {
+  const timed = new Set(entries.filter((entry) => entry.type !== 'whiteout').map((entry) => entry.path));
+  return Object.fromEntries(
+    Object.entries(tree).map(([rel, info]) => {
+      if (timed.has(rel)) return [rel, info];
+      const { mtimeNs: _made, ...rest } = info as Record<string, unknown>;
+      return [rel, rest];
+    }),
+  );
 }
 
 describe('writeLayer', () => {
@@ -159,6 +176,36 @@ describe('writeLayer', () => {
     };
     await expect(writeLayer(store.content, [entry])).rejects.toMatchObject({ code: 'FILE_CHANGED' });
     expect(await store.content.list()).toEqual([]);
+  });
+
+  it('unpacks what it writes, in the same pass, as applying the blob unpacks it', async () => {
+    const dir = await tempDir();
+    // One body bigger than a tar chunk (read in pieces), one small enough to go into a chunk.
+    await writeFile(path.join(dir, 'big'), randomBytes(3 * 1024 * 1024 + 7));
+    await writeFile(path.join(dir, 'small'), 'small body');
+    const host = (name: string, mode: number): LayerEntry => ({
+      path: `host/${name}`,
+      type: 'file',
+      mode,
+      uid: 7,
+      gid: 8,
+      mtime: 1_800_000_000,
+      source: path.join(dir, name),
+    });
+    const entries = [...sampleEntries(), host('big', 0o600), host('small', 0o2755)];
+    for (const options of [{}, { sourceDateEpoch: 1_700_000_000 }]) {
+      const store = await tempStore();
+      const unpackInto = path.join(await tempDir(), 'same-pass');
+      await mkdir(unpackInto);
+      const layer = await writeLayer(store.content, entries, { ...options, unpackInto });
+      expect(layer).toEqual(await writeLayer((await tempStore()).content, entries, options));
+      const applied = path.join(await tempDir(), 'applied');
+      await mkdir(applied);
+      await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), applied, { format: 'overlay' });
+      expect(layerTimes(await describeTree(unpackInto, { times: true }), entries)).toEqual(
+        layerTimes(await describeTree(applied, { times: true }), entries),
+      );
+    }
   });
 
   it('refuses entry paths that are not clean relative paths', async () => {
