@@ -5,7 +5,10 @@
  */
 import { UserError } from '../core/errors.js';
 import type { ResolvedImage } from '../core/ports.js';
+import path from 'node:path';
 import { loadManifest } from '../store/images.js';
+import { storeLayout } from '../store/layout.js';
+import { chainIds, snapshotComplete } from '../store/snapshotter.js';
 import type { ContainerRecord } from '../store/containers.js';
 import { mountsUnder } from '../sys/mounts.js';
 import { lowerdirOption, overlayFeatureOptions } from '../sys/overlay-options.js';
@@ -17,13 +20,17 @@ export interface GraphDriver {
   Data: Record<string, string>;
 }
 
-/** An image's snapshots (unpacked if they were not): the top one as UpperDir, the rest below. */
-export async function imageGraphDriver(
-  deps: Pick<ContainerDeps, 'snapshotter'>,
-  image: ResolvedImage,
-): Promise<GraphDriver> {
-  const dirs = (await deps.snapshotter.prepare(image.layers)).reverse();
-  const [upper, ...lower] = dirs;
+/**
+ * An image's snapshots: the top one as UpperDir, the rest below. Only once all are unpacked (by a
+ * build step or a container over the image); inspecting never unpacks, so before that the section
+ * names nothing.
+ */
+export async function imageGraphDriver(deps: Pick<ContainerDeps, 'root'>, image: ResolvedImage): Promise<GraphDriver> {
+  const layout = storeLayout(deps.root);
+  const hexes = chainIds(image.layers.map((layer) => layer.diffId)).map((chainId) => chainId.slice(7));
+  const unpacked = await Promise.all(hexes.map((hex) => snapshotComplete(layout, hex)));
+  if (unpacked.includes(false)) return { Name: 'overlay2', Data: {} };
+  const [upper, ...lower] = hexes.map((hex) => path.join(layout.snapshots, hex)).reverse();
   return {
     Name: 'overlay2',
     Data: { ...(lower.length > 0 ? { LowerDir: lower.join(':') } : {}), ...(upper ? { UpperDir: upper } : {}) },

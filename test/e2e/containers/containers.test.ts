@@ -114,6 +114,8 @@ describe.skipIf(!privileged)('containers', () => {
     expect(inspected.Config.Env).toContain('FOO=bar');
     expect(inspected.Config.Cmd).toEqual(['cat', '/opt/x/y']);
     expect(inspected.History.at(-1)).toMatchObject({ comment: 'add tools', author: 'Jane <jane@example.com>' });
+    // Its new layer is not unpacked yet, and inspect does not unpack it: no dirs to name.
+    expect(inspected.GraphDriver).toEqual({ Name: 'overlay2', Data: {} });
     // Committing again with nothing changed in between gives the same layer.
     await ok(['commit', 'changed', 'me/tools:again']);
     const [again] = JSON.parse(await ok(['inspect', 'me/tools:again']));
@@ -123,6 +125,9 @@ describe.skipIf(!privileged)('containers', () => {
     const ours = await ok(['run', '--rm', 'me/tools:1.0', 'sh', '-c', look]);
     expect(ours).toBe('y\nc\nlink\nsub\nnew\nbar\nx\n700\n');
     expect(await ok(['run', '--rm', 'me/tools:1.0'])).toBe('y\n');
+    const [unpacked] = JSON.parse(await ok(['inspect', 'me/tools:1.0']));
+    expect(unpacked.GraphDriver.Data.LowerDir.split(':')).toHaveLength(2);
+    expect(existsSync(unpacked.GraphDriver.Data.UpperDir)).toBe(true);
     // A bad -c changes nothing.
     const refused = await tz(['commit', '-c', 'RUN true', 'changed', 'me/tools:bad']);
     expect(refused.exitCode).toBe(1);
