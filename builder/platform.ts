@@ -7,13 +7,8 @@ import {
   type PlatformSpec,
 } from '../core/platform.js';
 
-export {
-  defaultPlatform,
-  formatPlatform,
-  normalizePlatform,
-  samePlatform,
-  type PlatformSpec,
-} from '../core/platform.js';
+// The builder's modules and the CLI take these from here, beside the parsers below.
+export { defaultPlatform, formatPlatform, normalizePlatform, samePlatform, type PlatformSpec };
 
 /** Parses `linux/amd64[/v8]` (normalised); returns undefined when malformed. */
 export function parsePlatform(text: string): PlatformSpec | undefined {

@@ -47,17 +47,9 @@ export async function createNode(
       mkdirSync(target, { mode: 0o700 });
       setMetadata(target, header);
       return;
-    case 'file': {
-      const file = openFileNoFollow(target, header);
-      try {
-        for await (const chunk of body) file.write(chunk);
-      } catch (err) {
-        file.abandon();
-        throw err;
-      }
-      file.end();
+    case 'file':
+      await writeBody(openFileNoFollow(target, header), body);
       return;
-    }
     case 'symlink':
       symlinkSync(header.linkname, target);
       setOwner(target, header);
@@ -90,6 +82,17 @@ export interface FileBodySink {
   end(): void;
   /** Closes the file after a failure (the caller discards the whole tree). */
   abandon(): void;
+}
+
+/** Pushes `body` through `file` and ends it; a failed read closes it. */
+export async function writeBody(file: FileBodySink, body: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    for await (const chunk of body) file.write(chunk);
+  } catch (err) {
+    file.abandon();
+    throw err;
+  }
+  file.end();
 }
 
 /**

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { xattr } from '../sys/xattr.js';
 import { StoreError } from '../core/errors.js';
-import { createNode, type FileBodySink, openFileNoFollow, setMetadata } from './apply-node.js';
+import { createNode, type FileBodySink, openFileNoFollow, setMetadata, writeBody } from './apply-node.js';
 import { DeviceMaker } from '../sys/device-nodes.js';
 import { decompress } from './decompress.js';
 import {
@@ -118,14 +118,7 @@ export class LayerApplier {
   /** Applies one entry, its body (files) read from `body`. */
   async apply(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     const file = await this.begin(header);
-    if (file === undefined) return;
-    try {
-      for await (const chunk of body) file.write(chunk);
-    } catch (err) {
-      file.abandon();
-      throw err;
-    }
-    file.end();
+    if (file !== undefined) await writeBody(file, body);
   }
 
   /**
