@@ -109,7 +109,7 @@ export function makeProgram(): Command {
   program
     .command('inspect')
     .description('show details of images or containers as JSON')
-    .argument('<image...>')
+    .argument('<name...>', 'images or containers (a container by that name or ID first)')
     .option('--platform <os/arch[/variant]>', "a multi-platform image's image for this platform")
     .addOption(rootOption())
     .action(lazyAction(imagesModule, 'inspectCommand'));
