@@ -11,13 +11,13 @@ import { posix } from 'node:path';
 import type { ImageView, RunMount, RunResult } from '../core/ports.js';
 import { DEFAULT_PATH } from '../builder/state.js';
 import { resolveRunUser } from '../builder/users.js';
-import { loadManifest } from '../store/images.js';
 import type { ContainerRecord } from '../store/containers.js';
 import { layeredView } from '../store/snapshot-views.js';
 import { isOwnerAlive, ownerId } from '../sys/file-lock.js';
 import { mountsUnder } from '../sys/mounts.js';
 import { commandOf } from './create.js';
 import type { ContainerDeps } from './deps.js';
+import { containerLowerdirs } from './layers-view.js';
 
 /** How a run talks to the user: attach stdin, give a terminal, where output without one goes. */
 export interface RunIo {
@@ -67,8 +67,7 @@ export async function startContainer(deps: ContainerDeps, record: ContainerRecor
 
 async function runOnce(deps: ContainerDeps, record: ContainerRecord, io: RunIo): Promise<ContainerExit> {
   const dirs = deps.containers.dirs(record.id);
-  const image = await loadManifest(deps.store, record.image.manifest);
-  const lowerdirs = await deps.snapshotter.prepare(image.layers);
+  const lowerdirs = await containerLowerdirs(deps, record);
   // The container's own layer counts too: a user added inside it can be named by `start`'s -u.
   const view = layeredView([...lowerdirs, dirs.upper]);
   const ids = await resolveRunUser(view, record.config.User);

@@ -80,11 +80,13 @@ export interface ContainerDirs {
 export class ContainerStore {
   readonly dir: string;
   private readonly locks: string;
+  private readonly tmp: string;
 
   constructor(root: string) {
     const layout = storeLayout(root);
     this.dir = layout.containers;
     this.locks = layout.locks;
+    this.tmp = layout.tmp;
   }
 
   dirs(id: string): ContainerDirs {
@@ -170,7 +172,7 @@ export class ContainerStore {
   /** Deletes the container's dirs; the caller has checked it is neither running nor mounted. */
   async remove(id: string): Promise<void> {
     // Moved aside first: a half-deleted container is never listed.
-    const aside = path.join(storeLayout(path.dirname(this.dir)).tmp, `${ownerId()}-rm-${id}`);
+    const aside = path.join(this.tmp, `${ownerId()}-rm-${id}`);
     await rename(this.dirs(id).dir, aside);
     await removeTree(aside);
   }

@@ -40,13 +40,17 @@ export function imageParts(content = 'hello\n') {
     history: [{ created_by: 'test' }],
   };
   const configBytes = json(config);
-  const manifest: Record<string, unknown> = {
+  return { layer, config, configBytes, manifest: manifestObject(configBytes, layer) };
+}
+
+/** An OCI image manifest of one config and one layer, as an object a test may change. */
+export function manifestObject(configBytes: Buffer, layer: Buffer): Record<string, unknown> {
+  return {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     config: describe(configBytes, MediaType.ociConfig),
     layers: [describe(layer, MediaType.ociLayer)],
   };
-  return { layer, config, configBytes, manifest };
 }
 
 /** An index.json naming `manifest` (its descriptor changed by `entry`), tagged `ref`. */

@@ -11,7 +11,7 @@ import { MediaType, type Descriptor, type Digest } from '../../../core/oci.js';
 import { sha256Digest } from '../../../core/digest.js';
 import { RegistryError } from '../../../registry/errors.js';
 import { checkStore } from '../../../store/fsck.js';
-import { describe as describeBlob, imageParts } from '../../helpers/oci-layout.js';
+import { describe as describeBlob, imageParts, manifestObject } from '../../helpers/oci-layout.js';
 import { RegistryClient } from '../../../registry/client.js';
 import { pullImage, type PullOptions } from '../../../registry/pull.js';
 import { pushImage } from '../../../registry/push.js';
@@ -272,6 +272,17 @@ describe('a registry serving documents that contradict themselves', () => {
     return { manifestBytes, blobs: [gzipped, configBytes, manifestBytes] };
   }
 
+  /** Serves `index` as h/evil:1, and the image's manifest under its `digest`. */
+  function serveIndex(index: unknown, digest: string, image: { manifestBytes: Buffer; blobs: Buffer[] }) {
+    serve({
+      manifests: {
+        '1': { type: MediaType.ociIndex, body: Buffer.from(JSON.stringify(index)) },
+        [digest]: { type: MediaType.ociManifest, body: image.manifestBytes },
+      },
+      blobs: image.blobs,
+    });
+  }
+
   /** Pulls h/evil:1 into a fresh store, expects it refused with `code`, the store left empty; returns the message. */
   async function refusedPull(code: string): Promise<string> {
     const store = await emptyStore();
@@ -315,13 +326,7 @@ describe('a registry serving documents that contradict themselves', () => {
         },
       ],
     };
-    serve({
-      manifests: {
-        '1': { type: MediaType.ociIndex, body: Buffer.from(JSON.stringify(index)) },
-        [digest]: { type: MediaType.ociManifest, body: image.manifestBytes },
-      },
-      blobs: image.blobs,
-    });
+    serveIndex(index, digest, image);
     expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe(
       `manifest h/evil@${digest}: its mediaType ${MediaType.ociManifest} disagrees with ${MediaType.dockerManifest}, ` +
         'the type it was referred to as',
@@ -339,13 +344,7 @@ describe('a registry serving documents that contradict themselves', () => {
       mediaType: MediaType.ociIndex,
       manifests: [{ ...entry, platform: { os: 'linux', architecture: 'amd64' } }],
     };
-    serve({
-      manifests: {
-        '1': { type: MediaType.ociIndex, body: Buffer.from(JSON.stringify(index)) },
-        [digest]: { type: MediaType.ociManifest, body: image.manifestBytes },
-      },
-      blobs: image.blobs,
-    });
+    serveIndex(index, digest, image);
     expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe(
       `manifest h/evil@${digest}: ${image.manifestBytes.length} bytes where the descriptor declares ` +
         `${image.manifestBytes.length + 7}`,
@@ -385,13 +384,7 @@ describe('a registry serving documents that contradict themselves', () => {
     const { layer, config } = imageParts('evil\n');
     const deep = `${'['.repeat(300_000)}${']'.repeat(300_000)}`;
     const configBytes = Buffer.from(`${JSON.stringify(config).slice(0, -1)},"x":${deep}}`);
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: describeBlob(configBytes, MediaType.ociConfig),
-      layers: [describeBlob(layer, MediaType.ociLayer)],
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestBytes = Buffer.from(JSON.stringify(manifestObject(configBytes, layer)));
     serve({ manifests: { '1': { type: MediaType.ociManifest, body: manifestBytes } }, blobs: [layer, configBytes] });
     expect(await refusedPull('REGISTRY_BAD_MANIFEST')).toBe('config of h/evil: JSON nested deeper than 64 levels');
   });

@@ -19,6 +19,7 @@ import {
   describe as describeBlob,
   imageParts,
   indexFor,
+  manifestObject,
   validLayout,
   writeLayoutDir,
   writeLayoutTar,
@@ -155,13 +156,7 @@ describe('untrusted OCI documents through the CLI', () => {
     const configBytes = Buffer.from(
       `${JSON.stringify(config).slice(0, -1)},"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}`,
     );
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: describeBlob(configBytes, MediaType.ociConfig),
-      layers: [describeBlob(layer, MediaType.ociLayer)],
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestBytes = Buffer.from(JSON.stringify(manifestObject(configBytes, layer)));
     const layout = await writeLayoutDir(path.join(await tempDir('oci'), 'layout'), {
       index: indexFor(manifestBytes),
       blobs: [layer, configBytes, manifestBytes],
@@ -199,14 +194,7 @@ describe('layers the host cannot unpack, through the CLI', () => {
         rootfs: { type: 'layers', diff_ids: [sha256Digest(layer)] },
       }),
     );
-    const manifestBytes = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.ociManifest,
-        config: describeBlob(configBytes, MediaType.ociConfig),
-        layers: [describeBlob(layer, MediaType.ociLayer)],
-      }),
-    );
+    const manifestBytes = Buffer.from(JSON.stringify(manifestObject(configBytes, layer)));
     const archive = await writeLayoutTar(path.join(await tempDir('oci'), 'deep.tar'), {
       index: indexFor(manifestBytes, {}, 'deep:1'),
       blobs: [layer, configBytes, manifestBytes],
