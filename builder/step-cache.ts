@@ -2,7 +2,7 @@
  * The one place a step meets the cache: look the key up, replay a hit, or run the step, record
  * its result and explain the miss. A miss is a value (undefined from the store), never an error.
  */
-import { cacheKey, changedInputs, explainFormat, explainMiss } from '../cache/keys.js';
+import { cacheKey, changedInputs, explainFormat, explainMiss, outputInput } from '../cache/keys.js';
 import { canonicalJson } from '../core/digest.js';
 import { createHash } from 'node:crypto';
 import type { CacheRecord, LayerRef } from '../core/ports.js';
@@ -25,8 +25,12 @@ export interface CachedStepInput {
    * a miss both come from it (the base is added here).
    */
   description: StepDescription;
-  /** Runs the step; returns the layer it added (undefined: no filesystem change). */
-  execute: () => Promise<LayerRef | undefined>;
+  /**
+   * Runs the step; returns the layer it added (undefined: no filesystem change). `earlier`: the
+   * layer the same step (same Dockerfile, target and position) added the last time it ran over
+   * the same layers below, when known: files that stay the same may come from its snapshot.
+   */
+  execute: (earlier?: LayerRef) => Promise<LayerRef | undefined>;
   /**
    * Inputs that replace those of the same name for a second key, from the content the step reads
    * rather than where it comes from (COPY --from a stage: the files, not the stage's chain ID).
@@ -75,7 +79,7 @@ export async function cachedStep(ctx: StepContext, state: StageState, input: Cac
       }
     }
     noteMiss(ctx, first);
-    return runAndRecord(ctx, step, input, byContent?.key);
+    return runAndRecord(ctx, step, input, earlierLayer(second.previous, parent), byContent?.key);
   });
 }
 
@@ -98,6 +102,8 @@ interface Lookup {
   record?: CacheRecord;
   reason: string;
   changed?: string[];
+  /** The inputs recorded the last time this step ran (or hit). */
+  previous?: Record<string, string>;
 }
 
 /** A miss is announced and, unless the cache was off (nothing to learn), noted in the build's history. */
@@ -111,10 +117,15 @@ async function lookup(ctx: StepContext, step: KeyedStep): Promise<Lookup> {
   if (!useCache(ctx)) return { reason: 'cache disabled (--no-cache)' };
   const [record, previous] = await Promise.all([ctx.deps.cache.get(step.key), ctx.deps.cache.getInputs(step.identity)]);
   if (record === undefined || !(await layerPresent(ctx, record)))
-    return { reason: explainMiss(previous, step.explain), changed: changedInputs(previous, step.explain) };
+    return {
+      reason: explainMiss(previous, step.explain),
+      changed: changedInputs(previous, step.explain),
+      ...(previous === undefined ? {} : { previous }),
+    };
   // The next miss is explained against this build, even when it was all hits.
-  if (previous === undefined || canonicalJson(previous) !== canonicalJson(step.explain))
-    ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
+  const inputs = withOutput(step.explain, record.layer);
+  if (previous === undefined || canonicalJson(previous) !== canonicalJson(inputs))
+    ctx.tidy(ctx.deps.cache.putInputs(step.identity, inputs));
   noteUsed(ctx, step.key, record);
   ctx.emit({ type: 'step.cached', stepId: ctx.stepId, savedMs: record.durationMs });
   ctx.noteCacheResult({ cached: true });
@@ -129,15 +140,16 @@ async function runAndRecord(
   ctx: StepContext,
   step: KeyedStep,
   input: CachedStepInput,
+  earlier: LayerRef | undefined,
   contentKey?: string,
 ): Promise<StepOutcome> {
   const started = Date.now();
-  const layer = await input.execute();
+  const layer = await input.execute(earlier);
   const created = createdTime(ctx, started);
   const record: CacheRecord = { ...(layer ? { layer } : {}), durationMs: Date.now() - started, created };
   await ctx.deps.cache.put(step.key, record);
   // Only the next build's explanations read it: written while the build moves on.
-  ctx.tidy(ctx.deps.cache.putInputs(step.identity, step.explain));
+  ctx.tidy(ctx.deps.cache.putInputs(step.identity, withOutput(step.explain, layer)));
   noteUsed(ctx, step.key, record);
   if (contentKey !== undefined && contentKey !== step.key) {
     await ctx.deps.cache.put(contentKey, record);
@@ -150,6 +162,20 @@ async function runAndRecord(
     ...(layer ? { layerSize: layer.size } : {}),
   });
   return { ...(layer ? { layer } : {}), created, cached: false };
+}
+
+/** The inputs to record: the explained ones plus the layer the step added. */
+function withOutput(explain: Record<string, string>, layer: LayerRef | undefined): Record<string, string> {
+  return layer === undefined ? explain : { ...explain, [outputInput]: `${layer.diffId} ${layer.size}` };
+}
+
+/** The layer recorded in `previous` when that run was over the same layers below (`base`). */
+function earlierLayer(previous: Record<string, string> | undefined, base: string): LayerRef | undefined {
+  const output = previous?.[outputInput];
+  if (output === undefined || previous?.base !== base) return undefined;
+  const [diffId, size] = output.split(' ');
+  if (diffId === undefined || !/^sha256:[a-f0-9]{64}$/.test(diffId) || !/^\d+$/.test(size ?? '')) return undefined;
+  return { diffId: diffId as LayerRef['diffId'], size: Number(size) };
 }
 
 /** Tells the cache (for `--cache-to`) which record this step used and whether its stage is in the image. */

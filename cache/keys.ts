@@ -15,6 +15,13 @@ export function cacheKey(parent: string, op: Record<string, unknown>): string {
     .digest('hex');
 }
 
+/**
+ * Not an input: the recorded inputs also keep the layer the step added (`<diffId> <size>`), so
+ * the next run of the step over the same layers below can take the files that stay the same
+ * from that layer's snapshot. Never compared.
+ */
+export const outputInput = 'output';
+
 /** Version of the recorded inputs; records of another version are not compared. */
 export const explainFormat = '3';
 
@@ -55,7 +62,7 @@ export function explainMiss(previous: Record<string, string> | undefined, curren
 export function changedInputs(previous: Record<string, string> | undefined, current: Record<string, string>): string[] {
   if (previous === undefined || previous.format !== current.format) return [];
   return [...new Set([...Object.keys(previous), ...Object.keys(current)])]
-    .filter((name) => previous[name] !== current[name])
+    .filter((name) => name !== outputInput && previous[name] !== current[name])
     .sort();
 }
 

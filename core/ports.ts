@@ -97,6 +97,11 @@ export interface Snapshotter {
    */
   adopt?(layers: LayerRef[], dir: string, from?: 'upperdir' | 'unpacked'): Promise<boolean>;
   /**
+   * The dir of the top layer's snapshot when it is complete already (leased for this process, so
+   * it stays), else undefined; never unpacks.
+   */
+  existing?(layers: LayerRef[]): Promise<string | undefined>;
+  /**
    * The merged filesystem of `layers` as a container would see it, read from the snapshots
    * without a mount (cheap: what COPY's destination checks, WORKDIR and user lookups use).
    */
@@ -127,6 +132,13 @@ export interface MountedView {
   close(): Promise<void>;
 }
 
+/** How {@link LayerWriter.write} writes a layer. */
+export interface LayerWriteOptions {
+  sourceDateEpoch?: number;
+  unpackInto?: string;
+  sameFilesFrom?: string;
+}
+
 /**
  * LayerWriter: turns entries into a deterministic, uncompressed layer tar in the content store.
  * Guarantees: the same entries (in the same order) give the same bytes and so the same diff ID.
@@ -135,12 +147,10 @@ export interface LayerWriter {
   /**
    * With `unpackInto` (an empty dir on the store's filesystem), the layer is also unpacked there,
    * in overlay format, in the same pass: the dir is then what unpacking the layer would give,
-   * ready for {@link Snapshotter.adopt} with `'unpacked'`.
+   * ready for {@link Snapshotter.adopt} with `'unpacked'`. With it, `sameFilesFrom` (the earlier
+   * snapshot of the same step over the same layers below) lends the files that are the same there.
    */
-  write(
-    entries: AsyncIterable<LayerEntry>,
-    options?: { sourceDateEpoch?: number; unpackInto?: string },
-  ): Promise<LayerRef & { entries: number }>;
+  write(entries: AsyncIterable<LayerEntry>, options?: LayerWriteOptions): Promise<LayerRef & { entries: number }>;
   /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
   fromUpperdir(dir: string): AsyncIterable<LayerEntry>;
 }

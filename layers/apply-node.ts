@@ -157,8 +157,12 @@ function explainUnmapped(error: unknown, header: TarHeader): never {
 }
 
 function setXattrs(target: string, header: TarHeader): void {
-  for (const [name, value] of Object.entries(header.xattrs)) {
-    if (refusedXattrPrefixes.some((prefix) => name.startsWith(prefix))) continue;
-    xattr().setAttributeSync(target, name, value);
-  }
+  for (const [name, value] of keptXattrs(header)) xattr().setAttributeSync(target, name, value);
+}
+
+/** The xattrs of `header` that unpacking sets (all but overlay's markers). */
+export function keptXattrs(header: TarHeader): [string, Buffer][] {
+  return Object.entries(header.xattrs).filter(
+    ([name]) => !refusedXattrPrefixes.some((prefix) => name.startsWith(prefix)),
+  );
 }

@@ -130,6 +130,31 @@ export class LayerApplier {
     return applyEntry(this.ctx, header);
   }
 
+  /**
+   * Applies a file entry as a hardlink to `same`, a file of a frozen snapshot with this entry's
+   * metadata and bytes (see earlier-files.ts). False when it cannot be: the name exists already
+   * in this layer, or link(2) refuses (another filesystem, the link count's limit, a protected
+   * file); the caller then writes the file with {@link begin}.
+   */
+  linkFile(header: TarHeader, same: string): boolean {
+    this.current = header.name;
+    const parts = entryComponents(header.name);
+    checkNameLimits(this.ctx, header, parts);
+    const base = parts[parts.length - 1];
+    if (header.type !== 'file' || base === undefined || base.startsWith(whiteoutPrefix)) return false;
+    const parent = parentDir(this.ctx, parts, header.name);
+    const target = path.join(parent, base);
+    if (!knownAbsent(this.ctx, parent, target)) return false;
+    try {
+      linkSync(same, target);
+    } catch (err) {
+      if (linkRefusals.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+      throw err;
+    }
+    this.ctx.created.add(target);
+    return true;
+  }
+
   /** Sets the directories' times (adding children changed them) and stops the device helper. */
   async finish(): Promise<void> {
     await this.ctx.devices.close();
@@ -160,6 +185,9 @@ export class LayerApplier {
     });
   }
 }
+
+/** Why link(2) may refuse to share a file that a plain write can still make. */
+const linkRefusals = new Set(['EXDEV', 'EMLINK', 'EPERM', 'EACCES']);
 
 /** Why a system call failed, without the host path it names (which may be kilobytes long). */
 function reason(err: unknown): string {

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerEntry, LayerRef } from '../core/ports.js';
+import type { FileBodySink } from './apply-node.js';
+import { type EarlierFile, EarlierSnapshot } from './earlier-files.js';
 import { LayerApplier } from './layer-apply.js';
 import { storeWriteError } from '../sys/io-errors.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
@@ -25,6 +27,12 @@ export interface WriteLayerOptions {
    * would give, without reading it back. Used for the snapshots of COPY, ADD and WORKDIR.
    */
   unpackInto?: string;
+  /**
+   * With `unpackInto`: a complete snapshot of an earlier build of the same step over the same
+   * layers below. A file that is the same there (metadata and bytes) is hardlinked from it rather
+   * than written again (see earlier-files.ts).
+   */
+  sameFilesFrom?: string;
 }
 
 export { opaqueMarker, whiteoutPrefix } from './tar-format.js';
@@ -69,6 +77,29 @@ export async function* layerTarChunks(
   unpack?: LayerApplier,
 ): AsyncGenerator<Buffer> {
   const out = new ChunkBuilder();
+  const earlier =
+    unpack === undefined || options.sameFilesFrom === undefined
+      ? undefined
+      : new EarlierSnapshot(options.sameFilesFrom);
+  try {
+    yield* entryChunks(entries, options, out, unpack, earlier);
+  } finally {
+    earlier?.close();
+  }
+  // The unpack is complete (directory times set) when the tar is.
+  if (unpack !== undefined) await unpacked(unpack, () => unpack.finish());
+  yield* out.append(endOfArchive());
+  yield* out.flush();
+}
+
+/** Each entry's header and body, in chunks; with `unpack`, applied there too. */
+async function* entryChunks(
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+  options: WriteLayerOptions,
+  out: ChunkBuilder,
+  unpack: LayerApplier | undefined,
+  earlier: EarlierSnapshot | undefined,
+): AsyncGenerator<Buffer> {
   for await (const listed of entries) {
     // A host file listed without a size is measured now; the body check below catches changes.
     const entry =
@@ -76,33 +107,99 @@ export async function* layerTarChunks(
         ? { ...listed, size: (await stat(listed.source)).size }
         : listed;
     const header = toTarHeader(entry, options.sourceDateEpoch);
-    const file = unpack === undefined ? undefined : await unpacked(unpack, () => unpack.begin(header));
+    const file = unpack === undefined ? undefined : await snapshotFile(unpack, header, earlier);
     yield* out.append(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
       if (entry.source === undefined) {
         const content = entry.content ?? Buffer.alloc(0);
         if (content.length !== header.size) throw sizeChanged(entry.path);
-        if (file !== undefined) unpackedSync(unpack, () => file.write(content));
+        await file?.write(content);
         yield* out.append(content);
       } else if (header.size <= out.room()) {
         // Small body: read straight into the chunk, in one synchronous call (no stream set-up).
         const body = out.readFileInto(entry.source, header.size, entry.path);
-        if (file !== undefined) unpackedSync(unpack, () => file.write(body));
+        await file?.write(body);
       } else {
         yield* out.flush();
         for await (const piece of largeBody(entry.source, header.size, entry.path)) {
-          if (file !== undefined) unpackedSync(unpack, () => file.write(piece));
+          await file?.write(piece);
           yield piece;
         }
       }
       yield* out.append(paddingBytes(header.size));
     }
-    if (file !== undefined) unpackedSync(unpack, () => file.end());
+    await file?.end();
   }
-  // The unpack is complete (directory times set) when the tar is.
-  if (unpack !== undefined) await unpacked(unpack, () => unpack.finish());
-  yield* out.append(endOfArchive());
-  yield* out.flush();
+}
+
+/** Where one entry goes in the same-pass unpack: its body is pushed through `write`, then `end`. */
+interface SnapshotFile {
+  write(piece: Buffer): void | Promise<void>;
+  end(): void | Promise<void>;
+}
+
+/** Applies `header` in the same-pass unpack: a file the earlier snapshot may already hold is decided on its bytes. */
+async function snapshotFile(
+  unpack: LayerApplier,
+  header: TarHeader,
+  earlier: EarlierSnapshot | undefined,
+): Promise<SnapshotFile | undefined> {
+  const candidate = earlier === undefined ? undefined : unpackedSync(unpack, () => earlier.candidate(header));
+  if (candidate !== undefined) return new PerhapsEarlierFile(unpack, header, candidate);
+  const sink = await unpacked(unpack, () => unpack.begin(header));
+  if (sink === undefined) return undefined;
+  return {
+    write: (piece) => unpackedSync(unpack, () => sink.write(piece)),
+    end: () => unpackedSync(unpack, () => sink.end()),
+  };
+}
+
+/**
+ * A file whose bytes the earlier snapshot may have: nothing is written while they match; at the
+ * end it is a hardlink to that file. At the first difference it becomes a file of its own, its
+ * matched start copied from the earlier one.
+ */
+class PerhapsEarlierFile implements SnapshotFile {
+  private sink: FileBodySink | undefined;
+
+  constructor(
+    private readonly unpack: LayerApplier,
+    private readonly header: TarHeader,
+    private readonly earlier: EarlierFile,
+  ) {}
+
+  async write(piece: Buffer): Promise<void> {
+    if (this.sink === undefined && unpackedSync(this.unpack, () => this.earlier.matches(piece))) return;
+    const sink = this.sink ?? (await this.start());
+    unpackedSync(this.unpack, () => sink.write(piece));
+  }
+
+  async end(): Promise<void> {
+    const { unpack, header, earlier } = this;
+    if (
+      this.sink === undefined &&
+      earlier.complete &&
+      unpackedSync(unpack, () => unpack.linkFile(header, earlier.path))
+    ) {
+      earlier.take();
+      earlier.close();
+      return;
+    }
+    const sink = this.sink ?? (await this.start());
+    unpackedSync(unpack, () => sink.end());
+  }
+
+  /** Creates the file after all, with the bytes matched so far. */
+  private async start(): Promise<FileBodySink> {
+    const sink = await unpacked(this.unpack, () => this.unpack.begin(this.header));
+    if (sink === undefined) throw new Error(`unreachable: ${this.header.name} is a file`);
+    unpackedSync(this.unpack, () => {
+      this.earlier.copyInto((piece) => sink.write(piece));
+      this.earlier.close();
+    });
+    this.sink = sink;
+    return sink;
+  }
 }
 
 /** Runs one step of the same-pass unpack, its errors explained as an unpack's are. */
@@ -114,9 +211,9 @@ async function unpacked<T>(unpack: LayerApplier, step: () => Promise<T>): Promis
   }
 }
 
-function unpackedSync(unpack: LayerApplier | undefined, step: () => void): void {
+function unpackedSync<T>(unpack: LayerApplier | undefined, step: () => T): T {
   try {
-    step();
+    return step();
   } catch (err) {
     throw unpack === undefined ? err : unpackError(unpack, err);
   }

@@ -171,6 +171,15 @@ export class FsSnapshotter implements Snapshotter {
     });
   }
 
+  async existing(layers: LayerRef[]): Promise<string | undefined> {
+    const chainId = chainIds(layers.map((layer) => layer.diffId)).pop();
+    if (chainId === undefined) return undefined;
+    const hex = digestHex(chainId);
+    // Leased before it is checked: GC cannot take it between the check and its use.
+    await processLease(this.content.root).add('snapshot', hex);
+    return (await this.isComplete(hex)) ? path.join(this.layout.snapshots, hex) : undefined;
+  }
+
   private async unpack(dir: string, layer: LayerRef): Promise<void> {
     mkdirSync(this.layout.tmp, { recursive: true, mode: 0o700 });
     // Owner-prefixed, so recovery removes it if we are killed half-way.

@@ -2,7 +2,7 @@
  * The store's functions behind the builder's ports (LayerWriter, ImageCommitter),
  * for the composition root to construct.
  */
-import type { ImageCommitter, LayerEntry, LayerRef, LayerWriter } from '../core/ports.js';
+import type { ImageCommitter, LayerEntry, LayerRef, LayerWriteOptions, LayerWriter } from '../core/ports.js';
 import { commitImage, commitIndex, loadManifest, manifestDescriptor, type ImageStore } from './images.js';
 import type { Digest, ImageConfig } from '../core/oci.js';
 import { walkUpperdir } from '../layers/upperdir.js';
@@ -13,7 +13,7 @@ export class StoreLayerWriter implements LayerWriter {
 
   async write(
     entries: AsyncIterable<LayerEntry>,
-    options: { sourceDateEpoch?: number; unpackInto?: string } = {},
+    options: LayerWriteOptions = {},
   ): Promise<LayerRef & { entries: number }> {
     let count = 0;
     async function* counted(): AsyncGenerator<LayerEntry> {

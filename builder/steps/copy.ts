@@ -91,8 +91,8 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
             },
           }
         : {}),
-      execute: () =>
-        materialize(state, plan, downloads, ctx, origin).catch((error: unknown) => rethrowAt(error, where)),
+      execute: (earlier) =>
+        materialize(state, plan, downloads, ctx, origin, earlier).catch((error: unknown) => rethrowAt(error, where)),
     });
     return withStep(state, historyText(plan), outcome);
   } finally {
@@ -189,6 +189,7 @@ async function materialize(
   downloads: Download[],
   ctx: StepContext,
   origin: OriginView,
+  earlier: LayerRef | undefined,
 ): Promise<LayerRef | undefined> {
   const { deps } = ctx;
   const destView = await deps.snapshotter.view(state.layers);
@@ -214,7 +215,7 @@ async function materialize(
     const created = { mode: 0o755, uid: ids.uid, gid: ids.gid, mtime };
     for (const entry of set.sorted()) await set.addParents(destView, entry.path, created);
     if (set.size === 0) return undefined;
-    return writeStepLayer(ctx, state.layers, set.sorted());
+    return writeStepLayer(ctx, state.layers, set.sorted(), earlier);
   });
 }
 

@@ -11,8 +11,17 @@ import { removeTree } from '../../sys/remove-tree.js';
 import type { StepContext } from '../session.js';
 import { iterate } from './layer-entries.js';
 
-/** Writes `entries` as the layer on top of `parents`; its snapshot too when a later step needs it. */
-export async function writeStepLayer(ctx: StepContext, parents: LayerRef[], entries: LayerEntry[]): Promise<LayerRef> {
+/**
+ * Writes `entries` as the layer on top of `parents`; its snapshot too when a later step needs it,
+ * sharing the files that stay the same with the snapshot of `earlier` (the layer this step added
+ * last time over the same `parents`) when that snapshot is there.
+ */
+export async function writeStepLayer(
+  ctx: StepContext,
+  parents: LayerRef[],
+  entries: LayerEntry[],
+  earlier?: LayerRef,
+): Promise<LayerRef> {
   const { deps } = ctx;
   const options = ctx.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.options.sourceDateEpoch };
   if (!ctx.snapshotNeeded || deps.snapshotter.adopt === undefined) {
@@ -24,7 +33,12 @@ export async function writeStepLayer(ctx: StepContext, parents: LayerRef[], entr
   const dir = mkdtempSync(join(deps.tmpDir, 'snapshot-'));
   let adopted = false;
   try {
-    const layer = await deps.layers.write(iterate(entries), { ...options, unpackInto: dir });
+    const sameFilesFrom = earlier === undefined ? undefined : await deps.snapshotter.existing?.([...parents, earlier]);
+    const layer = await deps.layers.write(iterate(entries), {
+      ...options,
+      unpackInto: dir,
+      ...(sameFilesFrom === undefined ? {} : { sameFilesFrom }),
+    });
     const ref = { diffId: layer.diffId, size: layer.size };
     // The tar's own (clamped) times are in the dir, so unlike a RUN's upperdir it is kept under
     // SOURCE_DATE_EPOCH too. False: the snapshot exists already (the same layer built before).

@@ -5,7 +5,7 @@
  * hardlinks, symlinks, mtimes (clamped by SOURCE_DATE_EPOCH), parents with the image's existing
  * metadata. A step no later step reads makes no snapshot.
  */
-import { link, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -16,6 +16,7 @@ import { canRunPrivileged } from '../../helpers/host.js';
 import {
   build,
   buildOk,
+  cli,
   inspect,
   loadedStore,
   readIn,
@@ -169,6 +170,57 @@ describe.skipIf(!enabled)('COPY, ADD and WORKDIR snapshots made while the layer 
       existsSync(path.join(store, 'snapshots', hex, 'copied.txt')),
     );
     expect(copied).toEqual([]);
+  });
+
+  it('share the files that stay the same with the snapshot the same COPY made last time', async () => {
+    const fresh = await loadedStore();
+    const context = await writeContext({
+      Dockerfile: [
+        'FROM busybox',
+        'ARG BELOW=1',
+        'RUN echo $BELOW > /below',
+        'COPY data/ /data/',
+        // Changes a shared file in the container: overlayfs copies it up, the lowerdirs keep theirs.
+        'RUN cat /data/changing.txt > /seen && echo more >> /data/keep.txt',
+        '',
+      ].join('\n'),
+      'data/keep.txt': 'kept\n',
+      'data/sub/big.bin': 'x'.repeat(3 * 1024 * 1024),
+      'data/changing.txt': 'v1\n',
+    });
+    await buildOk(fresh, ['-t', 'shared:1', context]);
+    await writeFile(path.join(context, 'data/changing.txt'), 'v2\n');
+    const rebuilt = await buildOk(fresh, ['-t', 'shared:2', context]);
+    expect(rebuilt.stderr).toContain('changed: file data/changing.txt (content)');
+    const [first] = await synthesisedLayers(fresh, 'shared:1');
+    const [second] = await synthesisedLayers(fresh, 'shared:2');
+    const before = snapshotDir(fresh, first!.chainId);
+    const after = snapshotDir(fresh, second!.chainId);
+    // Still exactly the unpacked layer (no hardlink group the layer does not have).
+    expect(await describeTree(after, { times: true })).toEqual(
+      await describeTree(await unpackedLayer(fresh, second!.diffId), { times: true }),
+    );
+    const inode = async (dir: string, file: string) => (await stat(path.join(dir, file))).ino;
+    for (const file of ['data/keep.txt', 'data/sub/big.bin'])
+      expect(await inode(after, file), file).toBe(await inode(before, file));
+    expect(await inode(after, 'data/changing.txt')).not.toBe(await inode(before, 'data/changing.txt'));
+    // Over other layers below, the COPY shares nothing: that snapshot could be in the same stack.
+    await buildOk(fresh, ['-t', 'shared:3', '--build-arg', 'BELOW=2', context]);
+    const [third] = await synthesisedLayers(fresh, 'shared:3');
+    expect(await inode(snapshotDir(fresh, third!.chainId), 'data/keep.txt')).not.toBe(
+      await inode(after, 'data/keep.txt'),
+    );
+    const rootfs = await unpack(fresh, 'shared:2');
+    expect(await readIn(rootfs, 'seen')).toBe('v2\n');
+    expect(await readIn(rootfs, 'data/keep.txt')).toBe('kept\nmore\n');
+    expect(await readFile(path.join(before, 'data/keep.txt'), 'utf8')).toBe('kept\n');
+    // Removing the first image and pruning takes its snapshot; the second keeps its files.
+    await cli(fresh, ['rmi', 'shared:1']);
+    await cli(fresh, ['builder', 'prune', '-a']);
+    await cli(fresh, ['prune']);
+    expect(existsSync(before)).toBe(false);
+    expect(await readFile(path.join(after, 'data/keep.txt'), 'utf8')).toBe('kept\n');
+    expect(await cli(fresh, ['system', 'fsck'])).toContain('fsck: 0 problems found');
   });
 
   it('are not made for a last COPY that no later step reads', async () => {

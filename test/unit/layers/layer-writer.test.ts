@@ -208,6 +208,100 @@ describe('writeLayer', () => {
     }
   });
 
+  it('shares with an earlier snapshot exactly the files whose metadata and bytes are the same', async () => {
+    const dir = await tempDir();
+    const outside = await tempDir();
+    const big = randomBytes(3 * 1024 * 1024 + 7);
+    const bigChanged = Buffer.from(big);
+    bigChanged.writeUInt8(big.readUInt8(2 * 1024 * 1024 + 5) ^ 0xff, 2 * 1024 * 1024 + 5);
+    const sources: Record<string, Buffer> = {
+      'same-small': Buffer.from('same small'),
+      'same-big': big,
+      'twin-a': Buffer.from('twin'),
+      'twin-b': Buffer.from('twin'),
+      'mode-changed': Buffer.from('mode'),
+      'xattr-added': Buffer.from('xattr added'),
+      'xattr-dropped': Buffer.from('xattr dropped'),
+    };
+    for (const [name, body] of Object.entries(sources)) await writeFile(path.join(dir, name), body);
+    await writeFile(path.join(dir, 'big-then'), big);
+    await writeFile(path.join(dir, 'big-now'), bigChanged);
+    await writeFile(path.join(dir, 'small-then'), 'small v1');
+    await writeFile(path.join(dir, 'small-now'), 'small v2');
+    await writeFile(path.join(outside, 'f'), 'outside');
+    const file = (name: string, source = name, extra: Partial<LayerEntry> = {}): LayerEntry => ({
+      path: `src/${name}`,
+      type: 'file',
+      mode: 0o644,
+      uid: 7,
+      gid: 8,
+      mtime: 1_800_000_000,
+      source: path.join(dir, source),
+      ...extra,
+    });
+    const note = { 'user.note': Buffer.from('x') };
+    const dirEntry = (name: string): LayerEntry => ({
+      path: name,
+      type: 'directory',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 1,
+    });
+    const then: LayerEntry[] = [
+      dirEntry('src'),
+      file('big-changed', 'big-then'),
+      { ...file('escape'), type: 'symlink', source: undefined, linkname: outside },
+      file('mode-changed'),
+      file('same-big'),
+      file('same-small'),
+      file('small-changed', 'small-then'),
+      file('twin-a'),
+      { ...file('twin-b'), type: 'hardlink', source: undefined, linkname: 'src/twin-a' },
+      file('xattr-added'),
+      file('xattr-dropped', 'xattr-dropped', { xattrs: note }),
+    ];
+    const now: LayerEntry[] = [
+      dirEntry('src'),
+      file('big-changed', 'big-now'),
+      dirEntry('src/escape'),
+      { ...file('escape/f'), source: path.join(outside, 'f') },
+      file('mode-changed', 'mode-changed', { mode: 0o600 }),
+      file('same-big'),
+      file('same-small'),
+      file('small-changed', 'small-now'),
+      file('twin-a'),
+      file('twin-b'),
+      file('xattr-added', 'xattr-added', { xattrs: note }),
+      file('xattr-dropped'),
+    ];
+    const store = await tempStore();
+    const earlier = path.join(await tempDir(), 'earlier');
+    const later = path.join(await tempDir(), 'later');
+    await mkdir(earlier);
+    await mkdir(later);
+    await writeLayer(store.content, then, { unpackInto: earlier });
+    const layer = await writeLayer(store.content, now, { unpackInto: later, sameFilesFrom: earlier });
+
+    // The layer is what it is without sharing, and the snapshot is what unpacking it gives.
+    expect(layer).toEqual(await writeLayer((await tempStore()).content, now));
+    const applied = path.join(await tempDir(), 'applied');
+    await mkdir(applied);
+    await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), applied, { format: 'overlay' });
+    expect(layerTimes(await describeTree(later, { times: true }), now)).toEqual(
+      layerTimes(await describeTree(applied, { times: true }), now),
+    );
+    const inode = async (file: string) => (await lstat(file)).ino;
+    const shared = async (name: string) =>
+      (await inode(path.join(later, 'src', name))) === (await inode(path.join(earlier, 'src', name)));
+    for (const name of ['same-small', 'same-big', 'twin-a']) expect(await shared(name), name).toBe(true);
+    // Different bytes (same size and time), metadata or xattrs; and a twin the layer keeps apart.
+    for (const name of ['big-changed', 'small-changed', 'mode-changed', 'xattr-added', 'xattr-dropped', 'twin-b'])
+      expect(await shared(name), name).toBe(false);
+    // The earlier snapshot's symlink is never followed out of it.
+    expect(await inode(path.join(later, 'src/escape/f'))).not.toBe(await inode(path.join(outside, 'f')));
+  });
+
   it('refuses entry paths that are not clean relative paths', async () => {
     const store = await tempStore();
     for (const bad of ['../x', '/abs', 'a/../b', 'a//b', '']) {

@@ -1,0 +1,180 @@
+/**
+ * Files a layer being written can share with an earlier snapshot of the same step: when a COPY
+ * runs again because one file of a big context changed, every other file is byte for byte the
+ * one it wrote last time. Such a file is hardlinked from that snapshot into the new one instead
+ * of being written again (for a 335 MB context, 335 MB less to write per rebuild).
+ *
+ * Why sharing an inode is safe: snapshots are frozen once complete (lowerdirs are never written;
+ * overlayfs copies a file up before changing it), and the earlier snapshot is of the same step
+ * over the same layers below, so no stack of lowerdirs holds both: a walk of one never meets the
+ * other's name for the inode. Nothing is trusted from the earlier snapshot: a file is shared only
+ * when its type, mode, owner, size, mtime and xattrs are the entry's and its bytes are the bytes
+ * being written, compared as they stream; its parent dirs must be real dirs (no symlink there
+ * can lead the lookup out of the snapshot).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { lstatOrUndefined } from '../sys/safe-path.js';
+import { xattr } from '../sys/xattr.js';
+import { keptXattrs } from './apply-node.js';
+import { whiteoutPrefix, type TarHeader } from './tar-format.js';
+
+/** ext4 refuses a link past 65,000; leave room, and write the file instead past that. */
+const maxLinks = 60_000;
+
+/** An earlier snapshot of the step whose layer is being written. */
+export class EarlierSnapshot {
+  /** Entry dir → whether it is a real directory in the earlier snapshot, no symlink on the way. */
+  private readonly realDirs = new Map<string, boolean>();
+  /** Inodes already given to an entry: two entries the layer keeps apart must not share one. */
+  private readonly taken = new Set<number>();
+
+  /** The file being compared (one at a time: entries come in order). */
+  private current: EarlierFile | undefined;
+
+  constructor(readonly root: string) {}
+
+  /** Closes the file being compared, if any (after a failure). */
+  close(): void {
+    this.current?.close();
+  }
+
+  /**
+   * The earlier file that may be `header`'s (same metadata; the bytes are compared as they are
+   * written), or undefined. A file entry with a body only.
+   */
+  candidate(header: TarHeader): EarlierFile | undefined {
+    if (header.type !== 'file' || header.size === 0) return undefined;
+    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
+    const base = parts.pop();
+    if (base === undefined || base.startsWith(whiteoutPrefix) || !this.isRealDir(parts)) return undefined;
+    const file = path.join(this.root, ...parts, base);
+    const fd = openIfThere(file);
+    if (fd === undefined) return undefined;
+    const stats = fstatSync(fd);
+    if (!sameMetadata(stats, header) || this.taken.has(stats.ino) || !sameXattrs(file, header)) {
+      closeSync(fd);
+      return undefined;
+    }
+    this.current?.close();
+    this.current = new EarlierFile(file, fd, stats.ino, header.size, this.taken);
+    return this.current;
+  }
+
+  private isRealDir(parts: string[]): boolean {
+    const key = parts.join('/');
+    let real = this.realDirs.get(key);
+    if (real === undefined) {
+      real =
+        (parts.length === 0 || this.isRealDir(parts.slice(0, -1))) &&
+        lstatOrUndefined(path.join(this.root, ...parts))?.isDirectory() === true;
+      this.realDirs.set(key, real);
+    }
+    return real;
+  }
+}
+
+/**
+ * One earlier file, compared with the body being written piece by piece. While every piece so far
+ * matched, nothing need be written; at the first difference the caller writes the file after all,
+ * its first {@link matched} bytes copied from here ({@link copyInto}).
+ */
+export class EarlierFile {
+  private compared = 0;
+  private scratch: Buffer | undefined;
+
+  constructor(
+    readonly path: string,
+    private fd: number | undefined,
+    private readonly ino: number,
+    private readonly size: number,
+    private readonly taken: Set<number>,
+  ) {}
+
+  /** Bytes compared equal so far. */
+  get matched(): number {
+    return this.compared;
+  }
+
+  /** Whether the earlier file has `piece` where the body is now; false once anything differs. */
+  matches(piece: Buffer): boolean {
+    const theirs = this.read(this.compared, piece.length);
+    if (theirs === undefined || !theirs.equals(piece)) return false;
+    this.compared += piece.length;
+    return true;
+  }
+
+  /** The whole body matched: this file is the entry's from now on. */
+  get complete(): boolean {
+    return this.compared === this.size;
+  }
+
+  /** Marks the inode as given to an entry. */
+  take(): void {
+    this.taken.add(this.ino);
+  }
+
+  /** Writes the earlier file's first `length` bytes through `write` (they equal the body's). */
+  copyInto(write: (piece: Buffer) => void, length = this.compared): void {
+    for (let position = 0; position < length; ) {
+      const piece = this.read(position, Math.min(copyPiece, length - position));
+      if (piece === undefined) throw new Error(`${this.path} shrank while it was read`);
+      write(Buffer.from(piece));
+      position += piece.length;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** `length` bytes at `position` (a view of a scratch buffer), or undefined when the file is shorter. */
+  private read(position: number, length: number): Buffer | undefined {
+    if (this.fd === undefined) throw new Error(`${this.path} was closed`);
+    if (this.scratch === undefined || this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      const n = readSync(this.fd, this.scratch, read, length - read, position + read);
+      if (n === 0) return undefined;
+      read += n;
+    }
+    return this.scratch.subarray(0, length);
+  }
+}
+
+const copyPiece = 1024 * 1024;
+
+/**
+ * Opens the file at `file` for reading, or undefined when there is none: a symlink there is not
+ * followed (ELOOP), and O_NONBLOCK keeps a FIFO from blocking the open (fstat then rejects it).
+ */
+function openIfThere(file: string): number | undefined {
+  try {
+    return openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENXIO', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? ''))
+      return undefined;
+    throw err;
+  }
+}
+
+function sameMetadata(stats: Stats, header: TarHeader): boolean {
+  return (
+    stats.isFile() &&
+    stats.size === header.size &&
+    (stats.mode & 0o7777) === header.mode &&
+    stats.uid === header.uid &&
+    stats.gid === header.gid &&
+    stats.mtimeMs === header.mtime * 1000 &&
+    stats.nlink < maxLinks
+  );
+}
+
+/** The earlier file has exactly the xattrs unpacking `header` would set. */
+function sameXattrs(file: string, header: TarHeader): boolean {
+  const wanted = keptXattrs(header);
+  const names = xattr().listAttributesSync(file);
+  if (names.length !== wanted.length) return false;
+  return wanted.every(([name, value]) => xattr().getAttributeSync(file, name)?.equals(value) === true);
+}
