@@ -11,10 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, LayerEntry, LayerRef } from '../core/ports.js';
-import type { FileBodySink } from './apply-node.js';
-import { type EarlierFile, EarlierSnapshot } from './earlier-files.js';
-import { LayerApplier } from './layer-apply.js';
-import { storeWriteError } from '../sys/io-errors.js';
+import { SamePassUnpack } from './same-pass.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
 /** Options for {@link writeLayer}. */
@@ -47,11 +44,10 @@ export async function writeLayer(
     const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options)));
     return { diffId: digest, size };
   }
-  const unpack = await LayerApplier.open(options.unpackInto, {
-    format: 'overlay',
-    fresh: true,
-    label: 'the snapshot of the layer being written',
-  });
+  const unpack = await SamePassUnpack.open(
+    options.unpackInto,
+    options.sameFilesFrom === undefined ? {} : { sameFilesFrom: options.sameFilesFrom },
+  );
   try {
     const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options, unpack)));
     return { diffId: digest, size };
@@ -74,32 +70,9 @@ const CHUNK_BYTES = 1024 * 1024;
 export async function* layerTarChunks(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   options: WriteLayerOptions = {},
-  unpack?: LayerApplier,
+  unpack?: SamePassUnpack,
 ): AsyncGenerator<Buffer> {
   const out = new ChunkBuilder();
-  const earlier =
-    unpack === undefined || options.sameFilesFrom === undefined
-      ? undefined
-      : new EarlierSnapshot(options.sameFilesFrom);
-  try {
-    yield* entryChunks(entries, options, out, unpack, earlier);
-  } finally {
-    earlier?.close();
-  }
-  // The unpack is complete (directory times set) when the tar is.
-  if (unpack !== undefined) await unpacked(unpack, () => unpack.finish());
-  yield* out.append(endOfArchive());
-  yield* out.flush();
-}
-
-/** Each entry's header and body, in chunks; with `unpack`, applied there too. */
-async function* entryChunks(
-  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
-  options: WriteLayerOptions,
-  out: ChunkBuilder,
-  unpack: LayerApplier | undefined,
-  earlier: EarlierSnapshot | undefined,
-): AsyncGenerator<Buffer> {
   for await (const listed of entries) {
     // A host file listed without a size is measured now; the body check below catches changes.
     const entry =
@@ -107,121 +80,33 @@ async function* entryChunks(
         ? { ...listed, size: (await stat(listed.source)).size }
         : listed;
     const header = toTarHeader(entry, options.sourceDateEpoch);
-    const file = unpack === undefined ? undefined : await snapshotFile(unpack, header, earlier);
+    await unpack?.entry(header);
     yield* out.append(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
       if (entry.source === undefined) {
         const content = entry.content ?? Buffer.alloc(0);
         if (content.length !== header.size) throw sizeChanged(entry.path);
-        await file?.write(content);
+        await unpack?.piece(content);
         yield* out.append(content);
       } else if (header.size <= out.room()) {
         // Small body: read straight into the chunk, in one synchronous call (no stream set-up).
         const body = out.readFileInto(entry.source, header.size, entry.path);
-        await file?.write(body);
+        await unpack?.piece(body);
       } else {
         yield* out.flush();
         for await (const piece of largeBody(entry.source, header.size, entry.path)) {
-          await file?.write(piece);
+          await unpack?.piece(piece);
           yield piece;
         }
       }
       yield* out.append(paddingBytes(header.size));
     }
-    await file?.end();
+    await unpack?.endEntry();
   }
-}
-
-/** Where one entry goes in the same-pass unpack: its body is pushed through `write`, then `end`. */
-interface SnapshotFile {
-  write(piece: Buffer): void | Promise<void>;
-  end(): void | Promise<void>;
-}
-
-/** Applies `header` in the same-pass unpack: a file the earlier snapshot may already hold is decided on its bytes. */
-async function snapshotFile(
-  unpack: LayerApplier,
-  header: TarHeader,
-  earlier: EarlierSnapshot | undefined,
-): Promise<SnapshotFile | undefined> {
-  const candidate = earlier === undefined ? undefined : unpackedSync(unpack, () => earlier.candidate(header));
-  if (candidate !== undefined) return new PerhapsEarlierFile(unpack, header, candidate);
-  const sink = await unpacked(unpack, () => unpack.begin(header));
-  if (sink === undefined) return undefined;
-  return {
-    write: (piece) => unpackedSync(unpack, () => sink.write(piece)),
-    end: () => unpackedSync(unpack, () => sink.end()),
-  };
-}
-
-/**
- * A file whose bytes the earlier snapshot may have: nothing is written while they match; at the
- * end it is a hardlink to that file. At the first difference it becomes a file of its own, its
- * matched start copied from the earlier one.
- */
-class PerhapsEarlierFile implements SnapshotFile {
-  private sink: FileBodySink | undefined;
-
-  constructor(
-    private readonly unpack: LayerApplier,
-    private readonly header: TarHeader,
-    private readonly earlier: EarlierFile,
-  ) {}
-
-  async write(piece: Buffer): Promise<void> {
-    if (this.sink === undefined && unpackedSync(this.unpack, () => this.earlier.matches(piece))) return;
-    const sink = this.sink ?? (await this.start());
-    unpackedSync(this.unpack, () => sink.write(piece));
-  }
-
-  async end(): Promise<void> {
-    const { unpack, header, earlier } = this;
-    if (
-      this.sink === undefined &&
-      earlier.complete &&
-      unpackedSync(unpack, () => unpack.linkFile(header, earlier.path))
-    ) {
-      earlier.take();
-      earlier.close();
-      return;
-    }
-    const sink = this.sink ?? (await this.start());
-    unpackedSync(unpack, () => sink.end());
-  }
-
-  /** Creates the file after all, with the bytes matched so far. */
-  private async start(): Promise<FileBodySink> {
-    const sink = await unpacked(this.unpack, () => this.unpack.begin(this.header));
-    if (sink === undefined) throw new Error(`unreachable: ${this.header.name} is a file`);
-    unpackedSync(this.unpack, () => {
-      this.earlier.copyInto((piece) => sink.write(piece));
-      this.earlier.close();
-    });
-    this.sink = sink;
-    return sink;
-  }
-}
-
-/** Runs one step of the same-pass unpack, its errors explained as an unpack's are. */
-async function unpacked<T>(unpack: LayerApplier, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (err) {
-    throw unpackError(unpack, err);
-  }
-}
-
-function unpackedSync<T>(unpack: LayerApplier | undefined, step: () => T): T {
-  try {
-    return step();
-  } catch (err) {
-    throw unpack === undefined ? err : unpackError(unpack, err);
-  }
-}
-
-/** A full disk or I/O error says it was the snapshot being written (not the blob), and where. */
-function unpackError(unpack: LayerApplier, err: unknown): unknown {
-  return storeWriteError(unpack.explain(err), `writing the layer's snapshot into ${unpack.root}`);
+  // The unpack is complete (directory times set) when the tar is.
+  await unpack?.finish();
+  yield* out.append(endOfArchive());
+  yield* out.flush();
 }
 
 /** Collects bytes into fresh ~1 MiB buffers (fresh, because a yielded chunk may still be queued). */
