@@ -93,14 +93,15 @@ export interface Snapshotter {
    * with it), as that layer's snapshot: moved into place, not unpacked again. `dir` is an overlay
    * upperdir (`from: 'upperdir'`, the default: overlay's bookkeeping is cleared first) or the
    * layer writer's same-pass unpack (`'unpacked'`). False when the snapshot already exists; `dir`
-   * is then left to the caller.
+   * is then left to the caller. `files`: the layer writer's file list of the dir, kept with the
+   * snapshot for the next build of the step ({@link existing}).
    */
-  adopt?(layers: LayerRef[], dir: string, from?: 'upperdir' | 'unpacked'): Promise<boolean>;
+  adopt?(layers: LayerRef[], dir: string, from?: 'upperdir' | 'unpacked', files?: string): Promise<boolean>;
   /**
    * The dir of the top layer's snapshot when it is complete already (leased for this process, so
    * it stays), else undefined; never unpacks.
    */
-  existing?(layers: LayerRef[]): Promise<string | undefined>;
+  existing?(layers: LayerRef[]): Promise<ExistingSnapshot | undefined>;
   /**
    * The merged filesystem of `layers` as a container would see it, read from the snapshots
    * without a mount (cheap: what COPY's destination checks, WORKDIR and user lookups use).
@@ -136,7 +137,13 @@ export interface MountedView {
 export interface LayerWriteOptions {
   sourceDateEpoch?: number;
   unpackInto?: string;
-  sameFilesFrom?: string;
+  sameFilesFrom?: ExistingSnapshot;
+}
+
+/** A complete snapshot and the file list its writer recorded (layers/earlier-files.ts), if any. */
+export interface ExistingSnapshot {
+  dir: string;
+  files?: string;
 }
 
 /**
@@ -150,7 +157,10 @@ export interface LayerWriter {
    * ready for {@link Snapshotter.adopt} with `'unpacked'`. With it, `sameFilesFrom` (the earlier
    * snapshot of the same step over the same layers below) lends the files that are the same there.
    */
-  write(entries: AsyncIterable<LayerEntry>, options?: LayerWriteOptions): Promise<LayerRef & { entries: number }>;
+  write(
+    entries: AsyncIterable<LayerEntry>,
+    options?: LayerWriteOptions,
+  ): Promise<LayerRef & { entries: number; files?: string }>;
   /** The entries of an overlay upperdir: changes as files, deletions as whiteouts, sorted. */
   fromUpperdir(dir: string): AsyncIterable<LayerEntry>;
 }

@@ -12,8 +12,10 @@
  * being written, compared as they stream; its parent dirs must be real dirs (no symlink there
  * can lead the lookup out of the snapshot).
  */
+import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import type { ExistingSnapshot } from '../core/ports.js';
 import { lstatOrUndefined } from '../sys/safe-path.js';
 import { xattr } from '../sys/xattr.js';
 import { keptXattrs } from './apply-node.js';
@@ -22,17 +24,84 @@ import { whiteoutPrefix, type TarHeader } from './tar-format.js';
 /** ext4 refuses a link past 65,000; leave room, and write the file instead past that. */
 const maxLinks = 60_000;
 
+/**
+ * Bodies up to this size are small: the snapshot's file list records their digests, so a later
+ * build decides on a digest, without opening the earlier file; bigger ones are compared byte by
+ * byte as they stream (they cannot be held back until the end).
+ */
+export const listedMaxBytes = 1024 * 1024;
+
+/**
+ * The digest of a small file as it is in a snapshot: everything unpacking it sets (mode, owner,
+ * size, mtime, the xattrs kept) and its bytes.
+ */
+export function fileDigest(header: TarHeader, body: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  hash.update(`tzbuild-file-v1 ${header.mode} ${header.uid} ${header.gid} ${header.size} ${header.mtime}\n`);
+  for (const [name, value] of keptXattrs(header).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    hash.update(`${Buffer.byteLength(name)}:${name}${value.length}:`);
+    hash.update(value);
+  }
+  for (const piece of body) hash.update(piece);
+  return hash.digest('hex');
+}
+
+/** Whether `name` can be a line of a file list (and so is listed). */
+export function listable(name: string): boolean {
+  return !name.includes('\n');
+}
+
+/** The file list of a snapshot: one `<digest> <entry path>` line per small regular file. */
+export function formatFileList(files: ReadonlyMap<string, string>): string {
+  let text = '';
+  for (const [name, digest] of files) text += `${digest} ${name}\n`;
+  return text;
+}
+
+function parseFileList(text: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line.length > 65 && line[64] === ' ') files.set(line.slice(65), line.slice(0, 64));
+  }
+  return files;
+}
+
 /** An earlier snapshot of the step whose layer is being written. */
 export class EarlierSnapshot {
+  readonly root: string;
   /** Entry dir → whether it is a real directory in the earlier snapshot, no symlink on the way. */
   private readonly realDirs = new Map<string, boolean>();
   /** Inodes already given to an entry: two entries the layer keeps apart must not share one. */
   private readonly taken = new Set<number>();
+  /** Small files by entry path → digest, when the snapshot's writer recorded them. */
+  private readonly listed: Map<string, string> | undefined;
 
   /** The file being compared (one at a time: entries come in order). */
   private current: EarlierFile | undefined;
 
-  constructor(readonly root: string) {}
+  constructor(ref: ExistingSnapshot) {
+    this.root = ref.dir;
+    this.listed = ref.files === undefined ? undefined : parseFileList(ref.files);
+  }
+
+  /**
+   * The earlier file a small file entry is when its digest is `digest` (a listed file whose
+   * parents are real dirs, given to no other entry yet), or undefined. Only with a file list.
+   */
+  listedFile(header: TarHeader, digest: string): string | undefined {
+    if (this.listed?.get(header.name) !== digest) return undefined;
+    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
+    const base = parts.pop();
+    if (base === undefined || !this.isRealDir(parts)) return undefined;
+    // Listed paths are distinct files (each written once, or linked from one path once).
+    this.listed.delete(header.name);
+    return path.join(this.root, ...parts, base);
+  }
+
+  /** Whether small files are decided by the file list (else byte by byte, as big ones). */
+  get hasList(): boolean {
+    return this.listed !== undefined;
+  }
 
   /** Closes the file being compared, if any (after a failure). */
   close(): void {
@@ -45,6 +114,7 @@ export class EarlierSnapshot {
    */
   candidate(header: TarHeader): EarlierFile | undefined {
     if (header.type !== 'file' || header.size === 0) return undefined;
+    if (this.listed !== undefined && header.size <= listedMaxBytes) return undefined;
     const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
     const base = parts.pop();
     if (base === undefined || base.startsWith(whiteoutPrefix) || !this.isRealDir(parts)) return undefined;

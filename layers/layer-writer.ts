@@ -10,7 +10,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
-import type { ContentStore, LayerEntry, LayerRef } from '../core/ports.js';
+import type { ContentStore, ExistingSnapshot, LayerEntry, LayerRef } from '../core/ports.js';
 import { SamePassUnpack } from './same-pass.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
@@ -29,17 +29,20 @@ export interface WriteLayerOptions {
    * layers below. A file that is the same there (metadata and bytes) is hardlinked from it rather
    * than written again (see earlier-files.ts).
    */
-  sameFilesFrom?: string;
+  sameFilesFrom?: ExistingSnapshot;
 }
 
 export { opaqueMarker, whiteoutPrefix } from './tar-format.js';
 
-/** Writes `entries` as a layer into `store`; returns its diff ID (= blob digest) and size. */
+/**
+ * Writes `entries` as a layer into `store`; returns its diff ID (= blob digest) and size, and with
+ * `unpackInto` the snapshot's file list (earlier-files.ts) for the next build of the step.
+ */
 export async function writeLayer(
   store: ContentStore,
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   options: WriteLayerOptions = {},
-): Promise<LayerRef> {
+): Promise<LayerRef & { files?: string }> {
   if (options.unpackInto === undefined) {
     const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options)));
     return { diffId: digest, size };
@@ -50,7 +53,7 @@ export async function writeLayer(
   );
   try {
     const { digest, size } = await store.putStream(Readable.from(layerTarChunks(entries, options, unpack)));
-    return { diffId: digest, size };
+    return { diffId: digest, size, files: unpack.fileList() };
   } catch (err) {
     await unpack.abandon();
     throw err;
@@ -155,19 +158,31 @@ class ChunkBuilder {
   }
 }
 
-/** Body of a file bigger than a chunk, read in 1 MiB pieces; refuses one that shrank. */
+/**
+ * Body of a file bigger than a chunk, read in 1 MiB pieces, the next one read while the caller
+ * handles this one; refuses one that shrank.
+ */
 async function* largeBody(file: string, size: number, entryPath: string): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r');
+  const readAt = async (position: number): Promise<Buffer> => {
+    const piece = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
+    const { bytesRead } = await handle.read(piece, 0, piece.length, position);
+    if (bytesRead === 0) throw sizeChanged(entryPath);
+    return bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
+  };
+  let next: Promise<Buffer> | undefined;
   try {
+    next = readAt(0);
     let position = 0;
-    while (position < size) {
-      const piece = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
-      const { bytesRead } = await handle.read(piece, 0, piece.length, position);
-      if (bytesRead === 0) throw sizeChanged(entryPath);
-      position += bytesRead;
-      yield bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
+    while (next !== undefined) {
+      const piece: Buffer = await next;
+      position += piece.length;
+      next = position < size ? readAt(position) : undefined;
+      yield piece;
     }
   } finally {
+    // A read still in flight (the caller stopped early) must finish before the file closes.
+    await next?.catch(() => undefined);
     await handle.close();
   }
 }

@@ -6,17 +6,26 @@
  * On the writer's thread: a worker thread for it was tried (bodies copied into batches, at most a
  * few in flight) and was slower, on two cores, than doing it here (docs/benchmarks.md).
  */
+import path from 'node:path';
 import { StoreError } from '../core/errors.js';
+import type { ExistingSnapshot } from '../core/ports.js';
 import { storeWriteError } from '../sys/io-errors.js';
 import type { FileBodySink } from './apply-node.js';
-import { type EarlierFile, EarlierSnapshot } from './earlier-files.js';
+import {
+  type EarlierFile,
+  EarlierSnapshot,
+  fileDigest,
+  formatFileList,
+  listable,
+  listedMaxBytes,
+} from './earlier-files.js';
 import { LayerApplier } from './layer-apply.js';
-import type { TarHeader } from './tar-format.js';
+import { type TarHeader, whiteoutPrefix } from './tar-format.js';
 
 /** How the snapshot is made. */
 export interface SamePassOptions {
   /** An earlier snapshot of the same step to share identical files with (earlier-files.ts). */
-  sameFilesFrom?: string;
+  sameFilesFrom?: ExistingSnapshot;
 }
 
 /** Names the dir in errors. */
@@ -25,6 +34,10 @@ const label = 'the snapshot of the layer being written';
 /** The same-pass unpack on the calling thread. */
 export class SamePassUnpack {
   private file: SnapshotFile | undefined;
+  /** The current entry when it is a small file: its body is kept for its digest. */
+  private small: { header: TarHeader; body: Buffer[] } | undefined;
+  /** The file list: small files by entry path → digest. */
+  private readonly files = new Map<string, string>();
 
   private constructor(
     private readonly applier: LayerApplier,
@@ -38,18 +51,38 @@ export class SamePassUnpack {
   }
 
   async entry(header: TarHeader): Promise<void> {
-    this.file = await snapshotFile(this.applier, header, this.earlier);
+    this.small = isSmallFile(header) ? { header, body: [] } : undefined;
+    // With the earlier snapshot's file list, a small file is decided at its end, on its digest.
+    if (this.small !== undefined && this.earlier?.hasList === true) this.file = undefined;
+    else this.file = await snapshotFile(this.applier, header, this.earlier);
   }
 
-  /** Bytes of the current file's body (only valid during the call). */
+  /**
+   * Bytes of the current file's body. A small file's pieces are kept until its end: the writer
+   * never reuses a buffer it handed out.
+   */
   piece(bytes: Buffer): void | Promise<void> {
+    this.small?.body.push(bytes);
     return this.file?.write(bytes);
   }
 
   async endEntry(): Promise<void> {
-    const file = this.file;
+    const { file, small, applier } = this;
     this.file = undefined;
-    await file?.end();
+    this.small = undefined;
+    if (small === undefined) return file?.end();
+    const { header, body } = small;
+    const digest = fileDigest(header, body);
+    if (listable(header.name)) this.files.set(header.name, digest);
+    if (file !== undefined) return file.end();
+    const same = this.earlier?.listedFile(header, digest);
+    if (same !== undefined && unpackedSync(applier, () => applier.linkFile(header, same))) return;
+    const sink = await unpacked(applier, () => applier.begin(header));
+    if (sink === undefined) return;
+    unpackedSync(applier, () => {
+      for (const piece of body) sink.write(piece);
+      sink.end();
+    });
   }
 
   /** Completes the dir (directory times). */
@@ -63,6 +96,17 @@ export class SamePassUnpack {
     this.earlier?.close();
     await this.applier.abandon();
   }
+
+  /** The snapshot's file list (earlier-files.ts), for the next build of the step. */
+  fileList(): string {
+    return formatFileList(this.files);
+  }
+}
+
+/** A regular file with a body of at most {@link listedMaxBytes} (not overlay's whiteout name). */
+function isSmallFile(header: TarHeader): boolean {
+  if (header.type !== 'file' || header.size === 0 || header.size > listedMaxBytes) return false;
+  return !path.posix.basename(header.name).startsWith(whiteoutPrefix);
 }
 
 /** Where one entry goes: its body is pushed through `write`, then `end`. */

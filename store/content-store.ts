@@ -152,8 +152,10 @@ async function writeHashed(
   try {
     for await (const chunk of stream) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // Hashed while a pool thread writes it: one after the other, a 335 MB layer took twice as long.
+      const writing = writeAll(handle, bytes);
       hash.update(bytes);
-      await writeAll(handle, bytes);
+      await writing;
       size += bytes.length;
       unflushed += bytes.length;
       if (unflushed >= backgroundFlushBytes) {

@@ -25,7 +25,7 @@ import { removeTree, removeTreeSync } from '../sys/remove-tree.js';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
-import type { ContentStore, ImageView, LayerRef, MountedView, Snapshotter } from '../core/ports.js';
+import type { ContentStore, ExistingSnapshot, ImageView, LayerRef, MountedView, Snapshotter } from '../core/ports.js';
 import { digestHex } from '../core/digest.js';
 import { ownerId, withLock } from '../sys/file-lock.js';
 import { storeWriteError } from '../sys/io-errors.js';
@@ -145,7 +145,12 @@ export class FsSnapshotter implements Snapshotter {
     return mountView(await this.prepare(layers), processTmpDir(this.layout.root));
   }
 
-  async adopt(layers: LayerRef[], dir: string, from: 'upperdir' | 'unpacked' = 'upperdir'): Promise<boolean> {
+  async adopt(
+    layers: LayerRef[],
+    dir: string,
+    from: 'upperdir' | 'unpacked' = 'upperdir',
+    files?: string,
+  ): Promise<boolean> {
     const top = layers[layers.length - 1];
     const chainId = chainIds(layers.map((layer) => layer.diffId)).pop();
     if (top === undefined || chainId === undefined) return false;
@@ -165,19 +170,23 @@ export class FsSnapshotter implements Snapshotter {
       } catch (err) {
         throw storeWriteError(err, `keeping the layer ${top.diffId} as a snapshot in ${this.layout.snapshots}`);
       }
-      await markComplete(this.layout, hex, top.diffId);
+      await markComplete(this.layout, hex, top.diffId, files);
       this.noteComplete(hex);
       return true;
     });
   }
 
-  async existing(layers: LayerRef[]): Promise<string | undefined> {
+  async existing(layers: LayerRef[]): Promise<ExistingSnapshot | undefined> {
     const chainId = chainIds(layers.map((layer) => layer.diffId)).pop();
     if (chainId === undefined) return undefined;
     const hex = digestHex(chainId);
     // Leased before it is checked: GC cannot take it between the check and its use.
     await processLease(this.content.root).add('snapshot', hex);
-    return (await this.isComplete(hex)) ? path.join(this.layout.snapshots, hex) : undefined;
+    if (!(await this.isComplete(hex))) return undefined;
+    const dir = path.join(this.layout.snapshots, hex);
+    const marker = readFileSync(path.join(this.layout.snapshotMarks, hex), 'utf8');
+    const files = marker.slice(marker.indexOf('\n') + 1);
+    return files === '' ? { dir } : { dir, files };
   }
 
   private async unpack(dir: string, layer: LayerRef): Promise<void> {
@@ -216,12 +225,16 @@ async function discardIncomplete(dir: string, tmp: string): Promise<void> {
   await removeTree(aside);
 }
 
-async function markComplete(layout: StoreLayout, hex: string, diffId: Digest): Promise<void> {
+/**
+ * The marker holds the layer's diff ID and, for a snapshot the layer writer made, its file list
+ * (a line per small file: layers/earlier-files.ts); it goes with the snapshot (GC, recovery).
+ */
+async function markComplete(layout: StoreLayout, hex: string, diffId: Digest, files = ''): Promise<void> {
   const marker = path.join(layout.snapshotMarks, hex);
   const temp = `${marker}.${ownerId()}-${randomBytes(6).toString('hex')}.tmp`;
   try {
     mkdirSync(layout.snapshotMarks, { recursive: true });
-    writeFileSync(temp, `${diffId}\n`);
+    writeFileSync(temp, `${diffId}\n${files}`);
     renameSync(temp, marker);
   } catch (err) {
     rmSync(temp, { force: true });

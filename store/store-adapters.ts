@@ -14,7 +14,7 @@ export class StoreLayerWriter implements LayerWriter {
   async write(
     entries: AsyncIterable<LayerEntry>,
     options: LayerWriteOptions = {},
-  ): Promise<LayerRef & { entries: number }> {
+  ): Promise<LayerRef & { entries: number; files?: string }> {
     let count = 0;
     async function* counted(): AsyncGenerator<LayerEntry> {
       for await (const entry of entries) {

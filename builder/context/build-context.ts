@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ContextError } from '../../core/errors.js';
 import type { Digest } from '../../core/oci.js';
 import { maxRecordedFiles } from '../step-inputs.js';
-import { digestEntry, type DigestStats } from './digest.js';
+import { digestEntry, type DigestStats, knownBare } from './digest.js';
 import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';
 import { excluded, notFound } from './errors.js';
 import { hasWildcard } from './glob.js';
@@ -191,6 +191,14 @@ export class BuildContext {
     if (previous !== undefined) this.replayBudget += previous.length;
     this.replays.set(source, entries);
     this.replayBudget -= entries.length;
+  }
+
+  /**
+   * True when the stat cache knows `entry` (its stat unchanged since) to have no extended
+   * attribute at all, so a COPY of it need not list them.
+   */
+  knownBare(entry: ContextEntry): boolean {
+    return knownBare(entry, this.statCache);
   }
 
   /** Saves the stat cache (digestSources already does; this covers a build that failed midway). */

@@ -71,28 +71,35 @@ function hashSmallFile(file: Buffer | string): string | undefined {
   }
 }
 
-/** sha256 of the sorted xattrs ('' when none, or when the filesystem has no xattr support). */
-function hashXattrs(entry: ContextEntry): string {
+/**
+ * sha256 of the sorted xattrs ('' when none, or when the filesystem has no xattr support), and
+ * whether the path has none at all (`bare`: a COPY then need not list them again).
+ */
+function hashXattrs(entry: ContextEntry): { xattrs: string; bare?: boolean } {
   // The xattr binding takes string paths only: a name that is not UTF-8 is hashed without xattrs.
-  if (!isUtf8(entry.absBytes)) return '';
+  if (!isUtf8(entry.absBytes)) return { xattrs: '' };
   let names: string[];
   try {
     // Synchronous for the same reason as the small-file reads (one cheap syscall per file).
-    names = xattr()
-      .listAttributesSync(entry.abs)
-      .filter((name) => !IGNORED_XATTRS.has(name))
-      .sort();
+    names = xattr().listAttributesSync(entry.abs);
   } catch {
-    return '';
+    return { xattrs: '' };
   }
-  if (names.length === 0) return '';
+  if (names.length === 0) return { xattrs: '', bare: true };
+  names = names.filter((name) => !IGNORED_XATTRS.has(name)).sort();
+  if (names.length === 0) return { xattrs: '' };
   const hash = createHash('sha256');
   for (const name of names) {
     const value = xattr().getAttributeSync(entry.abs, name) ?? Buffer.alloc(0);
     writeField(hash, Buffer.from(name));
     writeField(hash, value);
   }
-  return hash.digest('hex');
+  return { xattrs: hash.digest('hex') };
+}
+
+/** Whether the stat cache knows `entry`, unchanged since, to have no extended attribute at all. */
+export function knownBare(entry: ContextEntry, cache: StatCache): boolean {
+  return cache.get(cacheKey(entry.absBytes, entry.abs), entry.stat)?.bare === true;
 }
 
 /** Writes one length-prefixed field, so no two different entries can hash alike. */
@@ -117,7 +124,7 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
     stats.cacheHits++;
     return cached;
   }
-  const hashes: CachedHashes = { xattrs: hashXattrs(entry) };
+  const hashes: CachedHashes = hashXattrs(entry);
   if (entry.stat.isFile()) {
     hashes.content = await hashFile(entry.absBytes, entry.stat.size);
     stats.filesHashed++;

@@ -16,6 +16,8 @@ export interface CachedHashes {
   content?: string;
   /** sha256 hex of the extended attributes ('' when there are none). */
   xattrs: string;
+  /** The path had no extended attribute at all (not even an ignored one): a COPY need not list them. */
+  bare?: boolean;
 }
 
 interface StoredEntry extends CachedHashes {
@@ -23,8 +25,8 @@ interface StoredEntry extends CachedHashes {
   validator: string;
 }
 
-/** One entry on disk: key, validator, xattrs hash, content hash ('' for non-files). */
-type StoredTuple = [string, string, string, string];
+/** One entry on disk: key, validator, xattrs hash, content hash ('' for non-files), 1 when bare. */
+type StoredTuple = [string, string, string, string] | [string, string, string, string, 1];
 
 const FORMAT_VERSION = 2;
 
@@ -56,8 +58,10 @@ export class StatCache {
       try {
         const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; entries?: StoredTuple[] };
         if (parsed.version === FORMAT_VERSION && Array.isArray(parsed.entries)) {
-          for (const [key, validator, xattrs, content] of parsed.entries) {
-            entries.set(key, content === '' ? { validator, xattrs } : { validator, xattrs, content });
+          for (const [key, validator, xattrs, content, bare] of parsed.entries) {
+            const entry: StoredEntry = content === '' ? { validator, xattrs } : { validator, xattrs, content };
+            if (bare === 1) entry.bare = true;
+            entries.set(key, entry);
           }
         }
       } catch {
@@ -89,7 +93,10 @@ export class StatCache {
     mkdirSync(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const tuples: StoredTuple[] = [];
-    for (const [key, entry] of this.entries) tuples.push([key, entry.validator, entry.xattrs, entry.content ?? '']);
+    for (const [key, entry] of this.entries) {
+      const { validator, xattrs, content = '', bare } = entry;
+      tuples.push(bare === true ? [key, validator, xattrs, content, 1] : [key, validator, xattrs, content]);
+    }
     writeFileSync(temp, JSON.stringify({ version: FORMAT_VERSION, entries: tuples }));
     renameSync(temp, this.file);
   }

@@ -79,7 +79,8 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
       }
       if (!isUtf8(entry.relBytes)) throw notUtf8(joinedBytes(source, entry));
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
-      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks), shownSource(source, entry));
+      const bare = tree.knownBare(entry);
+      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks, bare), shownSource(source, entry));
     }
   }
 }
@@ -107,11 +108,13 @@ async function entryFor(
   entry: ContextEntry,
   placement: Placement,
   hardlinks: Map<string, string>,
+  bare: boolean,
 ): Promise<LayerEntry> {
   const stat = entry.stat;
   const mode = placement.chmod ?? stat.mode & 0o7777;
   const base = { path, mode, uid: placement.uid, gid: placement.gid, mtime: Math.floor(stat.mtimeMs / 1000) };
-  const xattrs = stat.isSymbolicLink() ? {} : await readXattrs(entry.abs).catch(() => ({}));
+  // Read again unless the stat cache saw none on this very stat (xattr changes move the ctime).
+  const xattrs = stat.isSymbolicLink() || bare ? {} : await readXattrs(entry.abs).catch(() => ({}));
   const withXattrs = Object.keys(xattrs).length > 0 ? { xattrs } : {};
   if (stat.isDirectory()) return { ...base, type: 'directory', ...withXattrs };
   if (stat.isSymbolicLink()) return { ...base, mode: 0o777, type: 'symlink', linkname: await readlink(entry.abs) };

@@ -42,7 +42,7 @@ export async function writeStepLayer(
     const ref = { diffId: layer.diffId, size: layer.size };
     // The tar's own (clamped) times are in the dir, so unlike a RUN's upperdir it is kept under
     // SOURCE_DATE_EPOCH too. False: the snapshot exists already (the same layer built before).
-    adopted = await deps.snapshotter.adopt([...parents, ref], dir, 'unpacked');
+    adopted = await deps.snapshotter.adopt([...parents, ref], dir, 'unpacked', layer.files);
     return ref;
   } finally {
     if (!adopted) ctx.tidy(removeTree(dir));

@@ -187,11 +187,13 @@ describe.skipIf(!enabled)('COPY, ADD and WORKDIR snapshots made while the layer 
       'data/keep.txt': 'kept\n',
       'data/sub/big.bin': 'x'.repeat(3 * 1024 * 1024),
       'data/changing.txt': 'v1\n',
+      'data/tagged.txt': 'same bytes, an xattr added\n',
     });
     await buildOk(fresh, ['-t', 'shared:1', context]);
     await writeFile(path.join(context, 'data/changing.txt'), 'v2\n');
+    xattr().setAttributeSync(path.join(context, 'data/tagged.txt'), 'user.note', Buffer.from('added'));
     const rebuilt = await buildOk(fresh, ['-t', 'shared:2', context]);
-    expect(rebuilt.stderr).toContain('changed: file data/changing.txt (content)');
+    expect(rebuilt.stderr).toContain('changed: file data/changing.txt (content), file data/tagged.txt (content)');
     const [first] = await synthesisedLayers(fresh, 'shared:1');
     const [second] = await synthesisedLayers(fresh, 'shared:2');
     const before = snapshotDir(fresh, first!.chainId);
@@ -204,6 +206,10 @@ describe.skipIf(!enabled)('COPY, ADD and WORKDIR snapshots made while the layer 
     for (const file of ['data/keep.txt', 'data/sub/big.bin'])
       expect(await inode(after, file), file).toBe(await inode(before, file));
     expect(await inode(after, 'data/changing.txt')).not.toBe(await inode(before, 'data/changing.txt'));
+    expect(await inode(after, 'data/tagged.txt')).not.toBe(await inode(before, 'data/tagged.txt'));
+    expect((await describeTree(after))['data/tagged.txt']).toMatchObject({
+      attrs: { 'user.note': Buffer.from('added').toString('hex') },
+    });
     // Over other layers below, the COPY shares nothing: that snapshot could be in the same stack.
     await buildOk(fresh, ['-t', 'shared:3', '--build-arg', 'BELOW=2', context]);
     const [third] = await synthesisedLayers(fresh, 'shared:3');

@@ -197,7 +197,7 @@ describe('writeLayer', () => {
       const store = await tempStore();
       const unpackInto = path.join(await tempDir(), 'same-pass');
       await mkdir(unpackInto);
-      const layer = await writeLayer(store.content, entries, { ...options, unpackInto });
+      const { files: _list, ...layer } = await writeLayer(store.content, entries, { ...options, unpackInto });
       expect(layer).toEqual(await writeLayer((await tempStore()).content, entries, options));
       const applied = path.join(await tempDir(), 'applied');
       await mkdir(applied);
@@ -240,6 +240,7 @@ describe('writeLayer', () => {
       ...extra,
     });
     const note = { 'user.note': Buffer.from('x') };
+    const inode = async (file: string) => (await lstat(file)).ino;
     const dirEntry = (name: string): LayerEntry => ({
       path: name,
       type: 'directory',
@@ -275,31 +276,38 @@ describe('writeLayer', () => {
       file('xattr-added', 'xattr-added', { xattrs: note }),
       file('xattr-dropped'),
     ];
-    const store = await tempStore();
-    const earlier = path.join(await tempDir(), 'earlier');
-    const later = path.join(await tempDir(), 'later');
-    await mkdir(earlier);
-    await mkdir(later);
-    await writeLayer(store.content, then, { unpackInto: earlier });
-    const layer = await writeLayer(store.content, now, { unpackInto: later, sameFilesFrom: earlier });
+    // Decided byte by byte (an earlier snapshot without a file list), or small files by the list.
+    for (const withList of [false, true]) {
+      const store = await tempStore();
+      const earlier = path.join(await tempDir(), 'earlier');
+      const later = path.join(await tempDir(), 'later');
+      await mkdir(earlier);
+      await mkdir(later);
+      const first = await writeLayer(store.content, then, { unpackInto: earlier });
+      expect(first.files).toContain(' src/same-small\n');
+      expect(first.files).not.toContain(' src/same-big\n');
+      const sameFilesFrom = withList ? { dir: earlier, files: first.files ?? '' } : { dir: earlier };
+      const layer = await writeLayer(store.content, now, { unpackInto: later, sameFilesFrom });
 
-    // The layer is what it is without sharing, and the snapshot is what unpacking it gives.
-    expect(layer).toEqual(await writeLayer((await tempStore()).content, now));
-    const applied = path.join(await tempDir(), 'applied');
-    await mkdir(applied);
-    await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), applied, { format: 'overlay' });
-    expect(layerTimes(await describeTree(later, { times: true }), now)).toEqual(
-      layerTimes(await describeTree(applied, { times: true }), now),
-    );
-    const inode = async (file: string) => (await lstat(file)).ino;
-    const shared = async (name: string) =>
-      (await inode(path.join(later, 'src', name))) === (await inode(path.join(earlier, 'src', name)));
-    for (const name of ['same-small', 'same-big', 'twin-a']) expect(await shared(name), name).toBe(true);
-    // Different bytes (same size and time), metadata or xattrs; and a twin the layer keeps apart.
-    for (const name of ['big-changed', 'small-changed', 'mode-changed', 'xattr-added', 'xattr-dropped', 'twin-b'])
-      expect(await shared(name), name).toBe(false);
-    // The earlier snapshot's symlink is never followed out of it.
-    expect(await inode(path.join(later, 'src/escape/f'))).not.toBe(await inode(path.join(outside, 'f')));
+      // The layer is what it is without sharing, and the snapshot is what unpacking it gives.
+      const { files: _list, ...ref } = layer;
+      expect(ref).toEqual(await writeLayer((await tempStore()).content, now));
+      const applied = path.join(await tempDir(), 'applied');
+      await mkdir(applied);
+      await applyLayer(createReadStream(store.content.blobPath(layer.diffId)), applied, { format: 'overlay' });
+      expect(layerTimes(await describeTree(later, { times: true }), now)).toEqual(
+        layerTimes(await describeTree(applied, { times: true }), now),
+      );
+      const shared = async (name: string) =>
+        (await inode(path.join(later, 'src', name))) === (await inode(path.join(earlier, 'src', name)));
+      for (const name of ['same-small', 'same-big', 'twin-a'])
+        expect(await shared(name), `${name} ${withList}`).toBe(true);
+      // Different bytes (same size and time), metadata or xattrs; and a twin the layer keeps apart.
+      for (const name of ['big-changed', 'small-changed', 'mode-changed', 'xattr-added', 'xattr-dropped', 'twin-b'])
+        expect(await shared(name), `${name} ${withList}`).toBe(false);
+      // The earlier snapshot's symlink is never followed out of it.
+      expect(await inode(path.join(later, 'src/escape/f'))).not.toBe(await inode(path.join(outside, 'f')));
+    }
   });
 
   it('refuses entry paths that are not clean relative paths', async () => {

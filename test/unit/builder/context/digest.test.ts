@@ -108,6 +108,23 @@ describe('stat cache', () => {
     expect(third.digest).toBe(first.digest);
   });
 
+  it('remembers which files have no xattrs at all, until an xattr changes their ctime', async () => {
+    await setAttribute(inCtx('a.txt'), 'user.tzbuild.test', 'kept');
+    const first = await digest();
+    const entryOf = async (context: BuildContext, source: string) => {
+      for await (const entry of context.walk((await context.resolveSources([source]))[0]!)) return entry;
+      throw new Error(`no entry for ${source}`);
+    };
+    // Known from this digest and, in a later build, from the saved cache.
+    for (const { context } of [first, await digest()]) {
+      expect(context.knownBare(await entryOf(context, 'dir/x.txt'))).toBe(true);
+      expect(context.knownBare(await entryOf(context, 'a.txt'))).toBe(false);
+    }
+    await setAttribute(inCtx('dir/x.txt'), 'user.tzbuild.test', 'new');
+    const fresh = await BuildContext.open(fixture.dir, { statCachePath: cachePath });
+    expect(fresh.knownBare(await entryOf(fresh, 'dir/x.txt'))).toBe(false);
+  });
+
   it('notices a same-size content change through mtime/ctime', async () => {
     const first = await digest();
     await writeFile(inCtx('dir/x.txt'), 'Z\n');
