@@ -6,12 +6,13 @@
  * PAX header always named `PaxHeader`, mtimes clamped to SOURCE_DATE_EPOCH when set.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type { ContentStore, ExistingSnapshot, LayerEntry, LayerRef } from '../core/ports.js';
 import { SamePassUnpack } from './same-pass.js';
+import { filePieces } from '../sys/file-pieces.js';
 import { blockSize, encodeHeader, endOfArchive, opaqueMarker, whiteoutPrefix, type TarHeader } from './tar-format.js';
 
 /** Options for {@link writeLayer}. */
@@ -158,33 +159,14 @@ class ChunkBuilder {
   }
 }
 
-/**
- * Body of a file bigger than a chunk, read in 1 MiB pieces, the next one read while the caller
- * handles this one; refuses one that shrank.
- */
+/** Body of a file bigger than a chunk, read in 1 MiB pieces (one ahead); refuses one that shrank. */
 async function* largeBody(file: string, size: number, entryPath: string): AsyncGenerator<Buffer> {
-  const handle = await open(file, 'r');
-  const readAt = async (position: number): Promise<Buffer> => {
-    const piece = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
-    const { bytesRead } = await handle.read(piece, 0, piece.length, position);
-    if (bytesRead === 0) throw sizeChanged(entryPath);
-    return bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
-  };
-  let next: Promise<Buffer> | undefined;
-  try {
-    next = readAt(0);
-    let position = 0;
-    while (next !== undefined) {
-      const piece: Buffer = await next;
-      position += piece.length;
-      next = position < size ? readAt(position) : undefined;
-      yield piece;
-    }
-  } finally {
-    // A read still in flight (the caller stopped early) must finish before the file closes.
-    await next?.catch(() => undefined);
-    await handle.close();
+  let read = 0;
+  for await (const piece of filePieces(file, CHUNK_BYTES, size)) {
+    read += piece.length;
+    yield piece;
   }
+  if (read < size) throw sizeChanged(entryPath);
 }
 
 const zeroBlock = Buffer.alloc(blockSize);

@@ -18,7 +18,7 @@ import { IgnoreMatcher, loadIgnoreMatcher } from './dockerignore.js';
 import { excluded, notFound } from './errors.js';
 import { hasWildcard } from './glob.js';
 import { cleanSource, expandWildcards, resolveScoped, skipEscapes, type LinkScope } from './resolve.js';
-import { StatCache } from './stat-cache.js';
+import { cacheKey, StatCache, validatorOf } from './stat-cache.js';
 import { hasIncludedEntries, rootEntry, walkChildren, type ContextEntry } from './walk.js';
 
 export type { ContextEntry } from './walk.js';
@@ -65,6 +65,9 @@ export interface ContextSource {
   stat: import('node:fs').Stats;
 }
 
+/** What the bodies kept for a COPY may hold at most (bytes). */
+const keptBodiesBudget = 64 * 1024 * 1024;
+
 /** A context directory with its ignore rules and content-hash cache. */
 export class BuildContext {
   private readonly counters: DigestStats = { filesHashed: 0, cacheHits: 0 };
@@ -76,6 +79,12 @@ export class BuildContext {
    * a build whose COPY runs, so a big context is simply walked twice.
    */
   private readonly replays = new WeakMap<ContextSource, ContextEntry[]>();
+  /**
+   * Small files a COPY's digest read (stat cache misses: a cold build, changed files), so its
+   * layer is written from those very bytes without opening each file again.
+   */
+  private readonly bodies = new Map<string, { validator: string; body: Buffer }>();
+  private keptBytes = 0;
   private replayBudget = 2_000;
 
   private constructor(
@@ -156,9 +165,14 @@ export class BuildContext {
   /**
    * The content digest of the sources (see digest.ts for what it covers), then saves the stat
    * cache so the next build re-reads only files whose stat changed. With `summaries`, records
-   * each entry's `<type> <mode> <content>` summary by path (for explaining cache misses).
+   * each entry's `<type> <mode> <content>` summary by path (for explaining cache misses). With
+   * `keepBodies`, the small files it reads stay in memory (bounded) for {@link takeBody}.
    */
-  async digestSources(sources: readonly ContextSource[], summaries?: Map<string, string>): Promise<Digest> {
+  async digestSources(
+    sources: readonly ContextSource[],
+    summaries?: Map<string, string>,
+    options: { keepBodies?: boolean } = {},
+  ): Promise<Digest> {
     const hash = createHash('sha256');
     hash.update('tzbuild-context-digest-v1\n');
     let walked = 0;
@@ -173,7 +187,8 @@ export class BuildContext {
         // stage) run now and then.
         if (++walked % 2048 === 0) await new Promise((resolve) => setImmediate(resolve));
         const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([prefix, entry.relBytes]);
-        const summary = await digestEntry(hash, name, entry, this.statCache, this.counters, summarizing);
+        const keep = options.keepBodies === true ? (body: Buffer) => this.keepBody(entry, body) : undefined;
+        const summary = await digestEntry(hash, name, entry, this.statCache, this.counters, summarizing, keep);
         if (summarizing) {
           summaries?.set(name.toString(), summary);
           // Past what an explanation records (explain.ts then keeps only the total digest): stop.
@@ -184,6 +199,34 @@ export class BuildContext {
     }
     await this.statCache.save();
     return `sha256:${hash.digest('hex')}`;
+  }
+
+  private keepBody(entry: ContextEntry, body: Buffer): void {
+    if (this.keptBytes + body.length > keptBodiesBudget) return;
+    this.keptBytes += body.length;
+    this.bodies.set(cacheKey(entry.absBytes, entry.abs), {
+      validator: validatorOf(entry.stat),
+      body: Buffer.from(body),
+    });
+  }
+
+  /**
+   * The bytes a digest with `keepBodies` read of this file, if its stat is unchanged since (then
+   * they are its content, and the bytes its digest was made of); given out once.
+   */
+  takeBody(entry: ContextEntry): Buffer | undefined {
+    const key = cacheKey(entry.absBytes, entry.abs);
+    const kept = this.bodies.get(key);
+    if (kept === undefined) return undefined;
+    this.bodies.delete(key);
+    this.keptBytes -= kept.body.length;
+    return kept.validator === validatorOf(entry.stat) ? kept.body : undefined;
+  }
+
+  /** Drops the bodies still kept (the step that would have used them is over). */
+  dropBodies(): void {
+    this.bodies.clear();
+    this.keptBytes = 0;
   }
 
   private remember(source: ContextSource, entries: ContextEntry[]): void {

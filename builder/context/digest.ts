@@ -5,8 +5,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { xattr } from '../../sys/xattr.js';
+import { filePieces } from '../../sys/file-pieces.js';
 import type { ContextEntry } from './walk.js';
 import { cacheKey, type CachedHashes, type StatCache } from './stat-cache.js';
 
@@ -43,19 +44,26 @@ const SMALL_FILE_BYTES = 1024 * 1024;
 /** One reusable buffer for small files (the hashing is synchronous, so it is never shared). */
 const smallFileBuffer = Buffer.allocUnsafe(SMALL_FILE_BYTES);
 
-/** sha256 of a file's content: small files in one read, big ones streamed in 1 MiB chunks. */
-export async function hashFile(file: Buffer | string, size = Number.POSITIVE_INFINITY): Promise<string> {
+/**
+ * sha256 of a file's content: small files in one read, big ones streamed in 1 MiB chunks. `keep`
+ * sees a small file's bytes (a view of a shared buffer: copy what you keep).
+ */
+export async function hashFile(
+  file: Buffer | string,
+  size = Number.POSITIVE_INFINITY,
+  keep?: (body: Buffer) => void,
+): Promise<string> {
   if (size < SMALL_FILE_BYTES) {
-    const small = hashSmallFile(file);
+    const small = hashSmallFile(file, keep);
     if (small !== undefined) return small;
   }
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: SMALL_FILE_BYTES })) hash.update(chunk as Buffer);
+  for await (const piece of filePieces(file, SMALL_FILE_BYTES)) hash.update(piece);
   return hash.digest('hex');
 }
 
 /** Hashes the file in one read; undefined when it grew past the buffer since it was stat'ed. */
-function hashSmallFile(file: Buffer | string): string | undefined {
+function hashSmallFile(file: Buffer | string, keep?: (body: Buffer) => void): string | undefined {
   const fd = openSync(file, 'r');
   try {
     let length = 0;
@@ -65,7 +73,9 @@ function hashSmallFile(file: Buffer | string): string | undefined {
       length += read;
       if (length === SMALL_FILE_BYTES) return undefined;
     }
-    return createHash('sha256').update(smallFileBuffer.subarray(0, length)).digest('hex');
+    const body = smallFileBuffer.subarray(0, length);
+    keep?.(body);
+    return createHash('sha256').update(body).digest('hex');
   } finally {
     closeSync(fd);
   }
@@ -117,7 +127,12 @@ function stringFields(...values: string[]): string {
 }
 
 /** Content and xattr hashes of an entry, from the stat cache when its stat is unchanged. */
-async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestStats): Promise<CachedHashes> {
+async function entryHashes(
+  entry: ContextEntry,
+  cache: StatCache,
+  stats: DigestStats,
+  keep: ((body: Buffer) => void) | undefined,
+): Promise<CachedHashes> {
   const key = cacheKey(entry.absBytes, entry.abs);
   const cached = cache.get(key, entry.stat);
   if (cached !== undefined) {
@@ -126,7 +141,7 @@ async function entryHashes(entry: ContextEntry, cache: StatCache, stats: DigestS
   }
   const hashes: CachedHashes = hashXattrs(entry);
   if (entry.stat.isFile()) {
-    hashes.content = await hashFile(entry.absBytes, entry.stat.size);
+    hashes.content = await hashFile(entry.absBytes, entry.stat.size, keep);
     stats.filesHashed++;
   }
   cache.set(key, entry.stat, hashes);
@@ -145,8 +160,9 @@ export async function digestEntry(
   cache: StatCache,
   stats: DigestStats,
   summarize = true,
+  keep?: (body: Buffer) => void,
 ): Promise<string> {
-  const hashes = await entryHashes(entry, cache, stats);
+  const hashes = await entryHashes(entry, cache, stats, keep);
   const link = entry.stat.isSymbolicLink() ? readlinkSync(entry.absBytes, { encoding: 'buffer' }) : EMPTY;
   const device = entry.stat.isCharacterDevice() || entry.stat.isBlockDevice() ? String(entry.stat.rdev) : '';
   const type = entryType(entry.stat);

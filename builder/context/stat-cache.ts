@@ -30,7 +30,8 @@ type StoredTuple = [string, string, string, string] | [string, string, string, s
 
 const FORMAT_VERSION = 2;
 
-function validatorOf(stat: Stats): string {
+/** What must be unchanged for a path's recorded hashes (or bytes) to still be its own. */
+export function validatorOf(stat: Stats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }
 

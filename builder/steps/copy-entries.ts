@@ -79,8 +79,7 @@ export async function placeSources(set: LayerEntrySet, group: SourceGroup, place
       }
       if (!isUtf8(entry.relBytes)) throw notUtf8(joinedBytes(source, entry));
       const entryPlacement = group.keepOwner ? { ...placement, uid: entry.stat.uid, gid: entry.stat.gid } : placement;
-      const bare = tree.knownBare(entry);
-      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks, bare), shownSource(source, entry));
+      set.set(await entryFor(toLayerPath(target), entry, entryPlacement, hardlinks, tree), shownSource(source, entry));
     }
   }
 }
@@ -108,20 +107,23 @@ async function entryFor(
   entry: ContextEntry,
   placement: Placement,
   hardlinks: Map<string, string>,
-  bare: boolean,
+  tree: BuildContext,
 ): Promise<LayerEntry> {
   const stat = entry.stat;
   const mode = placement.chmod ?? stat.mode & 0o7777;
   const base = { path, mode, uid: placement.uid, gid: placement.gid, mtime: Math.floor(stat.mtimeMs / 1000) };
   // Read again unless the stat cache saw none on this very stat (xattr changes move the ctime).
-  const xattrs = stat.isSymbolicLink() || bare ? {} : await readXattrs(entry.abs).catch(() => ({}));
+  const xattrs = stat.isSymbolicLink() || tree.knownBare(entry) ? {} : await readXattrs(entry.abs).catch(() => ({}));
   const withXattrs = Object.keys(xattrs).length > 0 ? { xattrs } : {};
   if (stat.isDirectory()) return { ...base, type: 'directory', ...withXattrs };
   if (stat.isSymbolicLink()) return { ...base, mode: 0o777, type: 'symlink', linkname: await readlink(entry.abs) };
   if (stat.isFile()) {
     const first = linkTarget(stat, path, hardlinks);
     if (first !== undefined) return { ...base, type: 'hardlink', linkname: first };
-    return { ...base, type: 'file', size: stat.size, source: entry.abs, ...withXattrs };
+    // The bytes the COPY's digest read, when it read this file (no second open); else read when written.
+    const body = tree.takeBody(entry);
+    const from = body === undefined ? { source: entry.abs } : { content: body };
+    return { ...base, type: 'file', size: stat.size, ...from, ...withXattrs };
   }
   return { ...base, ...deviceOf(stat) };
 }

@@ -59,7 +59,7 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
   const summaries = new Map<string, string>();
   const digest =
     plan.origin.kind === 'context' && plan.paths.length > 0
-      ? await ctx.context.digestSources(plan.contextSources, summaries)
+      ? await ctx.context.digestSources(plan.contextSources, summaries, { keepBodies: true })
       : '';
   const identity = plan.origin.kind === 'context' ? digest : plan.origin.identity;
   const inputs: StepInputs = {
@@ -96,6 +96,7 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
     });
     return withStep(state, historyText(plan), outcome);
   } finally {
+    ctx.context.dropBodies();
     // The view's umount need not hold up the next step.
     ctx.tidy(origin.close());
   }
