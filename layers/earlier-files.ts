@@ -7,10 +7,12 @@
  * Why sharing an inode is safe: snapshots are frozen once complete (lowerdirs are never written;
  * overlayfs copies a file up before changing it), and the earlier snapshot is of the same step
  * over the same layers below, so no stack of lowerdirs holds both: a walk of one never meets the
- * other's name for the inode. Nothing is trusted from the earlier snapshot: a file is shared only
- * when its type, mode, owner, size, mtime and xattrs are the entry's and its bytes are the bytes
- * being written, compared as they stream; its parent dirs must be real dirs (no symlink there
- * can lead the lookup out of the snapshot).
+ * other's name for the inode. A file is shared only when it is the entry's: a small one when the
+ * digest of its mode, owner, size, mtime, xattrs and bytes is the one the earlier snapshot's
+ * writer recorded for that path (the file list kept with its completion marker); a big one, or
+ * any file of a snapshot without a list, when its metadata and xattrs are the entry's and its
+ * bytes those being written, compared as they stream. Its parent dirs must be real dirs there (no
+ * symlink can lead the lookup out of the snapshot), and each earlier file goes to one entry only.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
