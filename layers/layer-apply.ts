@@ -186,8 +186,11 @@ export class LayerApplier {
   }
 }
 
-/** Why link(2) may refuse to share a file that a plain write can still make. */
-const linkRefusals = new Set(['EXDEV', 'EMLINK', 'EPERM', 'EACCES']);
+/**
+ * Why link(2) may refuse to share a file that a plain write can still make (ENOENT, ENOTDIR: the
+ * earlier snapshot has no such file after all, e.g. a later entry of its layer replaced it).
+ */
+const linkRefusals = new Set(['EXDEV', 'EMLINK', 'EPERM', 'EACCES', 'ENOENT', 'ENOTDIR']);
 
 /** Why a system call failed, without the host path it names (which may be kilobytes long). */
 function reason(err: unknown): string {

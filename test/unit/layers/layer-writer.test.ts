@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, chown, link, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getAttribute, setAttribute } from '@napi-rs/xattr';
 import { execa } from 'execa';
@@ -308,6 +308,30 @@ describe('writeLayer', () => {
       // The earlier snapshot's symlink is never followed out of it.
       expect(await inode(path.join(later, 'src/escape/f'))).not.toBe(await inode(path.join(outside, 'f')));
     }
+  });
+
+  it('writes a listed file the earlier snapshot no longer has', async () => {
+    const entries: LayerEntry[] = ['a', 'b'].map((name) => ({
+      path: name,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_800_000_000,
+      content: Buffer.from(`body ${name}`),
+    }));
+    const store = await tempStore();
+    const [earlier, later] = [path.join(await tempDir(), 'earlier'), path.join(await tempDir(), 'later')];
+    await mkdir(earlier);
+    await mkdir(later);
+    const first = await writeLayer(store.content, entries, { unpackInto: earlier });
+    await rm(path.join(earlier, 'a'));
+    await writeLayer(store.content, entries, {
+      unpackInto: later,
+      sameFilesFrom: { dir: earlier, files: first.files ?? '' },
+    });
+    expect(await readFile(path.join(later, 'a'), 'utf8')).toBe('body a');
+    expect((await lstat(path.join(later, 'b'))).ino).toBe((await lstat(path.join(earlier, 'b'))).ino);
   });
 
   it('refuses entry paths that are not clean relative paths', async () => {
