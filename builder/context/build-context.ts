@@ -177,6 +177,7 @@ export class BuildContext {
     hash.update('tzbuild-context-digest-v1\n');
     let walked = 0;
     let summarizing = summaries !== undefined;
+    const keep = options.keepBodies === true ? this.keepBody : undefined;
     for (const source of sources) {
       const prefix = Buffer.from(`${source.rel}/`);
       let seen: ContextEntry[] | undefined = [];
@@ -187,7 +188,6 @@ export class BuildContext {
         // stage) run now and then.
         if (++walked % 2048 === 0) await new Promise((resolve) => setImmediate(resolve));
         const name = entry.rel === '.' ? Buffer.from(source.rel) : Buffer.concat([prefix, entry.relBytes]);
-        const keep = options.keepBodies === true ? (body: Buffer) => this.keepBody(entry, body) : undefined;
         const summary = await digestEntry(hash, name, entry, this.statCache, this.counters, summarizing, keep);
         if (summarizing) {
           summaries?.set(name.toString(), summary);
@@ -201,14 +201,14 @@ export class BuildContext {
     return `sha256:${hash.digest('hex')}`;
   }
 
-  private keepBody(entry: ContextEntry, body: Buffer): void {
+  private readonly keepBody = (entry: ContextEntry, body: Buffer): void => {
     if (this.keptBytes + body.length > keptBodiesBudget) return;
     this.keptBytes += body.length;
     this.bodies.set(cacheKey(entry.absBytes, entry.abs), {
       validator: validatorOf(entry.stat),
       body: Buffer.from(body),
     });
-  }
+  };
 
   /**
    * The bytes a digest with `keepBodies` read of this file, if its stat is unchanged since (then

@@ -107,6 +107,9 @@ function hashXattrs(entry: ContextEntry): { xattrs: string; bare?: boolean } {
   return { xattrs: hash.digest('hex') };
 }
 
+/** Sees the bytes of a small file that had to be hashed (a view of a shared buffer: copy what you keep). */
+export type BodyKeeper = (entry: ContextEntry, body: Buffer) => void;
+
 /** Whether the stat cache knows `entry`, unchanged since, to have no extended attribute at all. */
 export function knownBare(entry: ContextEntry, cache: StatCache): boolean {
   return cache.get(cacheKey(entry.absBytes, entry.abs), entry.stat)?.bare === true;
@@ -131,7 +134,7 @@ async function entryHashes(
   entry: ContextEntry,
   cache: StatCache,
   stats: DigestStats,
-  keep: ((body: Buffer) => void) | undefined,
+  keep: BodyKeeper | undefined,
 ): Promise<CachedHashes> {
   const key = cacheKey(entry.absBytes, entry.abs);
   const cached = cache.get(key, entry.stat);
@@ -141,7 +144,7 @@ async function entryHashes(
   }
   const hashes: CachedHashes = hashXattrs(entry);
   if (entry.stat.isFile()) {
-    hashes.content = await hashFile(entry.absBytes, entry.stat.size, keep);
+    hashes.content = await hashFile(entry.absBytes, entry.stat.size, keep && ((body) => keep(entry, body)));
     stats.filesHashed++;
   }
   cache.set(key, entry.stat, hashes);
@@ -160,7 +163,7 @@ export async function digestEntry(
   cache: StatCache,
   stats: DigestStats,
   summarize = true,
-  keep?: (body: Buffer) => void,
+  keep?: BodyKeeper,
 ): Promise<string> {
   const hashes = await entryHashes(entry, cache, stats, keep);
   const link = entry.stat.isSymbolicLink() ? readlinkSync(entry.absBytes, { encoding: 'buffer' }) : EMPTY;
