@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { ExistingSnapshot } from '../core/ports.js';
-import { lstatOrUndefined } from '../sys/safe-path.js';
+import { entryComponents, lstatOrUndefined } from '../sys/safe-path.js';
 import { xattr } from '../sys/xattr.js';
 import { keptXattrs } from './apply-node.js';
 import { whiteoutPrefix, type TarHeader } from './tar-format.js';
@@ -92,12 +92,10 @@ export class EarlierSnapshot {
    */
   listedFile(header: TarHeader, digest: string): string | undefined {
     if (this.listed?.get(header.name) !== digest) return undefined;
-    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
-    const base = parts.pop();
-    if (base === undefined || !this.isRealDir(parts)) return undefined;
+    const file = this.hostPath(header);
     // Listed paths are distinct files (each written once, or linked from one path once).
-    this.listed.delete(header.name);
-    return path.join(this.root, ...parts, base);
+    if (file !== undefined) this.listed.delete(header.name);
+    return file;
   }
 
   /** Whether small files are decided by the file list (else byte by byte, as big ones). */
@@ -117,12 +115,9 @@ export class EarlierSnapshot {
   candidate(header: TarHeader): EarlierFile | undefined {
     if (header.type !== 'file' || header.size === 0) return undefined;
     if (this.listed !== undefined && header.size <= listedMaxBytes) return undefined;
-    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
-    const base = parts.pop();
-    if (base === undefined || base.startsWith(whiteoutPrefix) || !this.isRealDir(parts)) return undefined;
-    const file = path.join(this.root, ...parts, base);
-    const fd = openIfThere(file);
-    if (fd === undefined) return undefined;
+    const file = this.hostPath(header);
+    const fd = file === undefined ? undefined : openIfThere(file);
+    if (file === undefined || fd === undefined) return undefined;
     const stats = fstatSync(fd);
     if (!sameMetadata(stats, header) || this.taken.has(stats.ino) || !sameXattrs(file, header)) {
       closeSync(fd);
@@ -131,6 +126,14 @@ export class EarlierSnapshot {
     this.current?.close();
     this.current = new EarlierFile(file, fd, stats.ino, header.size, this.taken);
     return this.current;
+  }
+
+  /** Where the entry's file is in the earlier snapshot, when every dir on the way is a real dir there. */
+  private hostPath(header: TarHeader): string | undefined {
+    const parts = entryComponents(header.name);
+    const base = parts.pop();
+    if (base === undefined || base.startsWith(whiteoutPrefix) || !this.isRealDir(parts)) return undefined;
+    return path.join(this.root, ...parts, base);
   }
 
   private isRealDir(parts: string[]): boolean {
@@ -149,7 +152,7 @@ export class EarlierSnapshot {
 /**
  * One earlier file, compared with the body being written piece by piece. While every piece so far
  * matched, nothing need be written; at the first difference the caller writes the file after all,
- * its first {@link matched} bytes copied from here ({@link copyInto}).
+ * with the bytes matched so far copied from here ({@link copyInto}).
  */
 export class EarlierFile {
   private compared = 0;
@@ -162,11 +165,6 @@ export class EarlierFile {
     private readonly size: number,
     private readonly taken: Set<number>,
   ) {}
-
-  /** Bytes compared equal so far. */
-  get matched(): number {
-    return this.compared;
-  }
 
   /** Whether the earlier file has `piece` where the body is now; false once anything differs. */
   matches(piece: Buffer): boolean {
@@ -186,12 +184,15 @@ export class EarlierFile {
     this.taken.add(this.ino);
   }
 
-  /** Writes the earlier file's first `length` bytes through `write` (they equal the body's). */
-  copyInto(write: (piece: Buffer) => void, length = this.compared): void {
-    for (let position = 0; position < length; ) {
-      const piece = this.read(position, Math.min(copyPiece, length - position));
+  /**
+   * Writes the bytes matched so far (they equal the body's) through `write`, which must consume
+   * each piece before it returns (a view of a scratch buffer).
+   */
+  copyInto(write: (piece: Buffer) => void): void {
+    for (let position = 0; position < this.compared; ) {
+      const piece = this.read(position, Math.min(copyPiece, this.compared - position));
       if (piece === undefined) throw new Error(`${this.path} shrank while it was read`);
-      write(Buffer.from(piece));
+      write(piece);
       position += piece.length;
     }
   }

@@ -96,6 +96,7 @@ export async function copyStep(state: StageState, instruction: FileInstruction, 
     });
     return withStep(state, historyText(plan), outcome);
   } finally {
+    // Used or not, the kept bodies go (a parallel stage's COPY losing its own just reads them again).
     ctx.context.dropBodies();
     // The view's umount need not hold up the next step.
     ctx.tidy(origin.close());
